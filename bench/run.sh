@@ -1,0 +1,6 @@
+#!/bin/sh
+# Run every benchmark, each side by side with its anchor. Results go to
+# bench/results/<name>.json; each prints a table and a one-line summary.
+set -eu
+cd "$(dirname "$0")/.."
+python3 bench/ring/compare.py --rounds "${ROUNDS:-3}"
