@@ -17,8 +17,12 @@
  *  - The producer indexes, the consumer indexes, the read-only geometry and
  *    the slots each start on their own pair of cache lines, so the two sides
  *    do not false-share (not even through the adjacent-line prefetcher).
+ *  - Each side keeps a copy of the other side's tail on its own cache line
+ *    and reads the real one only when the copy shows too little room (or
+ *    too few entries), which halves cross-core traffic when one side runs
+ *    ahead of the other.
  *  - Memory order: publishing a tail is a release store; reading the other
- *    side's tail is an acquire load. Slot contents written before a producer
+ *    side's tail (or its copy, stored with release) is an acquire load. Slot contents written before a producer
  *    publishes are therefore visible to the consumer that sees the tail, and
  *    a slot is never overwritten before the consumer that read it has
  *    published its own tail.
@@ -61,8 +65,9 @@
 #define KK_RING_MAX_CAPACITY (1u << 30)
 
 struct kk_ring_headtail {
-    uint32_t head; /* accessed with __atomic builtins */
+    uint32_t head;       /* accessed with __atomic builtins */
     uint32_t tail;
+    uint32_t other_tail; /* last seen tail of the other side (never ahead of it) */
 };
 
 struct kk_ring {
@@ -71,6 +76,7 @@ struct kk_ring {
     uint32_t mask;     /* size - 1 */
     uint32_t capacity; /* usable slots, <= size */
     uint32_t flags;
+    uint32_t copy_step; /* MP/MC: least advance worth updating a tail copy */
     bool allocated;    /* created by kk_ring_create (vs kk_ring_init) */
 
     struct kk_ring_headtail prod KK_ALIGNED(KK_RING_ALIGN);
@@ -113,24 +119,50 @@ enum kk_ring_behavior { KK_RING_BULK, KK_RING_BURST };
 
 /*
  * Reserve up to @n slots on one side. @other_tail is the opposite side's
- * published index; @room_bias is the capacity (producers) or 0 (consumers).
+ * published index; @room_bias is the capacity (producers) or 0 (consumers);
+ * @copy_step is how far the other tail must have moved before a multi-
+ * threaded side updates its copy of it.
  * Returns the reserved count and the old head in *old_head.
  */
 static KK_ALWAYS_INLINE uint32_t kk_ring__reserve(struct kk_ring_headtail *self,
                                                   const uint32_t *other_tail,
-                                                  uint32_t room_bias, uint32_t n,
-                                                  enum kk_ring_behavior behavior,
+                                                  uint32_t room_bias, uint32_t copy_step,
+                                                  uint32_t n, enum kk_ring_behavior behavior,
                                                   bool single, uint32_t *old_head)
 {
     uint32_t head = __atomic_load_n(&self->head, __ATOMIC_RELAXED);
     for (;;) {
-        /* Acquire: slot contents (or slot reuse) published by the other
-         * side before its tail moved are visible to us. */
-        uint32_t other = __atomic_load_n(other_tail, __ATOMIC_ACQUIRE);
-        uint32_t avail = room_bias + other - head;
+        /* First try the other side's tail as last seen, kept on our own
+         * cache line: while it shows enough room (or entries) we need not
+         * touch the other side's line at all. A stale copy only
+         * underestimates; it may show negative room, hence signed. */
+        uint32_t other = __atomic_load_n(&self->other_tail, __ATOMIC_ACQUIRE);
+        int32_t avail = (int32_t)(room_bias + other - head);
+        if (avail < (int32_t)n) {
+            /* Acquire: slot contents (or slot reuse) published by the other
+             * side before its tail moved are visible to us; the release
+             * store passes that on to whoever reads the copy. */
+            uint32_t fresh = __atomic_load_n(other_tail, __ATOMIC_ACQUIRE);
+            if (single) {
+                __atomic_store_n(&self->other_tail, fresh, __ATOMIC_RELEASE);
+            } else if (fresh - other >= copy_step) {
+                /* The copy only moves forward: a thread holding an older
+                 * value must not overwrite a newer one. That keeps the
+                 * copy within one capacity of our head, so the signed
+                 * arithmetic above never wraps. Small steps are not worth
+                 * an atomic read-modify-write: when the ring runs nearly
+                 * empty (or full) the copy cannot spare us a read anyway. */
+                while ((int32_t)(fresh - other) > 0 &&
+                       !__atomic_compare_exchange_n(&self->other_tail, &other, fresh, true,
+                                                    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+                    ;
+            }
+            other = fresh;
+            avail = (int32_t)(room_bias + other - head);
+        }
         uint32_t take = n;
-        if (kk_unlikely(take > avail))
-            take = behavior == KK_RING_BULK ? 0 : avail;
+        if (kk_unlikely(avail < (int32_t)n))
+            take = behavior == KK_RING_BULK || avail <= 0 ? 0 : (uint32_t)avail;
         if (kk_unlikely(take == 0)) {
             *old_head = head;
             return 0;
@@ -193,7 +225,8 @@ static KK_ALWAYS_INLINE uint32_t kk_ring__enqueue(struct kk_ring *r, void *const
                                                   bool single)
 {
     uint32_t head;
-    n = kk_ring__reserve(&r->prod, &r->cons.tail, r->capacity, n, behavior, single, &head);
+    n = kk_ring__reserve(&r->prod, &r->cons.tail, r->capacity, r->copy_step, n, behavior, single,
+                         &head);
     if (n == 0)
         return 0;
     kk_ring__copy_in(r, head, objs, n);
@@ -205,7 +238,7 @@ static KK_ALWAYS_INLINE uint32_t kk_ring__dequeue(struct kk_ring *r, void **objs
                                                   enum kk_ring_behavior behavior, bool single)
 {
     uint32_t head;
-    n = kk_ring__reserve(&r->cons, &r->prod.tail, 0, n, behavior, single, &head);
+    n = kk_ring__reserve(&r->cons, &r->prod.tail, 0, r->copy_step, n, behavior, single, &head);
     if (n == 0)
         return 0;
     kk_ring__copy_out(r, head, objs, n);

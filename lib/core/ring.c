@@ -34,6 +34,7 @@ int kk_ring_init(struct kk_ring *r, uint32_t count, unsigned flags)
     r->mask = r->size - 1;
     r->capacity = count;
     r->flags = flags;
+    r->copy_step = KK_MAX(count / 8, 1u);
     return 0;
 }
 
@@ -63,6 +64,6 @@ void kk_ring_destroy(struct kk_ring *r)
 
 void kk_ring_reset(struct kk_ring *r)
 {
-    r->prod.head = r->prod.tail = 0;
-    r->cons.head = r->cons.tail = 0;
+    r->prod.head = r->prod.tail = r->prod.other_tail = 0;
+    r->cons.head = r->cons.tail = r->cons.other_tail = 0;
 }

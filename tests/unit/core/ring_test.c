@@ -172,6 +172,7 @@ static void test_index_counter_wraparound(void **state)
     assert_int_equal(kk_ring_create(16, 0, &r), 0);
     uint32_t start = UINT32_MAX - 20;
     r->prod.head = r->prod.tail = r->cons.head = r->cons.tail = start;
+    r->prod.other_tail = r->cons.other_tail = start;
     uintptr_t next_in = 1, next_out = 1;
     for (int i = 0; i < 100; i++) {
         void *buf[7];
@@ -342,6 +343,9 @@ static void test_stress_spsc_bulk(void **state) { run_stress(1, 1, true, 100); }
 static void test_stress_mpmc_burst(void **state) { run_stress(3, 3, false, 64); }
 static void test_stress_mpmc_bulk(void **state) { run_stress(2, 2, true, 128); }
 static void test_stress_mpsc_tiny_ring(void **state) { run_stress(3, 1, false, 4); }
+/* Large ring: the sides mostly work from their copies of the other tail. */
+static void test_stress_mpmc_large_ring(void **state) { run_stress(2, 2, false, 4096); }
+static void test_stress_spmc_bulk_large_ring(void **state) { run_stress(1, 2, true, 4096); }
 
 int main(void)
 {
@@ -358,6 +362,8 @@ int main(void)
         cmocka_unit_test(test_stress_mpmc_burst),
         cmocka_unit_test(test_stress_mpmc_bulk),
         cmocka_unit_test(test_stress_mpsc_tiny_ring),
+        cmocka_unit_test(test_stress_mpmc_large_ring),
+        cmocka_unit_test(test_stress_spmc_bulk_large_ring),
     };
     return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
 }
