@@ -3,4 +3,4 @@
 # bench/results/<name>.json; each prints a table and a one-line summary.
 set -eu
 cd "$(dirname "$0")/.."
-python3 bench/ring/compare.py --rounds "${ROUNDS:-3}"
+python3 bench/ring/compare.py --rounds "${ROUNDS:-5}"

@@ -31,7 +31,7 @@
 #include "kk_ring.h"
 
 #define RING_SIZE 4096
-#define TRIALS 15
+#define TRIALS 31
 #define ITERATIONS (1u << 16)
 
 enum impl { DPDK, KVMKIT };
