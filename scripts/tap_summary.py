@@ -19,6 +19,8 @@ def main(paths):
         build = path.split("/")[0]
         with open(path) as f:
             for line in f:
+                if not line.strip():
+                    continue
                 t = json.loads(line)
                 out = t.get("stdout") or ""
                 ok = sum(1 for l in out.splitlines() if OK.match(l))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include "kk_ring.h"
 #include "kk_test.h"
@@ -228,10 +229,21 @@ struct worker {
     uint64_t rng;
 };
 
+/* Spin briefly, then yield: with more threads than CPUs, pure spinning
+ * would starve the thread everybody waits for. */
+static void backoff(unsigned *spins)
+{
+    if (++*spins % 64 == 0)
+        sched_yield();
+    else
+        kk_cpu_relax();
+}
+
 static void *producer(void *arg)
 {
     struct worker *w = arg;
     struct stress *s = w->s;
+    unsigned spins = 0;
     uint32_t seq = 0;
     while (seq < STRESS_PER_PRODUCER) {
         void *buf[32];
@@ -250,7 +262,7 @@ static void *producer(void *arg)
                 k = s->bulk ? kk_ring_mp_enqueue_bulk(s->r, buf + done, n - done)
                             : kk_ring_mp_enqueue_burst(s->r, buf + done, n - done);
             if (k == 0)
-                kk_cpu_relax();
+                backoff(&spins);
             done += k;
         }
         seq += n;
@@ -263,6 +275,7 @@ static void *consumer(void *arg)
 {
     struct worker *w = arg;
     struct stress *s = w->s;
+    unsigned spins = 0;
     uint32_t last[MAX_THREADS] = {0};
     for (;;) {
         void *buf[32];
@@ -282,7 +295,7 @@ static void *consumer(void *arg)
                                       : kk_ring_mc_dequeue_burst(s->r, buf, n);
             }
             if (k == 0) {
-                kk_cpu_relax();
+                backoff(&spins);
                 continue;
             }
         }
