@@ -11,8 +11,10 @@ BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev"
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev python3"
 # Benchmarks: the anchors run side by side with kvmkit (dpdk-test, in dpdk-dev, for rings).
 BENCH_PKGS="dpdk-dev"
+# End-to-end tests: QEMU (TCG) and the test guest's contents (tests/e2e/guest/build.sh).
+E2E_PKGS="qemu-system-x86 busybox-static fio iperf3 cpio gzip xz-utils kmod file"
 
-PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS"
+PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $E2E_PKGS"
 
 missing=""
 for p in $PKGS; do
