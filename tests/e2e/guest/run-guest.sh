@@ -145,7 +145,7 @@ while :; do
         err "guest reported its status but QEMU did not exit; killing it"
         break
     fi
-    if [ $((SECONDS - START)) -ge "$TIMEOUT" ]; then
+    if [ $((SECONDS - START)) -gt "$TIMEOUT" ]; then
         status=124
         break
     fi
@@ -160,7 +160,7 @@ if [ -n "$TPID" ]; then
     TPID=""
 fi
 if [ -s "$QERR" ]; then
-    sed 's/^/qemu: /' "$QERR" >&2
+    grep -v "terminating on signal" "$QERR" | sed "s/^/qemu: /" >&2
 fi
 
 elapsed=$((SECONDS - START))
