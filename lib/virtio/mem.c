@@ -258,3 +258,16 @@ int vq_mem_read(const struct vq_mem *m, uint64_t gpa, void *dst, uint64_t len)
     }
     return 0;
 }
+
+bool vq_mem_hva_to_gpa(const struct vq_mem *m, const void *hva, uint64_t *gpa)
+{
+    const uint8_t *p = hva;
+    for (uint32_t i = 0; i < m->n; i++) {
+        const struct vq_mem_region *r = &m->regions[i];
+        if (p >= r->hva && (uint64_t)(p - r->hva) < r->desc.size) {
+            *gpa = r->desc.gpa + (uint64_t)(p - r->hva);
+            return true;
+        }
+    }
+    return false;
+}

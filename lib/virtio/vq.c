@@ -235,6 +235,25 @@ static int pop_split(struct vq *q, struct vq_chain *chains, unsigned max_chains,
     return (int)n;
 }
 
+int vq_read_chain(struct vq *q, uint16_t head, struct vq_chain *c, struct iovec *iov,
+                  unsigned max_iov)
+{
+    if (q->broken)
+        return -EIO;
+    if (q->l.packed)
+        return -ENOTSUP;
+    if (head >= q->l.num)
+        return vq__fail(q, "inflight head %u out of range (%u)", head, q->l.num);
+    struct vq__walk w = {.iov = iov, .max_iov = max_iov};
+    int rc = walk_split(q, head, &w);
+    if (rc < 0)
+        return rc;
+    vq__walk_finish(&w, c);
+    c->id = head;
+    c->desc_count = 1;
+    return 0;
+}
+
 int vq_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, struct iovec *iov,
            unsigned max_iov)
 {

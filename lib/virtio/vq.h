@@ -116,6 +116,14 @@ int vq_set_mem(struct vq *q, const struct vq_layout *l, const struct vq_mem *mem
 int vq_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, struct iovec *iov,
            unsigned max_iov);
 
+/*
+ * Split rings: walk the chain whose head is @head again (for requests an
+ * earlier backend popped and never completed). Returns 0 with @c filled,
+ * -ENOBUFS, or -EIO (queue broken).
+ */
+int vq_read_chain(struct vq *q, uint16_t head, struct vq_chain *c, struct iovec *iov,
+                  unsigned max_iov);
+
 /* Publish @n completions in one update of the used index. */
 void vq_push(struct vq *q, const struct vq_used *used, unsigned n);
 

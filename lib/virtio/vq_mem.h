@@ -106,6 +106,9 @@ void *vq_mem_uva_to_hva(const struct vq_mem *m, uint64_t uva, uint64_t len);
 int vq_mem_gpa_to_iov(const struct vq_mem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
                       unsigned max);
 
+/* Guest-physical address of host address @hva, if it lies in a region. */
+bool vq_mem_hva_to_gpa(const struct vq_mem *m, const void *hva, uint64_t *gpa);
+
 /* Copy @len bytes at @gpa (possibly crossing regions) to @dst. 0 or -EFAULT. */
 int vq_mem_read(const struct vq_mem *m, uint64_t gpa, void *dst, uint64_t len);
 

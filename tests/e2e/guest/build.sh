@@ -49,12 +49,20 @@ flock 9
 # ---------------------------------------------------------------------------
 # 1. Kernel: resolve, download, unpack, decompress.
 # ---------------------------------------------------------------------------
+# The meta package's candidate depends on the versioned image, normally with
+# an exact version: "Depends: linux-image-6.1.0-NN-amd64 (= 6.1.x-y)".
+# (Each apt-cache call costs ~1.5 s here: Debian images run without pkgcache.)
 resolve_kernel() {
-    KPKG=$(apt-cache depends "$META" 2>/dev/null |
-        sed -n 's/^ *Depends: \(linux-image-[^ <>]*\)$/\1/p' | head -n 1)
+    local dep
+    dep=$(apt-cache show --no-all-versions "$META" 2>/dev/null | sed -n 's/^Depends: //p' | head -n 1 |
+        tr ',' '\n' | sed -n 's/^ *\(linux-image-[^ ]*\)\( (= \([^)]*\))\)\{0,1\}.*$/\1 \3/p' | head -n 1)
+    KPKG=${dep%% *}
+    KVERSION=${dep#* }
     [ -n "$KPKG" ] || return 1
-    KVERSION=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null |
-        sed -n 's/^Version: //p' | head -n 1)
+    if [ -z "$KVERSION" ]; then
+        KVERSION=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null |
+            sed -n 's/^Version: //p' | head -n 1)
+    fi
     [ -n "$KVERSION" ]
 }
 if ! resolve_kernel; then
@@ -95,7 +103,7 @@ else
     rm -rf "$KROOT" "$KROOT.tmp"
     dpkg-deb -x "$DEB" "$KROOT.tmp"
     set -- "$KROOT.tmp"/lib/modules/*/
-    [ $# = 1 ] && [ -d "$1" ] || die "expected exactly one lib/modules/<release> in $DEB"
+    if [ $# != 1 ] || [ ! -d "$1" ]; then die "expected exactly one lib/modules/<release> in $DEB"; fi
     KREL=$(basename "$1")
     VMLINUZ=$KROOT.tmp/boot/vmlinuz-$KREL
     [ -f "$VMLINUZ" ] || die "no boot/vmlinuz-$KREL in $DEB"
@@ -223,11 +231,14 @@ done
 depmod -b "$ST" "$KREL"
 
 # Programs and libraries at the host's paths (symlinks resolved).
+# (rm first: a program may replace a busybox applet link of the same name.)
 for p in $BINPATHS; do
+    rm -f "$ST/usr/bin/$(basename "$p")"
     cp -L "$p" "$ST/usr/bin/$(basename "$p")"
 done
 for l in $LIBPATHS; do
     mkdir -p "$ST$(dirname "$l")"
+    rm -f "$ST$l"
     cp -L "$l" "$ST$l"
 done
 # A loader cache covering every directory a library landed in (e.g. ceph/).

@@ -36,9 +36,9 @@ MEM=${KVMKIT_GUEST_MEM:-512M}
 SMP=${KVMKIT_GUEST_SMP:-1}
 QEMU=${KVMKIT_QEMU:-qemu-system-x86_64}
 
-usage() {
+usage() { # usage [STATUS]
     sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0" >&2
-    exit 125
+    exit "${1:-125}"
 }
 err() { echo "run-guest: $*" >&2; }
 
@@ -51,7 +51,7 @@ while [ $# -gt 0 ]; do
     --append) [ $# -ge 2 ] || usage; APPEND="$APPEND $2"; shift 2 ;;
     --quiet) QUIET=1; shift ;;
     --) shift; break ;;
-    -h | --help) usage ;;
+    -h | --help) usage 0 ;;
     *) err "unknown argument: $1"; usage ;;
     esac
 done
@@ -87,6 +87,7 @@ stop_qemu() {
     wait "$QPID" 2>/dev/null
     QPID=""
 }
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
     stop_qemu
     if [ -n "$TPID" ]; then
@@ -94,7 +95,7 @@ cleanup() {
         wait "$TPID" 2>/dev/null
     fi
     rm -f "$QERR"
-    [ -n "$TMPLOG" ] && rm -f "$TMPLOG"
+    if [ -n "$TMPLOG" ]; then rm -f "$TMPLOG"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -104,6 +105,7 @@ trap 'exit 129' HUP
 # QEMU's option parser wants commas doubled inside values.
 qesc() { printf '%s' "${1//,/,,}"; }
 
+# shellcheck disable=SC2054  # the commas are QEMU's
 QARGS=(
     -name kvmkit-guest
     -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM"
