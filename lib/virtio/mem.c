@@ -131,6 +131,7 @@ int vq_mem_add_region(struct vq_mem *m, const struct vq_mem_region_desc *d, int 
         .map_base = base,
         .map_len = len,
         .fd = fd,
+        .refs = 1,
     };
     insert_sorted(m, &r);
     return 0;
@@ -143,9 +144,20 @@ int vq_mem_add_mapped(struct vq_mem *m, const struct vq_mem_region_desc *d, void
     int rc = check_desc(m, d);
     if (rc < 0)
         return rc;
-    struct vq_mem_region r = {.desc = *d, .hva = hva, .map_base = NULL, .map_len = 0, .fd = -1};
+    struct vq_mem_region r = {.desc = *d, .hva = hva, .map_base = NULL, .map_len = 0, .fd = -1,
+                              .refs = 1};
     insert_sorted(m, &r);
     return 0;
+}
+
+struct vq_mem_region *vq_mem_find_region(struct vq_mem *m, const struct vq_mem_region_desc *d)
+{
+    for (uint32_t i = 0; i < m->n; i++) {
+        struct vq_mem_region *r = &m->regions[i];
+        if (r->desc.gpa == d->gpa && r->desc.size == d->size && r->desc.uva == d->uva)
+            return r;
+    }
+    return NULL;
 }
 
 int vq_mem_remove_region(struct vq_mem *m, const struct vq_mem_region_desc *d)

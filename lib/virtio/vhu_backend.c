@@ -471,6 +471,13 @@ static int add_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
     }
     const struct vhu_mem_region *r = &m->p.mem_reg.region;
     struct vq_mem_region_desc desc = {r->gpa, r->size, r->uva, r->mmap_offset};
+    /* With multiqueue, QEMU's per-queue-pair vhost devices share this
+     * connection and each adds the same regions: count, do not refuse. */
+    struct vq_mem_region *same = vq_mem_find_region(d->mem, &desc);
+    if (same && same->desc.mmap_offset == desc.mmap_offset) {
+        same->refs++;
+        return 0;
+    }
     rc = vq_mem_add_region(d->mem, &desc, vhu_msg_take_fd(m, 0));
     if (rc < 0) {
         snprintf(why, len, "ADD_MEM_REG gpa 0x%llx size 0x%llx: %s", (unsigned long long)r->gpa,
@@ -493,6 +500,11 @@ static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
             snprintf(why, len, "REM_MEM_REG would unmap the rings of queue %u", i);
             return -EBUSY;
         }
+    }
+    struct vq_mem_region *same = d->mem ? vq_mem_find_region(d->mem, &desc) : NULL;
+    if (same && same->refs > 1) {
+        same->refs--;
+        return 0;
     }
     int rc = d->mem ? vq_mem_remove_region(d->mem, &desc) : -ENOENT;
     if (rc < 0)

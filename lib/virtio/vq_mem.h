@@ -43,6 +43,7 @@ struct vq_mem_region {
     void *map_base;    /* our mapping (NULL for regions not owned) */
     size_t map_len;
     int fd;            /* owned; -1 when the region is not owned */
+    uint32_t refs;     /* times the same region was added (vhost-user) */
 };
 
 struct vq_mem {
@@ -73,6 +74,9 @@ int vq_mem_add_region(struct vq_mem *m, const struct vq_mem_region_desc *d, int 
  * destroy): for frontends and tests, whose memory is their own.
  */
 int vq_mem_add_mapped(struct vq_mem *m, const struct vq_mem_region_desc *d, void *hva);
+
+/* The region with exactly @d's gpa, size and uva, or NULL. */
+struct vq_mem_region *vq_mem_find_region(struct vq_mem *m, const struct vq_mem_region_desc *d);
 
 /*
  * Remove the region matching @d (gpa, size and uva must match, as for
