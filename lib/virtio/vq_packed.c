@@ -179,6 +179,10 @@ bool vq__packed_need_notify(struct vq *q)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint16_t old = q->signalled_used, new_idx = q->next_used;
     q->signalled_used = new_idx;
+    /* Positions live in [0, num): if ours wrapped since the last decision,
+     * bring the old one a lap back so [old, new) is the range we used. */
+    if (new_idx <= old)
+        old = (uint16_t)(old - q->l.num);
     uint16_t flags = vq__load16(&driver_event(q)->flags);
     if (flags == VIRTQ_EVENT_F_DISABLE)
         return false;

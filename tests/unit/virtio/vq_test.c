@@ -594,6 +594,33 @@ static void test_packed_notification(void **state)
     assert_true(vq_enable_kicks(&e->q, true));
 }
 
+/* A push of exactly a ring's worth between two notify decisions used to
+ * look like "nothing used" (found by the driver-side tests). */
+static void test_packed_notify_after_full_lap(void **state)
+{
+    struct env *e = *state;
+    drv_event(e)->off_wrap = 0 | 1u << 15;
+    drv_event(e)->flags = VIRTQ_EVENT_F_DESC;
+    struct virtq_packed_desc d = {.addr = DATA_GPA, .len = 8};
+    for (int i = 0; i < NUM; i++)
+        packed_add(e, &d, 1, (uint16_t)i);
+    struct vq_chain c[NUM];
+    struct iovec iov[NUM];
+    assert_int_equal(vq_pop(&e->q, c, NUM, iov, NUM), NUM);
+    struct vq_used u[NUM];
+    for (int i = 0; i < NUM; i++)
+        u[i] = (struct vq_used){.id = c[i].id, .desc_count = 1};
+    vq_push(&e->q, u, NUM);
+    assert_true(vq_notify(&e->q));
+    /* An event already passed gives no spurious interrupt after a wrap. */
+    for (int i = 0; i < 4; i++)
+        packed_add(e, &d, 1, (uint16_t)i);
+    assert_int_equal(vq_pop(&e->q, c, 4, iov, 4), 4);
+    drv_event(e)->off_wrap = 10 | 0u << 15; /* slot 10 of the current lap */
+    vq_push(&e->q, u, 2);                  /* used 0 -> 2 */
+    assert_false(vq_notify(&e->q));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +637,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_packed_rejects_malformed, setup_packed, teardown),
         cmocka_unit_test(test_packed_rejects_bad_indirect_and_addresses),
         cmocka_unit_test_setup_teardown(test_packed_notification, setup_packed_event, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_notify_after_full_lap, setup_packed_event,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("virtqueue", tests, NULL, NULL);
 }

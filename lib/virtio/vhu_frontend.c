@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kk_common.h"
+#include "kk_err.h"
+#include "kk_log.h"
+#include "vhu_frontend.h"
+
+KK_LOG_COMPONENT(front_log, "vhu-frontend");
+
+struct fq {
+    struct vqd vqd;
+    void *ring;
+    int kick_fd;
+    int call_fd;
+};
+
+struct vhu_front {
+    struct vhu_front_opts opts;
+    int sock;
+    int mem_fd;
+    uint8_t *mem;
+    size_t mem_size;
+    size_t mem_used;
+    uint64_t features;
+    uint64_t protocol;
+    struct fq *queues;
+};
+
+static int wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int rc;
+    do {
+        rc = poll(&p, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return kk_neg_errno();
+    return rc == 0 ? -ETIMEDOUT : 0;
+}
+
+int vhu_front_recv(struct vhu_front *f, struct vhu_msg *reply)
+{
+    int rc = wait_readable(f->sock, f->opts.timeout_ms);
+    if (rc < 0)
+        return rc;
+    /* Replies are parsed like requests, except for the reply flag. */
+    uint8_t hdr[VHU_HDR_SIZE];
+    ssize_t n = recv(f->sock, hdr, sizeof(hdr), MSG_WAITALL);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return -ECONNRESET;
+    if (n != (ssize_t)sizeof(hdr))
+        return -EPROTO;
+    memset(reply, 0, sizeof(*reply));
+    memcpy(&reply->request, hdr, 4);
+    memcpy(&reply->flags, hdr + 4, 4);
+    memcpy(&reply->size, hdr + 8, 4);
+    if (!(reply->flags & VHU_FLAG_REPLY) || reply->size > VHU_MAX_PAYLOAD)
+        return -EPROTO;
+    /* A reply may carry a descriptor (GET_INFLIGHT_FD): read with cmsg. */
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    if (reply->size) {
+        struct iovec iov = {.iov_base = reply->p.raw, .iov_len = reply->size};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        n = recvmsg(f->sock, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+        if (n != (ssize_t)reply->size)
+            return -EPROTO;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        if (c && c->cmsg_type == SCM_RIGHTS) {
+            memcpy(&reply->fds[0], CMSG_DATA(c), sizeof(int));
+            reply->n_fds = 1;
+        }
+    }
+    return 0;
+}
+
+int vhu_front_send(struct vhu_front *f, const struct vhu_msg *m, const int *fds, unsigned n_fds)
+{
+    return vhu_msg_send(f->sock, m, fds, n_fds);
+}
+
+bool vhu_front_backend_hung_up(struct vhu_front *f)
+{
+    if (wait_readable(f->sock, f->opts.timeout_ms) < 0)
+        return false;
+    char c;
+    ssize_t n = recv(f->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) {
+        /* A reply first (REPLY_ACK failure, empty GET_CONFIG): skip it. */
+        struct vhu_msg r;
+        if (vhu_front_recv(f, &r) < 0)
+            return true;
+        vhu_msg_close_fds(&r);
+        return vhu_front_backend_hung_up(f);
+    }
+    return n == 0;
+}
+
+/* Send a request and, when it has one or REPLY_ACK is on, read the reply. */
+static int call(struct vhu_front *f, struct vhu_msg *m, const int *fds, unsigned n_fds,
+                bool has_reply, struct vhu_msg *reply)
+{
+    bool ack = !has_reply && (f->protocol & VIRTIO_BIT(VHU_PROTOCOL_F_REPLY_ACK));
+    m->flags = VHU_VERSION | (ack ? VHU_FLAG_NEED_REPLY : 0);
+    int rc = vhu_front_send(f, m, fds, n_fds);
+    if (rc < 0)
+        return rc;
+    if (!has_reply && !ack)
+        return 0;
+    struct vhu_msg local;
+    struct vhu_msg *r = reply ? reply : &local;
+    rc = vhu_front_recv(f, r);
+    if (rc < 0)
+        return rc;
+    if (r->request != m->request) {
+        vhu_msg_close_fds(r);
+        return -EPROTO;
+    }
+    if (ack) {
+        if (r->size != 8)
+            return -EPROTO;
+        return r->p.u64 == 0 ? 0 : -EIO;
+    }
+    if (r == &local)
+        vhu_msg_close_fds(r);
+    return 0;
+}
+
+static int get_u64(struct vhu_front *f, uint32_t request, uint64_t *out)
+{
+    struct vhu_msg m = {.request = request};
+    struct vhu_msg r;
+    int rc = call(f, &m, NULL, 0, true, &r);
+    if (rc < 0)
+        return rc;
+    if (r.size != 8)
+        return -EPROTO;
+    *out = r.p.u64;
+    return 0;
+}
+
+static int set_u64(struct vhu_front *f, uint32_t request, uint64_t v, const int *fds,
+                   unsigned n_fds)
+{
+    struct vhu_msg m = {.request = request, .size = 8};
+    m.p.u64 = v;
+    return call(f, &m, fds, n_fds, false, NULL);
+}
+
+static int set_state(struct vhu_front *f, uint32_t request, uint32_t index, uint32_t num)
+{
+    struct vhu_msg m = {.request = request, .size = sizeof(struct vhu_vring_state)};
+    m.p.state = (struct vhu_vring_state){index, num};
+    return call(f, &m, NULL, 0, false, NULL);
+}
+
+void *vhu_front_alloc(struct vhu_front *f, size_t size, size_t align)
+{
+    size_t at = kk_align_up(f->mem_used, align ? align : 8);
+    if (at > f->mem_size || size > f->mem_size - at)
+        return NULL;
+    f->mem_used = at + size;
+    return f->mem + at;
+}
+
+uint64_t vhu_front_gpa(const struct vhu_front *f, const void *p)
+{
+    return (uint64_t)((const uint8_t *)p - f->mem);
+}
+
+int vhu_front_mem_fd(const struct vhu_front *f) { return f->mem_fd; }
+size_t vhu_front_mem_size(const struct vhu_front *f) { return f->mem_size; }
+void *vhu_front_mem_base(const struct vhu_front *f) { return f->mem; }
+uint64_t vhu_front_features(const struct vhu_front *f) { return f->features; }
+uint64_t vhu_front_protocol_features(const struct vhu_front *f) { return f->protocol; }
+
+struct vqd *vhu_front_queue(struct vhu_front *f, uint16_t index)
+{
+    return index < f->opts.num_queues ? &f->queues[index].vqd : NULL;
+}
+
+int vhu_front_call_fd(const struct vhu_front *f, uint16_t index)
+{
+    return index < f->opts.num_queues ? f->queues[index].call_fd : -1;
+}
+
+void vhu_front_kick(struct vhu_front *f, uint16_t index)
+{
+    struct fq *q = &f->queues[index];
+    if (vqd_publish(&q->vqd)) {
+        uint64_t one = 1;
+        ssize_t n = write(q->kick_fd, &one, sizeof(one));
+        (void)n;
+    }
+}
+
+int vhu_front_get_vring_base(struct vhu_front *f, uint16_t index, uint32_t *base)
+{
+    struct vhu_msg m = {.request = VHU_GET_VRING_BASE, .size = sizeof(struct vhu_vring_state)};
+    m.p.state = (struct vhu_vring_state){index, 0};
+    struct vhu_msg r;
+    int rc = call(f, &m, NULL, 0, true, &r);
+    if (rc < 0)
+        return rc;
+    if (r.size != sizeof(struct vhu_vring_state) || r.p.state.index != index)
+        return -EPROTO;
+    *base = r.p.state.num;
+    return 0;
+}
+
+static int open_socket(struct vhu_front *f)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(f->opts.path) >= sizeof(addr.sun_path))
+        return -EINVAL;
+    strcpy(addr.sun_path, f->opts.path);
+    f->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (f->sock < 0)
+        return kk_neg_errno();
+    if (connect(f->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return kk_neg_errno();
+    return 0;
+}
+
+static int alloc_front(const struct vhu_front_opts *o, struct vhu_front **out)
+{
+    if (!o || !o->path || !out || o->num_queues == 0 || o->num_queues > VHU_MAX_QUEUES)
+        return -EINVAL;
+    struct vhu_front *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->opts = *o;
+    if (!f->opts.queue_size)
+        f->opts.queue_size = 256;
+    if (!f->opts.mem_size)
+        f->opts.mem_size = 64u << 20;
+    if (!f->opts.timeout_ms)
+        f->opts.timeout_ms = 5000;
+    f->sock = f->mem_fd = -1;
+    f->queues = calloc(o->num_queues, sizeof(*f->queues));
+    if (!f->queues) {
+        free(f);
+        return -ENOMEM;
+    }
+    for (uint16_t i = 0; i < o->num_queues; i++)
+        f->queues[i].kick_fd = f->queues[i].call_fd = -1;
+    f->mem_size = kk_align_up(f->opts.mem_size, 4096);
+    f->mem_fd = memfd_create("kvmkit-frontend", MFD_CLOEXEC);
+    int rc = f->mem_fd < 0 ? kk_neg_errno() : 0;
+    if (rc == 0 && ftruncate(f->mem_fd, (off_t)f->mem_size) < 0)
+        rc = kk_neg_errno();
+    if (rc == 0) {
+        f->mem = mmap(NULL, f->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, f->mem_fd, 0);
+        if (f->mem == MAP_FAILED) {
+            f->mem = NULL;
+            rc = -ENOMEM;
+        }
+    }
+    if (rc == 0)
+        rc = open_socket(f);
+    if (rc < 0) {
+        vhu_front_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int vhu_front_connect_raw(const struct vhu_front_opts *o, struct vhu_front **out)
+{
+    return alloc_front(o, out);
+}
+
+static int setup_queue(struct vhu_front *f, uint16_t i)
+{
+    struct fq *q = &f->queues[i];
+    bool packed = f->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+    size_t bytes = vqd_ring_bytes(f->opts.queue_size, packed);
+    q->ring = vhu_front_alloc(f, bytes, 4096);
+    if (!q->ring)
+        return -ENOMEM;
+    int rc = vqd_init(&q->vqd, q->ring, vhu_front_gpa(f, q->ring), f->opts.queue_size, packed,
+                      f->features);
+    if (rc < 0)
+        return rc;
+    q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    q->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (q->kick_fd < 0 || q->call_fd < 0)
+        return kk_neg_errno();
+    if ((rc = set_state(f, VHU_SET_VRING_NUM, i, f->opts.queue_size)) < 0 ||
+        (rc = set_state(f, VHU_SET_VRING_BASE, i, vqd_initial_base(&q->vqd))) < 0)
+        return rc;
+    struct vhu_msg m = {.request = VHU_SET_VRING_ADDR, .size = sizeof(struct vhu_vring_addr)};
+    /* Ring addresses are frontend virtual addresses in vhost-user. */
+    m.p.addr = (struct vhu_vring_addr){.index = i,
+                                       .desc = (uint64_t)(uintptr_t)q->vqd.desc_hva,
+                                       .avail = (uint64_t)(uintptr_t)q->vqd.driver_hva,
+                                       .used = (uint64_t)(uintptr_t)q->vqd.device_hva};
+    if ((rc = call(f, &m, NULL, 0, false, NULL)) < 0)
+        return rc;
+    if ((rc = set_u64(f, VHU_SET_VRING_CALL, i, &q->call_fd, 1)) < 0 ||
+        (rc = set_u64(f, VHU_SET_VRING_KICK, i, &q->kick_fd, 1)) < 0)
+        return rc;
+    if (f->features & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+        rc = set_state(f, VHU_SET_VRING_ENABLE, i, 1);
+    return rc;
+}
+
+int vhu_front_connect(const struct vhu_front_opts *o, struct vhu_front **out)
+{
+    struct vhu_front *f;
+    int rc = alloc_front(o, &f);
+    if (rc < 0)
+        return rc;
+    uint64_t offered = 0;
+    rc = get_u64(f, VHU_GET_FEATURES, &offered);
+    uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
+                    o->device_features;
+    if (o->packed)
+        want |= VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+    if (o->event_idx)
+        want |= VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
+    if (o->indirect)
+        want |= VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+    uint64_t ring_bits = want & (VIRTIO_BIT(VIRTIO_F_RING_PACKED) |
+                                 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
+                                 VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC));
+    if (rc == 0 && (offered & ring_bits) != ring_bits)
+        rc = -ENOTSUP;
+    f->features = offered & want;
+    if (rc == 0 && (offered & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))) {
+        uint64_t proto = 0;
+        rc = get_u64(f, VHU_GET_PROTOCOL_FEATURES, &proto);
+        uint64_t wanted_proto = VIRTIO_BIT(VHU_PROTOCOL_F_MQ) |
+                                VIRTIO_BIT(VHU_PROTOCOL_F_REPLY_ACK) |
+                                VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG);
+        if (rc == 0)
+            rc = set_u64(f, VHU_SET_PROTOCOL_FEATURES, proto & wanted_proto, NULL, 0);
+        if (rc == 0)
+            f->protocol = proto & wanted_proto;
+    }
+    if (rc == 0) {
+        struct vhu_msg m = {.request = VHU_SET_OWNER, .size = 0};
+        rc = call(f, &m, NULL, 0, false, NULL);
+    }
+    if (rc == 0 && (f->protocol & VIRTIO_BIT(VHU_PROTOCOL_F_MQ))) {
+        uint64_t nq = 0;
+        rc = get_u64(f, VHU_GET_QUEUE_NUM, &nq);
+        KK_LOGD(front_log, "%s: backend has %llu queues (pairs for net)", o->path,
+                (unsigned long long)nq);
+    }
+    if (rc == 0)
+        rc = set_u64(f, VHU_SET_FEATURES, f->features, NULL, 0);
+    if (rc == 0) {
+        struct vhu_msg m = {.request = VHU_SET_MEM_TABLE,
+                            .size = 8 + sizeof(struct vhu_mem_region)};
+        m.p.mem.nregions = 1;
+        m.p.mem.regions[0] = (struct vhu_mem_region){.gpa = 0, .size = f->mem_size,
+                                                     .uva = (uint64_t)(uintptr_t)f->mem,
+                                                     .mmap_offset = 0};
+        rc = call(f, &m, &f->mem_fd, 1, false, NULL);
+    }
+    for (uint16_t i = 0; rc == 0 && i < o->num_queues; i++)
+        rc = setup_queue(f, i);
+    if (rc < 0) {
+        KK_LOGW(front_log, "%s: setup failed: %s", o->path, kk_strerror(rc));
+        vhu_front_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void vhu_front_close(struct vhu_front *f)
+{
+    if (!f)
+        return;
+    if (f->sock >= 0)
+        close(f->sock);
+    for (uint16_t i = 0; i < f->opts.num_queues; i++) {
+        struct fq *q = &f->queues[i];
+        if (q->ring)
+            vqd_fini(&q->vqd);
+        if (q->kick_fd >= 0)
+            close(q->kick_fd);
+        if (q->call_fd >= 0)
+            close(q->call_fd);
+    }
+    free(f->queues);
+    if (f->mem)
+        munmap(f->mem, f->mem_size);
+    if (f->mem_fd >= 0)
+        close(f->mem_fd);
+    free(f);
+}

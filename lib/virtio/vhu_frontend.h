@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vhu_frontend.h — a vhost-user frontend (what QEMU, or DPDK's virtio-user,
+ * is to a backend): it connects to a backend's socket, shares a memfd of
+ * its own memory, negotiates features and sets up the backend's queues,
+ * then drives them with the driver side of virtqueues (vq_driver.h).
+ *
+ * Used by tests (to drive kvmkit's backends and others like DPDK's vhost
+ * PMD without a VM, including with deliberately malformed messages) and by
+ * benchmarks. Calls block; one thread uses a frontend at a time.
+ */
+#ifndef KK_VHU_FRONTEND_H
+#define KK_VHU_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhu_msg.h"
+#include "vq_driver.h"
+
+struct vhu_front_opts {
+    const char *path;          /* the backend's socket */
+    uint16_t num_queues;       /* queues to set up (1..VHU_MAX_QUEUES) */
+    uint16_t queue_size;       /* entries per queue (default 256) */
+    bool packed;               /* request VIRTIO_F_RING_PACKED */
+    bool event_idx;            /* request VIRTIO_RING_F_EVENT_IDX */
+    bool indirect;             /* request VIRTIO_RING_F_INDIRECT_DESC */
+    uint64_t device_features;  /* device-specific bits to request if offered */
+    size_t mem_size;           /* shared memory (default 64 MiB) */
+    int timeout_ms;            /* per reply (default 5000) */
+};
+
+struct vhu_front;
+
+/*
+ * Connect and bring every queue up (features, memory table, vrings,
+ * kick/call eventfds, enable). Returns 0 and *out, or a negative errno:
+ * -ECONNREFUSED / -ENOENT (no backend), -ENOTSUP (a requested ring
+ * feature not offered), -EPROTO (bad reply), -ETIMEDOUT.
+ */
+int vhu_front_connect(const struct vhu_front_opts *opts, struct vhu_front **out);
+
+/*
+ * Connect and negotiate nothing: for tests that speak the protocol by
+ * hand with vhu_front_send()/vhu_front_recv(). The shared memory is
+ * allocated (vhu_front_mem_fd()).
+ */
+int vhu_front_connect_raw(const struct vhu_front_opts *opts, struct vhu_front **out);
+
+/* Disconnect and free. Accepts NULL. */
+void vhu_front_close(struct vhu_front *f);
+
+uint64_t vhu_front_features(const struct vhu_front *f);
+uint64_t vhu_front_protocol_features(const struct vhu_front *f);
+struct vqd *vhu_front_queue(struct vhu_front *f, uint16_t index);
+
+/* Shared memory: allocate @size bytes aligned to @align (bump allocator);
+ * NULL when full. Guest-physical address of a pointer into it. */
+void *vhu_front_alloc(struct vhu_front *f, size_t size, size_t align);
+uint64_t vhu_front_gpa(const struct vhu_front *f, const void *p);
+int vhu_front_mem_fd(const struct vhu_front *f);
+size_t vhu_front_mem_size(const struct vhu_front *f);
+void *vhu_front_mem_base(const struct vhu_front *f);
+
+/* Publish queue @index's added buffers and kick the backend if it asks. */
+void vhu_front_kick(struct vhu_front *f, uint16_t index);
+
+/* The queue's call eventfd (readable when the backend signalled). */
+int vhu_front_call_fd(const struct vhu_front *f, uint16_t index);
+
+/* Stop a queue: GET_VRING_BASE; *base receives the backend's answer. */
+int vhu_front_get_vring_base(struct vhu_front *f, uint16_t index, uint32_t *base);
+
+/* Send a message as is (any request, any flags). 0 or a negative errno. */
+int vhu_front_send(struct vhu_front *f, const struct vhu_msg *m, const int *fds, unsigned n_fds);
+
+/*
+ * Receive one reply. 0, -ETIMEDOUT, -ECONNRESET (the backend hung up:
+ * what a test of a refused message expects), or -EPROTO.
+ */
+int vhu_front_recv(struct vhu_front *f, struct vhu_msg *reply);
+
+/* True if the backend closed the connection (within the timeout). */
+bool vhu_front_backend_hung_up(struct vhu_front *f);
+
+#endif /* KK_VHU_FRONTEND_H */
