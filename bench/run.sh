@@ -4,3 +4,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 python3 bench/ring/compare.py --rounds "${ROUNDS:-5}"
+python3 bench/vhost/compare.py --rounds "${VHOST_ROUNDS:-3}"

@@ -283,3 +283,8 @@ bool vq_mem_hva_to_gpa(const struct vq_mem *m, const void *hva, uint64_t *gpa)
     }
     return false;
 }
+
+const struct vq_mem_region *vq_mem_region_of(const struct vq_mem *m, uint64_t gpa)
+{
+    return find_gpa(m, gpa);
+}

@@ -507,10 +507,14 @@ static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
         return 0;
     }
     int rc = d->mem ? vq_mem_remove_region(d->mem, &desc) : -ENOENT;
-    if (rc < 0)
+    if (rc < 0) {
         snprintf(why, len, "REM_MEM_REG: no region gpa 0x%llx size 0x%llx",
                  (unsigned long long)r->gpa, (unsigned long long)r->size);
-    return rc;
+        return rc;
+    }
+    /* Regions moved within the table: queues re-resolve their rings and
+     * forget cached region pointers. */
+    return queues_remap(d);
 }
 
 static int set_log_base(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char *why,

@@ -30,7 +30,8 @@ struct vhu_responder {
     struct vhu_responder_stats stats;
     struct pair *pairs;
     uint8_t frame[MAX_FRAME];
-    uint8_t reply[MAX_FRAME];
+    uint8_t *reply;                     /* where answer() builds, within answers */
+    uint8_t answers[BURST * MAX_FRAME]; /* the answers of one burst */
 };
 
 static uint16_t csum_fold(uint32_t sum)
@@ -49,11 +50,14 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
     return sum;
 }
 
-/* Copy a readable chain after the virtio-net header into @buf. */
-static size_t gather(const struct vq_chain *c, uint8_t *buf, size_t cap)
+/* Copy up to @want bytes of a readable chain, after the virtio-net
+ * header, into @buf (room for @cap). Returns the bytes copied. */
+static size_t gather(const struct vq_chain *c, uint8_t *buf, size_t cap, size_t want)
 {
     size_t skip = HDR_LEN, n = 0;
-    for (unsigned i = 0; i < c->n_readable; i++) {
+    if (want > cap)
+        return 0;
+    for (unsigned i = 0; i < c->n_readable && n < want; i++) {
         const uint8_t *p = c->iov[i].iov_base;
         size_t len = c->iov[i].iov_len;
         if (skip >= len) {
@@ -63,15 +67,14 @@ static size_t gather(const struct vq_chain *c, uint8_t *buf, size_t cap)
         p += skip;
         len -= skip;
         skip = 0;
-        if (n + len > cap)
-            return 0; /* larger than any frame we handle */
-        memcpy(buf + n, p, len);
-        n += len;
+        size_t k = KK_MIN(len, want - n);
+        memcpy(buf + n, p, k);
+        n += k;
     }
     return n;
 }
 
-/* Build the answer to @in (len bytes) into resp->reply; 0 = no answer. */
+/* Build the answer to @in (len bytes) at resp->reply; 0 = no answer. */
 static size_t answer(struct vhu_responder *resp, const uint8_t *in, size_t len)
 {
     uint8_t *out = resp->reply;
@@ -140,56 +143,96 @@ static size_t answer(struct vhu_responder *resp, const uint8_t *in, size_t len)
     return 0;
 }
 
-/* Put @len bytes of frame into one RX chain of pair @p. */
-static bool send_to_guest(struct vhu_responder *resp, struct pair *p, const uint8_t *frame,
-                          size_t len)
+/* Write @len bytes of @src at byte @off of the writable part of @c. */
+static void write_iov(const struct vq_chain *c, size_t off, const uint8_t *src, size_t len)
+{
+    const struct iovec *w = c->iov + c->n_readable;
+    for (unsigned i = 0; i < c->n_writable && len; i++) {
+        if (off >= w[i].iov_len) {
+            off -= w[i].iov_len;
+            continue;
+        }
+        size_t k = KK_MIN(len, w[i].iov_len - off);
+        memcpy((uint8_t *)w[i].iov_base + off, src, k);
+        src += k;
+        len -= k;
+        off = 0;
+    }
+}
+
+/* Copy the frame of TX chain @from (after its virtio-net header) into the
+ * writable part of @to at byte @off, iovec to iovec: no staging copy. */
+static void copy_frame(const struct vq_chain *from, const struct vq_chain *to, size_t off)
+{
+    size_t skip = HDR_LEN;
+    for (unsigned i = 0; i < from->n_readable; i++) {
+        const uint8_t *p = from->iov[i].iov_base;
+        size_t len = from->iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        write_iov(to, off, p + skip, len - skip);
+        off += len - skip;
+        skip = 0;
+    }
+}
+
+/* A frame to send to the guest: an answer we built, or a TX frame to
+ * reflect (copied straight from the TX buffers, MACs swapped). */
+struct out_frame {
+    const uint8_t *built;        /* answer bytes, or NULL to reflect */
+    const struct vq_chain *tx;   /* for reflection */
+    uint8_t macs[12];            /* reflected frame's swapped addresses */
+    size_t len;
+};
+
+/* Deliver up to @n frames into RX buffers of pair @p with one used-index
+ * update and at most one interrupt. Returns how many were delivered. */
+static unsigned send_to_guest(struct vhu_responder *resp, struct pair *p,
+                              const struct out_frame *frames, unsigned n)
 {
     struct vhu_queue *rx = vhu_dev_queue(resp->dev, (uint16_t)(p->index * 2));
     if (!rx || !rx->started) {
-        resp->stats.no_rx_buffer++;
-        return false;
+        resp->stats.no_rx_buffer += n;
+        return 0;
     }
-    struct vq_chain c;
-    struct iovec iov[64];
-    int n = vhu_queue_pop(rx, &c, 1, iov, 64);
-    if (n < 0) {
+    struct vq_chain c[BURST];
+    struct iovec iov[BURST * 4];
+    int got = vhu_queue_pop(rx, c, n, iov, BURST * 4);
+    if (got < 0) {
         resp->stats.queue_faults++;
         vhu_dev_fail(resp->dev, vq_broken_reason(&rx->vq));
-        return false;
+        return 0;
     }
-    if (n == 0 || c.writable_len < HDR_LEN + len) {
-        if (n == 1) { /* too small: give it back empty */
-            struct vq_used u = {.id = c.id, .desc_count = c.desc_count, .len = 0};
-            vhu_queue_push(rx, &u, 1);
+    struct vq_used used[BURST];
+    unsigned delivered = 0;
+    for (int i = 0; i < got; i++) {
+        const struct out_frame *f = &frames[i];
+        uint32_t written = 0;
+        if (c[i].writable_len >= HDR_LEN + f->len) {
+            struct virtio_net_hdr hdr = {.num_buffers = 1};
+            write_iov(&c[i], 0, (const uint8_t *)&hdr, HDR_LEN);
+            if (f->built) {
+                write_iov(&c[i], HDR_LEN, f->built, f->len);
+            } else {
+                copy_frame(f->tx, &c[i], HDR_LEN);
+                write_iov(&c[i], HDR_LEN, f->macs, 12);
+            }
+            written = (uint32_t)(HDR_LEN + f->len);
+            vhu_queue_log_write(rx, c[i].iov + c[i].n_readable, c[i].n_writable, written);
+            delivered++;
+        } else {
+            resp->stats.no_rx_buffer++; /* too small: given back empty */
         }
-        resp->stats.no_rx_buffer++;
-        return false;
+        used[i] = (struct vq_used){.id = c[i].id, .desc_count = c[i].desc_count, .len = written};
     }
-    struct virtio_net_hdr hdr = {.num_buffers = 1};
-    const uint8_t *src[2] = {(const uint8_t *)&hdr, frame};
-    size_t left[2] = {HDR_LEN, len};
-    unsigned part = 0;
-    const struct iovec *w = c.iov + c.n_readable;
-    for (unsigned i = 0; i < c.n_writable && part < 2; i++) {
-        uint8_t *dst = w[i].iov_base;
-        size_t room = w[i].iov_len;
-        while (room && part < 2) {
-            size_t k = KK_MIN(room, left[part]);
-            memcpy(dst, src[part], k);
-            dst += k;
-            room -= k;
-            src[part] += k;
-            left[part] -= k;
-            if (!left[part])
-                part++;
-        }
+    resp->stats.no_rx_buffer += n - (unsigned)got;
+    if (got > 0) {
+        vhu_queue_push(rx, used, (unsigned)got);
+        vhu_queue_notify(rx);
     }
-    uint32_t written = (uint32_t)(HDR_LEN + len);
-    vhu_queue_log_write(rx, w, c.n_writable, written);
-    struct vq_used u = {.id = c.id, .desc_count = c.desc_count, .len = written};
-    vhu_queue_push(rx, &u, 1);
-    vhu_queue_notify(rx);
-    return true;
+    return delivered;
 }
 
 static int pair_poll(void *arg)
@@ -210,29 +253,52 @@ static int pair_poll(void *arg)
     if (n == 0)
         return 0;
     struct vq_used used[BURST];
+    struct out_frame out[BURST];
+    unsigned n_out = 0;
+    size_t answers_used = 0;
     for (int i = 0; i < n; i++) {
-        used[i] = (struct vq_used){.id = chains[i].id, .desc_count = chains[i].desc_count};
+        const struct vq_chain *c = &chains[i];
+        used[i] = (struct vq_used){.id = c->id, .desc_count = c->desc_count};
         resp->stats.frames_in++;
-        size_t len = gather(&chains[i], resp->frame, sizeof(resp->frame));
-        if (len < 14) {
+        if (c->readable_len < HDR_LEN + 14 || c->readable_len - HDR_LEN > MAX_FRAME) {
             resp->stats.dropped++;
             continue;
         }
-        size_t out = answer(resp, resp->frame, len);
-        if (out) {
-            send_to_guest(resp, p, resp->reply, out);
+        size_t len = c->readable_len - HDR_LEN;
+        uint8_t head[14];
+        if (gather(c, head, sizeof(head), 14) != 14) {
+            resp->stats.dropped++;
+            continue;
+        }
+        uint16_t type = (uint16_t)(head[12] << 8 | head[13]);
+        size_t ans = 0;
+        /* Only ARP and IPv4 can be for us: only they are looked at whole. */
+        if ((type == 0x0806 || type == 0x0800) &&
+            gather(c, resp->frame, sizeof(resp->frame), len) == len) {
+            resp->reply = resp->answers + answers_used;
+            ans = answer(resp, resp->frame, len);
+        }
+        if (ans) {
+            out[n_out++] = (struct out_frame){.built = resp->answers + answers_used, .len = ans};
+            answers_used += ans;
         } else if (resp->opts.mode == VHU_RESPONDER_REFLECT) {
-            uint8_t tmp[6];
-            memcpy(tmp, resp->frame, 6);
-            memcpy(resp->frame, resp->frame + 6, 6);
-            memcpy(resp->frame + 6, tmp, 6);
-            if (send_to_guest(resp, p, resp->frame, len))
-                resp->stats.reflected++;
+            struct out_frame *o = &out[n_out++];
+            *o = (struct out_frame){.built = NULL, .tx = c, .len = len};
+            memcpy(o->macs, head + 6, 6);
+            memcpy(o->macs + 6, head, 6);
         } else {
             resp->stats.dropped++;
         }
     }
-    /* TX buffers are only read: complete them with length 0. */
+    if (n_out) {
+        unsigned delivered = send_to_guest(resp, p, out, n_out);
+        for (unsigned i = 0; i < delivered; i++) {
+            if (!out[i].built)
+                resp->stats.reflected++;
+        }
+    }
+    /* TX buffers are only read: complete them with length 0, after the
+     * reflected copies were made. */
     vhu_queue_push(tx, used, (unsigned)n);
     vhu_queue_notify(tx);
     return n;
@@ -302,6 +368,7 @@ int vhu_responder_create(struct kk_reactor *r, const struct vhu_responder_opts *
         return -ENOMEM;
     resp->reactor = r;
     resp->opts = *o;
+    resp->reply = resp->answers;
     resp->pairs = calloc(o->queue_pairs, sizeof(*resp->pairs));
     if (!resp->pairs) {
         free(resp);

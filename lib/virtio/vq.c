@@ -38,12 +38,27 @@ int vq__walk_add(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len, 
         return vq__fail(q, "descriptor chain longer than 4 GiB");
     if (len == 0)
         return 0;
+    /* Fast path: buffers cluster in one region (usually the only one). */
+    const struct vq_mem_region *r = q->hot;
+    if (kk_likely(r && addr >= r->desc.gpa && addr - r->desc.gpa < r->desc.size &&
+                  len <= r->desc.size - (addr - r->desc.gpa))) {
+        if (w->n_iov == w->max_iov)
+            return -ENOBUFS;
+        w->iov[w->n_iov].iov_base = r->hva + (addr - r->desc.gpa);
+        w->iov[w->n_iov].iov_len = len;
+        w->n_iov++;
+        if (!writable)
+            w->n_readable++;
+        return 0;
+    }
     int n = vq_mem_gpa_to_iov(q->mem, addr, len, w->iov + w->n_iov, w->max_iov - w->n_iov);
     if (n == -ENOBUFS)
         return -ENOBUFS;
     if (n < 0)
         return vq__fail(q, "buffer [0x%llx, +%u) is not guest memory", (unsigned long long)addr,
                         len);
+    if (n == 1)
+        q->hot = vq_mem_region_of(q->mem, addr);
     w->n_iov += (unsigned)n;
     if (!writable)
         w->n_readable += (unsigned)n;
@@ -147,6 +162,7 @@ int vq_set_mem(struct vq *q, const struct vq_layout *l, const struct vq_mem *mem
         return -EINVAL;
     q->l = *l;
     q->mem = mem;
+    q->hot = NULL; /* the table may have changed */
     return 0;
 }
 

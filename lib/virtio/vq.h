@@ -87,6 +87,7 @@ struct vq {
     int call_fd;              /* -1: no interrupts */
     uint64_t stat_pops, stat_pushes, stat_notifies;
 
+    const struct vq_mem_region *hot; /* region of the last buffer (fast path) */
     void *bounce;             /* copy of an indirect table crossing regions */
     uint32_t bounce_len;
 };

@@ -110,6 +110,9 @@ void *vq_mem_uva_to_hva(const struct vq_mem *m, uint64_t uva, uint64_t len);
 int vq_mem_gpa_to_iov(const struct vq_mem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
                       unsigned max);
 
+/* The region containing @gpa, or NULL. */
+const struct vq_mem_region *vq_mem_region_of(const struct vq_mem *m, uint64_t gpa);
+
 /* Guest-physical address of host address @hva, if it lies in a region. */
 bool vq_mem_hva_to_gpa(const struct vq_mem *m, const void *hva, uint64_t *gpa);
 
