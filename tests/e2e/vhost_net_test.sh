@@ -33,14 +33,18 @@ ok() {
 
 stat_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
-start_responder() { # QUEUES
-    "$RESPONDER" --socket "$dir/vhu.sock" --rpc "$dir/rpc.sock" --queues "$1" \
+start_responder() { # QUEUES [--client]
+    rm -f "$dir/rpc.sock"
+    "$RESPONDER" --socket "$dir/vhu.sock" --rpc "$dir/rpc.sock" --queues "$1" ${2:-} \
         --ip 10.0.0.1 --mode drop >>"$dir/responder.log" 2>&1 &
     rpid=$!
-    for _ in $(seq 100); do [ -S "$dir/rpc.sock" ] && [ -S "$dir/vhu.sock" ] && break; sleep 0.05; done
+    for _ in $(seq 100); do
+        [ -S "$dir/rpc.sock" ] && { [ -n "${2:-}" ] || [ -S "$dir/vhu.sock" ]; } && break
+        sleep 0.05
+    done
 }
 
-echo "1..12"
+echo "1..18"
 if ! "$HERE/guest/build.sh" >"$dir/build.log" 2>&1; then
     echo "not ok 1 - the test guest builds"
     sed 's/^/# /' "$dir/build.log" | tail -20
@@ -74,13 +78,22 @@ GUEST
 # 7.2 recomputes a split ring's position from the used index in guest
 # memory, but has no way to do that for a packed ring (it resends its stale
 # base), so packed rings are pinged across a live backend only.
-for variant in "split-mq:2:mq=on,vectors=0:queues=2:yes" \
-               "packed:1:packed=on,vectors=0:queues=1:no"; do
-    IFS=: read -r name q devopts netq restart <<<"$variant"
-    start_responder "$q"
+# In the client variant QEMU listens and the responder connects (and a new
+# responder reconnects after the restart).
+for variant in "split-mq:2:mq=on,vectors=0:queues=2:yes:" \
+               "packed:1:packed=on,vectors=0:queues=1:no:" \
+               "split-client:1:vectors=0:queues=1:yes:--client"; do
+    IFS=: read -r name q devopts netq restart client <<<"$variant"
+    rm -f "$dir/vhu.sock"
+    start_responder "$q" "$client"
+    if [ -n "$client" ]; then
+        chardev="socket,id=c0,path=$dir/vhu.sock,server=on,wait=off"
+    else
+        chardev="socket,id=c0,path=$dir/vhu.sock,reconnect=1"
+    fi
     log="$dir/$name-console.log"
     "$HERE/guest/run-guest.sh" --script "$dir/guest.sh" --timeout 240 --log "$log" --quiet -- \
-        -chardev "socket,id=c0,path=$dir/vhu.sock,reconnect=1" \
+        -chardev "$chardev" \
         -netdev "vhost-user,id=n0,chardev=c0,$netq" \
         -device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,$devopts" \
         >"$dir/$name-run.log" 2>&1 &
@@ -94,7 +107,7 @@ for variant in "split-mq:2:mq=on,vectors=0:queues=2:yes" \
             if [ "$restart" = yes ]; then
                 kill -TERM "$rpid"
                 wait "$rpid"
-                start_responder "$q"
+                start_responder "$q" "$client"
             fi
             restarted=yes
             break
