@@ -32,6 +32,8 @@ struct vhu_front {
     size_t mem_used;
     uint64_t features;
     uint64_t protocol;
+    int inflight_fd;           /* -1: none */
+    struct vhu_inflight inflight;
     struct fq *queues;
 };
 
@@ -52,35 +54,44 @@ int vhu_front_recv(struct vhu_front *f, struct vhu_msg *reply)
     int rc = wait_readable(f->sock, f->opts.timeout_ms);
     if (rc < 0)
         return rc;
-    /* Replies are parsed like requests, except for the reply flag. */
+    /* Replies are parsed like requests, except for the reply flag. A
+     * descriptor (GET_INFLIGHT_FD) rides on the first byte: read the
+     * header with its control data. */
     uint8_t hdr[VHU_HDR_SIZE];
-    ssize_t n = recv(f->sock, hdr, sizeof(hdr), MSG_WAITALL);
+    union {
+        char buf[CMSG_SPACE(VHU_MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec hiov = {.iov_base = hdr, .iov_len = sizeof(hdr)};
+    struct msghdr mh = {.msg_iov = &hiov, .msg_iovlen = 1, .msg_control = control.buf,
+                        .msg_controllen = sizeof(control.buf)};
+    memset(reply, 0, sizeof(*reply));
+    ssize_t n = recvmsg(f->sock, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
     if (n == 0 || (n < 0 && errno == ECONNRESET))
         return -ECONNRESET;
-    if (n != (ssize_t)sizeof(hdr))
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count && reply->n_fds < VHU_MAX_FDS; i++)
+            memcpy(&reply->fds[reply->n_fds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+    }
+    if (n != (ssize_t)sizeof(hdr)) {
+        vhu_msg_close_fds(reply);
         return -EPROTO;
-    memset(reply, 0, sizeof(*reply));
+    }
     memcpy(&reply->request, hdr, 4);
     memcpy(&reply->flags, hdr + 4, 4);
     memcpy(&reply->size, hdr + 8, 4);
-    if (!(reply->flags & VHU_FLAG_REPLY) || reply->size > VHU_MAX_PAYLOAD)
+    if (!(reply->flags & VHU_FLAG_REPLY) || reply->size > VHU_MAX_PAYLOAD) {
+        vhu_msg_close_fds(reply);
         return -EPROTO;
-    /* A reply may carry a descriptor (GET_INFLIGHT_FD): read with cmsg. */
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
+    }
     if (reply->size) {
-        struct iovec iov = {.iov_base = reply->p.raw, .iov_len = reply->size};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
-        n = recvmsg(f->sock, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
-        if (n != (ssize_t)reply->size)
+        n = recv(f->sock, reply->p.raw, reply->size, MSG_WAITALL);
+        if (n != (ssize_t)reply->size) {
+            vhu_msg_close_fds(reply);
             return -EPROTO;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        if (c && c->cmsg_type == SCM_RIGHTS) {
-            memcpy(&reply->fds[0], CMSG_DATA(c), sizeof(int));
-            reply->n_fds = 1;
         }
     }
     return 0;
@@ -248,7 +259,7 @@ static int alloc_front(const struct vhu_front_opts *o, struct vhu_front **out)
         f->opts.mem_size = 64u << 20;
     if (!f->opts.timeout_ms)
         f->opts.timeout_ms = 5000;
-    f->sock = f->mem_fd = -1;
+    f->sock = f->mem_fd = f->inflight_fd = -1;
     f->queues = calloc(o->num_queues, sizeof(*f->queues));
     if (!f->queues) {
         free(f);
@@ -283,6 +294,32 @@ int vhu_front_connect_raw(const struct vhu_front_opts *o, struct vhu_front **out
     return alloc_front(o, out);
 }
 
+/* Tell the backend where queue @i is; @log adds used-ring logging. */
+static int program_queue(struct vhu_front *f, uint16_t i, uint32_t base, bool log)
+{
+    struct fq *q = &f->queues[i];
+    int rc;
+    if ((rc = set_state(f, VHU_SET_VRING_NUM, i, f->opts.queue_size)) < 0 ||
+        (rc = set_state(f, VHU_SET_VRING_BASE, i, base)) < 0)
+        return rc;
+    struct vhu_msg m = {.request = VHU_SET_VRING_ADDR, .size = sizeof(struct vhu_vring_addr)};
+    /* Ring addresses are frontend virtual addresses in vhost-user. */
+    m.p.addr = (struct vhu_vring_addr){.index = i,
+                                       .flags = log ? VHU_VRING_F_LOG : 0,
+                                       .desc = (uint64_t)(uintptr_t)q->vqd.desc_hva,
+                                       .avail = (uint64_t)(uintptr_t)q->vqd.driver_hva,
+                                       .used = (uint64_t)(uintptr_t)q->vqd.device_hva,
+                                       .log = q->vqd.device_gpa};
+    if ((rc = call(f, &m, NULL, 0, false, NULL)) < 0)
+        return rc;
+    if ((rc = set_u64(f, VHU_SET_VRING_CALL, i, &q->call_fd, 1)) < 0 ||
+        (rc = set_u64(f, VHU_SET_VRING_KICK, i, &q->kick_fd, 1)) < 0)
+        return rc;
+    if (f->features & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+        rc = set_state(f, VHU_SET_VRING_ENABLE, i, 1);
+    return rc;
+}
+
 static int setup_queue(struct vhu_front *f, uint16_t i)
 {
     struct fq *q = &f->queues[i];
@@ -299,33 +336,16 @@ static int setup_queue(struct vhu_front *f, uint16_t i)
     q->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (q->kick_fd < 0 || q->call_fd < 0)
         return kk_neg_errno();
-    if ((rc = set_state(f, VHU_SET_VRING_NUM, i, f->opts.queue_size)) < 0 ||
-        (rc = set_state(f, VHU_SET_VRING_BASE, i, vqd_initial_base(&q->vqd))) < 0)
-        return rc;
-    struct vhu_msg m = {.request = VHU_SET_VRING_ADDR, .size = sizeof(struct vhu_vring_addr)};
-    /* Ring addresses are frontend virtual addresses in vhost-user. */
-    m.p.addr = (struct vhu_vring_addr){.index = i,
-                                       .desc = (uint64_t)(uintptr_t)q->vqd.desc_hva,
-                                       .avail = (uint64_t)(uintptr_t)q->vqd.driver_hva,
-                                       .used = (uint64_t)(uintptr_t)q->vqd.device_hva};
-    if ((rc = call(f, &m, NULL, 0, false, NULL)) < 0)
-        return rc;
-    if ((rc = set_u64(f, VHU_SET_VRING_CALL, i, &q->call_fd, 1)) < 0 ||
-        (rc = set_u64(f, VHU_SET_VRING_KICK, i, &q->kick_fd, 1)) < 0)
-        return rc;
-    if (f->features & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
-        rc = set_state(f, VHU_SET_VRING_ENABLE, i, 1);
-    return rc;
+    return program_queue(f, i, vqd_initial_base(&q->vqd), false);
 }
 
-int vhu_front_connect(const struct vhu_front_opts *o, struct vhu_front **out)
+/* Features, protocol features, owner, memory table: everything before the
+ * queues. */
+static int negotiate(struct vhu_front *f)
 {
-    struct vhu_front *f;
-    int rc = alloc_front(o, &f);
-    if (rc < 0)
-        return rc;
+    const struct vhu_front_opts *o = &f->opts;
     uint64_t offered = 0;
-    rc = get_u64(f, VHU_GET_FEATURES, &offered);
+    int rc = get_u64(f, VHU_GET_FEATURES, &offered);
     uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
                     o->device_features;
     if (o->packed)
@@ -340,12 +360,15 @@ int vhu_front_connect(const struct vhu_front_opts *o, struct vhu_front **out)
     if (rc == 0 && (offered & ring_bits) != ring_bits)
         rc = -ENOTSUP;
     f->features = offered & want;
+    f->protocol = 0;
     if (rc == 0 && (offered & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))) {
         uint64_t proto = 0;
         rc = get_u64(f, VHU_GET_PROTOCOL_FEATURES, &proto);
         uint64_t wanted_proto = VIRTIO_BIT(VHU_PROTOCOL_F_MQ) |
                                 VIRTIO_BIT(VHU_PROTOCOL_F_REPLY_ACK) |
-                                VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG);
+                                VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG) | o->protocol_features;
+        if (o->inflight)
+            wanted_proto |= VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD);
         if (rc == 0)
             rc = set_u64(f, VHU_SET_PROTOCOL_FEATURES, proto & wanted_proto, NULL, 0);
         if (rc == 0)
@@ -372,6 +395,92 @@ int vhu_front_connect(const struct vhu_front_opts *o, struct vhu_front **out)
                                                      .mmap_offset = 0};
         rc = call(f, &m, &f->mem_fd, 1, false, NULL);
     }
+    if (rc == 0 && o->inflight) {
+        if (!(f->protocol & VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD)))
+            return -ENOTSUP;
+        if (f->inflight_fd >= 0) {
+            /* Reconnection: hand the area back. */
+            struct vhu_msg m = {.request = VHU_SET_INFLIGHT_FD, .size = sizeof(f->inflight)};
+            m.p.inflight = f->inflight;
+            rc = call(f, &m, &f->inflight_fd, 1, false, NULL);
+        } else {
+            struct vhu_msg m = {.request = VHU_GET_INFLIGHT_FD, .size = sizeof(f->inflight)};
+            m.p.inflight = (struct vhu_inflight){.num_queues = o->num_queues,
+                                                 .queue_size = f->opts.queue_size};
+            struct vhu_msg r;
+            rc = call(f, &m, NULL, 0, true, &r);
+            if (rc == 0 && (r.size != sizeof(f->inflight) || r.n_fds != 1))
+                rc = -EPROTO;
+            if (rc == 0) {
+                f->inflight = r.p.inflight;
+                f->inflight_fd = r.fds[0];
+            } else {
+                vhu_msg_close_fds(&r);
+            }
+        }
+    }
+    return rc;
+}
+
+int vhu_front_reconnect(struct vhu_front *f)
+{
+    if (f->sock >= 0)
+        close(f->sock);
+    f->sock = -1;
+    int rc = -ECONNREFUSED;
+    for (int t = 0; t * 20 < f->opts.timeout_ms && rc < 0; t++) {
+        rc = open_socket(f);
+        if (rc < 0) {
+            if (f->sock >= 0)
+                close(f->sock);
+            f->sock = -1;
+            usleep(20000);
+        }
+    }
+    if (rc == 0)
+        rc = negotiate(f);
+    for (uint16_t i = 0; rc == 0 && i < f->opts.num_queues; i++) {
+        /* A split ring resumes where the used ring says; with an inflight
+         * area the backend adds what it had popped. */
+        struct vqd *q = &f->queues[i].vqd;
+        uint32_t base = q->packed ? vqd_initial_base(q) : q->last_used_idx;
+        rc = program_queue(f, i, base, false);
+    }
+    return rc;
+}
+
+int vhu_front_start_logging(struct vhu_front *f, int log_fd, uint64_t size)
+{
+    struct vhu_msg m = {.request = VHU_SET_LOG_BASE, .size = sizeof(struct vhu_log)};
+    m.p.log = (struct vhu_log){.size = size, .offset = 0};
+    struct vhu_msg r;
+    int rc = call(f, &m, &log_fd, 1, true, &r);
+    if (rc < 0)
+        return rc;
+    rc = set_u64(f, VHU_SET_FEATURES, f->features | VIRTIO_BIT(VHOST_F_LOG_ALL), NULL, 0);
+    if (rc < 0)
+        return rc;
+    f->features |= VIRTIO_BIT(VHOST_F_LOG_ALL);
+    for (uint16_t i = 0; rc == 0 && i < f->opts.num_queues; i++) {
+        struct vhu_msg a = {.request = VHU_SET_VRING_ADDR, .size = sizeof(struct vhu_vring_addr)};
+        struct fq *q = &f->queues[i];
+        a.p.addr = (struct vhu_vring_addr){.index = i, .flags = VHU_VRING_F_LOG,
+                                           .desc = (uint64_t)(uintptr_t)q->vqd.desc_hva,
+                                           .avail = (uint64_t)(uintptr_t)q->vqd.driver_hva,
+                                           .used = (uint64_t)(uintptr_t)q->vqd.device_hva,
+                                           .log = q->vqd.device_gpa};
+        rc = call(f, &a, NULL, 0, false, NULL);
+    }
+    return rc;
+}
+
+int vhu_front_connect(const struct vhu_front_opts *o, struct vhu_front **out)
+{
+    struct vhu_front *f;
+    int rc = alloc_front(o, &f);
+    if (rc < 0)
+        return rc;
+    rc = negotiate(f);
     for (uint16_t i = 0; rc == 0 && i < o->num_queues; i++)
         rc = setup_queue(f, i);
     if (rc < 0) {
@@ -403,5 +512,7 @@ void vhu_front_close(struct vhu_front *f)
         munmap(f->mem, f->mem_size);
     if (f->mem_fd >= 0)
         close(f->mem_fd);
+    if (f->inflight_fd >= 0)
+        close(f->inflight_fd);
     free(f);
 }

@@ -29,6 +29,8 @@ struct vhu_front_opts {
     uint64_t device_features;  /* device-specific bits to request if offered */
     size_t mem_size;           /* shared memory (default 64 MiB) */
     int timeout_ms;            /* per reply (default 5000) */
+    uint64_t protocol_features;/* extra protocol features to request if offered */
+    bool inflight;             /* ask for an inflight area (GET_INFLIGHT_FD) */
 };
 
 struct vhu_front;
@@ -71,6 +73,22 @@ int vhu_front_call_fd(const struct vhu_front *f, uint16_t index);
 
 /* Stop a queue: GET_VRING_BASE; *base receives the backend's answer. */
 int vhu_front_get_vring_base(struct vhu_front *f, uint16_t index, uint32_t *base);
+
+/*
+ * The backend went away (restarted): connect again to the same path and set
+ * up the same queues over the same memory, handing back the inflight area
+ * (SET_INFLIGHT_FD) so the new backend can resume requests in flight.
+ * Retries for up to the timeout. 0 or a negative errno.
+ */
+int vhu_front_reconnect(struct vhu_front *f);
+
+/*
+ * Start dirty-page logging as QEMU does for migration: SET_LOG_BASE with
+ * @log_fd (a bitmap of @size bytes, one bit per 4 KiB page of guest
+ * memory), SET_FEATURES with VHOST_F_LOG_ALL, and the vring addresses
+ * again with logging of each used ring. 0 or a negative errno.
+ */
+int vhu_front_start_logging(struct vhu_front *f, int log_fd, uint64_t size);
 
 /* Send a message as is (any request, any flags). 0 or a negative errno. */
 int vhu_front_send(struct vhu_front *f, const struct vhu_msg *m, const int *fds, unsigned n_fds);
