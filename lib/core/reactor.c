@@ -19,7 +19,8 @@ KK_LOG_COMPONENT(reactor_log, "reactor");
 
 #define MAX_EVENTS 64
 #define MSG_BATCH 64            /* messages run per turn (pointer pairs) */
-#define FD_CHECK_EVERY 64       /* busy turns between non-blocking fd checks */
+#define FD_CHECK_EVERY 64       /* spinning turns between non-blocking fd checks */
+#define FD_CHECK_US 50          /* ... or this many microseconds */
 
 struct kk_poller {
     struct kk_reactor *reactor;
@@ -87,6 +88,7 @@ struct kk_reactor {
     uint64_t now_us;
     uint64_t last_work_us;
     uint32_t turns_since_fd_check;
+    uint64_t last_fd_check_us;
 
     pthread_t thread;
     bool spawned;
@@ -605,6 +607,7 @@ static int dispatch_fds(struct kk_reactor *r, int timeout_us)
     free_removed_watches(r);
     r->stats.fd_events += (uint64_t)work;
     r->turns_since_fd_check = 0;
+    r->last_fd_check_us = r->now_us;
     return work;
 }
 
@@ -617,9 +620,11 @@ static int turn(struct kk_reactor *r)
     int polled = run_pollers(r);
     work += polled;
     work += run_timers(r);
-    /* While pollers keep finding work, check fds only now and then: an
-     * epoll_wait per turn would cost more than the pollers' own work. */
-    if (polled == 0 || ++r->turns_since_fd_check >= FD_CHECK_EVERY)
+    /* While pollers spin, check fds only now and then (every 64 turns or
+     * 50 us): an epoll_wait per turn would cost more than the pollers' own
+     * work. Without active pollers there is nothing to spin for. */
+    if (r->n_pollers == 0 || ++r->turns_since_fd_check >= FD_CHECK_EVERY ||
+        r->now_us - r->last_fd_check_us >= FD_CHECK_US)
         work += dispatch_fds(r, 0);
     if (r->pollers_dirty)
         compact_pollers(r);

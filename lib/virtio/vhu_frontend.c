@@ -422,6 +422,26 @@ static int negotiate(struct vhu_front *f)
     return rc;
 }
 
+int vhu_front_get_config(struct vhu_front *f, uint32_t offset, void *buf, uint32_t len)
+{
+    if (!(f->protocol & VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG)))
+        return -ENOTSUP;
+    if (len > VHU_CONFIG_MAX || offset > VHU_CONFIG_MAX - len)
+        return -EINVAL;
+    struct vhu_msg m = {.request = VHU_GET_CONFIG, .size = 12 + len};
+    m.p.config = (struct vhu_config){.offset = offset, .size = len};
+    struct vhu_msg r;
+    int rc = call(f, &m, NULL, 0, true, &r);
+    if (rc < 0)
+        return rc;
+    if (r.size == 0)
+        return -EIO;
+    if (r.size != 12 + len)
+        return -EPROTO;
+    memcpy(buf, r.p.config.data, len);
+    return 0;
+}
+
 int vhu_front_reconnect(struct vhu_front *f)
 {
     if (f->sock >= 0)

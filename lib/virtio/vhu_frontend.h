@@ -90,6 +90,13 @@ int vhu_front_reconnect(struct vhu_front *f);
  */
 int vhu_front_start_logging(struct vhu_front *f, int log_fd, uint64_t size);
 
+/*
+ * Read @len bytes of the device's config space at @offset (GET_CONFIG;
+ * needs VHOST_USER_PROTOCOL_F_CONFIG). 0, -ENOTSUP, -EIO (the backend
+ * answered with an empty payload) or another negative errno.
+ */
+int vhu_front_get_config(struct vhu_front *f, uint32_t offset, void *buf, uint32_t len);
+
 /* Send a message as is (any request, any flags). 0 or a negative errno. */
 int vhu_front_send(struct vhu_front *f, const struct vhu_msg *m, const int *fds, unsigned n_fds);
 
