@@ -210,7 +210,21 @@ static unsigned send_to_guest(struct vhu_responder *resp, struct pair *p,
     for (int i = 0; i < got; i++) {
         const struct out_frame *f = &frames[i];
         uint32_t written = 0;
-        if (c[i].writable_len >= HDR_LEN + f->len) {
+        const struct iovec *w0 = &c[i].iov[c[i].n_readable];
+        const struct iovec *t0 = f->built ? NULL : &f->tx->iov[0];
+        if (c[i].n_writable && w0->iov_len >= HDR_LEN + f->len && t0 &&
+            f->tx->n_readable && t0->iov_len >= HDR_LEN + f->len) {
+            /* Common case: header and frame contiguous on both sides. */
+            uint8_t *dst = w0->iov_base;
+            struct virtio_net_hdr hdr = {.num_buffers = 1};
+            memcpy(dst, &hdr, HDR_LEN);
+            memcpy(dst + HDR_LEN + 12, (const uint8_t *)t0->iov_base + HDR_LEN + 12,
+                   f->len - 12);
+            memcpy(dst + HDR_LEN, f->macs, 12);
+            written = (uint32_t)(HDR_LEN + f->len);
+            vhu_queue_log_write(rx, w0, 1, written);
+            delivered++;
+        } else if (c[i].writable_len >= HDR_LEN + f->len) {
             struct virtio_net_hdr hdr = {.num_buffers = 1};
             write_iov(&c[i], 0, (const uint8_t *)&hdr, HDR_LEN);
             if (f->built) {

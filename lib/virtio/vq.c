@@ -24,7 +24,8 @@ int vq__fail(struct vq *q, const char *fmt, ...)
     return -EIO;
 }
 
-int vq__walk_add(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len, bool writable)
+int vq__walk_add_slow(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len,
+                      bool writable)
 {
     if (writable) {
         w->seen_writable = true;
@@ -38,19 +39,6 @@ int vq__walk_add(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len, 
         return vq__fail(q, "descriptor chain longer than 4 GiB");
     if (len == 0)
         return 0;
-    /* Fast path: buffers cluster in one region (usually the only one). */
-    const struct vq_mem_region *r = q->hot;
-    if (kk_likely(r && addr >= r->desc.gpa && addr - r->desc.gpa < r->desc.size &&
-                  len <= r->desc.size - (addr - r->desc.gpa))) {
-        if (w->n_iov == w->max_iov)
-            return -ENOBUFS;
-        w->iov[w->n_iov].iov_base = r->hva + (addr - r->desc.gpa);
-        w->iov[w->n_iov].iov_len = len;
-        w->n_iov++;
-        if (!writable)
-            w->n_readable++;
-        return 0;
-    }
     int n = vq_mem_gpa_to_iov(q->mem, addr, len, w->iov + w->n_iov, w->max_iov - w->n_iov);
     if (n == -ENOBUFS)
         return -ENOBUFS;
@@ -88,15 +76,6 @@ const void *vq__indirect_table(struct vq *q, uint64_t addr, uint32_t len)
         return NULL;
     }
     return q->bounce;
-}
-
-void vq__walk_finish(const struct vq__walk *w, struct vq_chain *c)
-{
-    c->iov = w->iov;
-    c->n_readable = (uint16_t)w->n_readable;
-    c->n_writable = (uint16_t)(w->n_iov - w->n_readable);
-    c->readable_len = (uint32_t)w->readable_len;
-    c->writable_len = (uint32_t)w->writable_len;
 }
 
 void vq__signal(struct vq *q)

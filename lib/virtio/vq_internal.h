@@ -23,11 +23,38 @@ struct vq__walk {
     bool seen_writable;
 };
 
+/* The general case of vq__walk_add() (vq.c). */
+int vq__walk_add_slow(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len,
+                      bool writable);
+
 /*
  * Add one descriptor's buffer. Returns 0, -ENOBUFS (out of iovecs: retry
- * later, queue not broken) or -EIO (queue now broken).
+ * later, queue not broken) or -EIO (queue now broken). Inline fast path:
+ * a buffer inside the region of the previous one, with order and totals
+ * already fine.
  */
-int vq__walk_add(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len, bool writable);
+static KK_ALWAYS_INLINE int vq__walk_add(struct vq *q, struct vq__walk *w, uint64_t addr,
+                                         uint32_t len, bool writable)
+{
+    const struct vq_mem_region *r = q->hot;
+    if (kk_likely(r && len && addr >= r->desc.gpa && addr - r->desc.gpa < r->desc.size &&
+                  len <= r->desc.size - (addr - r->desc.gpa) && w->n_iov < w->max_iov &&
+                  (writable || !w->seen_writable) && w->readable_len + len <= UINT32_MAX &&
+                  w->writable_len + len <= UINT32_MAX)) {
+        if (writable) {
+            w->seen_writable = true;
+            w->writable_len += len;
+        } else {
+            w->readable_len += len;
+            w->n_readable++;
+        }
+        w->iov[w->n_iov].iov_base = r->hva + (addr - r->desc.gpa);
+        w->iov[w->n_iov].iov_len = len;
+        w->n_iov++;
+        return 0;
+    }
+    return vq__walk_add_slow(q, w, addr, len, writable);
+}
 
 /*
  * Host pointer to an indirect table of @len bytes at @addr: in place when
@@ -37,7 +64,14 @@ int vq__walk_add(struct vq *q, struct vq__walk *w, uint64_t addr, uint32_t len, 
 const void *vq__indirect_table(struct vq *q, uint64_t addr, uint32_t len);
 
 /* Finish a chain from a walk. */
-void vq__walk_finish(const struct vq__walk *w, struct vq_chain *c);
+static inline void vq__walk_finish(const struct vq__walk *w, struct vq_chain *c)
+{
+    c->iov = w->iov;
+    c->n_readable = (uint16_t)w->n_readable;
+    c->n_writable = (uint16_t)(w->n_iov - w->n_readable);
+    c->readable_len = (uint32_t)w->readable_len;
+    c->writable_len = (uint32_t)w->writable_len;
+}
 
 /* Signal the driver. */
 void vq__signal(struct vq *q);
