@@ -182,6 +182,7 @@ int vhu_queue_pop(struct vhu_queue *q, struct vq_chain *chains, unsigned max_cha
     struct vhu_inflight_region *r = q->inflight;
     if (n > 0 && r && !q->vq.l.packed) {
         for (int i = 0; i < n; i++) {
+            /* Split heads are < num, and num fits the area (checked on start). */
             struct vhu_inflight_desc *e = &r->desc[chains[i].id];
             e->counter = ++q->inflight_counter;
             __atomic_store_n(&e->inflight, 1, __ATOMIC_RELEASE);
@@ -200,7 +201,7 @@ void vhu_queue_push(struct vhu_queue *q, const struct vq_used *used, unsigned n)
         /* Remember the batch before the used index moves, so a crash in
          * between can be repaired on reconnection. */
         for (unsigned i = 0; i < n; i++) {
-            if (used[i].id >= r->desc_num)
+            if (used[i].id >= q->num)
                 continue;
             r->desc[used[i].id].next = r->last_batch_head;
             r->last_batch_head = used[i].id;
@@ -209,7 +210,7 @@ void vhu_queue_push(struct vhu_queue *q, const struct vq_used *used, unsigned n)
     vq_push(&q->vq, used, n);
     if (track) {
         for (unsigned i = 0; i < n; i++) {
-            if (used[i].id < r->desc_num)
+            if (used[i].id < q->num)
                 __atomic_store_n(&r->desc[used[i].id].inflight, 0, __ATOMIC_RELEASE);
         }
         __atomic_store_n(&r->used_idx, q->vq.used_idx, __ATOMIC_RELEASE);
@@ -239,11 +240,13 @@ int vhu_queue_resubmit(struct vhu_queue *q, struct vq_chain *chains, unsigned ma
     struct vhu_inflight_region *r = q->inflight;
     if (!r || q->vq.l.packed || r->version != INFLIGHT_VERSION)
         return 0;
+    /* The area is shared with the frontend: sizes come from our own queue
+     * (checked against the area when it was attached), never from it. */
     unsigned count = 0;
-    struct inflight_entry *list = calloc(r->desc_num, sizeof(*list));
+    struct inflight_entry *list = calloc(q->num, sizeof(*list));
     if (!list)
         return -ENOMEM;
-    for (uint16_t i = 0; i < r->desc_num; i++) {
+    for (uint16_t i = 0; i < q->num; i++) {
         if (__atomic_load_n(&r->desc[i].inflight, __ATOMIC_ACQUIRE) == 1)
             list[count++] = (struct inflight_entry){r->desc[i].counter, i};
     }
@@ -272,22 +275,31 @@ static void inflight_recover(struct vhu_queue *q)
     struct vhu_inflight_region *r = q->inflight;
     if (!r || q->vq.l.packed)
         return;
+    struct vhu_dev *d = q->dev;
+    if (q->num > d->inflight_queue_size) {
+        /* The area was sized for smaller queues: tracking would run past
+         * it. Go without (a restart then loses in-flight requests). */
+        KK_LOGW(vhu_log, "%s: queue %u: %u entries, inflight area sized for %u; not tracking",
+                d->name, q->index, q->num, d->inflight_queue_size);
+        q->inflight = NULL;
+        return;
+    }
+    struct virtq_used *used = q->vq.l.used;
+    uint16_t used_idx = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
     if (r->version != INFLIGHT_VERSION || r->desc_num != q->num) {
         /* A fresh area from GET_INFLIGHT_FD: initialise it. */
         memset(r, 0, inflight_region_size(q->num));
         r->version = INFLIGHT_VERSION;
         r->desc_num = q->num;
-        struct virtq_used *used = q->vq.l.used;
-        r->used_idx = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+        r->used_idx = used_idx;
         q->inflight_counter = 0;
         return;
     }
-    struct virtq_used *used = q->vq.l.used;
-    uint16_t used_idx = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+    /* Every index read from the shared area is checked against q->num. */
     if (r->used_idx != used_idx) {
         uint16_t batch = (uint16_t)(used_idx - r->used_idx);
         uint16_t head = r->last_batch_head;
-        for (uint16_t i = 0; i < batch && head < r->desc_num; i++) {
+        for (uint16_t i = 0; i < batch && i < q->num && head < q->num; i++) {
             r->desc[head].inflight = 0;
             head = r->desc[head].next;
         }
@@ -295,7 +307,7 @@ static void inflight_recover(struct vhu_queue *q)
     }
     uint16_t inflight = 0;
     uint64_t max_counter = 0;
-    for (uint16_t i = 0; i < r->desc_num; i++) {
+    for (uint16_t i = 0; i < q->num; i++) {
         if (r->desc[i].inflight == 1) {
             inflight++;
             max_counter = KK_MAX(max_counter, r->desc[i].counter);
@@ -305,7 +317,7 @@ static void inflight_recover(struct vhu_queue *q)
     /* Everything up to the used index plus what is in flight was popped. */
     q->vq.last_avail_idx = (uint16_t)(used_idx + inflight);
     q->vq.used_idx = used_idx;
-    KK_LOGI(vhu_log, "%s: queue %u resumes with %u requests in flight", q->dev->name, q->index,
+    KK_LOGI(vhu_log, "%s: queue %u resumes with %u requests in flight", d->name, q->index,
             inflight);
 }
 
