@@ -100,10 +100,19 @@ int vq_mem_add_region(struct vq_mem *m, const struct vq_mem_region_desc *d, int 
         close(fd);
         return rc;
     }
+    /* Guest RAM is a memfd, a hugetlbfs or tmpfs file: regular files whose
+     * size we can check. A block or character device could be shorter
+     * than it claims and fault later; refuse anything else. */
+    if (!S_ISREG(st.st_mode)) {
+        KK_LOGW(virtio_log, "memory region gpa 0x%llx: descriptor is not a regular file",
+                (unsigned long long)d->gpa);
+        close(fd);
+        return -EINVAL;
+    }
     /* Mapping past the end of the file would turn our accesses into SIGBUS:
      * a frontend must not be able to crash us with a short file. */
     uint64_t need = d->mmap_offset + d->size;
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < need) {
+    if ((uint64_t)st.st_size < need) {
         KK_LOGW(virtio_log, "memory region gpa 0x%llx: file holds %lld bytes, region needs %llu",
                 (unsigned long long)d->gpa, (long long)st.st_size, (unsigned long long)need);
         close(fd);

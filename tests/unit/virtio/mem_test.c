@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,6 +36,15 @@ static void test_bad_regions_are_refused(void **state)
     d = (struct vq_mem_region_desc){.gpa = 0, .size = 4096, .uva = 0x10000, .mmap_offset = 4096};
     assert_int_equal(vq_mem_add_region(m, &d, memfd_of(4096)), -EINVAL);
     assert_int_equal(vq_mem_add_region(m, &d, -1), -EBADF);
+    /* Not a regular file (a pipe, a device): refused before mapping. */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    close(p[1]);
+    d = (struct vq_mem_region_desc){.gpa = 0, .size = 4096, .uva = 0x10000};
+    assert_int_equal(vq_mem_add_region(m, &d, p[0]), -EINVAL);
+    int dev = open("/dev/zero", O_RDWR | O_CLOEXEC);
+    assert_true(dev >= 0);
+    assert_int_equal(vq_mem_add_region(m, &d, dev), -EINVAL);
 
     d = (struct vq_mem_region_desc){.gpa = 0x10000, .size = 8192, .uva = 0x7f0000, .mmap_offset = 0};
     assert_int_equal(vq_mem_add_region(m, &d, memfd_of(8192)), 0);
