@@ -35,6 +35,7 @@ struct vhu_dev {
     struct kk_timer *reconnect_timer;
     struct kk_timer *fail_timer;   /* deferred disconnect after a fault */
     char fail_reason[160];
+    bool failing;                  /* given up on this connection: ignore it */
 
     uint64_t offered_features;
     uint64_t offered_protocol;
@@ -97,6 +98,15 @@ static void close_fd(int *fd)
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
+}
+
+static bool any_started(const struct vhu_dev *d)
+{
+    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
+        if (d->queues[i].started)
+            return true;
+    }
+    return false;
 }
 
 static bool has_protocol(const struct vhu_dev *d, unsigned bit)
@@ -273,9 +283,13 @@ int vhu_queue_resubmit(struct vhu_queue *q, struct vq_chain *chains, unsigned ma
 static void inflight_recover(struct vhu_queue *q)
 {
     struct vhu_inflight_region *r = q->inflight;
-    if (!r || q->vq.l.packed)
-        return;
     struct vhu_dev *d = q->dev;
+    if (!r)
+        return;
+    if (q->vq.l.packed) {
+        q->inflight = NULL; /* packed rings are not tracked */
+        return;
+    }
     if (q->num > d->inflight_queue_size) {
         /* The area was sized for smaller queues: tracking would run past
          * it. Go without (a restart then loses in-flight requests). */
@@ -378,6 +392,8 @@ static int queue_layout(struct vhu_queue *q, struct vq_layout *l)
 static int queue_try_start(struct vhu_queue *q)
 {
     struct vhu_dev *d = q->dev;
+    if (d->failing)
+        return 0;
     if (q->started || !q->enabled || !q->addr_set || q->num == 0 || !d->mem ||
         (q->kick_fd < 0 && !q->kick_polling))
         return 0;
@@ -460,15 +476,22 @@ static int set_mem_table(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t
             return rc;
         }
     }
+    /* Buffers in flight may point into the old mappings: stop the queues
+     * (their devices finish with them), swap, then start them again. */
+    bool was_started[VHU_MAX_QUEUES] = {false};
+    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
+        was_started[i] = d->queues[i].started;
+        queue_stop(&d->queues[i]);
+    }
     struct vq_mem *old = d->mem;
     d->mem = mem;
-    rc = queues_remap(d);
-    if (rc < 0) {
-        snprintf(why, len, "rings are not in the new memory table");
-        vq_mem_destroy(old);
-        return rc;
-    }
     vq_mem_destroy(old);
+    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
+        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0) {
+            snprintf(why, len, "queue %u: rings are not in the new memory table", i);
+            return rc;
+        }
+    }
     KK_LOGI(vhu_log, "%s: memory table with %u regions", d->name, m->p.mem.nregions);
     return 0;
 }
@@ -518,15 +541,23 @@ static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
         same->refs--;
         return 0;
     }
-    int rc = d->mem ? vq_mem_remove_region(d->mem, &desc) : -ENOENT;
-    if (rc < 0) {
+    if (!same) {
         snprintf(why, len, "REM_MEM_REG: no region gpa 0x%llx size 0x%llx",
                  (unsigned long long)r->gpa, (unsigned long long)r->size);
-        return rc;
+        return -ENOENT;
     }
-    /* Regions moved within the table: queues re-resolve their rings and
-     * forget cached region pointers. */
-    return queues_remap(d);
+    /* As for SET_MEM_TABLE: buffers in flight may be in that region. */
+    bool was_started[VHU_MAX_QUEUES] = {false};
+    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
+        was_started[i] = d->queues[i].started;
+        queue_stop(&d->queues[i]);
+    }
+    int rc = vq_mem_remove_region(d->mem, &desc);
+    for (uint16_t i = 0; rc == 0 && i < d->opts.num_queues; i++) {
+        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0)
+            snprintf(why, len, "queue %u cannot restart after REM_MEM_REG", i);
+    }
+    return rc;
 }
 
 static int set_log_base(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char *why,
@@ -536,7 +567,7 @@ static int set_log_base(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep,
     uint64_t size = m->p.log.size, offset = m->p.log.offset, end;
     struct stat st;
     if (__builtin_add_overflow(size, offset, &end) || size == 0 || end > (1ull << 40) ||
-        fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end)) {
+        fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < end) {
         close(fd);
         snprintf(why, len, "SET_LOG_BASE: log of %llu bytes at offset %llu does not fit its file",
                  (unsigned long long)size, (unsigned long long)offset);
@@ -562,6 +593,10 @@ static int get_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, struct reply *r
                            size_t len)
 {
     uint16_t nq = m->p.inflight.num_queues, qs = m->p.inflight.queue_size;
+    if (any_started(d)) {
+        snprintf(why, len, "GET_INFLIGHT_FD while queues run");
+        return -EBUSY;
+    }
     if (nq == 0 || nq > d->opts.num_queues || qs == 0 || qs > VIRTQ_MAX_SIZE) {
         snprintf(why, len, "GET_INFLIGHT_FD for %u queues of %u entries", nq, qs);
         return -EINVAL;
@@ -599,6 +634,11 @@ static int set_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, char *why, size
 {
     int fd = vhu_msg_take_fd(m, 0);
     const struct vhu_inflight *in = &m->p.inflight;
+    if (any_started(d)) {
+        close(fd);
+        snprintf(why, len, "SET_INFLIGHT_FD while queues run");
+        return -EBUSY;
+    }
     uint64_t need = (uint64_t)in->num_queues * inflight_region_size(in->queue_size);
     uint64_t end;
     struct stat st;
@@ -665,6 +705,13 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
                      (unsigned long long)m->p.u64,
                      (unsigned long long)(m->p.u64 & ~d->offered_features));
             return -EINVAL;
+        }
+        if (any_started(d) && ((m->p.u64 ^ d->features) & ~VIRTIO_BIT(VHOST_F_LOG_ALL))) {
+            /* Only logging may be switched on a running device (migration). */
+            snprintf(why, len, "SET_FEATURES changes 0x%llx while queues run",
+                     (unsigned long long)((m->p.u64 ^ d->features) &
+                                          ~VIRTIO_BIT(VHOST_F_LOG_ALL)));
+            return -EBUSY;
         }
         if (d->opts.ops->features_set) {
             rc = d->opts.ops->features_set(d->opts.ctx, m->p.u64);
@@ -763,6 +810,10 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
             return -EBUSY;
         }
         q->base = m->p.state.num;
+        /* Frontends that predate the used half of a packed ring's base send
+         * only the avail half: the used position is the same then. */
+        if ((d->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) && q->base <= 0xffff)
+            q->base |= q->base << 16;
         return 0;
     case VHU_GET_VRING_BASE:
         if (!(q = queue_of(d, m->p.state.index, why, len)))
@@ -875,7 +926,8 @@ static bool allowed(const struct vhu_dev *d, uint32_t request)
     }
 }
 
-static void send_reply(struct vhu_dev *d, const struct vhu_msg *req, struct reply *rep)
+/* Returns 0, or a negative errno when the frontend does not take replies. */
+static int send_reply(struct vhu_dev *d, const struct vhu_msg *req, struct reply *rep)
 {
     rep->msg.request = req->request;
     rep->msg.flags = VHU_VERSION | VHU_FLAG_REPLY;
@@ -884,11 +936,14 @@ static void send_reply(struct vhu_dev *d, const struct vhu_msg *req, struct repl
     if (rc < 0)
         KK_LOGW(vhu_log, "%s: cannot reply to %s: %s", d->name, vhu_request_name(req->request),
                 kk_strerror(rc));
+    return rc;
 }
 
 static void conn_readable(void *arg, int fd, unsigned events)
 {
     struct vhu_dev *d = arg;
+    if (d->failing)
+        return; /* being dropped: the disconnect is one turn away */
     struct vhu_msg m;
     char why[192] = "";
     int rc = vhu_msg_recv(fd, &m, why, sizeof(why));
@@ -921,11 +976,16 @@ static void conn_readable(void *arg, int fd, unsigned events)
         rc = handle(d, &m, &rep, why, sizeof(why));
     vhu_msg_close_fds(&m); /* whatever a handler did not take */
 
+    int sent = 0;
     if (rep.has_reply) {
-        send_reply(d, &m, &rep);
+        sent = send_reply(d, &m, &rep);
     } else if (ack || (rc < 0 && (m.flags & VHU_FLAG_NEED_REPLY))) {
         reply_u64(&rep, rc < 0 ? 1 : 0);
-        send_reply(d, &m, &rep);
+        sent = send_reply(d, &m, &rep);
+    }
+    if (sent < 0 && rc == 0) {
+        conn_close(d, "the frontend does not take replies");
+        return;
     }
     if (rc < 0) {
         d->stats.bad_messages++;
@@ -943,6 +1003,8 @@ static void conn_close(struct vhu_dev *d, const char *why)
     if (d->conn_fd < 0)
         return;
     KK_LOGI(vhu_log, "%s: disconnected: %s", d->name, why);
+    kk_timer_disarm(d->fail_timer);
+    d->failing = false;
     for (uint16_t i = 0; i < d->opts.num_queues; i++)
         queue_reset(&d->queues[i]);
     kk_fd_watch_remove(d->conn_watch);
@@ -970,10 +1032,11 @@ static void conn_close(struct vhu_dev *d, const char *why)
 
 static int conn_open(struct vhu_dev *d, int fd)
 {
-    /* A frontend that stops halfway through a message cannot hold us. */
-    struct timeval tv = {.tv_sec = 2};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    /* A frontend that stops halfway through a message, or stops reading
+     * replies, cannot hold the reactor (and every device on it) for long. */
+    struct timeval rtv = {.tv_sec = 1}, stv = {.tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof(rtv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
     int rc = kk_fd_watch_add(d->reactor, fd, KK_FD_READ, conn_readable, d, &d->conn_watch);
     if (rc < 0) {
         close(fd);
@@ -1061,8 +1124,9 @@ static void fail_cb(void *arg)
 
 void vhu_dev_fail(struct vhu_dev *d, const char *why)
 {
-    if (d->conn_fd < 0 || kk_timer_armed(d->fail_timer))
+    if (d->conn_fd < 0 || d->failing)
         return;
+    d->failing = true;
     snprintf(d->fail_reason, sizeof(d->fail_reason), "%s", why);
     /* Stop the queues now so nothing touches them until the disconnect. */
     for (uint16_t i = 0; i < d->opts.num_queues; i++)

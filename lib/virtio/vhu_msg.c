@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kk_common.h"
@@ -178,9 +179,17 @@ int vhu_msg_recv(int sock, struct vhu_msg *m, char *why, size_t why_len)
     }
     memset(&m->p, 0, sizeof(m->p));
     size_t got = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (got < m->size) {
-        /* The socket carries a receive timeout: a peer that stops halfway
-         * through a payload cannot hold us. */
+        /* The socket carries a receive timeout, and the whole payload must
+         * arrive within 2 s: a peer trickling bytes cannot hold us. */
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 2) {
+            vhu_msg_close_fds(m);
+            return reject(why, why_len, -EPROTO, "payload took more than 2 s (%zu of %u bytes)",
+                          got, m->size);
+        }
         ssize_t r = recv(sock, m->p.raw + got, m->size - got, MSG_WAITALL);
         if (r < 0 && errno == EINTR)
             continue;

@@ -202,7 +202,8 @@ static unsigned send_to_guest(struct vhu_responder *resp, struct pair *p,
     int got = vhu_queue_pop(rx, c, n, iov, BURST * 4);
     if (got < 0) {
         resp->stats.queue_faults++;
-        vhu_dev_fail(resp->dev, vq_broken_reason(&rx->vq));
+        vhu_dev_fail(resp->dev, got == -ENOBUFS ? "an RX chain needs more than 128 iovecs"
+                                                : vq_broken_reason(&rx->vq));
         return 0;
     }
     struct vq_used used[BURST];
@@ -261,7 +262,8 @@ static int pair_poll(void *arg)
     int n = vhu_queue_pop(tx, chains, BURST, iov, BURST * 4);
     if (n < 0) {
         resp->stats.queue_faults++;
-        vhu_dev_fail(resp->dev, vq_broken_reason(&tx->vq));
+        vhu_dev_fail(resp->dev, n == -ENOBUFS ? "a TX chain needs more than 128 iovecs"
+                                              : vq_broken_reason(&tx->vq));
         return 0;
     }
     if (n == 0)
@@ -312,7 +314,10 @@ static int pair_poll(void *arg)
         }
     }
     /* TX buffers are only read: complete them with length 0, after the
-     * reflected copies were made. */
+     * reflected copies were made — unless a fault on the RX queue just
+     * stopped the device (it is being disconnected). */
+    if (!tx->started)
+        return n;
     vhu_queue_push(tx, used, (unsigned)n);
     vhu_queue_notify(tx);
     return n;

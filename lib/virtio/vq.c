@@ -123,7 +123,10 @@ int vq_init(struct vq *q, const struct vq_layout *l, const struct vq_mem *mem, u
     if (base > UINT16_MAX)
         return -EINVAL;
     q->last_avail_idx = (uint16_t)base;
-    q->used_idx = (uint16_t)base;
+    /* The used index lives in guest memory: resume from it (it equals the
+     * base on a fresh ring, and stays right when a queue is restarted with
+     * requests still in flight). */
+    q->used_idx = vq__load16_acquire(&used_ring(q)->idx);
     return 0;
 }
 
@@ -150,6 +153,11 @@ void vq_fini(struct vq *q)
     free(q->bounce);
     q->bounce = NULL;
     q->bounce_len = 0;
+    /* A stopped queue neither pops nor pushes, even if a device tries. */
+    if (!q->broken)
+        snprintf(q->why, sizeof(q->why), "queue stopped");
+    q->broken = true;
+    q->hot = NULL;
 }
 
 /* Walk the chain starting at @head into @w. */

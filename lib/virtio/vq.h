@@ -83,6 +83,7 @@ struct vq {
     /* EVENT_IDX bookkeeping for interrupts */
     uint16_t signalled_used;
     bool signalled_used_valid;
+    uint32_t pushed_since_signal; /* packed: completions since the last decision */
 
     int call_fd;              /* -1: no interrupts */
     uint64_t stat_pops, stat_pushes, stat_notifies;

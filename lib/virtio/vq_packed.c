@@ -37,10 +37,9 @@ static inline bool desc_available(uint16_t flags, bool wrap)
 
 int vq__packed_init(struct vq *q, uint32_t base)
 {
+    /* Bits 0-15: next avail position and wrap; 16-31: the same for used
+     * (the backend expands 16-bit bases from older frontends). */
     uint16_t avail = base & 0xffff, used = base >> 16;
-    /* Frontends that predate the used half send only the avail half. */
-    if (used == 0)
-        used = avail;
     if ((avail & 0x7fff) >= q->l.num || (used & 0x7fff) >= q->l.num)
         return -EINVAL;
     q->next_avail = avail & 0x7fff;
@@ -172,6 +171,7 @@ void vq__packed_push(struct vq *q, const struct vq_used *used, unsigned n)
     }
     vq__store16_release(&ring(q)[first].flags, first_flags);
     q->stat_pushes += n;
+    q->pushed_since_signal += n;
 }
 
 bool vq__packed_need_notify(struct vq *q)
@@ -179,6 +179,9 @@ bool vq__packed_need_notify(struct vq *q)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint16_t old = q->signalled_used, new_idx = q->next_used;
     q->signalled_used = new_idx;
+    if (q->pushed_since_signal == 0)
+        return false; /* nothing new since the last decision */
+    q->pushed_since_signal = 0;
     /* Positions live in [0, num): if ours wrapped since the last decision,
      * bring the old one a lap back so [old, new) is the range we used. */
     if (new_idx <= old)

@@ -503,11 +503,53 @@ static void test_guest_fault_drops_the_frontend(void **state)
     teardown_world(&w);
 }
 
+/* Changes that would pull state from under running queues are refused
+ * (found by review): a smaller inflight area, a different ring format. */
+static void test_running_queues_are_protected(void **state)
+{
+    struct world w;
+    setup_world(&w, 1);
+    struct vhu_front_opts o = {.path = w.path, .num_queues = 2, .queue_size = 256,
+                               .mem_size = 1 << 20,
+                               .protocol_features = VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD)};
+    struct port p = {0};
+    assert_int_equal(vhu_front_connect(&o, &p.f), 0);
+    assert_true(vhu_front_protocol_features(p.f) & VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD));
+    post_rx(&p, 0, 2); /* the queues are running */
+    struct vhu_inflight in = {.num_queues = 1, .queue_size = 1};
+    send_msg(p.f, VHU_GET_INFLIGHT_FD, &in, sizeof(in), NULL, 0);
+    assert_true(vhu_front_backend_hung_up(p.f));
+    vhu_front_close(p.f);
+
+    usleep(20000);
+    assert_int_equal(vhu_front_connect(&o, &p.f), 0);
+    post_rx(&p, 0, 2);
+    uint64_t features = vhu_front_features(p.f) | VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+    send_msg(p.f, VHU_SET_FEATURES, &features, 8, NULL, 0);
+    assert_true(vhu_front_backend_hung_up(p.f));
+    vhu_front_close(p.f);
+
+    /* Switching on logging while running is what migration does: allowed. */
+    usleep(20000);
+    assert_int_equal(vhu_front_connect(&o, &p.f), 0);
+    post_rx(&p, 0, 4);
+    int log_fd = memfd_create("log", MFD_CLOEXEC);
+    assert_int_equal(ftruncate(log_fd, 4096), 0);
+    assert_int_equal(vhu_front_start_logging(p.f, log_fd, 4096), 0);
+    uint8_t frame[128], got[2048];
+    send_frame(&p, 0, frame, arp_request(frame));
+    assert_int_equal(recv_frame(&p, 0, got), 60);
+    close(log_fd);
+    vhu_front_close(p.f);
+    teardown_world(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_frontends_are_dropped),
         cmocka_unit_test(test_guest_fault_drops_the_frontend),
+        cmocka_unit_test(test_running_queues_are_protected),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_split_event_idx),
         cmocka_unit_test(test_split_indirect_event_idx),
