@@ -7,14 +7,13 @@
 # device per pair over the same socket), packed rings.
 # Usage: tests/e2e/vhost_net_test.sh KVMKIT RESPONDER     (prints TAP)
 set -u
+. "$(dirname "$0")/../tap.sh"
 KVMKIT=$1
 RESPONDER=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 export KVMKIT_GUEST_DIR=${KVMKIT_GUEST_DIR:-$ROOT/build/guest}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/kvmkit-vhost-net.XXXXXX")
-n=0
-failed=0
 rpid=
 gpid=
 cleanup() {
@@ -24,14 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-    local desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi
-}
 
-stat_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 start_responder() { # QUEUES [--client]
     rm -f "$dir/rpc.sock"
@@ -134,9 +126,9 @@ for variant in "split-mq:2:mq=on,vectors=0:queues=2:yes:" \
     wait "$rpid"
     ok "$name: the responder exits 0 on SIGTERM" [ $? -eq 0 ]
     rpid=
-    if [ "$failed" -gt 0 ]; then
+    if [ "$tap_failed" -gt 0 ]; then
         sed 's/^/# /' "$log" | tail -30
         sed 's/^/# responder: /' "$dir/responder.log" | tail -20
     fi
 done
-exit $((failed > 0))
+tap_exit

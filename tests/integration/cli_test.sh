@@ -2,25 +2,13 @@
 # Integration test of the kvmkit CLI against a live JSON-RPC server.
 # Usage: cli_test.sh KVMKIT RPC_TEST_SERVER     (prints TAP)
 set -u
+. "$(dirname "$0")/../tap.sh"
 KVMKIT=$1
 SERVER=$2
 dir=$(mktemp -d)
 sock=$dir/ctl.sock
-n=0
-failed=0
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 
-ok() {   # ok DESCRIPTION CONDITION...
-    local desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        echo "ok $n - $desc"
-    else
-        echo "not ok $n - $desc"
-        failed=$((failed + 1))
-    fi
-}
 
 echo "1..14"
 
@@ -58,4 +46,4 @@ wait $pid
 ok "the server exits 0 on SIGTERM" [ $? -eq 0 ]
 ok "the socket file is removed on shutdown" [ ! -e "$sock" ]
 
-exit $((failed > 0))
+tap_exit

@@ -4,22 +4,15 @@
 # split and packed rings and for 64- and 1500-byte frames.
 # Usage: frontend_testpmd_test.sh VHOST_PPS     (prints TAP)
 set -u
+. "$(dirname "$0")/../tap.sh"
 PPS=$1
 dir=$(mktemp -d)
-n=0
-failed=0
 tp=
 cleanup() {
     [ -n "$tp" ] && kill "$tp" 2>/dev/null && wait "$tp" 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
-ok() {
-    local desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi
-}
 if ! command -v dpdk-testpmd >/dev/null; then
     echo "1..0 # SKIP dpdk-testpmd not installed"
     exit 0
@@ -46,4 +39,4 @@ for variant in "split:" "packed:--packed"; do
             bash -c "[ $rx -gt 1000 ] && [ $((tx - rx)) -le $((tx / 100 + 1000)) ]"
     done
 done
-exit $((failed > 0))
+tap_exit

@@ -8,11 +8,10 @@
 # frontend killed mid-traffic and serves the next one.
 # Usage: vhost_testpmd_test.sh KVMKIT RESPONDER     (prints TAP)
 set -u
+. "$(dirname "$0")/../tap.sh"
 KVMKIT=$1
 RESPONDER=$2
 dir=$(mktemp -d)
-n=0
-failed=0
 rpid=
 cleanup() {
     [ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
@@ -21,21 +20,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-    local desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi
-}
 
 if ! command -v dpdk-testpmd >/dev/null; then
     echo "1..0 # SKIP dpdk-testpmd not installed (scripts/deps.sh installs dpdk-dev)"
     exit 0
 fi
 
-stat_of() { # stat_of JSON KEY
-    python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
-}
 
 run_testpmd() { # run_testpmd NAME DEVARGS QUEUES SECONDS
     local name=$1 devargs=$2 q=$3 secs=$4
@@ -147,4 +137,4 @@ ok "client mode: the responder exits 0 on SIGTERM" [ $? -eq 0 ]
 echo "quit" >&3
 exec 3>&-
 wait
-exit $((failed > 0))
+tap_exit
