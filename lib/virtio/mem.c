@@ -242,19 +242,32 @@ void *vq_mem_uva_to_hva(const struct vq_mem *m, uint64_t uva, uint64_t len)
     return NULL;
 }
 
+/* The host address of @gpa and how much of [gpa, gpa + len) its region
+ * holds from there: the one step of every range walk. */
+static int next_chunk(const struct vq_mem *m, uint64_t gpa, uint64_t len, uint8_t **hva,
+                      uint64_t *chunk)
+{
+    const struct vq_mem_region *r = find_gpa(m, gpa);
+    if (!r)
+        return -EFAULT;
+    uint64_t off = gpa - r->desc.gpa;
+    *hva = r->hva + off;
+    *chunk = KK_MIN(len, r->desc.size - off);
+    return 0;
+}
+
 int vq_mem_gpa_to_iov(const struct vq_mem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
                       unsigned max)
 {
     unsigned n = 0;
     while (len > 0) {
-        const struct vq_mem_region *r = find_gpa(m, gpa);
-        if (!r)
+        uint8_t *hva;
+        uint64_t chunk;
+        if (next_chunk(m, gpa, len, &hva, &chunk) < 0)
             return -EFAULT;
-        uint64_t off = gpa - r->desc.gpa;
-        uint64_t chunk = KK_MIN(len, r->desc.size - off);
         if (n == max)
             return -ENOBUFS;
-        iov[n].iov_base = r->hva + off;
+        iov[n].iov_base = hva;
         iov[n].iov_len = (size_t)chunk;
         n++;
         gpa += chunk; /* cannot overflow: the region's end did not */
@@ -267,12 +280,11 @@ int vq_mem_read(const struct vq_mem *m, uint64_t gpa, void *dst, uint64_t len)
 {
     uint8_t *out = dst;
     while (len > 0) {
-        const struct vq_mem_region *r = find_gpa(m, gpa);
-        if (!r)
+        uint8_t *hva;
+        uint64_t chunk;
+        if (next_chunk(m, gpa, len, &hva, &chunk) < 0)
             return -EFAULT;
-        uint64_t off = gpa - r->desc.gpa;
-        uint64_t chunk = KK_MIN(len, r->desc.size - off);
-        memcpy(out, r->hva + off, (size_t)chunk);
+        memcpy(out, hva, (size_t)chunk);
         out += chunk;
         gpa += chunk;
         len -= chunk;

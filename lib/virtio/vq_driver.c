@@ -190,6 +190,21 @@ static void remember(struct vqd *q, uint16_t slot, uint16_t count, uint16_t last
     q->inflight++;
 }
 
+/* Address and length of the i-th ring descriptor of a buffer: the caller's
+ * buffer, or (no @direct) the indirect table. Returns its WRITE/INDIRECT flag. */
+static uint16_t buf_at(const struct vqd_buf *direct, uint16_t i, uint64_t table_gpa,
+                       uint32_t table_len, uint64_t *addr, uint32_t *len)
+{
+    if (!direct) {
+        *addr = table_gpa;
+        *len = table_len;
+        return VIRTQ_DESC_F_INDIRECT;
+    }
+    *addr = direct[i].gpa;
+    *len = direct[i].len;
+    return direct[i].writable ? VIRTQ_DESC_F_WRITE : 0;
+}
+
 /*
  * Split: take @count descriptors off the free list. @direct gives their
  * contents (NULL: one indirect descriptor for @table_gpa, @table_len).
@@ -203,17 +218,8 @@ static void add_split(struct vqd *q, const struct vqd_buf *direct, uint16_t coun
     for (uint16_t i = 0; i < count; i++) {
         struct virtq_desc *d = &table[idx];
         bool more = i + 1 < count;
-        uint16_t flags = more ? VIRTQ_DESC_F_NEXT : 0;
-        if (direct) {
-            d->addr = direct[i].gpa;
-            d->len = direct[i].len;
-            if (direct[i].writable)
-                flags |= VIRTQ_DESC_F_WRITE;
-        } else {
-            d->addr = table_gpa;
-            d->len = table_len;
-            flags |= VIRTQ_DESC_F_INDIRECT;
-        }
+        uint16_t flags = (uint16_t)((more ? VIRTQ_DESC_F_NEXT : 0) |
+                                    buf_at(direct, i, table_gpa, table_len, &d->addr, &d->len));
         d->flags = flags;
         d->next = more ? q->slots[idx].next : 0;
         last = idx;
@@ -243,16 +249,7 @@ static void add_packed(struct vqd *q, const struct vqd_buf *direct, uint16_t cou
         uint16_t flags = wrap ? VIRTQ_PACKED_F_AVAIL : VIRTQ_PACKED_F_USED;
         if (i + 1 < count)
             flags |= VIRTQ_DESC_F_NEXT;
-        if (direct) {
-            d->addr = direct[i].gpa;
-            d->len = direct[i].len;
-            if (direct[i].writable)
-                flags |= VIRTQ_DESC_F_WRITE;
-        } else {
-            d->addr = table_gpa;
-            d->len = table_len;
-            flags |= VIRTQ_DESC_F_INDIRECT;
-        }
+        flags |= buf_at(direct, i, table_gpa, table_len, &d->addr, &d->len);
         d->id = id; /* the device takes it from the last one; every one carries it */
         if (i == 0)
             head_flags = flags;
