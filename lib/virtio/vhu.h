@@ -22,7 +22,7 @@
  *
  * Supported: split and packed rings, indirect descriptors, EVENT_IDX,
  * multiqueue (GET_QUEUE_NUM), REPLY_ACK, GET/SET_CONFIG, CONFIGURE_MEM_SLOTS
- * (ADD/REM_MEM_REG), GET/SET_INFLIGHT_FD (split rings), SET_STATUS /
+ * (ADD/REM_MEM_REG), GET/SET_INFLIGHT_FD (split and packed rings), SET_STATUS /
  * GET_STATUS, RESET_DEVICE, SET_LOG_BASE/SET_LOG_FD with dirty-page logging.
  *
  * Threads: a device and all its queues live on one reactor; every callback
@@ -41,7 +41,14 @@
 
 struct vhu_dev;
 
-/* Split-ring inflight region (vhost-user "Inflight I/O tracking"). */
+/*
+ * Inflight regions (vhost-user "Inflight I/O tracking"): one per queue in
+ * the area the backend hands out with GET_INFLIGHT_FD; the frontend keeps
+ * it across backend restarts. The layouts are the ones the specification
+ * describes. Everything in them is re-validated when a queue starts.
+ */
+
+/* Split rings: one entry per descriptor head. */
 struct vhu_inflight_desc {
     uint8_t inflight;
     uint8_t padding[5];
@@ -58,6 +65,37 @@ struct vhu_inflight_region {
     struct vhu_inflight_desc desc[];
 };
 
+/* Packed rings: copies of the ring descriptors of every buffer in flight
+ * (ring slots are reused once any buffer completes), kept in a free list. */
+struct vhu_inflight_packed_desc {
+    uint8_t inflight;   /* head entry: the buffer is in flight */
+    uint8_t padding;
+    uint16_t next;      /* next entry of the buffer, or of the free list */
+    uint16_t last;      /* head entry: the buffer's last entry */
+    uint16_t num;       /* head entry: the buffer's descriptor count */
+    uint64_t counter;   /* head entry: submission order */
+    uint16_t id;        /* copy of the ring descriptor */
+    uint16_t flags;
+    uint32_t len;
+    uint64_t addr;
+};
+
+struct vhu_inflight_packed_region {
+    uint64_t features;
+    uint16_t version;
+    uint16_t desc_num;
+    uint16_t free_head;
+    uint16_t old_free_head;         /* the old_* fields: as of the last */
+    uint16_t used_idx;              /* completed update; a crash in the */
+    uint16_t old_used_idx;          /* middle of one rolls back to them */
+    uint8_t used_wrap_counter;
+    uint8_t old_used_wrap_counter;
+    uint8_t padding[7];
+    struct vhu_inflight_packed_desc desc[];
+};
+
+struct vhu_inflight_track;
+
 struct vhu_queue {
     struct vhu_dev *dev;
     uint16_t index;
@@ -72,7 +110,8 @@ struct vhu_queue {
     bool kick_polling;         /* NOFD: the frontend will not kick */
     int call_fd;
     int err_fd;
-    struct vhu_inflight_region *inflight; /* within the inflight area, or NULL */
+    void *inflight;            /* this queue's region (split or packed layout), or NULL */
+    struct vhu_inflight_track *inflight_track; /* private state while started */
     uint64_t inflight_counter;
     void *priv;                /* for the device type */
 };
@@ -155,8 +194,10 @@ void vhu_queue_push(struct vhu_queue *q, const struct vq_used *used, unsigned n)
 
 /*
  * Chains the previous backend popped but never completed (in the order the
- * guest submitted them), re-read from the descriptor table. Call before
- * the first vhu_queue_pop() after queue_start. Returns the number, or a
+ * guest submitted them): re-read from the descriptor table (split) or from
+ * the descriptor copies in the inflight region (packed). Call from
+ * queue_start, before the first vhu_queue_pop(); each is handed out once
+ * (call again while it returns @max_chains). Returns the number, or a
  * negative errno as vq_pop().
  */
 int vhu_queue_resubmit(struct vhu_queue *q, struct vq_chain *chains, unsigned max_chains,

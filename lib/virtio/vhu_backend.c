@@ -16,11 +16,11 @@
 #include "kk_err.h"
 #include "kk_log.h"
 #include "vhu.h"
+#include "vhu_internal.h"
 
 KK_LOG_COMPONENT(vhu_log, "vhost-user");
 
 #define LOG_PAGE 4096u
-#define INFLIGHT_VERSION 1
 
 struct vhu_dev {
     struct kk_reactor *reactor;
@@ -48,6 +48,7 @@ struct vhu_dev {
 
     void *inflight_base;           /* inflight area mapping */
     size_t inflight_size;
+    size_t inflight_offset;        /* where the regions start in it */
     int inflight_fd;
     uint16_t inflight_queues, inflight_queue_size;
 
@@ -154,50 +155,44 @@ static void log_used_ring(struct vhu_queue *q)
 
 /* ---- inflight ------------------------------------------------------------ */
 
-static size_t inflight_region_size(uint16_t queue_size)
-{
-    size_t s = sizeof(struct vhu_inflight_region) +
-               (size_t)queue_size * sizeof(struct vhu_inflight_desc);
-    return kk_align_up(s, 64);
-}
-
 static void inflight_unmap(struct vhu_dev *d)
 {
     if (d->inflight_base)
         munmap(d->inflight_base, d->inflight_size);
     d->inflight_base = NULL;
     d->inflight_size = 0;
+    d->inflight_offset = 0;
     close_fd(&d->inflight_fd);
-    for (uint16_t i = 0; i < d->opts.num_queues; i++)
-        d->queues[i].inflight = NULL;
 }
 
-static void inflight_attach(struct vhu_dev *d)
+/* This queue's region in the inflight area, if the area has room for it in
+ * the ring layout the queue uses (the layouts differ in size). */
+static void *inflight_region(struct vhu_dev *d, struct vhu_queue *q)
 {
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        struct vhu_queue *q = &d->queues[i];
-        q->inflight = NULL;
-        if (!d->inflight_base || i >= d->inflight_queues)
-            continue;
-        q->inflight = (struct vhu_inflight_region *)(void *)((uint8_t *)d->inflight_base +
-                                                             i * inflight_region_size(
-                                                                     d->inflight_queue_size));
+    if (!d->inflight_base || q->index >= d->inflight_queues)
+        return NULL;
+    bool packed = q->vq.l.packed;
+    size_t stride = vhu__inflight_region_size(packed, d->inflight_queue_size);
+    if (q->num > d->inflight_queue_size ||
+        d->inflight_offset + (size_t)d->inflight_queues * stride > d->inflight_size) {
+        /* Tracking would run past the area: go without (a restart then
+         * loses in-flight requests). */
+        KK_LOGW(vhu_log, "%s: queue %u: %s ring of %u entries does not fit the inflight area "
+                         "(%u queues of %u entries in %zu bytes); not tracking",
+                d->name, q->index, packed ? "packed" : "split", q->num, d->inflight_queues,
+                d->inflight_queue_size, d->inflight_size - d->inflight_offset);
+        return NULL;
     }
+    return (uint8_t *)d->inflight_base + d->inflight_offset + q->index * stride;
 }
 
 int vhu_queue_pop(struct vhu_queue *q, struct vq_chain *chains, unsigned max_chains,
                   struct iovec *iov, unsigned max_iov)
 {
+    uint16_t first_pos = q->vq.next_avail;
     int n = vq_pop(&q->vq, chains, max_chains, iov, max_iov);
-    struct vhu_inflight_region *r = q->inflight;
-    if (n > 0 && r && !q->vq.l.packed) {
-        for (int i = 0; i < n; i++) {
-            /* Split heads are < num, and num fits the area (checked on start). */
-            struct vhu_inflight_desc *e = &r->desc[chains[i].id];
-            e->counter = ++q->inflight_counter;
-            __atomic_store_n(&e->inflight, 1, __ATOMIC_RELEASE);
-        }
-    }
+    if (n > 0 && q->inflight_track)
+        vhu__inflight_popped(q, chains, (unsigned)n, first_pos);
     if (n == -EIO)
         q->dev->stats.queue_faults++;
     return n;
@@ -205,134 +200,17 @@ int vhu_queue_pop(struct vhu_queue *q, struct vq_chain *chains, unsigned max_cha
 
 void vhu_queue_push(struct vhu_queue *q, const struct vq_used *used, unsigned n)
 {
-    struct vhu_inflight_region *r = q->inflight;
-    bool track = r && !q->vq.l.packed;
-    if (track) {
-        /* Remember the batch before the used index moves, so a crash in
-         * between can be repaired on reconnection. */
-        for (unsigned i = 0; i < n; i++) {
-            if (used[i].id >= q->num)
-                continue;
-            r->desc[used[i].id].next = r->last_batch_head;
-            r->last_batch_head = used[i].id;
-        }
-    }
+    if (q->inflight_track)
+        vhu__inflight_push_begin(q, used, n);
     vq_push(&q->vq, used, n);
-    if (track) {
-        for (unsigned i = 0; i < n; i++) {
-            if (used[i].id < q->num)
-                __atomic_store_n(&r->desc[used[i].id].inflight, 0, __ATOMIC_RELEASE);
-        }
-        __atomic_store_n(&r->used_idx, q->vq.used_idx, __ATOMIC_RELEASE);
-    }
+    if (q->inflight_track)
+        vhu__inflight_push_end(q, used, n);
     log_used_ring(q);
 }
 
 void vhu_queue_notify(struct vhu_queue *q)
 {
     vq_notify(&q->vq);
-}
-
-struct inflight_entry {
-    uint64_t counter;
-    uint16_t head;
-};
-
-static int cmp_counter(const void *a, const void *b)
-{
-    const struct inflight_entry *x = a, *y = b;
-    return x->counter < y->counter ? -1 : x->counter > y->counter;
-}
-
-int vhu_queue_resubmit(struct vhu_queue *q, struct vq_chain *chains, unsigned max_chains,
-                       struct iovec *iov, unsigned max_iov)
-{
-    struct vhu_inflight_region *r = q->inflight;
-    if (!r || q->vq.l.packed || r->version != INFLIGHT_VERSION)
-        return 0;
-    /* The area is shared with the frontend: sizes come from our own queue
-     * (checked against the area when it was attached), never from it. */
-    unsigned count = 0;
-    struct inflight_entry *list = calloc(q->num, sizeof(*list));
-    if (!list)
-        return -ENOMEM;
-    for (uint16_t i = 0; i < q->num; i++) {
-        if (__atomic_load_n(&r->desc[i].inflight, __ATOMIC_ACQUIRE) == 1)
-            list[count++] = (struct inflight_entry){r->desc[i].counter, i};
-    }
-    qsort(list, count, sizeof(*list), cmp_counter);
-    unsigned n = 0, used_iov = 0;
-    int rc = 0;
-    for (; n < count && n < max_chains; n++) {
-        rc = vq_read_chain(&q->vq, list[n].head, &chains[n], iov + used_iov, max_iov - used_iov);
-        if (rc < 0)
-            break;
-        used_iov += chains[n].n_readable + chains[n].n_writable;
-    }
-    free(list);
-    if (rc == -EIO)
-        return rc;
-    return (int)n;
-}
-
-/*
- * On start with an inflight region: repair a batch interrupted between the
- * used index update and clearing its entries, and resume avail processing
- * after the requests already popped.
- */
-static void inflight_recover(struct vhu_queue *q)
-{
-    struct vhu_inflight_region *r = q->inflight;
-    struct vhu_dev *d = q->dev;
-    if (!r)
-        return;
-    if (q->vq.l.packed) {
-        q->inflight = NULL; /* packed rings are not tracked */
-        return;
-    }
-    if (q->num > d->inflight_queue_size) {
-        /* The area was sized for smaller queues: tracking would run past
-         * it. Go without (a restart then loses in-flight requests). */
-        KK_LOGW(vhu_log, "%s: queue %u: %u entries, inflight area sized for %u; not tracking",
-                d->name, q->index, q->num, d->inflight_queue_size);
-        q->inflight = NULL;
-        return;
-    }
-    struct virtq_used *used = q->vq.l.used;
-    uint16_t used_idx = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
-    if (r->version != INFLIGHT_VERSION || r->desc_num != q->num) {
-        /* A fresh area from GET_INFLIGHT_FD: initialise it. */
-        memset(r, 0, inflight_region_size(q->num));
-        r->version = INFLIGHT_VERSION;
-        r->desc_num = q->num;
-        r->used_idx = used_idx;
-        q->inflight_counter = 0;
-        return;
-    }
-    /* Every index read from the shared area is checked against q->num. */
-    if (r->used_idx != used_idx) {
-        uint16_t batch = (uint16_t)(used_idx - r->used_idx);
-        uint16_t head = r->last_batch_head;
-        for (uint16_t i = 0; i < batch && i < q->num && head < q->num; i++) {
-            r->desc[head].inflight = 0;
-            head = r->desc[head].next;
-        }
-        r->used_idx = used_idx;
-    }
-    uint16_t inflight = 0;
-    uint64_t max_counter = 0;
-    for (uint16_t i = 0; i < q->num; i++) {
-        if (r->desc[i].inflight == 1) {
-            inflight++;
-            max_counter = KK_MAX(max_counter, r->desc[i].counter);
-        }
-    }
-    q->inflight_counter = max_counter;
-    /* Everything up to the used index plus what is in flight was popped. */
-    q->vq.last_avail_idx = (uint16_t)(used_idx + inflight);
-    q->vq.used_idx = used_idx;
-    KK_LOGI(vhu_log, "%s: queue %u resumes with %u requests in flight", d->name, q->index,
-            inflight);
 }
 
 /* ---- queues -------------------------------------------------------------- */
@@ -345,6 +223,7 @@ static void queue_stop(struct vhu_queue *q)
         if (d->opts.ops->queue_stop)
             d->opts.ops->queue_stop(d->opts.ctx, q);
         q->base = vq_get_base(&q->vq);
+        vhu__inflight_stop(q);
         vq_fini(&q->vq);
     }
 }
@@ -406,7 +285,9 @@ static int queue_try_start(struct vhu_queue *q)
         return rc;
     }
     q->vq.call_fd = q->call_fd;
-    inflight_recover(q);
+    q->inflight = inflight_region(d, q);
+    if (vhu__inflight_start(q, d->name) < 0)
+        KK_LOGW(vhu_log, "%s: queue %u: no memory for inflight tracking", d->name, q->index);
     q->started = true;
     KK_LOGD(vhu_log, "%s: queue %u started (%s, %u entries)", d->name, q->index,
             l.packed ? "packed" : "split", q->num);
@@ -602,7 +483,10 @@ static int get_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, struct reply *r
         return -EINVAL;
     }
     inflight_unmap(d);
-    size_t size = (size_t)nq * inflight_region_size(qs);
+    /* Features come first (QEMU sets them before asking): size the
+     * regions for the ring layout the queues will use. */
+    bool packed = d->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+    size_t size = (size_t)nq * vhu__inflight_region_size(packed, qs);
     int fd = memfd_create("kvmkit-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
         int rc = kk_neg_errno();
@@ -621,7 +505,6 @@ static int get_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, struct reply *r
     d->inflight_fd = fd;
     d->inflight_queues = nq;
     d->inflight_queue_size = qs;
-    inflight_attach(d);
     rep->has_reply = true;
     rep->msg.size = sizeof(struct vhu_inflight);
     rep->msg.p.inflight = (struct vhu_inflight){.mmap_size = size, .mmap_offset = 0,
@@ -639,7 +522,9 @@ static int set_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, char *why, size
         snprintf(why, len, "SET_INFLIGHT_FD while queues run");
         return -EBUSY;
     }
-    uint64_t need = (uint64_t)in->num_queues * inflight_region_size(in->queue_size);
+    /* At least the smaller (split) layout; whether the queues' layout fits
+     * is checked when they start. */
+    uint64_t need = (uint64_t)in->num_queues * vhu__inflight_region_size(false, in->queue_size);
     uint64_t end;
     struct stat st;
     if (in->num_queues == 0 || in->num_queues > d->opts.num_queues || in->queue_size == 0 ||
@@ -663,17 +548,7 @@ static int set_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, char *why, size
     d->inflight_fd = fd;
     d->inflight_queues = in->num_queues;
     d->inflight_queue_size = in->queue_size;
-    /* Regions start at the offset; keep the whole mapping for munmap. */
-    if (in->mmap_offset) {
-        for (uint16_t i = 0; i < d->opts.num_queues; i++)
-            d->queues[i].inflight = NULL;
-        for (uint16_t i = 0; i < in->num_queues; i++)
-            d->queues[i].inflight =
-                (struct vhu_inflight_region *)(void *)((uint8_t *)base + in->mmap_offset +
-                                                       i * inflight_region_size(in->queue_size));
-    } else {
-        inflight_attach(d);
-    }
+    d->inflight_offset = (size_t)in->mmap_offset;
     return 0;
 }
 

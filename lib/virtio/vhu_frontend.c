@@ -460,8 +460,10 @@ int vhu_front_reconnect(struct vhu_front *f)
     if (rc == 0)
         rc = negotiate(f);
     for (uint16_t i = 0; rc == 0 && i < f->opts.num_queues; i++) {
-        /* A split ring resumes where the used ring says; with an inflight
-         * area the backend adds what it had popped. */
+        /* A split ring resumes where the used ring says (with an inflight
+         * area the backend adds what it had popped). A packed ring has no
+         * such index in memory: a backend with an inflight area takes the
+         * positions from it, one without starts the ring afresh. */
         struct vqd *q = &f->queues[i].vqd;
         uint32_t base = q->packed ? vqd_initial_base(q) : q->last_used_idx;
         rc = program_queue(f, i, base, false);

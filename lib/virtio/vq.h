@@ -126,6 +126,15 @@ int vq_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, struct io
 int vq_read_chain(struct vq *q, uint16_t head, struct vq_chain *c, struct iovec *iov,
                   unsigned max_iov);
 
+/*
+ * Packed rings: walk a buffer from a copy of its @n ring descriptors (the
+ * ring slots may have been reused since; inflight tracking keeps copies).
+ * The copy is checked like the ring: it must end exactly at its last
+ * descriptor. Returns 0 with @c filled, -ENOBUFS, or -EIO (queue broken).
+ */
+int vq_read_packed_descs(struct vq *q, const struct virtq_packed_desc *descs, uint16_t n,
+                         struct vq_chain *c, struct iovec *iov, unsigned max_iov);
+
 /* Publish @n completions in one update of the used index. */
 void vq_push(struct vq *q, const struct vq_used *used, unsigned n);
 

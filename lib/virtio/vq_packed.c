@@ -81,16 +81,24 @@ static int walk_indirect(struct vq *q, const struct virtq_packed_desc *d, struct
     return 0;
 }
 
-/* Walk the buffer starting at next_avail; *count gets the ring slots used. */
-static int walk_packed(struct vq *q, struct vq__walk *w, uint16_t *id, uint16_t *count)
+/*
+ * Walk one buffer whose descriptors are @descs[start], @descs[start + 1], ...
+ * wrapping at @size: the ring itself (start = next_avail, size = num), or a
+ * copy of a buffer's descriptors saved for inflight tracking (start = 0,
+ * size = their count). *count gets the descriptors the buffer used.
+ */
+static KK_ALWAYS_INLINE int walk_packed(struct vq *q, const struct virtq_packed_desc *descs,
+                                        uint32_t start, uint32_t size, struct vq__walk *w,
+                                        uint16_t *id, uint16_t *count)
 {
-    uint32_t idx = q->next_avail;
+    uint32_t idx = start;
     uint32_t n = 0;
     for (;;) {
-        if (n >= q->l.num)
-            return vq__fail(q, "packed descriptor chain longer than the queue (%u)", q->l.num);
+        if (n >= size)
+            return vq__fail(q, "packed descriptor chain longer than %s (%u)",
+                            descs == ring(q) ? "the queue" : "its saved copy", size);
         struct virtq_packed_desc d;
-        memcpy(&d, &ring(q)[idx], sizeof(d));
+        memcpy(&d, &descs[idx], sizeof(d));
         n++;
         int rc;
         if (d.flags & VIRTQ_DESC_F_INDIRECT)
@@ -105,9 +113,31 @@ static int walk_packed(struct vq *q, struct vq__walk *w, uint16_t *id, uint16_t 
             *count = (uint16_t)n;
             return 0;
         }
-        if (++idx == q->l.num)
+        if (++idx == size)
             idx = 0;
     }
+}
+
+int vq_read_packed_descs(struct vq *q, const struct virtq_packed_desc *descs, uint16_t n,
+                         struct vq_chain *c, struct iovec *iov, unsigned max_iov)
+{
+    if (q->broken)
+        return -EIO;
+    if (!q->l.packed)
+        return -ENOTSUP;
+    if (n == 0 || n > q->l.num)
+        return vq__fail(q, "saved packed buffer of %u descriptors (queue of %u)", n, q->l.num);
+    struct vq__walk w = {.iov = iov, .max_iov = max_iov};
+    uint16_t id = 0, count = 0;
+    int rc = walk_packed(q, descs, 0, n, &w, &id, &count);
+    if (rc < 0)
+        return rc;
+    if (count != n)
+        return vq__fail(q, "saved packed buffer ends after %u of its %u descriptors", count, n);
+    vq__walk_finish(&w, c);
+    c->id = id;
+    c->desc_count = count;
+    return 0;
 }
 
 int vq__packed_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, struct iovec *iov,
@@ -122,7 +152,7 @@ int vq__packed_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, s
             break;
         struct vq__walk w = {.iov = iov + used_iov, .max_iov = max_iov - used_iov};
         uint16_t id = 0, count = 0;
-        int rc = walk_packed(q, &w, &id, &count);
+        int rc = walk_packed(q, ring(q), q->next_avail, q->l.num, &w, &id, &count);
         if (rc == -ENOBUFS) {
             if (n == 0)
                 return -ENOBUFS;

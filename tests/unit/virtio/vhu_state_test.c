@@ -13,6 +13,7 @@
 #include "kk_test.h"
 #include "vhu.h"
 #include "vhu_frontend.h"
+#include "vhu_internal.h"
 
 /* A device that pops requests and completes only when told to. */
 struct holder {
@@ -110,7 +111,208 @@ static void add_request(struct vhu_front *f, struct req *r, uint32_t tag)
     vhu_front_kick(f, 0);
 }
 
-static void test_inflight_requests_survive_a_backend_restart(void **state)
+/* How the first backend of a scenario dies while completing a request. */
+enum crash {
+    CRASH_NONE,        /* between requests */
+    CRASH_BEFORE_RING, /* tracking updated, completion not yet in the ring */
+    CRASH_AFTER_RING,  /* completion in the ring, tracking not yet finished */
+};
+
+struct scenario {
+    bool packed;
+    bool indirect;
+    enum crash crash;
+};
+
+/* Complete held request @i, but stop where @how says (the process "dies"
+ * there: the test destroys the backend next). */
+static void complete_until(struct holder *h, unsigned i, enum crash how)
+{
+    struct vhu_queue *q = vhu_dev_queue(h->dev, 0);
+    const struct vq_chain *c = &h->held[i];
+    uint32_t tag;
+    memcpy(&tag, c->iov[0].iov_base, 4);
+    memcpy(c->iov[c->n_readable].iov_base, &tag, 4);
+    struct vq_used u = {.id = c->id, .desc_count = c->desc_count, .len = 4};
+    if (how == CRASH_NONE) {
+        vhu_queue_push(q, &u, 1);
+        return;
+    }
+    vhu__inflight_push_begin(q, &u, 1);
+    if (how == CRASH_AFTER_RING)
+        vq_push(&q->vq, &u, 1);
+}
+
+static uint32_t held_tag(const struct holder *h, unsigned i)
+{
+    uint32_t tag;
+    memcpy(&tag, h->held[i].iov[0].iov_base, 4);
+    return tag;
+}
+
+/* Collect what the frontend got back: each request exactly once, with its
+ * own tag as the reply. */
+static unsigned reap(struct vhu_front *f, struct req *reqs, unsigned n_reqs, bool *seen)
+{
+    unsigned done = 0;
+    void *cookie;
+    uint32_t len;
+    while (vqd_get_used(vhu_front_queue(f, 0), &cookie, &len) == 1) {
+        struct req *r = cookie;
+        unsigned i = (unsigned)(r - reqs);
+        assert_true(i < n_reqs);
+        assert_false(seen[i]);
+        seen[i] = true;
+        assert_int_equal(len, 4);
+        assert_int_equal(r->reply, r->tag);
+        done++;
+    }
+    return done;
+}
+
+/*
+ * Five backends in turn. Each takes everything available (what its
+ * predecessor left unfinished comes first, by resubmission), finishes all
+ * but one of those and the second and fourth new requests, out of order,
+ * and dies with the rest in flight (so a request can outlive two
+ * backends); the first dies as @s->crash says. Across them the ring wraps, and completions overwrite ring slots of requests
+ * still in flight (only the region's copies still describe those).
+ */
+static void run_restarts(const struct scenario *s)
+{
+    char *dir = kk_test_mkdtemp();
+    char path[256];
+    snprintf(path, sizeof(path), "%s/vhu.sock", dir);
+    assert_int_equal(kk_reactor_create(NULL, &reactor), 0);
+    struct holder hs[2];
+    struct holder *h = &hs[0];
+    assert_int_equal(make_holder(path, h), 0);
+
+    backend_run();
+    struct vhu_front_opts o = {.path = path, .num_queues = 1, .queue_size = 16,
+                               .mem_size = 1 << 20, .inflight = true, .packed = s->packed,
+                               .indirect = s->indirect};
+    struct vhu_front *f;
+    assert_int_equal(vhu_front_connect(&o, &f), 0);
+    assert_int_equal(!!(vhu_front_features(f) & VIRTIO_BIT(VIRTIO_F_RING_PACKED)), s->packed);
+    enum { GENS = 4, PER_GEN = 4 };
+    struct req *reqs = vhu_front_alloc(f, GENS * PER_GEN * sizeof(struct req), 64);
+    bool seen[GENS * PER_GEN] = {false};
+    uint32_t outstanding[GENS * PER_GEN]; /* tags the next backend must resubmit */
+    unsigned n_out = 0, n_reqs = 0, reaped = 0;
+
+    for (unsigned gen = 0; gen < GENS; gen++) {
+        for (unsigned k = 0; k < PER_GEN; k++, n_reqs++)
+            add_request(f, &reqs[n_reqs], 1000 + n_reqs);
+        usleep(50000);
+        backend_pause();
+
+        /* Resubmitted first, in order, then the new ones. */
+        assert_int_equal(h->resubmitted, n_out);
+        for (unsigned i = 0; i < n_out; i++)
+            assert_int_equal(held_tag(h, i), outstanding[i]);
+        unsigned first_new = h->n_held;
+        pop_all(h);
+        assert_int_equal(h->n_held, first_new + PER_GEN);
+
+        enum crash how = gen == 0 ? s->crash : CRASH_NONE;
+        bool finished[32] = {false};
+        for (unsigned i = 0; i + 1 < first_new; i++) { /* all but one handed over */
+            complete(h, i);
+            finished[i] = true;
+        }
+        complete(h, first_new + 1);
+        complete(h, first_new + 3);
+        finished[first_new + 1] = finished[first_new + 3] = true;
+        if (how != CRASH_NONE) {
+            complete_until(h, first_new + 2, how);
+            /* Past the ring update the guest has it: not to be redone. */
+            finished[first_new + 2] = how == CRASH_AFTER_RING;
+        }
+        n_out = 0;
+        for (unsigned i = 0; i < h->n_held; i++) {
+            if (!finished[i])
+                outstanding[n_out++] = held_tag(h, i);
+        }
+        vhu_dev_destroy(h->dev);
+        reaped += reap(f, reqs, n_reqs, seen);
+
+        h = &hs[(gen + 1) % 2];
+        assert_int_equal(make_holder(path, h), 0);
+        backend_run();
+        assert_int_equal(vhu_front_reconnect(f), 0);
+    }
+    usleep(50000);
+    backend_pause();
+
+    /* The last backend finishes everything it was handed. */
+    assert_true(h->started);
+    assert_int_equal(h->resubmitted, n_out);
+    for (unsigned i = 0; i < n_out; i++) {
+        assert_int_equal(held_tag(h, i), outstanding[i]);
+        complete(h, i);
+    }
+    reaped += reap(f, reqs, n_reqs, seen);
+    assert_int_equal(reaped, n_reqs);
+
+    /* And the ring still works: one more request, popped once. */
+    backend_run();
+    add_request(f, &reqs[0], 1000);
+    usleep(50000);
+    backend_pause();
+    pop_all(h);
+    assert_int_equal(h->n_held, n_out + 1);
+    complete(h, n_out);
+    seen[0] = false;
+    assert_int_equal(reap(f, reqs, n_reqs, seen), 1);
+
+    backend_run();
+    vhu_front_close(f);
+    usleep(20000);
+    backend_pause();
+    vhu_dev_destroy(h->dev);
+    kk_reactor_destroy(reactor);
+    kk_test_rmdir(dir);
+}
+
+static void test_inflight_split(void **state)
+{
+    run_restarts(&(struct scenario){.packed = false});
+}
+
+static void test_inflight_split_crash_before_ring(void **state)
+{
+    run_restarts(&(struct scenario){.packed = false, .crash = CRASH_BEFORE_RING});
+}
+
+static void test_inflight_split_crash_after_ring(void **state)
+{
+    run_restarts(&(struct scenario){.packed = false, .crash = CRASH_AFTER_RING});
+}
+
+static void test_inflight_packed(void **state)
+{
+    run_restarts(&(struct scenario){.packed = true});
+}
+
+static void test_inflight_packed_indirect(void **state)
+{
+    run_restarts(&(struct scenario){.packed = true, .indirect = true});
+}
+
+static void test_inflight_packed_crash_before_ring(void **state)
+{
+    run_restarts(&(struct scenario){.packed = true, .crash = CRASH_BEFORE_RING});
+}
+
+static void test_inflight_packed_crash_after_ring(void **state)
+{
+    run_restarts(&(struct scenario){.packed = true, .crash = CRASH_AFTER_RING});
+}
+
+/* A region the frontend (or a dying backend) scribbled over is refused with
+ * a log line and started afresh; the backend carries on. */
+static void test_inflight_packed_corrupt_region(void **state)
 {
     char *dir = kk_test_mkdtemp();
     char path[256];
@@ -118,23 +320,26 @@ static void test_inflight_requests_survive_a_backend_restart(void **state)
     assert_int_equal(kk_reactor_create(NULL, &reactor), 0);
     struct holder a, b;
     assert_int_equal(make_holder(path, &a), 0);
-
     backend_run();
     struct vhu_front_opts o = {.path = path, .num_queues = 1, .queue_size = 16,
-                               .mem_size = 1 << 20, .inflight = true};
+                               .mem_size = 1 << 20, .inflight = true, .packed = true};
     struct vhu_front *f;
     assert_int_equal(vhu_front_connect(&o, &f), 0);
-    struct req *reqs = vhu_front_alloc(f, 8 * sizeof(struct req), 64);
-    for (uint32_t i = 0; i < 5; i++)
+    struct req *reqs = vhu_front_alloc(f, 4 * sizeof(struct req), 64);
+    for (uint32_t i = 0; i < 3; i++)
         add_request(f, &reqs[i], 100 + i);
     usleep(50000);
     backend_pause();
-
-    /* Backend A takes all five, finishes two of them, then dies. */
     pop_all(&a);
-    assert_int_equal(a.n_held, 5);
-    complete(&a, 1);
-    complete(&a, 3);
+    assert_int_equal(a.n_held, 3);
+
+    /* Two buffers claim the same entries: a loop through the free list
+     * and a chain running into it. */
+    struct vhu_inflight_packed_region *r = vhu_dev_queue(a.dev, 0)->inflight;
+    assert_non_null(r);
+    assert_int_equal(r->version, 1);
+    r->desc[r->free_head].next = r->free_head;
+    r->desc[0].num = 3;
     vhu_dev_destroy(a.dev);
 
     assert_int_equal(make_holder(path, &b), 0);
@@ -142,43 +347,18 @@ static void test_inflight_requests_survive_a_backend_restart(void **state)
     assert_int_equal(vhu_front_reconnect(f), 0);
     usleep(50000);
     backend_pause();
-
-    /* Backend B is handed exactly the three unfinished ones, in order. */
     assert_true(b.started);
-    assert_int_equal(b.resubmitted, 3);
-    static const uint32_t expect[3] = {100, 102, 104};
-    for (unsigned i = 0; i < 3; i++) {
-        uint32_t tag;
-        memcpy(&tag, b.held[i].iov[0].iov_base, 4);
-        assert_int_equal(tag, expect[i]);
-    }
-    for (unsigned i = 0; i < 3; i++)
-        complete(&b, i);
-    /* A new request is popped once, not confused with the old ones. */
-    backend_run();
-    add_request(f, &reqs[5], 105);
-    usleep(50000);
-    backend_pause();
+    assert_int_equal(b.resubmitted, 0);
+    /* Nothing completed yet, so the ring itself still holds the three
+     * (from the start the frontend gave): they are taken again. */
     pop_all(&b);
-    assert_int_equal(b.n_held, 4);
-    complete(&b, 3);
-
-    /* The frontend sees all six completed, each exactly once. */
-    unsigned done = 0;
-    void *cookie;
-    uint32_t len;
-    bool seen[6] = {false};
-    while (vqd_get_used(vhu_front_queue(f, 0), &cookie, &len) == 1) {
-        struct req *r = cookie;
-        unsigned i = (unsigned)(r - reqs);
-        assert_true(i < 6);
-        assert_false(seen[i]);
-        seen[i] = true;
-        assert_int_equal(len, 4);
-        assert_int_equal(r->reply, 100 + i);
-        done++;
+    assert_int_equal(b.n_held, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(held_tag(&b, i), 100 + i);
+        complete(&b, i);
     }
-    assert_int_equal(done, 6);
+    bool seen[4] = {false};
+    assert_int_equal(reap(f, reqs, 3, seen), 3);
 
     backend_run();
     vhu_front_close(f);
@@ -246,7 +426,14 @@ static void test_dirty_pages_are_logged(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_inflight_requests_survive_a_backend_restart),
+        cmocka_unit_test(test_inflight_split),
+        cmocka_unit_test(test_inflight_split_crash_before_ring),
+        cmocka_unit_test(test_inflight_split_crash_after_ring),
+        cmocka_unit_test(test_inflight_packed),
+        cmocka_unit_test(test_inflight_packed_indirect),
+        cmocka_unit_test(test_inflight_packed_crash_before_ring),
+        cmocka_unit_test(test_inflight_packed_crash_after_ring),
+        cmocka_unit_test(test_inflight_packed_corrupt_region),
         cmocka_unit_test(test_dirty_pages_are_logged),
     };
     return cmocka_run_group_tests_name("vhost-user state", tests, NULL, NULL);
