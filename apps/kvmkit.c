@@ -15,6 +15,7 @@
 #include "kk_jsonrpc.h"
 #include "kk_log.h"
 #include "kk_version.h"
+#include "img/img_cmd.h"
 
 struct command {
     const char *name;
@@ -29,6 +30,7 @@ static void help_version(FILE *out);
 static void help_rpc(FILE *out);
 
 static const struct command commands[] = {
+    {"img", "create, inspect, convert and check disk images (raw, qcow2)", img_cmd_main, img_cmd_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };

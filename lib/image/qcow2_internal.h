@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * qcow2_internal.h — the qcow2 driver's state, shared by qcow2.c (header,
+ * open, create), qcow2_cache.c, qcow2_refcount.c (allocation, check,
+ * rebuild), qcow2_map.c (guest I/O), qcow2_snapshot.c and
+ * qcow2_compress.c. Field names follow docs/interop/qcow2.txt.
+ *
+ * Locking: `lock` protects all metadata (tables, caches, allocation).
+ * `io_lock` is held shared by guest reads and writes for their whole
+ * duration (data I/O runs outside `lock`) and exclusively by operations
+ * that free clusters a reader may be reading (discard, zero writes,
+ * snapshots, resize, check), so a cluster is never reused under a reader.
+ * Order: io_lock, then lock.
+ */
+#ifndef IMG_QCOW2_INTERNAL_H
+#define IMG_QCOW2_INTERNAL_H
+
+#include <pthread.h>
+
+#include "image_internal.h"
+
+#define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
+#define QCOW2_V2_HEADER 72
+#define QCOW2_V3_HEADER 104
+#define QCOW2_OUR_HEADER 112 /* up to compression_type, padded to 8 */
+
+#define QCOW2_INCOMPAT_DIRTY (1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT (1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
+#define QCOW2_INCOMPAT_KNOWN 0x1full
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
+#define QCOW2_AUTOCLEAR_BITMAPS (1ull << 0)
+#define QCOW2_AUTOCLEAR_DATA_RAW (1ull << 1)
+
+#define QCOW2_EXT_END 0x00000000u
+#define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
+#define QCOW2_EXT_FEATURE_TABLE 0x6803f857u
+#define QCOW2_EXT_BITMAPS 0x23852875u
+#define QCOW2_EXT_CRYPTO 0x0537be77u
+#define QCOW2_EXT_DATA_FILE 0x44415441u
+
+#define QCOW2_OFLAG_COPIED (1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+#define QCOW2_OFLAG_ZERO (1ull << 0)
+#define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* bits 9..55 */
+#define QCOW2_L1_RESERVED 0x7f000000000001ffull
+#define QCOW2_L2_RESERVED 0x3f000000000001feull
+#define QCOW2_RT_RESERVED 0x1ffull
+
+/* Our limits, beyond which an image is refused (-EFBIG). */
+#define QCOW2_MAX_L1_BYTES (32u << 20)
+#define QCOW2_MAX_RT_BYTES (8u << 20)
+#define QCOW2_MAX_SNAPSHOTS 65536
+#define QCOW2_MAX_SNAPSHOT_TABLE (64u << 20)
+#define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_MAX_HOST_OFFSET (1ull << 56)
+
+/* A table cache: cluster-sized tables keyed by host offset. */
+struct qcow2_cache_entry {
+    uint64_t offset; /* 0: empty slot */
+    uint8_t *data;
+    uint64_t lru;
+    bool dirty;
+};
+
+struct qcow2_cache {
+    struct qcow2_cache_entry *e;
+    unsigned n;
+    uint64_t tick;
+    unsigned last; /* index of the last hit */
+};
+
+struct qcow2_snap {
+    uint64_t l1_offset;
+    uint32_t l1_size;
+    char *id;
+    char *name;
+    uint32_t date_sec, date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t vm_state_size;
+    uint64_t disk_size;
+    uint64_t icount;
+    uint8_t *extra; /* raw extra data (kept for rewriting) */
+    uint32_t extra_size;
+};
+
+/* A decoded L2 entry; standard entries are one "subcluster" wide. */
+enum qcow2_ctype { QCOW2_UNALLOC, QCOW2_NORMAL, QCOW2_COMPRESSED };
+struct qcow2_l2e {
+    enum qcow2_ctype type;
+    uint64_t host;       /* cluster offset (NORMAL) or byte offset (COMPRESSED), 0 if none */
+    uint64_t csize;      /* compressed: bytes to read from host */
+    uint32_t alloc_mask; /* subclusters read from host */
+    uint32_t zero_mask;  /* subclusters that read as zeros */
+    bool copied;         /* refcount is exactly one (bit 63) */
+};
+
+struct qcow2_free {
+    uint64_t offset;
+    uint64_t len;
+};
+
+struct qcow2 {
+    struct img *img;
+    pthread_mutex_t lock;
+    pthread_rwlock_t io_lock;
+    struct img_file *file; /* metadata (and data unless external) */
+    struct img_file *data; /* guest data: file, or the external data file */
+    struct img_file ext_data_file;
+    bool ext_data;
+    bool writable;
+
+    /* Header. */
+    uint32_t version;
+    uint32_t header_length;
+    uint32_t cluster_bits;
+    uint64_t cluster_size;
+    uint64_t incompat, compat, autoclear;
+    uint32_t refcount_order;
+    uint32_t refcount_bits;
+    uint64_t refcount_max;
+    uint32_t rb_bits; /* log2 of refcount entries per block */
+    int compression;
+    uint8_t *header_tail; /* header bytes we do not interpret, kept */
+    uint32_t header_tail_len;
+
+    /* Geometry. */
+    bool extl2;
+    uint32_t l2_entry_bytes; /* 8 or 16 */
+    uint32_t l2_bits;        /* log2 of entries per L2 table */
+    uint32_t sc_per_cluster; /* 32 with extended L2, else 1 */
+    uint32_t sc_bits;        /* log2 of the subcluster size */
+
+    /* Active L1 (host byte order). */
+    uint64_t l1_offset;
+    uint32_t l1_size;
+    uint64_t *l1;
+
+    /* Refcount table (host byte order). */
+    uint64_t rt_offset;
+    uint32_t rt_clusters;
+    uint64_t rt_entries;
+    uint64_t *rt;
+
+    /* Snapshots. */
+    uint64_t snapshots_offset;
+    uint32_t nb_snapshots;
+    struct qcow2_snap *snaps;
+
+    /* Header extensions we keep but do not interpret (bitmaps, unknown). */
+    uint8_t *other_ext;
+    size_t other_ext_len;
+    char *data_file_name;
+    uint64_t bitmaps_dir_offset, bitmaps_dir_size;
+    uint32_t nb_bitmaps;
+    bool has_bitmaps;
+    /* Feature name table, for error messages and rewriting. */
+    uint8_t *feature_table;
+    size_t feature_table_len;
+
+    struct qcow2_cache l2_cache;
+    struct qcow2_cache rb_cache;
+
+    uint64_t free_hint;       /* first cluster index that may be free */
+    uint64_t end;             /* bytes: end of everything allocated (>= file size) */
+    uint64_t compress_cursor; /* next byte for compressed data, 0: none */
+    bool modified;            /* the first write has marked the header */
+    bool dirty_bit_set;       /* we set the dirty bit (lazy refcounts) */
+    bool unsynced;            /* writes since the last fdatasync */
+    struct qcow2_free *pending; /* decrements deferred until L2 is on disk */
+    size_t npending, cap_pending;
+
+    /* Last decompressed cluster (under lock). */
+    uint8_t *cbuf;
+    uint8_t *cin;
+    uint64_t cbuf_key;
+};
+
+static inline struct qcow2 *qcow2_of(const struct img *img)
+{
+    return img->priv;
+}
+
+static inline uint64_t qcow2_l2_entries(const struct qcow2 *q)
+{
+    return 1ull << q->l2_bits;
+}
+
+/* qcow2.c */
+int qcow2__write_header(struct qcow2 *q);
+int qcow2__mark_modified(struct qcow2 *q);
+int qcow2__grow_l1(struct qcow2 *q, uint64_t min_size);
+int qcow2__corrupt(struct qcow2 *q, const char *fmt, ...) KK_PRINTF(2, 3);
+int qcow2__check_table(struct qcow2 *q, const char *what, uint64_t offset, uint64_t bytes);
+
+/* qcow2_cache.c */
+int qcow2__cache_init(struct qcow2_cache *c, unsigned n, size_t size);
+void qcow2__cache_free(struct qcow2_cache *c);
+/* Get a table (read from disk unless @fresh); the pointer is valid until the
+ * next cache call. */
+int qcow2__cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, bool fresh,
+                     uint8_t **data);
+void qcow2__cache_mark_dirty(struct qcow2_cache *c, uint64_t offset);
+void qcow2__cache_drop(struct qcow2_cache *c, uint64_t offset);
+int qcow2__cache_write_dirty(struct qcow2 *q, struct qcow2_cache *c);
+void qcow2__cache_clear(struct qcow2_cache *c);
+/* Write everything back in order: refcounts, sync, L2 tables, sync, then
+ * apply deferred refcount decrements. */
+int qcow2__flush_metadata(struct qcow2 *q, bool sync);
+int qcow2__sync(struct qcow2 *q);
+
+/* qcow2_refcount.c */
+int qcow2__load_refcount_table(struct qcow2 *q);
+int qcow2__get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *val);
+int qcow2__update_refcount(struct qcow2 *q, uint64_t offset, uint64_t len, int64_t delta);
+int qcow2__alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset);
+int qcow2__alloc_bytes(struct qcow2 *q, uint64_t len, uint64_t *offset);
+/* Queue a decrement until the L2 tables that dropped the reference are on disk. */
+int qcow2__defer_free(struct qcow2 *q, uint64_t offset, uint64_t len);
+int qcow2__apply_deferred(struct qcow2 *q);
+int qcow2__check(struct img *img, unsigned fix, struct img_check_result *res);
+int qcow2__rebuild_refcounts(struct qcow2 *q, struct img_check_result *res);
+
+/* qcow2_map.c */
+int qcow2__decode_l2e(struct qcow2 *q, const uint8_t *table, uint64_t idx, struct qcow2_l2e *e);
+void qcow2__encode_l2e(struct qcow2 *q, uint8_t *table, uint64_t idx, const struct qcow2_l2e *e);
+int qcow2__load_l2(struct qcow2 *q, uint64_t offset, uint8_t **table);
+int qcow2_preadv(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
+int qcow2_pwritev(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
+int qcow2_discard(struct img *img, uint64_t off, uint64_t len);
+int qcow2_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags);
+int qcow2_write_compressed(struct img *img, const void *buf, size_t len, uint64_t off);
+int qcow2_block_status(struct img *img, uint64_t off, uint64_t len, struct img_status *st);
+
+/* qcow2_compress.c: returns the compressed length, or -ENOSPC when the data
+ * does not fit in @out_len, or -errno. */
+ssize_t qcow2__compress(int type, const void *in, size_t in_len, void *out, size_t out_len);
+/* Fills exactly @out_len bytes or fails with -EINVAL. */
+int qcow2__decompress(int type, const void *in, size_t in_len, void *out, size_t out_len);
+
+/* qcow2_snapshot.c */
+int qcow2__read_snapshots(struct qcow2 *q);
+void qcow2__free_snapshots(struct qcow2 *q);
+int qcow2_snapshot_list(struct img *img, struct img_snapshot **out);
+int qcow2_snapshot_create(struct img *img, const char *name);
+int qcow2_snapshot_apply(struct img *img, const char *name);
+int qcow2_snapshot_delete(struct img *img, const char *name);
+
+/* Big-endian helpers. */
+static inline uint64_t be64_get(const void *p)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+static inline uint32_t be32_get(const void *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+static inline uint16_t be16_get(const void *p)
+{
+    uint16_t v;
+    __builtin_memcpy(&v, p, 2);
+    return __builtin_bswap16(v);
+}
+static inline void be64_put(void *p, uint64_t v)
+{
+    v = __builtin_bswap64(v);
+    __builtin_memcpy(p, &v, 8);
+}
+static inline void be32_put(void *p, uint32_t v)
+{
+    v = __builtin_bswap32(v);
+    __builtin_memcpy(p, &v, 4);
+}
+static inline void be16_put(void *p, uint16_t v)
+{
+    v = __builtin_bswap16(v);
+    __builtin_memcpy(p, &v, 2);
+}
+
+#endif /* IMG_QCOW2_INTERNAL_H */
