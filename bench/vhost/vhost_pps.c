@@ -110,7 +110,9 @@ int main(int argc, char **argv)
 
     uint64_t start = kk_now_us(), end = start + (uint64_t)(seconds * 1e6);
     uint64_t now = start;
-    while (now < end) {
+    /* The clock is read every 64 turns: a read per turn would cost the
+     * frontend a third of its time. */
+    for (unsigned turn = 1; now < end; turn++) {
         void *cookie;
         uint32_t len;
         while (vqd_get_used(txq, &cookie, &len) == 1) {
@@ -145,8 +147,10 @@ int main(int argc, char **argv)
                 vhu_front_kick(f, 0);
             }
         }
-        now = kk_now_us();
+        if (turn % 64 == 0)
+            now = kk_now_us();
     }
+    now = kk_now_us();
     double secs = (double)(now - start) / 1e6;
     printf("{\"size\": %u, \"seconds\": %.3f, \"tx_pps\": %.0f, \"rx_pps\": %.0f}\n", size, secs,
            (double)tx_done / secs, (double)rx_done / secs);

@@ -43,9 +43,17 @@ static void rpc_info(void *arg, struct kk_jsonrpc_request *req, const json_t *pa
     struct kk_daemon *d = arg;
     if (kk_jsonrpc_unpack(req, params, "{!}") < 0)
         return;
-    kk_jsonrpc_respond(req, json_pack("{s:s, s:s, s:i, s:f}", "name", d->name, "version",
+    struct kk_reactor_stats st;
+    kk_reactor_get_stats(d->reactor, &st);
+    /* The main reactor's loop: how busy the daemon's core is. */
+    json_t *reactor = json_pack("{s:I, s:I, s:I, s:I, s:I}", "turns", (json_int_t)st.turns,
+                                "busy_turns", (json_int_t)st.busy_turns, "sleeps",
+                                (json_int_t)st.sleeps, "busy_tsc", (json_int_t)st.busy_tsc,
+                                "idle_tsc", (json_int_t)st.idle_tsc);
+    kk_jsonrpc_respond(req, json_pack("{s:s, s:s, s:i, s:f, s:o}", "name", d->name, "version",
                                       KK_VERSION, "pid", (int)getpid(), "uptime_s",
-                                      (double)(kk_now_us() - d->started_us) / 1e6));
+                                      (double)(kk_now_us() - d->started_us) / 1e6, "reactor",
+                                      reactor));
 }
 
 static void rpc_log_levels(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -91,7 +99,7 @@ int kk_daemon_init(struct kk_daemon *d, const char *name, const char *rpc_path)
                                      "stop the daemon gracefully");
         if (rc == 0)
             rc = kk_jsonrpc_register(d->rpc, "daemon.info", rpc_info, d,
-                                     "name, version, pid and uptime");
+                                     "name, version, pid, uptime and main-reactor counters");
         if (rc == 0)
             rc = kk_jsonrpc_register(d->rpc, "log.set_levels", rpc_log_levels, d,
                                      "set log levels: {\"spec\": \"info,virtio=debug\"}");

@@ -282,7 +282,9 @@ static int pair_poll(void *arg)
         }
         size_t len = c->readable_len - HDR_LEN;
         uint8_t head[14];
-        if (gather(c, head, sizeof(head), 14) != 14) {
+        if (kk_likely(c->iov[0].iov_len >= HDR_LEN + 14)) {
+            memcpy(head, (const uint8_t *)c->iov[0].iov_base + HDR_LEN, 14);
+        } else if (gather(c, head, sizeof(head), 14) != 14) {
             resp->stats.dropped++;
             continue;
         }

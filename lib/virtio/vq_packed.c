@@ -140,11 +140,74 @@ int vq_read_packed_descs(struct vq *q, const struct virtq_packed_desc *descs, ui
     return 0;
 }
 
+/*
+ * Fast path (the common case at high rates): four available buffers of one
+ * plain descriptor each, filling one 64-byte line of the ring, all inside
+ * the guest memory region of the previous buffer. Anything else (chains,
+ * indirect tables, a line not yet complete, another region, a wrap inside
+ * the line) returns false for the general walk. The checks are the ones
+ * vq__walk_add() applies to one descriptor.
+ */
+static KK_ALWAYS_INLINE bool pop_line(struct vq *q, struct vq_chain *chains, struct iovec *iov)
+{
+    uint16_t pos = q->next_avail;
+    const struct vq_mem_region *r = q->hot;
+    if ((pos & 3) || pos + 4u > q->l.num || !r)
+        return false;
+    struct virtq_packed_desc *d = &ring(q)[pos];
+    const uint16_t mask = VIRTQ_PACKED_F_AVAIL | VIRTQ_PACKED_F_USED | VIRTQ_DESC_F_NEXT |
+                          VIRTQ_DESC_F_INDIRECT;
+    const uint16_t want = q->avail_wrap ? VIRTQ_PACKED_F_AVAIL : VIRTQ_PACKED_F_USED;
+    uint16_t flags[4];
+    for (unsigned i = 0; i < 4; i++) {
+        /* Acquire: each buffer's fields are read after its flags. */
+        flags[i] = vq__load16_acquire(&d[i].flags);
+        if ((flags[i] & mask) != want)
+            return false;
+    }
+    uint64_t off[4];
+    uint32_t len[4];
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t addr = __atomic_load_n(&d[i].addr, __ATOMIC_RELAXED);
+        len[i] = __atomic_load_n(&d[i].len, __ATOMIC_RELAXED);
+        off[i] = addr - r->desc.gpa;
+        if (len[i] == 0 || addr < r->desc.gpa || off[i] >= r->desc.size ||
+            len[i] > r->desc.size - off[i])
+            return false;
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        bool writable = flags[i] & VIRTQ_DESC_F_WRITE;
+        iov[i].iov_base = r->hva + off[i];
+        iov[i].iov_len = len[i];
+        chains[i] = (struct vq_chain){
+                .id = __atomic_load_n(&d[i].id, __ATOMIC_RELAXED),
+                .desc_count = 1,
+                .n_readable = !writable,
+                .n_writable = writable,
+                .readable_len = writable ? 0 : len[i],
+                .writable_len = writable ? len[i] : 0,
+                .iov = &iov[i],
+        };
+    }
+    q->next_avail = (uint16_t)(pos + 4);
+    if (q->next_avail == q->l.num) {
+        q->next_avail = 0;
+        q->avail_wrap = !q->avail_wrap;
+    }
+    return true;
+}
+
 int vq__packed_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, struct iovec *iov,
                    unsigned max_iov)
 {
     unsigned n = 0, used_iov = 0;
     while (n < max_chains) {
+        if (n + 4 <= max_chains && used_iov + 4 <= max_iov &&
+            pop_line(q, chains + n, iov + used_iov)) {
+            n += 4;
+            used_iov += 4;
+            continue;
+        }
         /* Acquire: the rest of the buffer's descriptors, written before the
          * head's flags, are visible once we see the head available. */
         uint16_t flags = vq__load16_acquire(&ring(q)[q->next_avail].flags);

@@ -56,7 +56,7 @@ stop_responder() {
     return $rc
 }
 
-echo "1..27"
+echo "1..28"
 for variant in "split1:queues=1:1" "packed1:queues=1,packed_vq=1:1" "split2:queues=2:2" \
                "packed2:queues=2,packed_vq=1:2"; do
     IFS=: read -r name devargs q <<<"$variant"
@@ -99,6 +99,9 @@ rx=$(pmd_total "$dir/again.log" RX)
 ok "the next frontend gets its frames back (rx=$rx)" [ "${rx:-0}" -gt 1000 ]
 stats=$("$KVMKIT" rpc -s "$dir/rpc.sock" responder.stats)
 ok "two connections were served" [ "$(stat_of "$stats" connections)" -ge 2 ]
+info=$("$KVMKIT" rpc -s "$dir/rpc.sock" daemon.info)
+busy=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1])["reactor"]; print(r["busy_turns"] if r["turns"] >= r["busy_turns"] > 0 and r["busy_tsc"] > 0 else 0)' "$info")
+ok "daemon.info reports the reactor's work (busy turns $busy)" [ "${busy:-0}" -gt 0 ]
 stop_responder
 ok "the responder exits 0 on SIGTERM" [ $? -eq 0 ]
 ok "the vhost-user socket file is removed" [ ! -e "$dir/vhu.sock" ]
