@@ -27,6 +27,7 @@ struct bench {
     uint64_t issued;
     uint64_t next_offset;
     int error;
+    char msg[512]; /* the first worker's error (errors are per thread) */
 };
 
 static void *bench_worker(void *arg)
@@ -57,6 +58,8 @@ static void *bench_worker(void *arg)
             rc = img_flush(b->img);
         if (rc < 0) {
             pthread_mutex_lock(&b->lock);
+            if (!b->msg[0])
+                snprintf(b->msg, sizeof(b->msg), "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
             b->error = rc;
             pthread_mutex_unlock(&b->lock);
             break;
@@ -169,7 +172,7 @@ int img_cmd_bench(int argc, char **argv)
     pthread_mutex_destroy(&b.lock);
     img_close(b.img);
     if (rc < 0) {
-        img_cmd_err("bench", "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
+        img_cmd_err("bench", "%s", b.msg[0] ? b.msg : kk_strerror(rc));
         return 1;
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

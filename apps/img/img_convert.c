@@ -30,6 +30,7 @@ struct convert {
     atomic_int error;
     pthread_mutex_t print_lock;
     int last_permille;
+    char msg[512]; /* the first worker's error (errors are per thread) */
 };
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -159,6 +160,10 @@ static void *worker(void *arg)
         size_t len = (size_t)KK_MIN((uint64_t)cv->chunk, cv->size - off);
         int rc = convert_chunk(cv, buf, off, len);
         if (rc < 0) {
+            pthread_mutex_lock(&cv->print_lock);
+            if (!cv->msg[0])
+                snprintf(cv->msg, sizeof(cv->msg), "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
+            pthread_mutex_unlock(&cv->print_lock);
             atomic_store(&cv->error, rc);
             break;
         }
@@ -229,7 +234,8 @@ int img_cmd_convert(int argc, char **argv)
             goto out;
         }
     }
-    unsigned dst_flags = IMG_O_RDWR | IMG_O_NO_BACKING |
+    /* With -B, partial clusters copy the rest from the new backing file. */
+    unsigned dst_flags = IMG_O_RDWR | (o.backing_file ? 0 : IMG_O_NO_BACKING) |
                          ((dst_cache && !strcmp(dst_cache, "none")) ? IMG_O_DIRECT : 0);
     if (img_cmd_open(dst_path, no_create ? o.format : o.format, dst_flags, &cv.dst) < 0)
         goto out;
@@ -268,7 +274,7 @@ int img_cmd_convert(int argc, char **argv)
     if (cv.progress)
         printf("    (100.00/100%%)\n");
     if (rc < 0) {
-        img_cmd_err("convert", "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
+        img_cmd_err("convert", "%s", cv.msg[0] ? cv.msg : *img_last_error() ? img_last_error() : kk_strerror(rc));
         goto out;
     }
     status = 0;

@@ -412,6 +412,7 @@ int img_block_status_chain(struct img *img, uint64_t offset, uint64_t len,
 {
     int d = 0;
     uint64_t limit = len;
+    struct img_status last = {0};
     for (struct img *layer = img; layer; layer = layer->backing, d++) {
         if (offset >= layer->size) {
             /* Past the end of a shorter backing file: zeros. */
@@ -428,8 +429,11 @@ int img_block_status_chain(struct img *img, uint64_t offset, uint64_t len,
             *depth = d;
             return 0;
         }
+        last = *st;
     }
-    *st = (struct img_status){.flags = IMG_BS_ZERO, .length = limit};
+    /* Nothing allocates it: zeros; the last layer's host offset, if any, stays. */
+    *st = (struct img_status){.flags = IMG_BS_ZERO | (last.flags & IMG_BS_OFFSET_VALID),
+                              .length = limit, .host_offset = last.host_offset};
     *depth = d;
     return 0;
 }

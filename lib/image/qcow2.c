@@ -40,7 +40,8 @@ int qcow2__corrupt(struct qcow2 *q, const char *fmt, ...)
 
 static int qcow2_probe(const uint8_t *buf, size_t len)
 {
-    if (len >= 8 && be32_get(buf) == QCOW2_MAGIC && (be32_get(buf + 4) == 2 || be32_get(buf + 4) == 3))
+    /* The magic alone: an unsupported version then gets a clear error. */
+    if (len >= 4 && be32_get(buf) == QCOW2_MAGIC)
         return 100;
     return 0;
 }

@@ -110,9 +110,11 @@ int qcow2__load_l2(struct qcow2 *q, uint64_t offset, uint8_t **table)
     return qcow2__cache_get(q, &q->l2_cache, offset, false, table);
 }
 
-static int bad_entry(struct qcow2 *q, uint64_t guest)
+static int bad_entry(struct qcow2 *q, const uint8_t *table, uint64_t guest)
 {
-    return qcow2__corrupt(q, "invalid L2 entry for guest offset %#" PRIx64, guest);
+    uint64_t idx = (guest >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
+    return qcow2__corrupt(q, "invalid L2 entry %#" PRIx64 " for guest offset %#" PRIx64,
+                          be64_get(table + idx * q->l2_entry_bytes), guest);
 }
 
 /* ---- mapping ------------------------------------------------------------ */
@@ -122,7 +124,8 @@ enum ext_kind { EXT_DATA, EXT_ZERO, EXT_BACKING, EXT_COMPRESSED };
 struct extent {
     enum ext_kind kind;
     uint64_t len;
-    uint64_t host;          /* DATA: host byte offset of the first byte */
+    uint64_t host;          /* host byte offset of the first byte, if has_host */
+    bool has_host;          /* inside a cluster with host storage */
     struct qcow2_l2e entry; /* COMPRESSED: the entry */
 };
 
@@ -162,7 +165,7 @@ static int map_extent(struct qcow2 *q, uint64_t off, uint64_t maxlen, struct ext
         uint64_t idx = (pos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
         struct qcow2_l2e e;
         if (qcow2__decode_l2e(q, t, idx, &e) < 0)
-            return bad_entry(q, pos);
+            return bad_entry(q, t, pos);
         uint64_t cstart = pos & ~(cs - 1);
         if (e.type == QCOW2_COMPRESSED) {
             if (!first)
@@ -176,11 +179,14 @@ static int map_extent(struct qcow2 *q, uint64_t off, uint64_t maxlen, struct ext
             uint32_t sc = (uint32_t)((pos - cstart) >> q->sc_bits);
             enum ext_kind k = sc_kind(&e, sc);
             uint64_t host = e.host + (pos - cstart);
+            bool has_host = e.type == QCOW2_NORMAL;
             if (first) {
                 x->kind = k;
                 x->host = host;
+                x->has_host = has_host;
                 first = false;
-            } else if (k != x->kind || (k == EXT_DATA && host != x->host + x->len)) {
+            } else if (k != x->kind || has_host != x->has_host ||
+                       (has_host && host != x->host + x->len)) {
                 return 0;
             }
             uint64_t sc_end = cstart + (uint64_t)(sc + 1) * sc_size;
@@ -369,7 +375,7 @@ static int write_cluster(struct qcow2 *q, uint64_t cur, uint64_t len, const stru
         return rc;
     struct qcow2_l2e old;
     if (qcow2__decode_l2e(q, t, idx, &old) < 0)
-        return bad_entry(q, cur);
+        return bad_entry(q, t, cur);
     uint64_t sc_size = 1ull << q->sc_bits;
     uint32_t s0 = (uint32_t)(in >> q->sc_bits), s1 = (uint32_t)((in + len - 1) >> q->sc_bits);
     uint32_t touched = sc_range_mask(s0, s1);
@@ -481,7 +487,7 @@ static int64_t write_new_clusters(struct qcow2 *q, uint64_t cur, uint64_t len,
     for (; k < max; k++) {
         struct qcow2_l2e e;
         if (qcow2__decode_l2e(q, t, idx + k, &e) < 0)
-            return bad_entry(q, cur + k * cs);
+            return bad_entry(q, t, cur + k * cs);
         if (e.type != QCOW2_UNALLOC)
             break;
     }
@@ -544,7 +550,7 @@ static int inplace_run(struct qcow2 *q, uint64_t cur, uint64_t len, uint64_t *ho
         uint64_t n = KK_MIN(len - done, cs - in);
         struct qcow2_l2e e;
         if (qcow2__decode_l2e(q, t, idx, &e) < 0)
-            return bad_entry(q, g);
+            return bad_entry(q, t, g);
         if (e.type != QCOW2_NORMAL || !(e.copied || q->ext_data))
             break;
         uint32_t s0 = (uint32_t)(in >> q->sc_bits), s1 = (uint32_t)((in + n - 1) >> q->sc_bits);
@@ -665,13 +671,13 @@ static int zero_meta(struct qcow2 *q, uint64_t off, uint64_t len, unsigned mode,
                     return rc;
                 struct qcow2_l2e e;
                 if (qcow2__decode_l2e(q, t, idx, &e) < 0)
-                    return bad_entry(q, cur);
+                    return bad_entry(q, t, cur);
                 struct qcow2_l2e ne = e;
                 bool whole = mask == all_sc(q);
                 bool drop = false;
                 if (whole) {
                     bool keep = e.type == QCOW2_NORMAL && e.copied && !(mode & ZERO_UNMAP) &&
-                                !(mode & ZERO_DISCARD);
+                                !(mode & ZERO_DISCARD) && q->version >= 3;
                     if (keep) {
                         ne.alloc_mask = 0;
                         ne.zero_mask = all_sc(q);
@@ -824,7 +830,7 @@ int qcow2_write_compressed(struct img *img, const void *buf, size_t len, uint64_
             rc = l2_for_write(q, l1i, &l2off, &t);
         struct qcow2_l2e old;
         if (rc == 0 && qcow2__decode_l2e(q, t, idx, &old) < 0)
-            rc = bad_entry(q, off + p);
+            rc = bad_entry(q, t, off + p);
         if (rc == 0)
             rc = qcow2__alloc_bytes(q, (uint64_t)clen, &h);
         if (rc == 0)
@@ -927,6 +933,11 @@ int qcow2_block_status(struct img *img, uint64_t off, uint64_t len, struct img_s
     case EXT_BACKING:
         st->flags = 0;
         break;
+    }
+    /* Like qemu, name the host cluster of zero or unallocated subclusters. */
+    if (x.has_host && x.kind != EXT_COMPRESSED) {
+        st->flags |= IMG_BS_OFFSET_VALID;
+        st->host_offset = x.host;
     }
     return 0;
 }

@@ -1,0 +1,305 @@
+#!/bin/bash
+# lib/image and `kvmkit img` against qemu-img and qemu-io (Debian qemu-utils):
+# images qemu makes read byte-identical through kvmkit; images kvmkit makes
+# and writes pass `qemu-img check` and `qemu-img compare`; info and map agree;
+# writers killed with SIGKILL leave consistent images with their flushed
+# data; corrupt images give clear errors.
+# Usage: img_qemu_test.sh KVMKIT IMG_TORTURE     (prints TAP, plan at the end)
+set -u
+. "$(dirname "$0")/../tap.sh"
+K=$(realpath "$1")
+T=$(realpath "$2")
+dir=$(mktemp -d)
+wpid=
+trap '[ -n "$wpid" ] && kill -9 $wpid 2>/dev/null; rm -rf "$dir"' EXIT
+cd "$dir" || exit 1
+RANDOM=4242
+
+if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
+    echo "1..0 # SKIP qemu-img/qemu-io not installed"
+    exit 0
+fi
+
+# Random qemu-io writes (pattern, zeros) over an image of SIZE bytes.
+qemu_writes() { # IMAGE FORMAT SIZE COUNT
+    local args=() i off len
+    for ((i = 0; i < $4; i++)); do
+        len=$((RANDOM * 7 % 200000 + 1))
+        off=$(((RANDOM * 32768 + RANDOM) % ($3 - len)))
+        if ((i % 5 == 4)); then
+            args+=(-c "write -z $off $len")
+        else
+            args+=(-c "write -P $((RANDOM % 255 + 1)) $off $len")
+        fi
+    done
+    qemu-io -f "$2" "${args[@]}" "$1" >/dev/null
+}
+
+# Our raw conversion of IMAGE equals qemu's.
+reads_like_qemu() {
+    rm -f q.raw k.raw
+    qemu-img convert -O raw "$1" q.raw && "$K" img convert -O raw "$1" k.raw && cmp -s q.raw k.raw
+}
+
+qcheck_clean() { qemu-img check -q "$@" >/dev/null 2>&1; }
+qcheck_leaks_ok() {
+    qemu-img check -q "$1" >/dev/null 2>&1
+    local rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 3 ]
+}
+
+# --- images made by qemu, read by kvmkit ------------------------------------
+for cs in 512 1k 2k 4k 8k 16k 32k 64k 128k 256k 512k 1M 2M; do
+    rm -f c.qcow2
+    qemu-img create -q -f qcow2 -o cluster_size=$cs c.qcow2 6M
+    qemu_writes c.qcow2 qcow2 $((6 << 20)) 10
+    ok "qemu image, cluster_size=$cs, reads identically" reads_like_qemu c.qcow2
+done
+for rb in 1 2 4 8 16 32 64; do
+    rm -f r.qcow2
+    qemu-img create -q -f qcow2 -o cluster_size=4k,refcount_bits=$rb r.qcow2 4M
+    qemu_writes r.qcow2 qcow2 $((4 << 20)) 10
+    ok "qemu image, refcount_bits=$rb, reads identically" reads_like_qemu r.qcow2
+done
+for cs in 16k 64k 2M; do
+    rm -f x.qcow2
+    qemu-img create -q -f qcow2 -o cluster_size=$cs,extended_l2=on x.qcow2 8M
+    qemu_writes x.qcow2 qcow2 $((8 << 20)) 12
+    qemu-io -c "discard 0 $((3 << 20))" x.qcow2 >/dev/null
+    qemu_writes x.qcow2 qcow2 $((8 << 20)) 4
+    ok "qemu image, extended_l2, cluster_size=$cs, reads identically" reads_like_qemu x.qcow2
+done
+# Mixed data: random, text-like, zeros.
+head -c 3M /dev/urandom > mixed.raw
+yes "kvmkit mixed data line" | head -c 3M >> mixed.raw
+head -c 2M /dev/zero >> mixed.raw
+for ct in zlib zstd; do
+    rm -f z.qcow2
+    qemu-img convert -c -f raw -O qcow2 -o compression_type=$ct,cluster_size=16k mixed.raw z.qcow2
+    ok "qemu image, compressed with $ct, reads identically" reads_like_qemu z.qcow2
+done
+# Backing chain of depth 3, raw at the bottom.
+qemu-img create -q -f raw base.raw 8M
+qemu_writes base.raw raw $((8 << 20)) 8
+qemu-img create -q -f qcow2 -b base.raw -F raw -o cluster_size=16k,extended_l2=on mid.qcow2
+qemu_writes mid.qcow2 qcow2 $((8 << 20)) 8
+qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 -o cluster_size=4k top.qcow2
+qemu_writes top.qcow2 qcow2 $((8 << 20)) 8
+ok "qemu chain raw <- qcow2 <- qcow2 reads identically" reads_like_qemu top.qcow2
+# Internal snapshots made by qemu.
+qemu-img create -q -f qcow2 -o cluster_size=8k s.qcow2 4M
+qemu_writes s.qcow2 qcow2 $((4 << 20)) 6
+qemu-img snapshot -c first s.qcow2
+qemu_writes s.qcow2 qcow2 $((4 << 20)) 6
+qemu-img snapshot -c second s.qcow2
+qemu_writes s.qcow2 qcow2 $((4 << 20)) 6
+out=$("$K" img snapshot -l s.qcow2)
+ok "qemu snapshots are listed" bash -c "grep -q ' first ' <<<'$out' && grep -q ' second ' <<<'$out'"
+cp s.qcow2 s2.qcow2
+qemu-img convert -O raw -l snapshot.name=first s.qcow2 first.raw
+"$K" img snapshot -a first s2.qcow2
+ok "applying a qemu snapshot gives its contents" qemu-img compare -q s2.qcow2 first.raw
+ok "the image passes qemu-img check after applying" qcheck_clean s2.qcow2
+"$K" img snapshot -d second s2.qcow2
+ok "deleting a qemu snapshot leaves a clean image" qcheck_clean s2.qcow2
+
+# --- images made and written by kvmkit, judged by qemu ----------------------
+variant_n=0
+torture_variant() { # OPTIONS SIZE OPS
+    variant_n=$((variant_n + 1))
+    local img=t$variant_n.qcow2 ref=t$variant_n.ref
+    "$K" img create -q -f qcow2 -o "$1" $img $2 || return 1
+    truncate -s $2 $ref
+    "$T" mirror $img $ref $variant_n 400 "$3"
+    ok "kvmkit writes ($1, ops $3) complete" [ $? -eq 0 ]
+    ok "kvmkit image ($1) passes qemu-img check" qcheck_clean $img
+    ok "kvmkit image ($1) holds the expected data" qemu-img compare -q -f qcow2 -F raw $img $ref
+    if [[ $3 == *s* ]]; then
+        local s bad=0 n=0
+        for s in $ref.s*; do
+            [ -e "$s" ] || continue
+            n=$((n + 1))
+            rm -f snap.raw
+            qemu-img convert -O raw -l snapshot.name=${s##*.} $img snap.raw
+            cmp -s snap.raw "$s" || bad=1
+        done
+        ok "kvmkit snapshots ($1) read back through qemu ($n)" test $bad -eq 0 -a $n -gt 0
+    fi
+}
+torture_variant "cluster_size=64k" 8M wzdcs
+torture_variant "compat=0.10,cluster_size=4k" 4M wzdcs
+torture_variant "cluster_size=512,refcount_bits=1" 2M wzdc
+torture_variant "cluster_size=32k,extended_l2=on" 8M wzdcs
+torture_variant "cluster_size=8k,compression_type=zstd,refcount_bits=8" 4M wzdcs
+torture_variant "cluster_size=16k,lazy_refcounts=on" 4M wzdc
+torture_variant "cluster_size=2M,refcount_bits=64" 16M wzdc
+torture_variant "cluster_size=1k,refcount_bits=2,preallocation=metadata" 1M wzd
+
+# Writes into the top of qemu's chain: copy-on-write from both layers.
+qemu-img convert -O raw top.qcow2 top.ref
+"$T" mirror top.qcow2 top.ref 77 300 wzd
+ok "kvmkit writes into a chain pass qemu-img check" qcheck_clean top.qcow2
+ok "kvmkit writes into a chain read back through qemu" qemu-img compare -q -F raw top.qcow2 top.ref
+
+# convert: compressed, and -B onto a backing file.
+for ct in zlib zstd; do
+    rm -f kc.qcow2
+    "$K" img convert -c -O qcow2 -o compression_type=$ct mixed.raw kc.qcow2
+    ok "kvmkit convert -c ($ct) passes qemu-img check" qcheck_clean kc.qcow2
+    ok "kvmkit convert -c ($ct) equals its source for qemu" qemu-img compare -q kc.qcow2 mixed.raw
+done
+"$K" img convert -O qcow2 -B mid.qcow2 -F qcow2 top.qcow2 rebased.qcow2
+ok "kvmkit convert -B keeps only the top layer's data" qemu-img compare -q rebased.qcow2 top.qcow2
+ok "kvmkit convert -B output passes qemu-img check" qcheck_clean rebased.qcow2
+"$K" img convert -O raw -p top.qcow2 top2.raw >/dev/null
+ok "kvmkit convert to raw equals qemu's" cmp -s top2.raw top.ref
+
+# resize, rebase, commit
+"$K" img resize t6.qcow2 +3M >/dev/null
+vs=$(qemu-img info --output=json t6.qcow2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
+ok "kvmkit resize is seen by qemu" [ "$vs" = $(((4 + 3) << 20)) ]
+ok "a resized image passes qemu-img check" qcheck_clean t6.qcow2
+cp top.qcow2 rb.qcow2
+"$K" img rebase -b base.raw -F raw rb.qcow2
+ok "kvmkit rebase keeps the contents" qemu-img compare -q rb.qcow2 top.ref
+bf=$(qemu-img info --output=json rb.qcow2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["backing-filename"])')
+ok "kvmkit rebase changes the backing file" [ "$bf" = base.raw ]
+"$K" img commit top.qcow2 >/dev/null
+ok "kvmkit commit writes the top layer into its backing file" qemu-img compare -q mid.qcow2 top.ref
+ok "the committed-into image passes qemu-img check" qcheck_clean mid.qcow2
+
+# --- info and map agree with qemu -------------------------------------------
+info_agrees() {
+    python3 - "$1" "$K" <<'EOF'
+import json, subprocess, sys
+img, k = sys.argv[1], sys.argv[2]
+q = json.loads(subprocess.check_output(["qemu-img", "info", "--output=json", img]))
+o = json.loads(subprocess.check_output([k, "img", "info", "--output=json", img]))
+bad = [key for key in q if key in o and q[key] != o[key]]
+missing = [key for key in ("virtual-size", "format", "filename", "dirty-flag", "actual-size") if key not in o]
+for key in ("cluster-size", "format-specific", "backing-filename", "backing-filename-format", "snapshots"):
+    if key in q and key not in o:
+        missing.append(key)
+if bad or missing:
+    print("# differ:", bad, "missing:", missing, file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+for f in t1.qcow2 t2.qcow2 t4.qcow2 t5.qcow2 s.qcow2 rb.qcow2 base.raw; do
+    ok "info --output=json agrees with qemu on $f" info_agrees $f
+done
+map_agrees() {
+    cmp -s <(qemu-img map --output=json "$1") <("$K" img map --output=json "$1")
+}
+ok "map --output=json agrees with qemu (no backing file)" map_agrees c.qcow2
+ok "map --output=json agrees with qemu (extended L2)" map_agrees x.qcow2
+
+# --- check and repair, both ways ---------------------------------------------
+set_refcount() { # IMAGE CLUSTER VALUE (16-bit refcounts)
+    python3 - "$@" <<'EOF'
+import struct, sys
+path, cluster, value = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, "r+b") as f:
+    h = f.read(104)
+    cb = struct.unpack(">I", h[20:24])[0]
+    rt = struct.unpack(">Q", h[48:56])[0]
+    f.seek(rt)
+    rb = struct.unpack(">Q", f.read(8))[0]
+    f.seek(rb + cluster * 2)
+    f.write(struct.pack(">H", value))
+EOF
+}
+qemu-img create -q -f qcow2 -o cluster_size=4k leak.qcow2 4M
+qemu_writes leak.qcow2 qcow2 $((4 << 20)) 5
+set_refcount leak.qcow2 1000 1
+"$K" img check leak.qcow2 >/dev/null
+ok "kvmkit check reports a leak qemu made (exit 3)" [ $? -eq 3 ]
+"$K" img check -r leaks leak.qcow2 >/dev/null
+ok "kvmkit check -r leaks repairs it for qemu" qcheck_clean leak.qcow2
+l1=$(python3 -c 'import struct,sys; f=open("leak.qcow2","rb"); h=f.read(48); print(struct.unpack(">Q",h[40:48])[0]//4096)')
+set_refcount leak.qcow2 "$l1" 0
+"$K" img check leak.qcow2 >/dev/null
+ok "kvmkit check reports a refcount too low (exit 2)" [ $? -eq 2 ]
+"$K" img check -r all leak.qcow2 >/dev/null
+ok "kvmkit check -r all rebuilds the refcounts for qemu" qcheck_clean leak.qcow2
+qemu-img convert -O raw leak.qcow2 leak.raw
+ok "the repaired image keeps its data" reads_like_qemu leak.qcow2
+
+# --- writers killed at random moments -----------------------------------------
+crash_round() { # N OPTIONS
+    local img=crash$1.qcow2
+    rm -f $img crash.log
+    "$K" img create -q -f qcow2 -o "$2" $img 8M
+    "$T" crash $img $1 > crash.log 2>crash.err &
+    wpid=$!
+    sleep 0.$((RANDOM % 6 + 2))
+    kill -9 $wpid 2>/dev/null
+    wait $wpid 2>/dev/null
+    wpid=
+    local n
+    n=$(grep '^flushed' crash.log | tail -1 | cut -d' ' -f2)
+    ok "SIGKILL round $1 ($2): qemu-img check finds at most leaks" qcheck_leaks_ok $img
+    ok "SIGKILL round $1 ($2): data of the last flush (${n:-0} slots) is there" "$T" verify $img ${n:-0}
+}
+crash_round 1 cluster_size=4k
+crash_round 2 cluster_size=64k
+crash_round 3 cluster_size=32k,extended_l2=on
+crash_round 4 cluster_size=512,refcount_bits=8
+crash_round 5 cluster_size=16k,compression_type=zstd
+# Lazy refcounts: the dirty bit makes the next writer rebuild refcounts.
+rm -f lazy.qcow2
+"$K" img create -q -f qcow2 -o cluster_size=4k,lazy_refcounts=on lazy.qcow2 8M
+"$T" crash lazy.qcow2 9 > crash.log 2>/dev/null &
+wpid=$!
+sleep 0.5
+kill -9 $wpid 2>/dev/null
+wait $wpid 2>/dev/null
+wpid=
+n=$(grep '^flushed' crash.log | tail -1 | cut -d' ' -f2)
+dirty=$("$K" img info --output=json lazy.qcow2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["dirty-flag"])')
+ok "a killed lazy-refcounts writer leaves the dirty bit set" [ "$dirty" = True ]
+"$K" img snapshot -c after-crash lazy.qcow2
+ok "reopening read-write rebuilds the refcounts (qemu-img check clean)" qcheck_clean lazy.qcow2
+ok "the lazy-refcounts image holds its flushed data" "$T" verify lazy.qcow2 ${n:-0}
+
+# --- corrupt images: clear errors, never a crash -------------------------------
+expect_error() { # DESCRIPTION PATTERN COMMAND...
+    local desc=$1 pat=$2
+    shift 2
+    local err rc
+    err=$("$@" 2>&1 >/dev/null)
+    rc=$?
+    ok "$desc" bash -c "[ $rc -ge 1 ] && [ $rc -lt 128 ] && grep -q -- '$pat' <<<'$err'"
+}
+patch() { # IMAGE OFFSET FORMAT VALUE
+    python3 -c 'import struct,sys; f=open(sys.argv[1],"r+b"); f.seek(int(sys.argv[2])); f.write(struct.pack(sys.argv[3], int(sys.argv[4])))' "$@"
+}
+qemu-img create -q -f qcow2 bad.qcow2 1M
+cp bad.qcow2 bad1.qcow2 && patch bad1.qcow2 72 '>Q' 32
+expect_error "an unknown incompatible feature is named" "incompatible feature bit 5" "$K" img info bad1.qcow2
+cp bad.qcow2 bad2.qcow2 && patch bad2.qcow2 40 '>Q' $((1 << 40))
+expect_error "an L1 table past the end of the file is refused" "past the end" "$K" img info bad2.qcow2
+cp bad.qcow2 bad3.qcow2 && patch bad3.qcow2 20 '>I' 40
+expect_error "a cluster size of 2^40 is refused" "cluster_bits" "$K" img info bad3.qcow2
+qemu-img create -q -f qcow2 -F qcow2 -b loop2.qcow2 -u loop1.qcow2 1M
+qemu-img create -q -f qcow2 -F qcow2 -b loop1.qcow2 -u loop2.qcow2 1M
+qemu-img rebase -q -u -F qcow2 -b loop2.qcow2 loop1.qcow2
+expect_error "a backing-file loop is refused" "loop" "$K" img info loop1.qcow2
+qemu-img create -q -f qcow2 -o cluster_size=4k bad5.qcow2 1M
+qemu-io -c 'write -P 9 0 4k' bad5.qcow2 >/dev/null
+python3 - <<'EOF2'
+import struct
+with open("bad5.qcow2", "r+b") as f:
+    h = f.read(48)
+    f.seek(struct.unpack(">Q", h[40:48])[0])
+    l2 = struct.unpack(">Q", f.read(8))[0] & 0x00fffffffffffe00
+    f.seek(l2)
+    entry = struct.unpack(">Q", f.read(8))[0]
+    f.seek(l2)
+    f.write(struct.pack(">Q", entry + 512))
+EOF2
+expect_error "an unaligned data cluster offset is refused" "invalid L2 entry" "$K" img convert -O raw bad5.qcow2 bad5.raw
+qemu-img create -q -f qcow2 -u -b nosuch.raw -F raw nb.qcow2 1M
+expect_error "a missing backing file is named" "nosuch.raw" "$K" img info nb.qcow2
+echo "1..$tap_n"
+tap_exit
