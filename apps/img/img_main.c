@@ -261,8 +261,10 @@ static json_t *info_json(struct img *img)
             json_object_set_new(d, "refcount-bits", json_integer(in.refcount_bits));
             json_object_set_new(d, "corrupt", json_boolean(in.corrupt));
             json_object_set_new(d, "extended-l2", json_boolean(in.extended_l2));
-            if (in.data_file[0])
+            if (in.data_file[0]) {
                 json_object_set_new(d, "data-file", json_string(in.data_file));
+                json_object_set_new(d, "data-file-raw", json_boolean(in.data_file_raw));
+            }
         } else {
             json_object_set_new(d, "compression-type", json_string("zlib"));
             json_object_set_new(d, "refcount-bits", json_integer(in.refcount_bits));

@@ -210,6 +210,7 @@ struct img_info {
     bool has_bitmaps;
     enum img_compression compression;
     char data_file[1024];
+    bool data_file_raw;
 };
 int img_get_info(struct img *img, struct img_info *info);
 

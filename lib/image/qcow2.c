@@ -619,12 +619,61 @@ int qcow2__write_header(struct qcow2 *q)
     return 0;
 }
 
+/*
+ * Bitmaps that track writes ("auto") go stale when we write without
+ * updating them: mark them in use (inconsistent) in the directory, which
+ * stays valid and referenced, instead of dropping the whole extension.
+ */
+static int mark_bitmaps_in_use(struct qcow2 *q)
+{
+    uint64_t size = q->bitmaps_dir_size;
+    if (size == 0 || size > (64u << 20))
+        return -EINVAL;
+    uint8_t *dir = malloc(size);
+    if (!dir)
+        return -ENOMEM;
+    int rc = img__file_pread(q->file, dir, size, q->bitmaps_dir_offset);
+    uint64_t pos = 0;
+    bool changed = false;
+    for (uint32_t i = 0; rc == 0 && i < q->nb_bitmaps; i++) {
+        if (pos + 24 > size) {
+            rc = -EINVAL;
+            break;
+        }
+        uint32_t flags = be32_get(dir + pos + 12);
+        uint64_t len = (24 + (uint64_t)be16_get(dir + pos + 18) + be32_get(dir + pos + 20) + 7) & ~7ull;
+        if (pos + len > size) {
+            rc = -EINVAL;
+            break;
+        }
+        if ((flags & 2) && !(flags & 1)) {
+            be32_put(dir + pos + 12, flags | 1);
+            changed = true;
+        }
+        pos += len;
+    }
+    if (rc == 0 && changed) {
+        rc = img__file_pwrite(q->file, dir, size, q->bitmaps_dir_offset);
+        if (rc == 0)
+            rc = qcow2__sync(q);
+    }
+    free(dir);
+    return rc;
+}
+
 int qcow2__mark_modified(struct qcow2 *q)
 {
     if (q->modified)
         return 0;
     bool rewrite = false;
     uint64_t keep = q->ext_data ? QCOW2_AUTOCLEAR_DATA_RAW : 0;
+    if (q->has_bitmaps && (q->autoclear & QCOW2_AUTOCLEAR_BITMAPS)) {
+        if (mark_bitmaps_in_use(q) == 0)
+            keep |= QCOW2_AUTOCLEAR_BITMAPS;
+        else
+            KK_LOGW(img_log, "%s: bitmap directory unreadable; bitmaps will be inconsistent",
+                    q->img->filename);
+    }
     if (q->autoclear & ~keep) {
         /* Bitmaps (and anything unknown) go stale with our writes: say so. */
         q->autoclear &= keep;
@@ -930,8 +979,10 @@ static int qcow2_get_info(struct img *img, struct img_info *info)
     info->extended_l2 = q->extl2;
     info->has_bitmaps = q->has_bitmaps;
     info->compression = q->compression ? IMG_COMPRESS_ZSTD : IMG_COMPRESS_ZLIB;
-    if (q->data_file_name && q->ext_data)
+    if (q->data_file_name && q->ext_data) {
         snprintf(info->data_file, sizeof(info->data_file), "%s", q->data_file_name);
+        info->data_file_raw = q->autoclear & QCOW2_AUTOCLEAR_DATA_RAW;
+    }
     return 0;
 }
 

@@ -154,6 +154,30 @@ ok "kvmkit convert -B output passes qemu-img check" qcheck_clean rebased.qcow2
 "$K" img convert -O raw -p top.qcow2 top2.raw >/dev/null
 ok "kvmkit convert to raw equals qemu's" cmp -s top2.raw top.ref
 
+# External data file and persistent bitmaps made by qemu, written by kvmkit.
+qemu-img create -q -f qcow2 -o data_file=df.data df.qcow2 4M
+qemu_writes df.qcow2 qcow2 $((4 << 20)) 6
+ok "qemu image with an external data file reads identically" reads_like_qemu df.qcow2
+qemu-img convert -O raw df.qcow2 df.ref
+"$T" mirror df.qcow2 df.ref 5 200 wzd
+ok "kvmkit writes through an external data file pass qemu-img check" qcheck_clean df.qcow2
+ok "kvmkit writes through an external data file read back through qemu" qemu-img compare -q df.qcow2 df.ref
+qemu-img create -q -f qcow2 bm.qcow2 4M
+qemu-img bitmap --add bm.qcow2 tracking
+qemu-img bitmap --add --disable bm.qcow2 frozen
+qemu_writes bm.qcow2 qcow2 $((4 << 20)) 4
+qemu-img convert -O raw bm.qcow2 bm.ref
+"$T" mirror bm.qcow2 bm.ref 6 100 wz
+ok "kvmkit writes keep the bitmaps consistent for qemu-img check" qcheck_clean bm.qcow2
+ok "kvmkit writes beside bitmaps read back through qemu" qemu-img compare -q bm.qcow2 bm.ref
+bitmaps_state() {
+    qemu-img info --output=json bm.qcow2 | python3 -c '
+import json, sys
+b = {x["name"]: x["flags"] for x in json.load(sys.stdin)["format-specific"]["data"]["bitmaps"]}
+sys.exit(0 if b == {"tracking": ["in-use", "auto"], "frozen": []} else 1)'
+}
+ok "the tracking bitmap is marked in use, the disabled one is untouched" bitmaps_state
+
 # resize, rebase, commit
 "$K" img resize t6.qcow2 +3M >/dev/null
 vs=$(qemu-img info --output=json t6.qcow2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
