@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,8 +25,9 @@ struct bench {
     bool write;
     int pattern;
     pthread_mutex_t lock;
-    uint64_t issued;
-    uint64_t next_offset;
+    atomic_uint_fast64_t issued;
+    uint64_t first_pass; /* requests before the first wrap to offset 0 */
+    uint64_t period;     /* requests in a pass that starts at 0 */
     int error;
     char msg[512]; /* the first worker's error (errors are per thread) */
 };
@@ -42,17 +44,13 @@ static void *bench_worker(void *arg)
     }
     memset(buf, b->pattern, b->size);
     for (;;) {
-        pthread_mutex_lock(&b->lock);
-        if (b->issued >= b->count || b->error) {
-            pthread_mutex_unlock(&b->lock);
+        uint64_t n = atomic_fetch_add(&b->issued, 1);
+        if (n >= b->count || __atomic_load_n(&b->error, __ATOMIC_RELAXED))
             break;
-        }
-        uint64_t n = b->issued++;
-        uint64_t off = b->next_offset;
-        b->next_offset += b->step;
-        if (b->next_offset + b->size > b->image_size)
-            b->next_offset = 0;
-        pthread_mutex_unlock(&b->lock);
+        /* qemu-img bench's sequence: OFFSET, +STEP each, back to 0 when a
+         * request would pass the end; computed, so no lock is shared. */
+        uint64_t off = n < b->first_pass ? b->offset + n * b->step
+                                         : ((n - b->first_pass) % b->period) * b->step;
         int rc = b->write ? img_pwrite(b->img, buf, b->size, off) : img_pread(b->img, buf, b->size, off);
         if (rc == 0 && b->flush_interval && (n + 1) % b->flush_interval == 0)
             rc = img_flush(b->img);
@@ -60,7 +58,7 @@ static void *bench_worker(void *arg)
             pthread_mutex_lock(&b->lock);
             if (!b->msg[0])
                 snprintf(b->msg, sizeof(b->msg), "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
-            b->error = rc;
+            __atomic_store_n(&b->error, rc, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&b->lock);
             break;
         }
@@ -147,7 +145,8 @@ int img_cmd_bench(int argc, char **argv)
         img_close(b.img);
         return 1;
     }
-    b.next_offset = b.offset;
+    b.first_pass = (b.image_size - b.size - b.offset) / b.step + 1;
+    b.period = (b.image_size - b.size) / b.step + 1;
     if (!quiet)
         printf("Sending %" PRIu64 " %s requests, %" PRIu64 " bytes each, %d in parallel "
                "(starting at offset %" PRIu64 ", step size %" PRIu64 ")\n",

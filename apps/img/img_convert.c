@@ -235,8 +235,19 @@ int img_cmd_convert(int argc, char **argv)
         }
     }
     /* With -B, partial clusters copy the rest from the new backing file. */
+    /* Like qemu-img, the target is written with cache=unsafe unless -t says
+     * otherwise: no flushes, so a crash of the machine (not of the process)
+     * can lose the copy. */
+    if (!dst_cache)
+        dst_cache = "unsafe";
+    if (strcmp(dst_cache, "unsafe") && strcmp(dst_cache, "writeback") && strcmp(dst_cache, "none") &&
+        strcmp(dst_cache, "directsync") && strcmp(dst_cache, "writethrough")) {
+        img_cmd_err("convert", "invalid cache mode '%s'", dst_cache);
+        goto out;
+    }
     unsigned dst_flags = IMG_O_RDWR | (o.backing_file ? 0 : IMG_O_NO_BACKING) |
-                         ((dst_cache && !strcmp(dst_cache, "none")) ? IMG_O_DIRECT : 0);
+                         (!strcmp(dst_cache, "none") || !strcmp(dst_cache, "directsync") ? IMG_O_DIRECT : 0) |
+                         (!strcmp(dst_cache, "unsafe") ? IMG_O_UNSAFE : 0);
     if (img_cmd_open(dst_path, no_create ? o.format : o.format, dst_flags, &cv.dst) < 0)
         goto out;
     if (img_size(cv.dst) < cv.size) {

@@ -40,6 +40,9 @@ struct img;
 #define IMG_O_NO_BACKING (1u << 2) /* do not open the backing file */
 #define IMG_O_NO_REPAIR (1u << 3)  /* open a dirty qcow2 without rebuilding refcounts
                                     * (read-only use, e.g. by `check`) */
+#define IMG_O_UNSAFE (1u << 4)     /* flushes do nothing (qemu's cache=unsafe): the
+                                    * metadata order still survives a killed process,
+                                    * not a power loss */
 
 /* Longest backing chain we follow. */
 #define IMG_MAX_CHAIN 64

@@ -27,6 +27,8 @@ struct img_file {
     int fd;
     int direct_fd; /* -1 when not opened O_DIRECT */
     bool block_device;
+    bool unsafe;         /* IMG_O_UNSAFE: no fdatasync */
+    uint64_t high_water; /* no byte at or past this offset was ever written */
     char *path;
 };
 
@@ -39,6 +41,11 @@ int img__file_pwritev(struct img_file *f, const struct iovec *iov, int iovcnt, u
 int img__file_pread(struct img_file *f, void *buf, size_t len, uint64_t off);
 int img__file_pwrite(struct img_file *f, const void *buf, size_t len, uint64_t off);
 int img__file_sync(struct img_file *f);
+/* Bytes at or past this offset read as zeros (never written, file end at open). */
+static inline uint64_t img__file_high_water(struct img_file *f)
+{
+    return __atomic_load_n(&f->high_water, __ATOMIC_ACQUIRE);
+}
 int img__file_size(struct img_file *f, uint64_t *size);
 /* Deallocate a range (punch a hole); failure is ignored by callers where
  * it only costs space. */

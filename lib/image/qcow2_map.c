@@ -400,9 +400,31 @@ static int write_cluster(struct qcow2 *q, uint64_t cur, uint64_t len, const stru
             return rc;
     }
     /* Which subclusters need content besides the new data. */
-    uint32_t need = touched | (copy_old & ~touched);
-    uint32_t lo = (uint32_t)__builtin_ctz(need), hi = 31u - (uint32_t)__builtin_clz(need);
-    uint64_t reg_start = (uint64_t)lo * sc_size, reg_end = (uint64_t)(hi + 1) * sc_size;
+    /*
+     * The region to write: the new data, plus whole subclusters copied from
+     * the old storage, plus the rest of partially written subclusters -
+     * except where that rest reads as zeros and the new cluster has never
+     * been written (past the file's high-water mark: it reads as zeros).
+     */
+    bool fresh = !inplace && !q->ext_data && h >= img__file_high_water(q->file);
+    struct img *b = img->backing;
+    uint64_t reg_start = in, reg_end = in + len;
+    for (uint32_t sc = 0; sc < q->sc_per_cluster; sc++) {
+        uint64_t a = (uint64_t)sc * sc_size, z = a + sc_size;
+        bool copy = copy_old & (1u << sc);
+        bool partial = (touched & (1u << sc)) && !(a >= in && z <= in + len);
+        if (!copy && !partial)
+            continue;
+        if (!copy && fresh) {
+            enum ext_kind k = sc_kind(&old, sc);
+            if (k == EXT_ZERO || (k == EXT_BACKING && (!b || cstart + a >= b->size)))
+                continue;
+        }
+        reg_start = KK_MIN(reg_start, a);
+        reg_end = KK_MAX(reg_end, z);
+    }
+    uint32_t lo = (uint32_t)(reg_start >> q->sc_bits), hi = (uint32_t)((reg_end - 1) >> q->sc_bits);
+    uint32_t need = touched | copy_old;
     if (reg_start == in && reg_end == in + len) {
         /* The data covers exactly what we write: no buffer. */
         struct iovec small[16];
@@ -414,8 +436,8 @@ static int write_cluster(struct qcow2 *q, uint64_t cur, uint64_t len, const stru
         if (part != small)
             free(part);
     } else {
-        uint8_t *b = img__alloc_aligned(cs);
-        if (!b)
+        uint8_t *b_buf = img__alloc_aligned(cs);
+        if (!b_buf)
             return -ENOMEM;
         for (uint32_t sc = lo; sc <= hi && rc == 0; sc++) {
             uint64_t a = (uint64_t)sc * sc_size, z = a + sc_size;
@@ -423,22 +445,30 @@ static int write_cluster(struct qcow2 *q, uint64_t cur, uint64_t len, const stru
                 continue;
             if (a >= in && z <= in + len)
                 continue; /* fully overwritten */
+            if (a < reg_start || z > reg_end) {
+                /* Outside the region: reads as zeros already; fill only
+                 * the part of this subcluster the region covers. */
+                uint64_t fa = KK_MAX(a, reg_start), fz = KK_MIN(z, reg_end);
+                if (fa < fz)
+                    memset(b_buf + fa, 0, fz - fa);
+                continue;
+            }
             if (copy_old & (1u << sc)) {
                 if (old.type == QCOW2_COMPRESSED)
-                    memcpy(b + a, q->cbuf + a, sc_size);
+                    memcpy(b_buf + a, q->cbuf + a, sc_size);
                 else
-                    rc = img__file_pread(q->data, b + a, sc_size, old.host + a);
+                    rc = img__file_pread(q->data, b_buf + a, sc_size, old.host + a);
             } else if (inplace && (old.alloc_mask & (1u << sc))) {
-                rc = img__file_pread(q->data, b + a, sc_size, h + a);
+                rc = img__file_pread(q->data, b_buf + a, sc_size, h + a);
             } else {
-                rc = fill_from(img, sc_kind(&old, sc), b + a, cstart + a, sc_size);
+                rc = fill_from(img, sc_kind(&old, sc), b_buf + a, cstart + a, sc_size);
             }
         }
         if (rc == 0) {
-            img__iov_to_buf(iov, iovcnt, pos, b + in, len);
-            rc = img__file_pwrite(q->data, b + reg_start, reg_end - reg_start, h + reg_start);
+            img__iov_to_buf(iov, iovcnt, pos, b_buf + in, len);
+            rc = img__file_pwrite(q->data, b_buf + reg_start, reg_end - reg_start, h + reg_start);
         }
-        free(b);
+        free(b_buf);
     }
     if (rc < 0)
         return rc;
