@@ -35,7 +35,22 @@ int qcow2__corrupt(struct qcow2 *q, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Like QEMU: a writable image found corrupt is marked so, and no more
+     * writes go to it until `check -r all`. */
+    if (q->writable && q->version >= 3 && !(q->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+        q->incompat |= QCOW2_INCOMPAT_CORRUPT;
+        if (qcow2__write_header(q) == 0)
+            qcow2__sync(q);
+    }
     return img__error(-EIO, "%s: corrupt qcow2 image: %s", q->img->filename, msg);
+}
+
+int qcow2__writable_check(struct qcow2 *q)
+{
+    if (q->incompat & QCOW2_INCOMPAT_CORRUPT)
+        return img__error(-EIO, "%s: image is marked corrupt; repair it with 'check -r all'",
+                          q->img->filename);
+    return 0;
 }
 
 static int qcow2_probe(const uint8_t *buf, size_t len)
@@ -663,6 +678,9 @@ static int mark_bitmaps_in_use(struct qcow2 *q)
 
 int qcow2__mark_modified(struct qcow2 *q)
 {
+    int crc = qcow2__writable_check(q);
+    if (crc < 0)
+        return crc;
     if (q->modified)
         return 0;
     bool rewrite = false;

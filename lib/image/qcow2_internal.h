@@ -191,6 +191,8 @@ static inline uint64_t qcow2_l2_entries(const struct qcow2 *q)
 /* qcow2.c */
 int qcow2__write_header(struct qcow2 *q);
 int qcow2__mark_modified(struct qcow2 *q);
+/* -EIO once the image is marked corrupt. */
+int qcow2__writable_check(struct qcow2 *q);
 int qcow2__grow_l1(struct qcow2 *q, uint64_t min_size);
 int qcow2__corrupt(struct qcow2 *q, const char *fmt, ...) KK_PRINTF(2, 3);
 int qcow2__check_table(struct qcow2 *q, const char *what, uint64_t offset, uint64_t bytes);

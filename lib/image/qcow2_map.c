@@ -607,11 +607,9 @@ int qcow2_pwritev(struct img *img, const struct iovec *iov, int iovcnt, uint64_t
         return -ENOMEM;
     pthread_rwlock_rdlock(&q->io_lock);
     int rc = 0;
-    if (!q->modified) {
-        pthread_mutex_lock(&q->lock);
-        rc = qcow2__mark_modified(q);
-        pthread_mutex_unlock(&q->lock);
-    }
+    pthread_mutex_lock(&q->lock);
+    rc = qcow2__mark_modified(q);
+    pthread_mutex_unlock(&q->lock);
     size_t pos = 0;
     while (pos < total && rc == 0) {
         uint64_t cur = off + pos;
@@ -850,7 +848,9 @@ int qcow2_write_compressed(struct img *img, const void *buf, size_t len, uint64_
             rc = (int)clen;
             break;
         }
-        pthread_rwlock_rdlock(&q->io_lock);
+        /* Exclusive: the old cluster may be freed, and an in-place writer
+         * must not be writing into it meanwhile. */
+        pthread_rwlock_wrlock(&q->io_lock);
         pthread_mutex_lock(&q->lock);
         rc = qcow2__mark_modified(q);
         uint64_t l1i, idx, l2off, h = 0;

@@ -172,6 +172,19 @@ static void test_hostile_tables(void **state)
     assert_int_equal(img_check(img, 0, &r), 0);
     assert_true(r.corruptions > 0);
     img_close(img);
+    /* Met by a writer, a bad entry marks the image corrupt, as QEMU does. */
+    struct img_open_opts rw2 = {.flags = IMG_O_RDWR};
+    assert_int_equal(img_open(p, &rw2, &img), 0);
+    assert_int_equal(img_pwrite(img, buf, 512, 0), -EIO);
+    assert_int_equal(img_pwrite(img, buf, 512, 65536), -EIO); /* no more writes */
+    img_close(img);
+    assert_int_equal(img_open(p, &rw2, &img), -EINVAL);
+    assert_true(strstr(img_last_error(), "marked corrupt") != NULL);
+    assert_int_equal(img_open(p, NULL, &img), 0);
+    struct img_info info;
+    assert_int_equal(img_get_info(img, &info), 0);
+    assert_true(info.corrupt);
+    img_close(img);
     /* L1 entry past the end of the file: refused at open. */
     be64_write(p, (off_t)l2, entry);
     be64_write(p, (off_t)l1, (1ull << 63) | (1ull << 40));
