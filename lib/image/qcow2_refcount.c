@@ -669,7 +669,7 @@ static int do_check(struct qcow2 *q, unsigned fix, struct img_check_result *res)
     if (rc < 0)
         return rc;
     ck.nclusters = kk_align_up(KK_MAX(file_size, q->end), q->cluster_size) >> q->cluster_bits;
-    if (ck.nclusters > (1ull << 28))
+    if (ck.nclusters > (1ull << 27))
         return img__error(-EFBIG, "%s: too many clusters to check", q->img->filename);
     ck.refs = calloc(ck.nclusters ? ck.nclusters : 1, 8);
     ck.buf = img__alloc_aligned(q->cluster_size);
