@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -552,6 +553,146 @@ static void test_resize_grows_l1(void **state)
     kk_test_rmdir(dir);
 }
 
+/* A backing file shorter than the image: zeros past its end, also in the
+ * copy-on-write of a cluster that straddles it. */
+static void test_short_backing(void **state)
+{
+    char *dir = kk_test_mkdtemp();
+    char *base = path_in(dir, "short.raw"), *top = path_in(dir, "long.qcow2");
+    struct img_create_opts o = {.format = "raw", .size = 100000};
+    assert_int_equal(img_create(base, &o), 0);
+    struct img *img;
+    struct img_open_opts rw = {.flags = IMG_O_RDWR};
+    assert_int_equal(img_open(base, &rw, &img), 0);
+    uint8_t *buf = malloc(1 << 20), *ref = calloc(1, 1 << 20);
+    memset(buf, 0x77, 100000);
+    memcpy(ref, buf, 100000);
+    assert_int_equal(img_pwrite(img, buf, 100000, 0), 0);
+    img_close(img);
+    o = (struct img_create_opts){.format = "qcow2", .size = 1 << 20, .backing_file = "short.raw",
+                                 .cluster_size = 65536};
+    assert_int_equal(img_create(top, &o), 0);
+    assert_int_equal(img_open(top, &rw, &img), 0);
+    assert_int_equal(img_size(img), 1 << 20);
+    memset(buf, 0x11, 10);
+    assert_int_equal(img_pwrite(img, buf, 10, 99995), 0); /* straddles the end */
+    memcpy(ref + 99995, buf, 10);
+    assert_int_equal(img_pwrite(img, buf, 10, 500000), 0);
+    memcpy(ref + 500000, buf, 10);
+    assert_int_equal(img_pread(img, buf, 1 << 20, 0), 0);
+    assert_memory_equal(buf, ref, 1 << 20);
+    img_close(img);
+    free(buf);
+    free(ref);
+    free(base);
+    free(top);
+    kk_test_rmdir(dir);
+}
+
+/* Several threads on one image: writers on their own regions (allocating,
+ * then overwriting in place), one compressing, one discarding and zeroing,
+ * readers checking a region written before they start. */
+struct stress {
+    struct img *img;
+    uint64_t region;
+    int id;
+    uint8_t *ref; /* this thread's region, as it should read */
+    int rc;
+};
+
+static void *stress_thread(void *arg)
+{
+    struct stress *st = arg;
+    uint64_t rs = 77 + (uint64_t)st->id;
+    uint64_t base = st->region * (uint64_t)st->id;
+    uint8_t *buf = malloc(st->region);
+    for (int i = 0; i < 200 && st->rc == 0; i++) {
+        uint64_t len = 1 + kk_test_rand(&rs) % 40000;
+        uint64_t off = kk_test_rand(&rs) % (st->region - len);
+        switch (st->id) {
+        case 0:
+        case 1:
+        case 2:
+            for (uint64_t j = 0; j < len; j++)
+                buf[j] = (uint8_t)(i + j + (uint64_t)st->id);
+            st->rc = img_pwrite(st->img, buf, len, base + off);
+            memcpy(st->ref + off, buf, len);
+            break;
+        case 3: {
+            uint64_t c = (kk_test_rand(&rs) % (st->region / 4096)) * 4096;
+            memset(buf, i, 4096);
+            st->rc = img_write_compressed(st->img, buf, 4096, base + c);
+            memcpy(st->ref + c, buf, 4096);
+            break;
+        }
+        case 4:
+            if (i % 2) {
+                st->rc = img_write_zeroes(st->img, base + off, len, 0);
+                memset(st->ref + off, 0, len);
+            } else {
+                memset(buf, 0x99, len);
+                st->rc = img_pwrite(st->img, buf, len, base + off);
+                memcpy(st->ref + off, buf, len);
+            }
+            break;
+        default: /* readers: region 5 is never written during the run */
+            st->rc = img_pread(st->img, buf, len, base + off);
+            if (st->rc == 0 && memcmp(buf, st->ref + off, len))
+                st->rc = -EILSEQ;
+            break;
+        }
+        if (i % 64 == 0 && st->rc == 0)
+            st->rc = img_flush(st->img);
+    }
+    free(buf);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    char *dir = kk_test_mkdtemp();
+    char *p = path_in(dir, "mt.qcow2");
+    const uint64_t region = 512 * 1024;
+    const int nthreads = 7; /* 0-4 writers of five kinds, 5-6 readers of region 5 */
+    struct img_create_opts o = {.format = "qcow2", .size = region * 6, .cluster_size = 4096};
+    assert_int_equal(img_create(p, &o), 0);
+    struct img *img;
+    struct img_open_opts rw = {.flags = IMG_O_RDWR};
+    assert_int_equal(img_open(p, &rw, &img), 0);
+    uint8_t *region5 = malloc(region);
+    for (uint64_t j = 0; j < region; j++)
+        region5[j] = (uint8_t)(j * 31);
+    assert_int_equal(img_pwrite(img, region5, region, 5 * region), 0);
+    struct stress st[7];
+    pthread_t tid[7];
+    for (int i = 0; i < nthreads; i++) {
+        st[i] = (struct stress){.img = img, .region = region, .id = i};
+        st[i].ref = i >= 5 ? region5 : calloc(1, region);
+        if (i >= 5)
+            st[i].id = 5;
+        assert_int_equal(pthread_create(&tid[i], NULL, stress_thread, &st[i]), 0);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(tid[i], NULL);
+        assert_int_equal(st[i].rc, 0);
+    }
+    uint8_t *got = malloc(region);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(img_pread(img, got, region, region * (uint64_t)i), 0);
+        assert_memory_equal(got, i == 5 ? region5 : st[i].ref, region);
+    }
+    struct img_check_result r;
+    assert_int_equal(img_check(img, 0, &r), 0);
+    assert_int_equal(r.corruptions + r.leaks, 0);
+    img_close(img);
+    for (int i = 0; i < 5; i++)
+        free(st[i].ref);
+    free(region5);
+    free(got);
+    free(p);
+    kk_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +705,8 @@ int main(void)
         cmocka_unit_test(test_lazy_refcounts_repaired_after_crash),
         cmocka_unit_test(test_check_and_repair),
         cmocka_unit_test(test_resize_grows_l1),
+        cmocka_unit_test(test_short_backing),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
