@@ -16,6 +16,7 @@
 #include "kk_log.h"
 #include "kk_version.h"
 #include "img/img_cmd.h"
+#include "testpmd/testpmd.h"
 
 struct command {
     const char *name;
@@ -31,6 +32,8 @@ static void help_rpc(FILE *out);
 
 static const struct command commands[] = {
     {"img", "create, inspect, convert and check disk images (raw, qcow2)", img_cmd_main, img_cmd_help},
+    {"testpmd", "forward, generate or sink packets on ports (tap, afpacket, pcap, ...)",
+     testpmd_main, testpmd_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };

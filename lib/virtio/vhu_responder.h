@@ -18,22 +18,7 @@
 #include <stdint.h>
 
 #include "kk_reactor.h"
-
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_F_MQ 22
-#define VIRTIO_NET_F_MRG_RXBUF 15
-
-/* virtio-net header with VERSION_1 (12 bytes). */
-struct virtio_net_hdr {
-    uint8_t flags;
-    uint8_t gso_type;
-    uint16_t hdr_len;
-    uint16_t gso_size;
-    uint16_t csum_start;
-    uint16_t csum_offset;
-    uint16_t num_buffers;
-};
+#include "virtio_spec.h"
 
 enum vhu_responder_mode {
     VHU_RESPONDER_REFLECT = 0, /* send other frames back, MACs swapped */

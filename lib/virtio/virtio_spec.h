@@ -106,4 +106,40 @@ struct virtq_packed_event {
 static inline uint64_t virtq_packed_desc_size(uint32_t num) { return 16ull * num; }
 #define VIRTQ_PACKED_EVENT_SIZE 4
 
+/* ---- virtio-net (5.1) ---------------------------------------------------- */
+
+#define VIRTIO_NET_F_CSUM 0          /* device takes partial checksums */
+#define VIRTIO_NET_F_GUEST_CSUM 1    /* driver takes partial checksums */
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_UFO 10
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_UFO 14
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_MQ 22
+
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1 /* checksum from csum_start, stored at +csum_offset */
+#define VIRTIO_NET_HDR_F_DATA_VALID 2 /* checksum already checked */
+
+#define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
+#define VIRTIO_NET_HDR_GSO_UDP 3
+#define VIRTIO_NET_HDR_GSO_TCPV6 4
+#define VIRTIO_NET_HDR_GSO_ECN 0x80
+
+/* virtio-net header with VERSION_1 or MRG_RXBUF (12 bytes); also what a
+ * tap with IFF_VNET_HDR and TUNSETVNETHDRSZ 12 uses. */
+struct virtio_net_hdr {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len;
+    uint16_t gso_size;
+    uint16_t csum_start;
+    uint16_t csum_offset;
+    uint16_t num_buffers;
+};
+
 #endif /* KK_VIRTIO_SPEC_H */
