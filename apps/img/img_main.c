@@ -955,11 +955,14 @@ static int cmd_rebase(int argc, char **argv)
 static int cmd_commit(int argc, char **argv)
 {
     const char *fmt = NULL;
+    bool keep = false;
     int c;
     optind = 1;
     while ((c = getopt(argc, argv, "+f:dqpt:b:r:")) != -1) {
         if (c == 'f')
             fmt = optarg;
+        else if (c == 'd')
+            keep = true;
         else if (c == '?')
             return 2;
     }
@@ -968,7 +971,7 @@ static int cmd_commit(int argc, char **argv)
         return 2;
     }
     struct img *top;
-    if (img_cmd_open(argv[optind], fmt, IMG_O_NO_BACKING, &top) < 0)
+    if (img_cmd_open(argv[optind], fmt, IMG_O_NO_BACKING | (keep ? 0 : IMG_O_RDWR), &top) < 0)
         return 1;
     if (!img_backing_filename(top)) {
         img_cmd_err("commit", "'%s' has no backing file", argv[optind]);
@@ -1017,6 +1020,9 @@ static int cmd_commit(int argc, char **argv)
     free(buf);
     if (rc == 0)
         rc = img_flush(base);
+    /* Then empty the top image (unless -d): it reads through to its base. */
+    if (rc == 0 && !keep)
+        rc = img_unmap(top, 0, img_size(top));
     img_close(base);
     img_close(top);
     if (rc < 0) {
@@ -1036,7 +1042,7 @@ static const struct {
 } subcommands[] = {
     {"bench", img_cmd_bench, "bench [-c COUNT] [-d DEPTH] [-f FMT] [-o OFFSET] [-s SIZE] [-S STEP] [-t CACHE] [-w] [--flush-interval=N] FILE"},
     {"check", cmd_check, "check [-f FMT] [--output=human|json] [-r leaks|all] FILE"},
-    {"commit", cmd_commit, "commit [-f FMT] [-d] FILE"},
+    {"commit", cmd_commit, "commit [-f FMT] [-d] FILE   (-d: do not empty FILE)"},
     {"compare", cmd_compare, "compare [-f FMT] [-F FMT] [-s] FILE1 FILE2"},
     {"convert", img_cmd_convert, "convert [-f FMT] [-O FMT] [-o OPTIONS] [-c] [-B BACKING [-F FMT]] [-p] [-n] [-m N] [-t CACHE] SRC DST"},
     {"create", cmd_create, "create [-f FMT] [-o OPTIONS] [-b BACKING [-F FMT]] FILE [SIZE]"},

@@ -381,6 +381,16 @@ int img_discard(struct img *img, uint64_t offset, uint64_t len)
     return img->drv->discard(img, offset, len);
 }
 
+int img_unmap(struct img *img, uint64_t offset, uint64_t len)
+{
+    int rc = check_write(img, offset, len);
+    if (rc < 0 || len == 0)
+        return rc;
+    if (!img->drv->unmap)
+        return img->drv->discard(img, offset, len);
+    return img->drv->unmap(img, offset, len);
+}
+
 int img_write_zeroes(struct img *img, uint64_t offset, uint64_t len, unsigned flags)
 {
     int rc = check_write(img, offset, len);

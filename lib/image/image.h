@@ -114,6 +114,11 @@ int img_flush(struct img *img);
  * so (qcow2 v3, or no backing file), otherwise from the backing file. */
 int img_discard(struct img *img, uint64_t offset, uint64_t len);
 
+/* Deallocate whole clusters (subclusters) in a range so that it reads from
+ * the backing file again (zeros without one); partial clusters are left as
+ * they are. What `commit` does to the image it committed. */
+int img_unmap(struct img *img, uint64_t offset, uint64_t len);
+
 #define IMG_ZERO_MAY_UNMAP (1u << 0) /* whole clusters may be deallocated */
 /* Make a range read as zeros, cheaply where the format allows. */
 int img_write_zeroes(struct img *img, uint64_t offset, uint64_t len, unsigned flags);

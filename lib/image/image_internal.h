@@ -69,6 +69,7 @@ struct img_driver {
     int (*pwritev)(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
     int (*flush)(struct img *img);
     int (*discard)(struct img *img, uint64_t off, uint64_t len);
+    int (*unmap)(struct img *img, uint64_t off, uint64_t len);
     int (*write_zeroes)(struct img *img, uint64_t off, uint64_t len, unsigned flags);
     int (*write_compressed)(struct img *img, const void *buf, size_t len, uint64_t off);
     int (*block_status)(struct img *img, uint64_t off, uint64_t len, struct img_status *st);

@@ -1024,6 +1024,7 @@ const struct img_driver img__qcow2_driver = {
     .pwritev = qcow2_pwritev,
     .flush = qcow2_flush,
     .discard = qcow2_discard,
+    .unmap = qcow2_unmap,
     .write_zeroes = qcow2_write_zeroes,
     .write_compressed = qcow2_write_compressed,
     .block_status = qcow2_block_status,

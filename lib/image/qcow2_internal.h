@@ -232,6 +232,7 @@ int qcow2__load_l2(struct qcow2 *q, uint64_t offset, uint8_t **table);
 int qcow2_preadv(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
 int qcow2_pwritev(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
 int qcow2_discard(struct img *img, uint64_t off, uint64_t len);
+int qcow2_unmap(struct img *img, uint64_t off, uint64_t len);
 int qcow2_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags);
 int qcow2_write_compressed(struct img *img, const void *buf, size_t len, uint64_t off);
 int qcow2_block_status(struct img *img, uint64_t off, uint64_t len, struct img_status *st);

@@ -657,6 +657,7 @@ struct span {
 
 #define ZERO_DISCARD 1u
 #define ZERO_UNMAP 2u
+#define ZERO_FALLTHROUGH 4u /* with ZERO_DISCARD: read from the backing file again */
 
 /*
  * Metadata part of discard/write-zeroes over [off, off+len): clusters (or
@@ -692,7 +693,8 @@ static int zero_meta(struct qcow2 *q, uint64_t off, uint64_t len, unsigned mode,
             l2_position(q, cur, &l1i, &idx);
             uint8_t *t;
             bool l2_missing = l1i >= q->l1_size || !(q->l1[l1i] & QCOW2_OFFSET_MASK);
-            bool skip = l2_missing && (!has_backing || ((mode & ZERO_DISCARD) && q->version < 3));
+            bool skip = l2_missing && (!has_backing || (mode & ZERO_FALLTHROUGH) ||
+                                       ((mode & ZERO_DISCARD) && q->version < 3));
             if (!skip) {
                 int rc = l2_for_write(q, l1i, &l2off, &t);
                 if (rc < 0)
@@ -712,7 +714,8 @@ static int zero_meta(struct qcow2 *q, uint64_t off, uint64_t len, unsigned mode,
                     } else {
                         drop = e.type != QCOW2_UNALLOC;
                         ne = (struct qcow2_l2e){.type = QCOW2_UNALLOC};
-                        if (q->version >= 3 && (has_backing || !(mode & ZERO_DISCARD) || q->extl2))
+                        if (q->version >= 3 && (has_backing || !(mode & ZERO_DISCARD) || q->extl2) &&
+                            !(mode & ZERO_FALLTHROUGH))
                             ne.zero_mask = all_sc(q);
                     }
                 } else if (e.type == QCOW2_COMPRESSED || (e.type == QCOW2_NORMAL && !e.copied &&
@@ -722,7 +725,10 @@ static int zero_meta(struct qcow2 *q, uint64_t off, uint64_t len, unsigned mode,
                     mask = 0;
                 } else {
                     ne.alloc_mask &= ~mask;
-                    ne.zero_mask |= mask;
+                    if (mode & ZERO_FALLTHROUGH)
+                        ne.zero_mask &= ~mask;
+                    else
+                        ne.zero_mask |= mask;
                 }
                 if (mask) {
                     if (drop && e.type == QCOW2_NORMAL && q->ext_data) {
@@ -730,7 +736,7 @@ static int zero_meta(struct qcow2 *q, uint64_t off, uint64_t len, unsigned mode,
                         ne.host = e.host;
                         ne.copied = true;
                         ne.alloc_mask = 0;
-                        ne.zero_mask = all_sc(q);
+                        ne.zero_mask = (mode & ZERO_FALLTHROUGH) ? 0 : all_sc(q);
                         drop = false;
                     }
                     qcow2__encode_l2e(q, t, idx, &ne);
@@ -805,6 +811,14 @@ int qcow2_discard(struct img *img, uint64_t off, uint64_t len)
     if (qcow2_of(img)->ext_data && (qcow2_of(img)->autoclear & QCOW2_AUTOCLEAR_DATA_RAW))
         return 0;
     return zero_or_discard(img, off, len, ZERO_DISCARD);
+}
+
+int qcow2_unmap(struct img *img, uint64_t off, uint64_t len)
+{
+    if (qcow2_of(img)->ext_data && (qcow2_of(img)->autoclear & QCOW2_AUTOCLEAR_DATA_RAW))
+        return img__error(-ENOTSUP, "%s: a raw external data file cannot be unmapped",
+                          img->filename);
+    return zero_or_discard(img, off, len, ZERO_DISCARD | ZERO_FALLTHROUGH);
 }
 
 int qcow2_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)

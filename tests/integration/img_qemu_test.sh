@@ -192,6 +192,14 @@ ok "kvmkit rebase changes the backing file" [ "$bf" = base.raw ]
 "$K" img commit top.qcow2 >/dev/null
 ok "kvmkit commit writes the top layer into its backing file" qemu-img compare -q mid.qcow2 top.ref
 ok "the committed-into image passes qemu-img check" qcheck_clean mid.qcow2
+ok "the committed image is emptied and passes qemu-img check" qcheck_clean top.qcow2
+ok "the emptied image still reads the same (through its backing file)" qemu-img compare -q top.qcow2 top.ref
+emptied() {
+    qemu-img map --output=json top.qcow2 | python3 -c '
+import json, sys
+sys.exit(0 if all(e["depth"] > 0 or not e["data"] for e in json.load(sys.stdin)) else 1)'
+}
+ok "the emptied image allocates no data of its own" emptied
 
 # --- info and map agree with qemu -------------------------------------------
 info_agrees() {

@@ -357,6 +357,22 @@ static void test_backing_cow(void **state)
     assert_int_equal(depth, 2);
     assert_int_equal(img_block_status_chain(img, 16384, 4096, &st, &depth), 0);
     assert_int_equal(depth, 0);
+    /* Unmapping whole clusters lets the layers below show through again,
+     * the written cluster and the zeroed and discarded ones alike. */
+    assert_int_equal(img_unmap(img, 0, size), 0);
+    uint8_t *below = malloc(size);
+    struct img *mid_img;
+    assert_int_equal(img_open(mid, NULL, &mid_img), 0);
+    assert_int_equal(img_pread(mid_img, below, size, 0), 0);
+    img_close(mid_img);
+    assert_int_equal(img_pread(img, got, size, 0), 0);
+    assert_memory_equal(got, below, size);
+    assert_int_equal(img_block_status_chain(img, 16384 + 600, 100, &st, &depth), 0);
+    assert_int_equal(depth, 1); /* mid's subcluster */
+    struct img_check_result r;
+    assert_int_equal(img_check(img, 0, &r), 0);
+    assert_int_equal(r.corruptions + r.leaks, 0);
+    free(below);
     img_close(img);
     free(ref);
     free(got);

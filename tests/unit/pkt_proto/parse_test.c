@@ -801,6 +801,13 @@ static void check_full(const struct valid_case *c, const struct bld *b, struct p
     assert_int_equal(lay->l3, c->l3);
     assert_int_equal(lay->l4, c->l4);
     assert_int_equal(lay->vlan_ofs, c->expect.n_vlans ? 12 : PKT_OFS_NONE);
+    assert_int_equal(lay->ipv6_frag_ofs, b->frag6 ? b->frag6 : PKT_OFS_NONE);
+    if (c->l3 != PKT_LAYER_NONE)
+        assert_int_equal(lay->l3_ofs, b->l3);
+    else
+        assert_int_equal(lay->l3_ofs, 14 + 4 * c->expect.n_vlans);
+    if (c->l3 == PKT_LAYER_ARP)
+        assert_int_equal(lay->payload_ofs, b->payload);
     if (b->ip) {
         assert_int_equal(lay->l3_ofs, b->l3);
         assert_int_equal(lay->l4_ofs, b->l4);

@@ -30,7 +30,8 @@ struct b_mark {
 struct bld {
     uint8_t b[2048];
     uint32_t n;
-    uint32_t l3, l4, payload; /* offsets of the IP header, L4 header, payload */
+    uint32_t l3, l4, payload; /* offsets of the L3 header, L4 header, payload */
+    uint32_t frag6;           /* offset of the IPv6 fragment header, or 0 */
     int ip;                   /* 0, 4 or 6 */
     uint8_t l4_proto;         /* what sits at l4 (0: nothing to checksum) */
     int l4_kind;              /* PKT_LAYER_* at l4 */
@@ -108,7 +109,7 @@ static inline void b_snap(struct bld *b, uint16_t type)
 
 static inline void b_arp(struct bld *b, uint16_t op)
 {
-    uint32_t s = b->n;
+    uint32_t s = b->l3 = b->n;
     b_u16(b, 1);
     b_u16(b, 0x0800);
     b_u8(b, 6);
@@ -184,7 +185,7 @@ static inline void b_ext(struct bld *b, uint8_t type, uint8_t next, uint32_t len
 
 static inline void b_frag6(struct bld *b, uint8_t next, uint16_t off_flags)
 {
-    uint32_t s = b->n;
+    uint32_t s = b->frag6 = b->n;
     b_u8(b, next);
     b_u8(b, 0);
     b_u16(b, off_flags);
