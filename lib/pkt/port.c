@@ -17,6 +17,7 @@ static const struct pkt_port_ops *const port_types[] = {
     &pkt_port_tap_ops,
     &pkt_port_afpacket_ops,
     &pkt_port_pcap_ops,
+    &pkt_port_vhost_ops,
 };
 
 void pkt_port_list_types(void (*fn)(void *arg, const char *type, const char *help), void *arg)
