@@ -243,6 +243,7 @@ static void qcow2_free_state(struct qcow2 *q)
     qcow2__cache_free(&q->l2_cache);
     qcow2__cache_free(&q->rb_cache);
     qcow2__free_snapshots(q);
+    qcow2__meta_free(q);
     if (q->ext_data)
         img__file_close(&q->ext_data_file);
     free(q->l1);
@@ -469,6 +470,9 @@ static int do_open(struct img *img, unsigned flags)
     if (rc < 0)
         return rc;
     rc = qcow2__read_snapshots(q);
+    if (rc < 0)
+        return rc;
+    rc = qcow2__meta_build(q);
     if (rc < 0)
         return rc;
     rc = qcow2__cache_init(&q->l2_cache, cache_slots(q->cluster_size, 16u << 20, 16, 256),
@@ -732,10 +736,11 @@ int qcow2__grow_l1(struct qcow2 *q, uint64_t min_size)
         free(l1);
         return rc;
     }
-    uint64_t *be = img__alloc_aligned(clusters << q->cluster_bits);
+    rc = qcow2__meta_add(q, new_off, clusters << q->cluster_bits, QCOW2_META_L1);
+    uint64_t *be = rc == 0 ? img__alloc_aligned(clusters << q->cluster_bits) : NULL;
     if (!be) {
         free(l1);
-        return -ENOMEM;
+        return rc < 0 ? rc : -ENOMEM;
     }
     for (uint32_t i = 0; i < q->l1_size; i++) {
         l1[i] = q->l1[i];

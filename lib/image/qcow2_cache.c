@@ -81,7 +81,11 @@ static int write_entry(struct qcow2 *q, struct qcow2_cache *c, struct qcow2_cach
         if (rc < 0)
             return rc;
     }
-    int rc = img__file_pwrite(q->file, e->data, q->cluster_size, e->offset);
+    int rc = qcow2__meta_check_write(q, e->offset, q->cluster_size,
+                                     c == &q->l2_cache ? QCOW2_META_L2 : QCOW2_META_RB);
+    if (rc < 0)
+        return rc;
+    rc = img__file_pwrite(q->file, e->data, q->cluster_size, e->offset);
     if (rc < 0)
         return img__error(rc, "%s: cannot write %s table at %#" PRIx64 ": %s", q->img->filename,
                           c == &q->l2_cache ? "an L2" : "a refcount", e->offset, kk_strerror(rc));

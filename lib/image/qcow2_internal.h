@@ -97,6 +97,26 @@ struct qcow2_l2e {
     bool copied;         /* refcount is exactly one (bit 63) */
 };
 
+/* Kinds of metadata cluster, for the overlap guard (qcow2_meta.c). */
+enum {
+    QCOW2_META_NONE = 0,
+    QCOW2_META_HEADER,
+    QCOW2_META_L1,
+    QCOW2_META_L2,
+    QCOW2_META_RT,
+    QCOW2_META_RB,
+    QCOW2_META_SNAPTAB,
+    QCOW2_META_SNAP_L1,
+    QCOW2_META_BITMAP,
+};
+
+struct qcow2_meta {
+    uint64_t *keys; /* cluster index + 1; 0 empty, UINT64_MAX deleted */
+    uint8_t *kinds;
+    unsigned bits;
+    size_t n, used;
+};
+
 struct qcow2_free {
     uint64_t offset;
     uint64_t len;
@@ -162,6 +182,7 @@ struct qcow2 {
 
     struct qcow2_cache l2_cache;
     struct qcow2_cache rb_cache;
+    struct qcow2_meta meta;
 
     uint64_t free_hint;       /* first cluster index that may be free */
     uint64_t end;             /* bytes: end of everything allocated (>= file size) */
@@ -196,6 +217,17 @@ int qcow2__writable_check(struct qcow2 *q);
 int qcow2__grow_l1(struct qcow2 *q, uint64_t min_size);
 int qcow2__corrupt(struct qcow2 *q, const char *fmt, ...) KK_PRINTF(2, 3);
 int qcow2__check_table(struct qcow2 *q, const char *what, uint64_t offset, uint64_t bytes);
+
+/* qcow2_meta.c */
+int qcow2__meta_build(struct qcow2 *q);
+void qcow2__meta_free(struct qcow2 *q);
+int qcow2__meta_add(struct qcow2 *q, uint64_t offset, uint64_t len, int kind);
+void qcow2__meta_remove(struct qcow2 *q, uint64_t cluster);
+int qcow2__meta_kind(const struct qcow2 *q, uint64_t cluster);
+const char *qcow2__meta_name(int kind);
+/* -EIO (and the image marked corrupt) unless every cluster of the range is
+ * of kind @allowed (QCOW2_META_NONE: guest data). */
+int qcow2__meta_check_write(struct qcow2 *q, uint64_t offset, uint64_t len, int allowed);
 
 /* qcow2_cache.c */
 int qcow2__cache_init(struct qcow2_cache *c, unsigned n, size_t size);

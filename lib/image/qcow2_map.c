@@ -287,6 +287,8 @@ static int l2_for_write(struct qcow2 *q, uint64_t l1i, uint64_t *l2off, uint8_t 
     }
     uint64_t nw;
     int rc = qcow2__alloc_clusters(q, 1, &nw);
+    if (rc == 0)
+        rc = qcow2__meta_add(q, nw, q->cluster_size, QCOW2_META_L2);
     if (rc < 0)
         return rc;
     uint8_t *t;
@@ -392,6 +394,9 @@ static int write_cluster(struct qcow2 *q, uint64_t cur, uint64_t len, const stru
     uint64_t h;
     if (inplace) {
         h = old.host;
+        rc = qcow2__meta_check_write(q, h, cs, QCOW2_META_NONE);
+        if (rc < 0)
+            return rc;
     } else if (q->ext_data) {
         h = cstart;
     } else {
@@ -591,6 +596,9 @@ static int inplace_run(struct qcow2 *q, uint64_t cur, uint64_t len, uint64_t *ho
             *host = e.host + in;
         else if (e.host + in != *host + done)
             break;
+        rc = qcow2__meta_check_write(q, e.host, cs, QCOW2_META_NONE);
+        if (rc < 0)
+            return rc;
         done += n;
         idx++;
     }

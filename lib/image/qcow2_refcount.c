@@ -134,6 +134,11 @@ static int grow_table(struct qcow2 *q, uint64_t min_entries, int depth)
     memcpy(rt, q->rt, q->rt_entries * 8);
     uint64_t table_off = take_end(q, clusters);
     uint64_t first_new = table_off >> q->cluster_bits;
+    int mrc = qcow2__meta_add(q, table_off, clusters << q->cluster_bits, QCOW2_META_RT);
+    if (mrc < 0) {
+        free(rt);
+        return mrc;
+    }
     uint64_t *old_rt = q->rt;
     uint64_t old_entries = q->rt_entries, old_off = q->rt_offset, old_clusters = q->rt_clusters;
     q->rt = rt;
@@ -149,7 +154,9 @@ static int grow_table(struct qcow2 *q, uint64_t min_entries, int depth)
         if (rt[rti] == 0) {
             uint64_t boff = take_end(q, 1);
             uint8_t *blk;
-            rc = qcow2__cache_get(q, &q->rb_cache, boff, true, &blk);
+            rc = qcow2__meta_add(q, boff, q->cluster_size, QCOW2_META_RB);
+            if (rc == 0)
+                rc = qcow2__cache_get(q, &q->rb_cache, boff, true, &blk);
             if (rc == 0) {
                 qcow2__cache_mark_dirty(&q->rb_cache, boff);
                 rt[rti] = boff;
@@ -214,7 +221,9 @@ static int new_block(struct qcow2 *q, uint64_t rti, int depth)
     uint64_t off = take_end(q, 1);
     uint64_t cluster = off >> q->cluster_bits;
     uint8_t *blk;
-    int rc = qcow2__cache_get(q, &q->rb_cache, off, true, &blk);
+    int rc = qcow2__meta_add(q, off, q->cluster_size, QCOW2_META_RB);
+    if (rc == 0)
+        rc = qcow2__cache_get(q, &q->rb_cache, off, true, &blk);
     if (rc < 0)
         return rc;
     bool self = (cluster >> q->rb_bits) == rti;
@@ -280,6 +289,7 @@ int qcow2__update_refcount(struct qcow2 *q, uint64_t offset, uint64_t len, int64
         if (nv == 0) {
             uint64_t off = c << q->cluster_bits;
             qcow2__cache_drop(&q->l2_cache, off);
+            qcow2__meta_remove(q, c);
             q->cbuf_key = 0;
             if (c < q->free_hint)
                 q->free_hint = c;
@@ -317,6 +327,12 @@ int qcow2__alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
         return img__error(-EFBIG, "%s: image file would exceed 64 PiB", q->img->filename);
     if ((start + n) << q->cluster_bits > q->end)
         q->end = (start + n) << q->cluster_bits;
+    for (uint64_t i = 0; i < n; i++) {
+        int kind = qcow2__meta_kind(q, start + i);
+        if (kind != QCOW2_META_NONE)
+            return qcow2__corrupt(q, "cluster %#" PRIx64 " has refcount 0 but holds %s",
+                                  (start + i) << q->cluster_bits, qcow2__meta_name(kind));
+    }
     for (uint64_t i = 0; i < n; i++) {
         int rc = set_refcount(q, start + i, 1, 0);
         if (rc < 0)
@@ -658,6 +674,8 @@ static int rebuild(struct check *ck)
     rc = qcow2__write_header(q);
     if (rc == 0)
         rc = qcow2__sync(q);
+    if (rc == 0)
+        rc = qcow2__meta_build(q);
     return rc;
 }
 

@@ -138,6 +138,8 @@ static int write_table(struct qcow2 *q, uint64_t old_off, size_t old_size)
         }
         rc = qcow2__alloc_clusters(q, clusters, &off);
         if (rc == 0)
+            rc = qcow2__meta_add(q, off, clusters << q->cluster_bits, QCOW2_META_SNAPTAB);
+        if (rc == 0)
             rc = img__file_pwrite(q->file, buf, clusters << q->cluster_bits, off);
         free(buf);
     }
@@ -318,6 +320,8 @@ static int do_create(struct qcow2 *q, const char *name)
     uint64_t clusters = (bytes + q->cluster_size - 1) >> q->cluster_bits;
     if (clusters) {
         rc = qcow2__alloc_clusters(q, clusters, &l1_off);
+        if (rc == 0)
+            rc = qcow2__meta_add(q, l1_off, clusters << q->cluster_bits, QCOW2_META_SNAP_L1);
         if (rc < 0)
             return rc;
         uint64_t *be = img__alloc_aligned(clusters << q->cluster_bits);

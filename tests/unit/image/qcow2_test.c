@@ -709,6 +709,58 @@ static void test_threads(void **state)
     kk_test_rmdir(dir);
 }
 
+/* The overlap guard: metadata claimed twice is refused at open; a data
+ * cluster or a "free" cluster that is metadata is never written over. */
+static void test_overlap_guard(void **state)
+{
+    char *dir = kk_test_mkdtemp();
+    char *p = path_in(dir, "o.qcow2");
+    struct img_create_opts o = {.format = "qcow2", .size = 1 << 20, .cluster_size = 4096};
+    struct img_open_opts rw = {.flags = IMG_O_RDWR};
+    struct img *img;
+    uint8_t buf[4096];
+    memset(buf, 0x5a, sizeof(buf));
+    /* 1. An L1 entry pointing at the refcount table: refused at open. */
+    assert_int_equal(img_create(p, &o), 0);
+    uint64_t l1 = be64_read(p, 40), rt = be64_read(p, 48);
+    be64_write(p, (off_t)l1, rt | (1ull << 63));
+    assert_int_equal(img_open(p, NULL, &img), -EINVAL);
+    assert_true(strstr(img_last_error(), "overlap") != NULL);
+    /* 2. A data cluster that is the L1 table, marked refcount 1. */
+    assert_int_equal(img_create(p, &o), 0);
+    assert_int_equal(img_open(p, &rw, &img), 0);
+    assert_int_equal(img_pwrite(img, buf, 512, 0), 0);
+    img_close(img);
+    l1 = be64_read(p, 40);
+    uint64_t l2 = be64_read(p, (off_t)l1) & 0x00fffffffffffe00ull;
+    uint64_t l1_before = be64_read(p, (off_t)l1);
+    be64_write(p, (off_t)l2, l1 | (1ull << 63));
+    assert_int_equal(img_open(p, &rw, &img), 0);
+    assert_int_equal(img_pwrite(img, buf, sizeof(buf), 0), -EIO);
+    assert_true(strstr(img_last_error(), "would overwrite the L1 table") != NULL);
+    img_close(img);
+    assert_int_equal(be64_read(p, (off_t)l1), l1_before); /* untouched */
+    /* 3. The L1 table's cluster claims refcount 0: not handed out. */
+    assert_int_equal(img_create(p, &o), 0);
+    l1 = be64_read(p, 40);
+    rt = be64_read(p, 48);
+    uint64_t rb = be64_read(p, (off_t)rt);
+    int fd = open(p, O_WRONLY);
+    assert_int_equal(pwrite(fd, "\0\0", 2, (off_t)(rb + (l1 / 4096) * 2)), 2);
+    close(fd);
+    assert_int_equal(img_open(p, &rw, &img), 0);
+    int rc = 0;
+    for (int i = 0; i < 8 && rc == 0; i++)
+        rc = img_pwrite(img, buf, sizeof(buf), (uint64_t)i * 65536);
+    assert_int_equal(rc, -EIO);
+    assert_true(strstr(img_last_error(), "refcount 0 but holds the L1 table") != NULL);
+    img_close(img);
+    assert_int_equal(be64_read(p, (off_t)l1), 0); /* the L1 table was not written over */
+    assert_int_equal(img_open(p, &rw, &img), -EINVAL); /* and the image is marked corrupt */
+    free(p);
+    kk_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_resize_grows_l1),
         cmocka_unit_test(test_short_backing),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_overlap_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
