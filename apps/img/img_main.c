@@ -366,7 +366,8 @@ static int cmd_info(int argc, char **argv)
         return 2;
     }
     struct img *img;
-    if (img_cmd_open(argv[optind], fmt, 0, &img) < 0)
+    /* Like qemu-img: the backing chain is opened only to be shown. */
+    if (img_cmd_open(argv[optind], fmt, chain ? 0 : IMG_O_NO_BACKING, &img) < 0)
         return 1;
     bool json = !strcmp(output, "json");
     json_t *all = json ? json_array() : NULL;
@@ -631,7 +632,7 @@ static int cmd_snapshot(int argc, char **argv)
         return 2;
     }
     struct img *img;
-    unsigned flags = op == 'l' ? IMG_O_NO_BACKING : IMG_O_RDWR;
+    unsigned flags = IMG_O_NO_BACKING | (op == 'l' ? 0 : IMG_O_RDWR);
     if (img_cmd_open(argv[optind], fmt, flags, &img) < 0)
         return 1;
     int rc = 0;

@@ -351,6 +351,7 @@ with open("bad5.qcow2", "r+b") as f:
 EOF2
 expect_error "an unaligned data cluster offset is refused" "invalid L2 entry" "$K" img convert -O raw bad5.qcow2 bad5.raw
 qemu-img create -q -f qcow2 -u -b nosuch.raw -F raw nb.qcow2 1M
-expect_error "a missing backing file is named" "nosuch.raw" "$K" img info nb.qcow2
+expect_error "a missing backing file is named" "nosuch.raw" "$K" img convert -O raw nb.qcow2 nb.raw
+ok "info does not need the backing file (as qemu-img)" "$K" img info nb.qcow2
 echo "1..$tap_n"
 tap_exit
