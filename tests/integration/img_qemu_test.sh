@@ -335,7 +335,7 @@ expect_error "a cluster size of 2^40 is refused" "cluster_bits" "$K" img info ba
 qemu-img create -q -f qcow2 -F qcow2 -b loop2.qcow2 -u loop1.qcow2 1M
 qemu-img create -q -f qcow2 -F qcow2 -b loop1.qcow2 -u loop2.qcow2 1M
 qemu-img rebase -q -u -F qcow2 -b loop2.qcow2 loop1.qcow2
-expect_error "a backing-file loop is refused" "loop" "$K" img info loop1.qcow2
+expect_error "a backing-file loop is refused" "loop" "$K" img info --backing-chain loop1.qcow2
 qemu-img create -q -f qcow2 -o cluster_size=4k bad5.qcow2 1M
 qemu-io -c 'write -P 9 0 4k' bad5.qcow2 >/dev/null
 python3 - <<'EOF2'
