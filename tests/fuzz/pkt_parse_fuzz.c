@@ -9,7 +9,8 @@
  *   - checksum verification runs on the original; after pkt_*_csum_set()
  *     succeeds, verification must succeed;
  *   - rewrites (IPv4/IPv6 addresses, ports, TTL, TOS), with parameters taken
- *     from the input, keep those checksums valid and the layout unchanged;
+ *     from the input, keep those checksums valid and the layout unchanged,
+ *     and run again with the L4 checksum marked as left to offload;
  *   - VLAN push then pop, and pop then push, restore the original bytes.
  * Any broken invariant aborts.
  */
@@ -109,6 +110,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* No rewritten field (checksums, addresses, ports, TTL, TOS) is one
      * the parser validates or walks by, so the layout must not change. */
     if (memcmp(&lay, &lay2, sizeof(lay)) != 0)
+        abort();
+
+    /* The same rewrites with the L4 checksum left to offload. */
+    if (size)
+        memcpy(frame, data, size);
+    struct pkt_layout partial = lay;
+    partial.l4_csum_partial = 1;
+    rewrite(frame, size, &partial, data, false, false);
+    int v = pkt_l4_csum_verify(frame, size, &partial);
+    if (v >= 0 || (lay.l4 != PKT_LAYER_NONE && lay.l4 != PKT_LAYER_ICMP && v == -EBADMSG))
         abort();
 
     /* VLAN: push then pop restores the frame byte for byte. */

@@ -226,6 +226,8 @@ int pkt_l4_csum_verify(const uint8_t *frame, size_t len, const struct pkt_layout
     if (rc < 0)
         return rc;
     const uint8_t *l4 = frame + s.ofs;
+    if (lay->l4_csum_partial)
+        return -EINPROGRESS;
     if (lay->l4 == PKT_LAYER_SCTP)
         return pkt_sctp_csum(l4, s.len) == pkt_sctp_csum_load(l4) ? 0 : -EBADMSG;
     if (lay->l4 == PKT_LAYER_UDP && pkt_get16(l4 + 6) == 0)

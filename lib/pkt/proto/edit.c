@@ -122,9 +122,18 @@ static uint8_t *pseudo_csum_field(uint8_t *frame, size_t len, const struct pkt_l
     return frame + lay->l4_ofs + at;
 }
 
-static void store_l4_csum(uint8_t *field, bool udp, uint16_t old, uint16_t updated)
+/*
+ * Store the L4 checksum after a pseudo-header change. @full is the field
+ * updated as a checksum, @partial as a sum (offload pending, see
+ * pkt_edit.h); @old is the field before.
+ */
+static void store_l4_csum(uint8_t *field, const struct pkt_layout *lay, bool udp, uint16_t old,
+                          uint16_t full, uint16_t partial)
 {
-    pkt_put16(field, udp ? pkt_udp_csum_fixup(old, updated) : updated);
+    if (lay->l4_csum_partial)
+        pkt_put16(field, partial);
+    else
+        pkt_put16(field, udp ? pkt_udp_csum_fixup(old, full) : full);
 }
 
 static int set_ipv4_addr(uint8_t *frame, size_t len, const struct pkt_layout *lay,
@@ -143,7 +152,8 @@ static int set_ipv4_addr(uint8_t *frame, size_t len, const struct pkt_layout *la
     pkt_put16(ip + 10, pkt_csum_update32(pkt_get16(ip + 10), old, addr));
     if (l4c) {
         uint16_t c = pkt_get16(l4c);
-        store_l4_csum(l4c, udp, c, pkt_csum_update32(c, old, addr));
+        store_l4_csum(l4c, lay, udp, c, pkt_csum_update32(c, old, addr),
+                      pkt_csum_sum_update32(c, old, addr));
     }
     return 0;
 }
@@ -208,7 +218,8 @@ static int set_ipv6_addr(uint8_t *frame, size_t len, const struct pkt_layout *la
         l4c = NULL;
     if (l4c) {
         uint16_t c = pkt_get16(l4c);
-        store_l4_csum(l4c, udp, c, pkt_csum_update_bytes(c, ip + at, addr, 16));
+        store_l4_csum(l4c, lay, udp, c, pkt_csum_update_bytes(c, ip + at, addr, 16),
+                      (uint16_t)~pkt_csum_update_bytes((uint16_t)~c, ip + at, addr, 16));
     }
     memmove(ip + at, addr, 16);
     return 0;
@@ -289,6 +300,11 @@ static int set_port(uint8_t *frame, size_t len, const struct pkt_layout *lay, ui
     uint8_t *l4 = frame + lay->l4_ofs;
     uint16_t old = pkt_get16(l4 + at);
 
+    if (lay->l4_csum_partial) {
+        /* Offload sums the header, ports included, later. */
+        pkt_put16(l4 + at, port);
+        return 0;
+    }
     if (lay->l4 == PKT_LAYER_SCTP) {
         /* The CRC covers the whole SCTP packet: recompute it, keeping
          * whatever error the old one had (as OVS does). */

@@ -66,7 +66,8 @@ uint16_t pkt_ipv4_hdr_csum(const uint8_t *ip, size_t hdr_len);
  * with checksum 0 (none sent); -EBADMSG if wrong (including UDP over IPv6
  * with checksum 0, RFC 8200 8.1); -ENOENT without one of those L4 headers
  * (also every later fragment); -EAGAIN for a first fragment (the checksum
- * covers the reassembled datagram); -ENOTSUP for IPv6 with a routing header
+ * covers the reassembled datagram); -EINPROGRESS when lay->l4_csum_partial
+ * (offload will compute it); -ENOTSUP for IPv6 with a routing header
  * whose segments left is not zero (the pseudo-header's destination is the
  * final one, inside the routing header); -EINVAL if the datagram is not
  * entirely in the buffer.
@@ -78,6 +79,8 @@ int pkt_l4_csum_verify(const uint8_t *frame, size_t len, const struct pkt_layout
  * Compute and store the checksum: IPv4 header, or the L4 one (UDP's 0 is
  * sent as 0xffff; over IPv4, an all-zero field is still recomputed). Same
  * preconditions and error codes as the verify functions; 0 on success.
+ * pkt_l4_csum_set() also completes a checksum left to offload
+ * (lay->l4_csum_partial): the caller then clears its offload flag.
  */
 int pkt_ipv4_csum_set(uint8_t *frame, size_t len, const struct pkt_layout *lay);
 int pkt_l4_csum_set(uint8_t *frame, size_t len, const struct pkt_layout *lay);
@@ -107,6 +110,15 @@ static inline uint16_t pkt_csum_update32(uint16_t csum, uint32_t old_word, uint3
  * e.g. an IPv6 address) changing from @old_bytes to @new_bytes. */
 uint16_t pkt_csum_update_bytes(uint16_t csum, const void *old_bytes, const void *new_bytes,
                                size_t len);
+
+/*
+ * The same changes applied to a field that holds a folded sum rather than
+ * its complement (a checksum left to offload: the pseudo-header sum).
+ */
+static inline uint16_t pkt_csum_sum_update32(uint16_t sum, uint32_t old_word, uint32_t new_word)
+{
+    return (uint16_t)~pkt_csum_update32((uint16_t)~sum, old_word, new_word);
+}
 
 /*
  * UDP's rule for the above (RFC 768): a zero checksum means "none" and

@@ -22,6 +22,12 @@
  * offsets lie inside @len before writing. They do not update a struct
  * pkt_flow: the caller owns the flow key.
  *
+ * Checksum offload: when lay->l4_csum_partial is set, the L4 checksum
+ * field holds the pseudo-header sum that the device or guest completes.
+ * Address rewrites then update that sum (IPv4 and IPv6 addresses are in
+ * the pseudo-header); port rewrites leave it alone (ports are summed by
+ * the offload), and SCTP's CRC is not recomputed.
+ *
  * Errors (nothing is written on error): -EINVAL for a layout or length
  * that does not fit the frame, -ENOENT when the frame lacks the header,
  * -ENOSPC when the headroom is too small.

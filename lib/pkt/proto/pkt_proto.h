@@ -381,6 +381,11 @@ struct pkt_layout {
     uint8_t l4;        /* enum pkt_layer at l4_ofs: TCP, UDP, SCTP, ICMP, ICMPV6 or NONE */
     uint8_t nw_frag;   /* enum pkt_frag, as in the flow */
     uint8_t l4_proto;  /* IP protocol at l4_ofs (also when l4 is NONE) */
+    /* Set by the caller, never by pkt_parse() (which writes 0): the L4
+     * checksum is left to offload (a buffer's PKT_OL_CSUM_PARTIAL, virtio-net
+     * NEEDS_CSUM, Linux CHECKSUM_PARTIAL), so its field holds the folded
+     * pseudo-header sum, not a checksum. pkt_edit.h and pkt_csum.h honour it. */
+    uint8_t l4_csum_partial;
     uint32_t vlan_ofs; /* first VLAN tag */
     uint32_t l3_ofs;   /* after Ethernet, VLAN tags and LLC/SNAP, whatever dl_type is */
     uint32_t l4_ofs;   /* after IPv4 options / IPv6 extension headers */

@@ -339,6 +339,62 @@ static void test_set_ports(void **state)
     assert_int_equal(pkt_sctp_csum_load(sctp) ^ pkt_sctp_csum(sctp, b.n - lay.l4_ofs), 0x00ff0000);
 }
 
+/* The pseudo-header sum (not inverted) of @b as it is now, by the reference. */
+static uint16_t ref_pseudo_sum(const struct bld *b)
+{
+    const uint8_t *ip = b->b + b->l3;
+    uint32_t len = b->n - b->l4;
+    uint32_t sum = b->ip == 4 ? ref_sum(0, ip + 12, 8) : ref_sum(0, ip + 8, 32);
+    sum += b->l4_proto + (len >> 16) + (len & 0xffff);
+    return (uint16_t)~ref_fold(sum);
+}
+
+/* Checksum offload pending: the field is the pseudo-header sum, which
+ * address rewrites move and port rewrites leave alone. */
+static void test_offload_partial(void **state)
+{
+    static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0xaa, [15] = 0x99};
+    for (int ip = 4; ip <= 6; ip += 2) {
+        for (int udp = 0; udp <= 1; udp++) {
+            struct bld b;
+            uint8_t proto = udp ? PKT_IPPROTO_UDP : PKT_IPPROTO_TCP;
+            if (ip == 4)
+                build_ipv4(&b, proto, 0);
+            else
+                build_ipv6(&b, proto);
+            struct pkt_flow f;
+            struct pkt_layout lay;
+            parse_ok(b.b, b.n, &f, &lay);
+            assert_int_equal(lay.l4_csum_partial, 0);
+            lay.l4_csum_partial = 1;
+            uint8_t *field = b.b + lay.l4_ofs + (udp ? 6 : 16);
+            pkt_put16(field, ref_pseudo_sum(&b));
+            assert_int_equal(pkt_l4_csum_verify(b.b, b.n, &lay), -EINPROGRESS);
+
+            if (ip == 4) {
+                assert_int_equal(pkt_set_ipv4_src(b.b, b.n, &lay, 0xac100001), 0);
+                assert_int_equal(pkt_set_ipv4_dst(b.b, b.n, &lay, 0xffffffff), 0);
+            } else {
+                assert_int_equal(pkt_set_ipv6_src(b.b, b.n, &lay, a6), 0);
+                assert_int_equal(pkt_set_ipv6_dst(b.b, b.n, &lay, B_IP6_SRC), 0);
+            }
+            assert_int_equal(pkt_get16(field), ref_pseudo_sum(&b));
+            uint16_t before = pkt_get16(field);
+            assert_int_equal(pkt_set_tp_src(b.b, b.n, &lay, 7), 0);
+            assert_int_equal(pkt_set_tp_dst(b.b, b.n, &lay, 8), 0);
+            assert_int_equal(pkt_get16(field), before);
+            assert_int_equal(pkt_get16(b.b + lay.l4_ofs), 7);
+
+            /* Completing it in software gives a valid checksum. */
+            assert_int_equal(pkt_l4_csum_set(b.b, b.n, &lay), 0);
+            lay.l4_csum_partial = 0;
+            assert_int_equal(pkt_l4_csum_verify(b.b, b.n, &lay), 0);
+            uint16_t want = full_l4(&b, lay.l4_ofs + (udp ? 6 : 16));
+            assert_int_equal(pkt_get16(field), udp && want == 0 ? 0xffff : want);
+        }
+    }
+}
+
 /* Many random rewrites on TCP/UDP over IPv4/IPv6: after each, the fields
  * read back and every checksum equals a full recomputation. */
 static void test_random_rewrites(void **state)
@@ -420,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_set_eth),
         cmocka_unit_test(test_set_ip_fields),
         cmocka_unit_test(test_set_ports),
+        cmocka_unit_test(test_offload_partial),
         cmocka_unit_test(test_random_rewrites),
     };
     return cmocka_run_group_tests_name("pkt_edit", tests, NULL, NULL);
