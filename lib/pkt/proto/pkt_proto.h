@@ -28,10 +28,13 @@
  * Refused (status PKT_MALFORMED, parsing stops at that layer): IPv4 with
  * version != 4, IHL < 5, total length < IHL, bad option TLVs, or fragments
  * reaching past 65535 bytes; IPv6 with version != 6, hop-by-hop after the
- * first position, two fragment headers or bad option TLVs; a header that
- * its IP datagram (by its length field) is too short to hold; TCP data
- * offset < 5; UDP length < 8 or longer than its datagram; ND options of
- * length 0 or running past the message, or a duplicate SLL/TLL option.
+ * first position, two fragment headers, a non-final fragment whose length
+ * is not a multiple of 8 or any fragment reaching past 65535 bytes, AH
+ * shorter than 12 bytes, or bad option TLVs; a header that its IP
+ * datagram (by its length field) is too short to hold; TCP data offset
+ * < 5; UDP length < 8 or (but for a first fragment) longer than its
+ * datagram; ND options of length 0 or running past the message, or a
+ * duplicate SLL/TLL option.
  * PKT_UNSUPPORTED: IPv6 jumbograms and extension header chains longer than
  * PKT_IPV6_MAX_EXT.
  *
@@ -42,6 +45,11 @@
  * datagram (Ethernet padding) are allowed and ignored. Fields of headers
  * that were complete and valid before the stop point stay filled; bits of
  * pkt_flow.layers say which.
+ *
+ * Not parsed (the frame is still OK, the flow simply stops there): MPLS,
+ * tunnels (GRE, VXLAN, Geneve: their UDP/IP header is parsed), ESP and the
+ * IPv6 mobility/HIP/shim6 headers (reported as nw_proto), the headers
+ * quoted inside ICMP errors, ARP other than Ethernet/IPv4, 0x9100 tags.
  *
  * Byte order: wire structs below are raw network byte order; every integer
  * in struct pkt_flow is host byte order; MAC and IPv6 addresses are byte
