@@ -837,6 +837,36 @@ static void assert_flow_prefix(const struct pkt_flow *cut, const struct pkt_flow
             fail_msg("flow byte %zu is %#x, full parse has %#x", i, pa[i], pb[i]);
 }
 
+/* Parse @b cut at @cut and check what the builder's marks predict: the
+ * first header not wholly inside the cut is the one blamed. */
+static void check_cut(const char *name, const struct bld *b, uint32_t cut,
+                      const struct pkt_flow *full, const struct pkt_layout *full_lay)
+{
+    enum pkt_status want = PKT_OK;
+    enum pkt_layer layer = PKT_LAYER_NONE;
+    uint32_t has = 0;
+    for (unsigned m = 0; m < b->n_marks; m++) {
+        if (b->marks[m].end > cut) {
+            want = PKT_TRUNCATED;
+            layer = (enum pkt_layer)b->marks[m].layer;
+            break;
+        }
+        has |= b->marks[m].has;
+    }
+    struct pkt_flow f;
+    struct pkt_layout lay;
+    enum pkt_status st = parse_copy(b->b, cut, &f, &lay);
+    if (st != want || lay.err_layer != layer || f.layers != has)
+        fail_msg("%s cut at %u: got %s in %s (layers %#x), want %s in %s (%#x)", name, cut,
+                 pkt_status_name(st), pkt_layer_name((enum pkt_layer)lay.err_layer), f.layers,
+                 pkt_status_name(want), pkt_layer_name(layer), has);
+    assert_flow_prefix(&f, full);
+    if (cut >= full_lay->l3_ofs)
+        assert_int_equal(f.dl_type, full->dl_type);
+    if (full_lay->l4_ofs != PKT_OFS_NONE && cut >= full_lay->l4_ofs)
+        assert_int_equal(f.nw_proto, full->nw_proto);
+}
+
 static void test_valid_frames(void **state)
 {
     unsigned cuts = 0;
@@ -845,38 +875,191 @@ static void test_valid_frames(void **state)
         struct bld b;
         b_init(&b);
         c->build(&b);
-        struct pkt_flow full, f;
-        struct pkt_layout full_lay, lay;
+        struct pkt_flow full;
+        struct pkt_layout full_lay;
         check_full(c, &b, &full, &full_lay);
-
-        for (uint32_t cut = 0; cut < b.n; cut++, cuts++) {
-            /* The expectation from the builder's marks: the first header
-             * not wholly inside the cut is the one blamed. */
-            enum pkt_status want = PKT_OK;
-            enum pkt_layer layer = PKT_LAYER_NONE;
-            uint32_t has = 0;
-            for (unsigned m = 0; m < b.n_marks; m++) {
-                if (b.marks[m].end > cut) {
-                    want = PKT_TRUNCATED;
-                    layer = (enum pkt_layer)b.marks[m].layer;
-                    break;
-                }
-                has |= b.marks[m].has;
-            }
-            enum pkt_status st = parse_copy(b.b, cut, &f, &lay);
-            if (st != want || lay.err_layer != layer || f.layers != has)
-                fail_msg("%s cut at %u: got %s in %s (layers %#x), want %s in %s (%#x)",
-                         c->name, cut, pkt_status_name(st),
-                         pkt_layer_name((enum pkt_layer)lay.err_layer), f.layers,
-                         pkt_status_name(want), pkt_layer_name(layer), has);
-            assert_flow_prefix(&f, &full);
-            if (cut >= full_lay.l3_ofs)
-                assert_int_equal(f.dl_type, full.dl_type);
-            if (full_lay.l4_ofs != PKT_OFS_NONE && cut >= full_lay.l4_ofs)
-                assert_int_equal(f.nw_proto, full.nw_proto);
-        }
+        for (uint32_t cut = 0; cut < b.n; cut++, cuts++)
+            check_cut(c->name, &b, cut, &full, &full_lay);
     }
     printf("# %zu frames, %u truncations\n", KK_ARRAY_SIZE(valid_cases), cuts);
+}
+
+/*
+ * Random valid frames from random parameters (tags, IPv4 options and
+ * fragments, IPv6 extension chains and fragments, each L4 kind, sizes,
+ * addresses): the flow must be exactly what the parameters say, and random
+ * cuts must match the builder's marks.
+ */
+static void test_random_valid_frames(void **state)
+{
+    uint64_t rng = 0xf10;
+    unsigned cuts = 0;
+    for (int iter = 0; iter < 5000; iter++) {
+        struct bld b;
+        b_init(&b);
+        struct pkt_flow e = {.in_port = IN_PORT, .layers = PKT_HAS_ETH};
+        memcpy(e.dl_dst, B_DST, 6);
+        memcpy(e.dl_src, B_SRC, 6);
+        bool v6 = kk_test_rand(&rng) & 1;
+        uint16_t l3_type = v6 ? PKT_ETH_TYPE_IPV6 : PKT_ETH_TYPE_IPV4;
+        e.dl_type = l3_type;
+
+        /* L2: zero to two tags. */
+        e.n_vlans = (uint8_t)(kk_test_rand(&rng) % 3);
+        uint16_t tpid[2], tci[2];
+        for (int t = 0; t < e.n_vlans; t++) {
+            tpid[t] = kk_test_rand(&rng) & 1 ? PKT_ETH_TYPE_QINQ : PKT_ETH_TYPE_VLAN;
+            tci[t] = (uint16_t)kk_test_rand(&rng);
+            e.vlans[t] = (struct pkt_vlan){tpid[t], tci[t] & 0xfff, (uint8_t)(tci[t] >> 13),
+                                           (uint8_t)(tci[t] >> 12 & 1)};
+            e.layers |= PKT_HAS_VLAN;
+        }
+        b_eth(&b, e.n_vlans ? tpid[0] : l3_type);
+        for (int t = 0; t < e.n_vlans; t++)
+            b_tag(&b, tci[t], t + 1 < e.n_vlans ? tpid[t + 1] : l3_type);
+
+        /* L4 choice first: the IP header names it. */
+        static const uint8_t l4s[] = {PKT_IPPROTO_TCP, PKT_IPPROTO_UDP, PKT_IPPROTO_SCTP,
+                                      PKT_IPPROTO_ICMP, 253};
+        uint8_t l4 = l4s[kk_test_rand(&rng) % KK_ARRAY_SIZE(l4s)];
+        if (v6 && l4 == PKT_IPPROTO_ICMP)
+            l4 = PKT_IPPROTO_ICMPV6;
+        enum pkt_frag frag = (enum pkt_frag)(kk_test_rand(&rng) % 4 == 0 ? 1 + kk_test_rand(&rng) % 2
+                                                                           : 0);
+        uint32_t frag6_payload_start = 0;
+        if (!v6) {
+            uint8_t opt[40];
+            size_t opt_len = 4 * (kk_test_rand(&rng) % 11);
+            memset(opt, PKT_IPV4_OPT_NOP, opt_len);
+            if (opt_len >= 4) {
+                opt[0] = 0x94; /* router alert */
+                opt[1] = 4;
+                opt[2] = opt[3] = 0;
+            }
+            uint16_t fo = frag == PKT_FRAG_FIRST   ? PKT_IPV4_MF
+                          : frag == PKT_FRAG_LATER ? (uint16_t)(1 + kk_test_rand(&rng) % 1000)
+                                                   : 0;
+            if (kk_test_rand(&rng) & 1)
+                fo |= PKT_IPV4_DF * (frag == PKT_FRAG_NONE);
+            b_ipv4(&b, l4, fo, opt, opt_len);
+            e.layers |= PKT_HAS_IPV4 | (opt_len ? PKT_HAS_IP_OPTIONS : 0);
+        } else {
+            static const uint8_t exts[] = {PKT_IPPROTO_ROUTING, PKT_IPPROTO_DSTOPTS,
+                                           PKT_IPPROTO_AH};
+            uint8_t chain[6];
+            unsigned n = 0;
+            if (kk_test_rand(&rng) & 1)
+                chain[n++] = PKT_IPPROTO_HOPOPTS;
+            for (unsigned k = kk_test_rand(&rng) % 3; k > 0; k--)
+                chain[n++] = exts[kk_test_rand(&rng) % KK_ARRAY_SIZE(exts)];
+            bool frag_hdr = frag != PKT_FRAG_NONE || kk_test_rand(&rng) % 4 == 0;
+            if (frag_hdr)
+                chain[n++] = PKT_IPPROTO_FRAGMENT;
+            b_ipv6(&b, n ? chain[0] : l4);
+            for (unsigned k = 0; k < n; k++) {
+                uint8_t next = k + 1 < n ? chain[k + 1] : l4;
+                if (chain[k] == PKT_IPPROTO_FRAGMENT) {
+                    uint16_t of = frag == PKT_FRAG_FIRST   ? PKT_IPV6_FRAG_MORE
+                                  : frag == PKT_FRAG_LATER ? (uint16_t)((1 + kk_test_rand(&rng) % 999)
+                                                                        << 3)
+                                                           : 0;
+                    b_frag6(&b, next, of);
+                    frag6_payload_start = b.n;
+                } else {
+                    uint32_t len = chain[k] == PKT_IPPROTO_AH ? 4 * (3 + kk_test_rand(&rng) % 6)
+                                                              : 8 * (1 + kk_test_rand(&rng) % 4);
+                    if (chain[k] == PKT_IPPROTO_AH && len % 8)
+                        len += 4;
+                    b_ext(&b, chain[k], next, len);
+                }
+            }
+            e.layers |= PKT_HAS_IPV6 | (n ? PKT_HAS_IP_OPTIONS : 0);
+        }
+        e.nw_proto = l4;
+        e.nw_frag = (uint8_t)frag;
+
+        /* L4, unless a later fragment. */
+        if (frag != PKT_FRAG_LATER) {
+            uint16_t sp = (uint16_t)kk_test_rand(&rng), dp = (uint16_t)kk_test_rand(&rng);
+            switch (l4) {
+            case PKT_IPPROTO_TCP: {
+                uint16_t flags = (uint16_t)(kk_test_rand(&rng) & 0x1ff);
+                b_tcp(&b, sp, dp, flags, 4 * (uint32_t)(kk_test_rand(&rng) % 11));
+                e.tp_src = sp;
+                e.tp_dst = dp;
+                e.tcp_flags = flags;
+                e.layers |= PKT_HAS_TCP;
+                break;
+            }
+            case PKT_IPPROTO_UDP:
+                b_udp(&b, sp, dp);
+                e.tp_src = sp;
+                e.tp_dst = dp;
+                e.layers |= PKT_HAS_UDP;
+                break;
+            case PKT_IPPROTO_SCTP:
+                b_sctp(&b, sp, dp);
+                e.tp_src = sp;
+                e.tp_dst = dp;
+                e.layers |= PKT_HAS_SCTP;
+                break;
+            case PKT_IPPROTO_ICMP:
+            case PKT_IPPROTO_ICMPV6:
+                /* Not NS/NA: those have their own cases. */
+                e.icmp_type = (uint8_t)(sp % 134);
+                e.icmp_code = (uint8_t)dp;
+                b_icmp(&b, e.icmp_type, e.icmp_code, 0);
+                e.layers |= v6 ? PKT_HAS_ICMPV6 : PKT_HAS_ICMP;
+                break;
+            default:
+                break;
+            }
+        }
+        b_payload(&b, (uint32_t)(kk_test_rand(&rng) % 64));
+        /* A non-final IPv6 fragment is a multiple of 8 bytes. */
+        if (v6 && frag == PKT_FRAG_FIRST)
+            while ((b.n - frag6_payload_start) % 8)
+                b_payload(&b, 1);
+
+        /* Addresses, TOS, TTL, flow label. */
+        uint8_t *ip = b.b + b.l3;
+        for (int i = v6 ? 8 : 12; i < (v6 ? 40 : 20); i++)
+            ip[i] = (uint8_t)kk_test_rand(&rng);
+        uint8_t tos = (uint8_t)kk_test_rand(&rng), ttl = (uint8_t)kk_test_rand(&rng);
+        if (v6) {
+            uint32_t label = (uint32_t)kk_test_rand(&rng) & 0xfffff;
+            pkt_put32(ip, 6u << 28 | (uint32_t)tos << 20 | label);
+            ip[7] = ttl;
+            memcpy(e.ipv6_src, ip + 8, 16);
+            memcpy(e.ipv6_dst, ip + 24, 16);
+            e.ipv6_label = label;
+        } else {
+            ip[1] = tos;
+            ip[8] = ttl;
+            e.nw_src = pkt_get32(ip + 12);
+            e.nw_dst = pkt_get32(ip + 16);
+        }
+        e.nw_tos = tos;
+        e.nw_dscp = tos >> 2;
+        e.nw_ecn = tos & 3;
+        e.nw_ttl = ttl;
+        b_finish(&b);
+
+        char name[32];
+        snprintf(name, sizeof(name), "random frame %d", iter);
+        struct pkt_flow f;
+        struct pkt_layout lay;
+        enum pkt_status st = parse_copy(b.b, b.n, &f, &lay);
+        char desc[64];
+        if (st != PKT_OK)
+            fail_msg("%s: %s", name, pkt_layout_describe(&lay, desc, sizeof(desc)));
+        assert_flow_equal(&f, &e);
+        assert_int_equal(lay.l4_ofs, b.l4);
+        assert_int_equal(lay.ip_end, b.n);
+        for (int k = 0; k < 4; k++, cuts++)
+            check_cut(name, &b, (uint32_t)(kk_test_rand(&rng) % b.n), &f, &lay);
+    }
+    printf("# 5000 random frames, %u truncations\n", cuts);
 }
 
 /* Random bytes behind a valid Ethernet/IP header: whatever the parser says
@@ -938,6 +1121,7 @@ int main(void)
         cmocka_unit_test(test_odd_frame_fields),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_valid_frames),
+        cmocka_unit_test(test_random_valid_frames),
         cmocka_unit_test(test_random_tails),
     };
     return cmocka_run_group_tests_name("pkt_parse", tests, NULL, NULL);
