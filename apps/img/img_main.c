@@ -124,6 +124,12 @@ int img_cmd_parse_create_opts(const char *list, struct img_create_opts *o, char 
                 o->version = 3;
             else
                 goto bad;
+        } else if (!strcmp(item, "data_file")) {
+            o->data_file = val;
+        } else if (!strcmp(item, "data_file_raw")) {
+            if (parse_bool(val, &b) < 0)
+                goto bad;
+            o->data_file_raw = b;
         } else if (!strcmp(item, "preallocation")) {
             if (!strcmp(val, "off"))
                 o->prealloc = IMG_PREALLOC_OFF;
@@ -1063,7 +1069,7 @@ void img_cmd_help(FILE *out)
         fprintf(out, "  %s\n", subcommands[i].usage);
     fprintf(out, "\nqcow2 -o options: compat=0.10|1.1, cluster_size, refcount_bits, extended_l2,\n"
                  "compression_type=zlib|zstd, lazy_refcounts, preallocation=off|metadata|falloc|full,\n"
-                 "backing_file, backing_fmt. Sizes take k, M, G, T suffixes (powers of 1024).\n");
+                 "backing_file, backing_fmt, data_file, data_file_raw. Sizes take k, M, G, T suffixes (powers of 1024).\n");
 }
 
 int img_cmd_main(int argc, char **argv)

@@ -83,6 +83,8 @@ struct img_create_opts {
     const char *backing_file;    /* stored as given (relative to the image's directory) */
     const char *backing_format;  /* NULL: probed */
     enum img_prealloc prealloc;
+    const char *data_file;       /* external data file (created; name stored as given) */
+    bool data_file_raw;          /* the data file stays a valid raw image */
 };
 
 /* Create (or truncate) an image file. Returns 0, -EINVAL (bad option),

@@ -792,6 +792,12 @@ static int validate_create(const struct img_create_opts *o, int *version, uint32
         return img__error(-EINVAL, "qcow2: extended_l2 needs a cluster size of 16K or more");
     if (o->size > (1ull << 61))
         return img__error(-EFBIG, "qcow2: size too large");
+    if (o->data_file && (*version < 3 || o->compression == IMG_COMPRESS_ZSTD))
+        return img__error(-EINVAL, "qcow2: an external data file needs compat=1.1 and no compression type");
+    if (o->data_file_raw && (!o->data_file || o->backing_file))
+        return img__error(-EINVAL, "qcow2: data_file_raw needs a data file and no backing file");
+    if (o->data_file && strlen(o->data_file) > 4095)
+        return img__error(-EINVAL, "qcow2: data file name too long");
     return 0;
 }
 
@@ -868,6 +874,37 @@ static int qcow2_create(const char *path, const struct img_create_opts *o)
         q.incompat |= QCOW2_INCOMPAT_COMPRESSION;
     if (o->lazy_refcounts)
         q.compat |= QCOW2_COMPAT_LAZY_REFCOUNTS;
+    if (o->data_file) {
+        /* The data file, relative to the image's directory like a backing file. */
+        char *dpath = NULL;
+        if (o->data_file[0] == '/' || !strchr(path, '/')) {
+            dpath = strdup(o->data_file);
+        } else {
+            char *copy = strdup(path);
+            if (copy && asprintf(&dpath, "%s/%s", dirname(copy), o->data_file) < 0)
+                dpath = NULL;
+            free(copy);
+        }
+        int dfd = dpath ? open(dpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+        int drc = dfd < 0 ? (dpath ? kk_neg_errno() : -ENOMEM) : 0;
+        if (drc == 0 && ftruncate(dfd, (off_t)size) < 0)
+            drc = kk_neg_errno();
+        if (dfd >= 0)
+            close(dfd);
+        free(dpath);
+        if (drc < 0) {
+            free(buf);
+            close(fd);
+            img_close(backing);
+            return img__error(drc, "qcow2: cannot create data file '%s': %s", o->data_file,
+                              kk_strerror(drc));
+        }
+        q.incompat |= QCOW2_INCOMPAT_DATA_FILE;
+        q.ext_data = true;
+        q.data_file_name = (char *)(uintptr_t)o->data_file;
+        if (o->data_file_raw)
+            q.autoclear |= QCOW2_AUTOCLEAR_DATA_RAW;
+    }
     dummy.backing_file = (char *)(uintptr_t)o->backing_file;
     dummy.backing_format = (char *)(uintptr_t)bfmt;
     rc = build_header(&q, buf);

@@ -816,8 +816,9 @@ static int zero_or_discard(struct img *img, uint64_t off, uint64_t len, unsigned
 
 int qcow2_discard(struct img *img, uint64_t off, uint64_t len)
 {
+    /* A raw data file must keep reading like the image: write the zeros. */
     if (qcow2_of(img)->ext_data && (qcow2_of(img)->autoclear & QCOW2_AUTOCLEAR_DATA_RAW))
-        return 0;
+        return zero_or_discard(img, off, len, 0);
     return zero_or_discard(img, off, len, ZERO_DISCARD);
 }
 

@@ -164,6 +164,17 @@ qemu-img convert -O raw df.qcow2 df.ref
 "$T" mirror df.qcow2 df.ref 5 200 wzd
 ok "kvmkit writes through an external data file pass qemu-img check" qcheck_clean df.qcow2
 ok "kvmkit writes through an external data file read back through qemu" qemu-img compare -q df.qcow2 df.ref
+for dfo in "data_file=kd.data,data_file_raw=on" "data_file=ke.data,cluster_size=16k,extended_l2=on"; do
+    rm -f kd.qcow2 kd.ref
+    "$K" img create -q -f qcow2 -o "$dfo" kd.qcow2 4M
+    truncate -s 4M kd.ref
+    "$T" mirror kd.qcow2 kd.ref 12 200 wzd
+    ok "kvmkit image with an external data file ($dfo) passes qemu-img check" qcheck_clean kd.qcow2
+    ok "kvmkit image with an external data file ($dfo) reads back through qemu" qemu-img compare -q kd.qcow2 kd.ref
+    if [[ $dfo == *raw=on ]]; then
+        ok "a raw external data file stays identical to the image" cmp -s kd.data kd.ref
+    fi
+done
 qemu-img create -q -f qcow2 bm.qcow2 4M
 qemu-img bitmap --add bm.qcow2 tracking
 qemu-img bitmap --add --disable bm.qcow2 frozen
