@@ -24,7 +24,13 @@ trap cleanup EXIT
 
 run_dpdk() { # run_dpdk NAME DEVARGS QUEUES SECONDS
     local name=$1 devargs=$2 q=$3 secs=$4
-    (sleep 0.5; echo "start tx_first"; sleep "$secs"; echo "stop"; sleep 1; echo "quit") |
+    # Start the traffic once testpmd is up (EAL start-up is slow on a busy
+    # machine), so that every run forwards for SECONDS.
+    (for _ in $(seq 300); do
+         grep -q "Checking link statuses" "$dir/$name.log" 2>/dev/null && break
+         sleep 0.05
+     done
+     echo "start tx_first"; sleep "$secs"; echo "stop"; sleep 1; echo "quit") |
         timeout 120 dpdk-testpmd --no-huge -m 512 --no-pci -l 0-1 \
             --file-prefix="kvmkit-pv$$-$name" \
             --vdev "net_virtio_user0,path=$dir/vhu.sock,$devargs" -- -i \
