@@ -773,15 +773,6 @@ static int cmd_map(int argc, char **argv)
 
 /* ---- compare ------------------------------------------------------------ */
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i])
-            return false;
-    }
-    return true;
-}
-
 static int cmd_compare(int argc, char **argv)
 {
     const char *f1 = NULL, *f2 = NULL;
@@ -827,19 +818,35 @@ static int cmd_compare(int argc, char **argv)
             printf("Strict mode: Image size mismatch!\n");
         status = 1;
     }
-    size_t chunk = 1u << 20;
+    size_t chunk = 4u << 20;
     uint8_t *ba = malloc(chunk), *bb = malloc(chunk);
     for (uint64_t off = 0; status == 0 && off < (sa > sb ? sa : sb);) {
         size_t n = (size_t)((sa > sb ? sa : sb) - off < chunk ? (sa > sb ? sa : sb) - off : chunk);
         if (off < common && n > common - off)
             n = (size_t)(common - off);
         int rc = 0;
+        /* Stretches both sides (or the longer one's tail) know to be zeros
+         * are not read. */
+        struct img_status za, zb;
+        int da, db;
+        struct img *longer = sa > sb ? a : b;
+        if (off < common && img_block_status_chain(a, off, n, &za, &da) == 0 &&
+            img_block_status_chain(b, off, n, &zb, &db) == 0 && (za.flags & IMG_BS_ZERO) &&
+            (zb.flags & IMG_BS_ZERO)) {
+            off += za.length < zb.length ? za.length : zb.length;
+            continue;
+        }
+        if (off >= common && img_block_status_chain(longer, off, n, &za, &da) == 0 &&
+            (za.flags & IMG_BS_ZERO)) {
+            off += za.length;
+            continue;
+        }
         if (off < common) {
             rc = img_pread(a, ba, n, off);
             if (rc == 0)
                 rc = img_pread(b, bb, n, off);
         } else {
-            rc = img_pread(sa > sb ? a : b, ba, n, off);
+            rc = img_pread(longer, ba, n, off);
             memset(bb, 0, n);
         }
         if (rc < 0) {
@@ -852,16 +859,11 @@ static int cmd_compare(int argc, char **argv)
             size_t i = 0;
             while (ba[i] == bb[i])
                 i++;
-            if (!quiet) {
-                if (off >= common)
-                    printf("Content mismatch at offset %" PRIu64 "!\n", off + i);
-                else
-                    printf("Content mismatch at offset %" PRIu64 "!\n", off + i);
-            }
+            if (!quiet) /* like qemu-img: the start of the 512-byte sector */
+                printf("Content mismatch at offset %" PRIu64 "!\n", (uint64_t)((off + i) & ~(uint64_t)511));
             status = 1;
             break;
         }
-        (void)all_zero;
         off += n;
     }
     if (status == 0 && !quiet)
