@@ -38,8 +38,9 @@ struct img;
 #define IMG_O_RDWR (1u << 0)       /* read-write (default read-only) */
 #define IMG_O_DIRECT (1u << 1)     /* O_DIRECT for aligned data I/O (buffered otherwise) */
 #define IMG_O_NO_BACKING (1u << 2) /* do not open the backing file */
-#define IMG_O_NO_REPAIR (1u << 3)  /* open a dirty qcow2 without rebuilding refcounts
-                                    * (read-only use, e.g. by `check`) */
+#define IMG_O_NO_REPAIR (1u << 3)  /* for `check`: a dirty qcow2 is opened without
+                                    * rebuilding its refcounts, and one marked corrupt
+                                    * may be opened read-write (to be repaired) */
 #define IMG_O_UNSAFE (1u << 4)     /* flushes do nothing (qemu's cache=unsafe): the
                                     * metadata order still survives a killed process,
                                     * not a power loss */

@@ -801,9 +801,16 @@ static int do_check(struct qcow2 *q, unsigned fix, struct img_check_result *res)
     }
     if (fix && q->writable) {
         rc = qcow2__flush_metadata(q, true);
-        if (rc == 0 && (fix & IMG_CHECK_FIX_ERRORS) && (q->incompat & QCOW2_INCOMPAT_CORRUPT) &&
-            res->corruptions == res->corruptions_fixed) {
-            q->incompat &= ~QCOW2_INCOMPAT_CORRUPT;
+        /* Everything repaired: the corrupt bit (repairing errors) and the
+         * dirty bit (refcounts now exact) can go. */
+        uint64_t clear = 0;
+        if ((fix & IMG_CHECK_FIX_ERRORS) && res->corruptions == res->corruptions_fixed)
+            clear |= QCOW2_INCOMPAT_CORRUPT;
+        if (res->corruptions == res->corruptions_fixed && res->leaks == res->leaks_fixed)
+            clear |= QCOW2_INCOMPAT_DIRTY;
+        if (rc == 0 && (q->incompat & clear)) {
+            q->incompat &= ~clear;
+            q->dirty_bit_set = false;
             rc = qcow2__write_header(q);
             if (rc == 0)
                 rc = qcow2__sync(q);
