@@ -16,6 +16,7 @@ static const struct pkt_port_ops *const port_types[] = {
     &pkt_port_ring_ops,
     &pkt_port_tap_ops,
     &pkt_port_afpacket_ops,
+    &pkt_port_afxdp_ops,
     &pkt_port_pcap_ops,
     &pkt_port_vhost_ops,
 };

@@ -11,6 +11,7 @@ extern const struct pkt_port_ops pkt_port_tap_ops;
 extern const struct pkt_port_ops pkt_port_afpacket_ops;
 extern const struct pkt_port_ops pkt_port_pcap_ops;
 extern const struct pkt_port_ops pkt_port_vhost_ops;
+extern const struct pkt_port_ops pkt_port_afxdp_ops;
 
 /*
  * virtio-net headers (vhost-user guests, taps with IFF_VNET_HDR) <-> the

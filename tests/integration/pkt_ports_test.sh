@@ -1,7 +1,8 @@
 #!/bin/bash
 # lib/pkt ports through `kvmkit testpmd` in io mode, against the real kernel:
-#  - afpacket: two network namespaces, each behind a veth pair, joined by
-#    testpmd on the host ends: ping and an iperf3 TCP transfer cross it;
+#  - afpacket, afxdp: two network namespaces, each behind a veth pair,
+#    joined by testpmd on the host ends: ping and an iperf3 TCP transfer
+#    cross it;
 #  - tap: the same with the namespaces' interfaces being testpmd's taps;
 #  - pcap: frames tshark captured come out byte-identical; malformed
 #    captures are refused or counted.
@@ -37,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..12"
+echo "1..18"
 
 # Namespace $1 gets interface $2 with address 10.77.0.$3/24.
 setup_ns_if() {
@@ -77,36 +78,51 @@ stop_pmd() {
     return $rc
 }
 
-# ---- afpacket over veth pairs -----------------------------------------------
-ip netns add $ns1
-ip netns add $ns2
-ip link add kkp$$v1 type veth peer name eth1
-ip link add kkp$$v2 type veth peer name eth2
-setup_ns_if $ns1 eth1 1
-setup_ns_if $ns2 eth2 2
-ip link set kkp$$v1 up
-ip link set kkp$$v2 up
-# The afpacket port moves complete MTU-sized frames (no virtio-net header on
-# the socket yet): the namespaces' side neither segments late nor leaves
-# checksums to the device.
-ip netns exec $ns1 ethtool -K eth1 tso off gso off tx off >/dev/null 2>&1
-ip netns exec $ns2 ethtool -K eth2 tso off gso off tx off >/dev/null 2>&1
+# ---- afpacket and afxdp over veth pairs ----------------------------------------
+for kind in afpacket afxdp; do
+    ip netns add $ns1
+    ip netns add $ns2
+    ip link add kkp$$v1 type veth peer name eth1
+    ip link add kkp$$v2 type veth peer name eth2
+    setup_ns_if $ns1 eth1 1
+    setup_ns_if $ns2 eth2 2
+    ip link set kkp$$v1 up
+    ip link set kkp$$v2 up
+    # These ports move complete MTU-sized frames (no virtio-net header on the
+    # socket yet): the namespaces' side neither segments late nor leaves
+    # checksums to the device.
+    ip netns exec $ns1 ethtool -K eth1 tso off gso off tx off >/dev/null 2>&1
+    ip netns exec $ns2 ethtool -K eth2 tso off gso off tx off >/dev/null 2>&1
 
-start_pmd -p "afpacket:iface=kkp$$v1" -p "afpacket:iface=kkp$$v2" -f io
-sleep 0.5
-cross_traffic
-ok "afpacket: ping crosses testpmd" [ $ping_ok = 1 ]
-ok "afpacket: an iperf3 TCP transfer crosses testpmd ($tcp_bytes bytes)" \
-    [ "$tcp_bytes" -gt 1000000 ]
-stop_pmd
-ok "afpacket: testpmd exits 0 on SIGTERM" [ $? = 0 ]
-fwd=$(grep -o "port 0 afpacket:iface=kkp$$v1: rx [0-9]*" "$dir/pmd.log" | grep -o '[0-9]*$')
-ok "afpacket: testpmd's totals count the frames (port 0 rx ${fwd:-none})" \
-    [ "${fwd:-0}" -gt 1000 ]
-ip netns del $ns1
-ip netns del $ns2
+    start_pmd -p "$kind:iface=kkp$$v1" -p "$kind:iface=kkp$$v2" -f io
+    sleep 0.5
+    cross_traffic
+    ok "$kind: ping crosses testpmd" [ $ping_ok = 1 ]
+    ok "$kind: an iperf3 TCP transfer crosses testpmd ($tcp_bytes bytes)" \
+        [ "$tcp_bytes" -gt 1000000 ]
+    stop_pmd
+    ok "$kind: testpmd exits 0 on SIGTERM" [ $? = 0 ]
+    fwd=$(grep -o "port 0 $kind:iface=kkp$$v1: rx [0-9]*" "$dir/pmd.log" | grep -o '[0-9]*$')
+    ok "$kind: testpmd's totals count the frames (port 0 rx ${fwd:-none})" \
+        [ "${fwd:-0}" -gt 1000 ]
+    ip netns del $ns1
+    ip netns del $ns2
+    ip link del kkp$$v1 2>/dev/null
+    ip link del kkp$$v2 2>/dev/null
+done
+# An interface (queue) already in use is not taken over.
+ip link add kkp$$v1 type veth peer name kkp$$v1p
+"$KVMKIT" testpmd -p "afxdp:iface=kkp$$v1" -t 30 -s 0 >"$dir/xdp1.log" 2>&1 &
+first=$!
+sleep 1
+"$KVMKIT" testpmd -p "afxdp:iface=kkp$$v1" -t 1 -s 0 >"$dir/xdp2.log" 2>&1
+rc=$?
+ok "afxdp: a second user of the same interface is refused, saying why" \
+    bash -c "[ $rc = 1 ] && grep -Eq 'busy|another XDP program' '$dir/xdp2.log'"
+kill -TERM $first
+wait $first
+ok "afxdp: the first one is unharmed and exits 0" [ $? = 0 ]
 ip link del kkp$$v1 2>/dev/null
-ip link del kkp$$v2 2>/dev/null
 
 # ---- taps moved into the namespaces -------------------------------------------
 ip netns add $ns1
