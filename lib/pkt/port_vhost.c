@@ -38,6 +38,7 @@ KK_LOG_COMPONENT_DECLARE(pkt_log);
 
 struct vq_slot {
     struct vhu_queue *q;      /* valid while running */
+    uint64_t features;        /* negotiated, as of the queue's start */
     int running;              /* atomic: the worker may use q */
     int busy;                 /* atomic: a worker is inside a burst */
 };
@@ -57,6 +58,7 @@ static void queue_start(void *ctx, struct vhu_queue *q)
     struct vhost_port *v = ctx;
     struct vq_slot *s = &v->slots[q->index];
     s->q = q;
+    s->features = vhu_dev_features(v->dev);
     /* We poll: no kicks wanted. */
     vq_enable_kicks(&q->vq, false);
     __atomic_store_n(&s->running, 1, __ATOMIC_RELEASE);
@@ -97,9 +99,11 @@ static inline void slot_leave(struct vq_slot *s)
 static int vhost_open(struct pkt_port *p, const struct pkt_spec *spec, char *err,
                       size_t errlen)
 {
-    static const char *const keys[] = {"path", "server", "queues", NULL};
-    uint64_t server, queues;
+    static const char *const keys[] = {"path", "server", "queues", "offload", NULL};
+    uint64_t server, queues, offload;
     int rc = pkt_spec_check_keys(spec, keys, err, errlen);
+    if (rc == 0)
+        rc = pkt_spec_get_uint(spec, "offload", 1, 0, 1, &offload, err, errlen);
     if (rc == 0)
         rc = pkt_spec_get_uint(spec, "server", 1, 0, 1, &server, err, errlen);
     if (rc == 0)
@@ -125,7 +129,12 @@ static int vhost_open(struct pkt_port *p, const struct pkt_spec *spec, char *err
         free(v);
         return rc;
     }
-    uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+    uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+                        VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+    if (offload)
+        features |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+                    VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |
+                    VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6);
     if (v->pairs > 1)
         features |= VIRTIO_BIT(VIRTIO_NET_F_MQ);
     struct vhu_dev_opts o = {.path = v->path, .client = !server, .features = features,
@@ -142,7 +151,7 @@ static int vhost_open(struct pkt_port *p, const struct pkt_spec *spec, char *err
         return rc;
     }
     p->n_rxq = p->n_txq = v->pairs;
-    p->caps = PKT_PORT_CAP_MULTI_SEG;
+    p->caps = PKT_PORT_CAP_MULTI_SEG | (offload ? PKT_PORT_CAP_CSUM_OFFLOAD | PKT_PORT_CAP_GSO : 0);
     p->priv = v;
     return 0;
 }
@@ -298,32 +307,58 @@ static void complete_csum(uint8_t *frame, uint32_t len, uint16_t start, uint16_t
     frame[start + offset + 1] = (uint8_t)c;
 }
 
-/* Write header and packet into a guest RX chain; bytes written or 0. */
-static uint32_t pkt_to_chain(const struct vq_chain *c, const struct pkt_buf *b)
+/*
+ * The virtio-net header for @b as the guest negotiated it: a partial
+ * checksum is passed on (GUEST_CSUM) or finished here; segmentation is
+ * passed on (GUEST_TSO4/6) or refused (returns false).
+ */
+static bool guest_header(struct pkt_buf *b, uint64_t features, struct virtio_net_hdr *h)
 {
-    const struct iovec *w = c->iov + c->n_readable;
-    unsigned nw = c->n_writable;
-    if (c->writable_len < HDR + b->pkt_len || nw == 0)
-        return 0;
-    struct virtio_net_hdr hdr = {.num_buffers = 1};
-    if (b->ol_flags & PKT_OL_CSUM_VALID)
-        hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
-    /* Scatter header then segments across the writable iovecs. */
-    unsigned wi = 0;
+    if ((b->ol_flags & PKT_OL_GSO) &&
+        !(features & VIRTIO_BIT(b->gso_type == PKT_GSO_TCPV6 ? VIRTIO_NET_F_GUEST_TSO6
+                                                               : VIRTIO_NET_F_GUEST_TSO4)))
+        return false;
+    if ((b->ol_flags & PKT_OL_CSUM_PARTIAL) && !(features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))) {
+        if (b->next || (uint32_t)b->csum_start + b->csum_offset + 2 > b->data_len)
+            return false;
+        complete_csum(pkt_data(b), b->data_len, b->csum_start, b->csum_offset);
+        b->ol_flags = (uint16_t)((b->ol_flags & ~PKT_OL_CSUM_PARTIAL) | PKT_OL_CSUM_VALID);
+    }
+    pkt_vnet_hdr_make(b, h);
+    return true;
+}
+
+/*
+ * Scatter header and packet over the writable parts of @k chains (one
+ * unless the guest takes mergeable buffers); @lens gets the bytes written
+ * into each. The caller checked they have room.
+ */
+static void scatter(const struct vq_chain *chains, unsigned k, const struct virtio_net_hdr *hdr,
+                    const struct pkt_buf *b, uint32_t *lens)
+{
+    unsigned ci = 0, wi = 0;
     size_t woff = 0;
-    const uint8_t *src = (const uint8_t *)&hdr;
+    const uint8_t *src = (const uint8_t *)hdr;
     size_t left = HDR;
     const struct pkt_buf *seg = b;
+    for (unsigned i = 0; i < k; i++)
+        lens[i] = 0;
     for (;;) {
         while (left > 0) {
-            size_t k = KK_MIN(left, w[wi].iov_len - woff);
-            memcpy((uint8_t *)w[wi].iov_base + woff, src, k);
-            woff += k;
-            src += k;
-            left -= k;
-            if (woff == w[wi].iov_len) {
-                wi++;
+            const struct vq_chain *c = &chains[ci];
+            const struct iovec *w = &c->iov[c->n_readable + wi];
+            size_t k2 = KK_MIN(left, w->iov_len - woff);
+            memcpy((uint8_t *)w->iov_base + woff, src, k2);
+            woff += k2;
+            src += k2;
+            left -= k2;
+            lens[ci] += (uint32_t)k2;
+            if (woff == w->iov_len) {
                 woff = 0;
+                if (++wi == c->n_writable) {
+                    wi = 0;
+                    ci++;
+                }
             }
         }
         if (!seg)
@@ -332,7 +367,6 @@ static uint32_t pkt_to_chain(const struct vq_chain *c, const struct pkt_buf *b)
         left = seg->data_len;
         seg = seg->next;
     }
-    return (uint32_t)(HDR + b->pkt_len);
 }
 
 static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs, uint16_t n)
@@ -342,48 +376,93 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     struct vhu_queue *q = slot_enter(s);
     if (!q)
         return 0;
+    uint64_t features = s->features;
+    bool mrg = features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+    struct vq_chain chains[VHOST_BURST];
+    struct iovec iov[VHOST_BURST * MAX_IOV_PER_CHAIN];
+    struct vq_used used[VHOST_BURST];
+    unsigned n_chains = 0, n_used = 0, iov_used = 0;
     uint16_t done = 0, ok = 0;
     uint64_t bytes = 0;
-    while (done < n) {
-        uint16_t want = (uint16_t)KK_MIN(n - done, VHOST_BURST);
-        struct vq_chain chains[VHOST_BURST];
-        struct iovec iov[VHOST_BURST * MAX_IOV_PER_CHAIN];
-        int got = vhu_queue_pop(q, chains, want, iov, VHOST_BURST * MAX_IOV_PER_CHAIN);
-        if (got <= 0) {
-            if (got < 0)
-                vhu_dev_fail(v->dev, got == -ENOBUFS ? "an RX chain needs too many iovecs"
-                                                     : vq_broken_reason(&q->vq));
-            break; /* no guest buffers: the caller keeps the rest */
+    n = (uint16_t)KK_MIN(n, (uint16_t)VHOST_BURST);
+    if (!mrg) {
+        /* One guest buffer per packet: take them all at once. */
+        int got = vhu_queue_pop(q, chains, n, iov, VHOST_BURST * MAX_IOV_PER_CHAIN);
+        if (got < 0) {
+            vhu_dev_fail(v->dev, got == -ENOBUFS ? "an RX chain needs too many iovecs"
+                                                 : vq_broken_reason(&q->vq));
+            slot_leave(s);
+            return 0;
         }
-        struct vq_used used[VHOST_BURST];
-        for (int i = 0; i < got; i++) {
-            struct pkt_buf *b = bufs[done + (uint16_t)i];
-            uint32_t len = 0;
-            if (b->ol_flags & PKT_OL_GSO) {
-                pkt_stats_error(&p->tx[qid], 1); /* the guest did not ask for GSO */
-            } else {
-                if ((b->ol_flags & PKT_OL_CSUM_PARTIAL) && !b->next &&
-                    (uint32_t)b->csum_start + b->csum_offset + 2 <= b->data_len)
-                    complete_csum(pkt_data(b), b->data_len, b->csum_start, b->csum_offset);
-                len = pkt_to_chain(&chains[i], b);
-                if (len) {
-                    vhu_queue_log_write(q, chains[i].iov + chains[i].n_readable,
-                                        chains[i].n_writable, len);
-                    bytes += b->pkt_len;
-                    ok++;
-                } else {
-                    pkt_stats_error(&p->tx[qid], 1); /* larger than the guest's buffer */
-                }
-            }
-            used[i] = (struct vq_used){.id = chains[i].id, .desc_count = chains[i].desc_count,
-                                       .len = len};
-            pkt_free(b);
-        }
-        vhu_queue_push(q, used, (unsigned)got);
-        done = (uint16_t)(done + got);
+        n_chains = (unsigned)got;
     }
-    if (done)
+    while (done < n) {
+        struct pkt_buf *b = bufs[done];
+        struct virtio_net_hdr hdr;
+        bool fits = guest_header(b, features, &hdr);
+        uint32_t need = (uint32_t)HDR + b->pkt_len;
+        unsigned first = n_used, k = 0;
+        if (!mrg) {
+            if (n_used == n_chains)
+                break; /* no guest buffers: the caller keeps the rest */
+            k = 1;
+            fits = fits && chains[n_used].writable_len >= need;
+        } else {
+            /* As many buffers as the packet needs, taken one by one; if the
+             * guest runs out midway they go back and the packet waits. */
+            uint64_t room = 0;
+            while (fits && room < need && n_used + k < VHOST_BURST) {
+                unsigned max_iov = VHOST_BURST * MAX_IOV_PER_CHAIN - iov_used;
+                int got = vhu_queue_pop(q, &chains[n_used + k], 1, iov + iov_used, max_iov);
+                if (got <= 0) {
+                    if (got < 0)
+                        vhu_dev_fail(v->dev, vq_broken_reason(&q->vq));
+                    break;
+                }
+                iov_used += chains[n_used + k].n_readable + chains[n_used + k].n_writable;
+                room += chains[n_used + k].writable_len;
+                k++;
+            }
+            if (fits && room < need) {
+                vq_unpop(&q->vq, &chains[n_used], k);
+                bool guest_out = n_used + k < VHOST_BURST;
+                if (guest_out || n_used > 0)
+                    break; /* the caller keeps it and the rest; try again later */
+                fits = false; /* more than a burst of guest buffers: drop it */
+                k = 0;
+            }
+            if (!fits)
+                k = 0;
+        }
+        uint32_t lens[VHOST_BURST];
+        if (fits && k > 0) {
+            hdr.num_buffers = (uint16_t)k;
+            scatter(&chains[first], k, &hdr, b, lens);
+            for (unsigned i = 0; i < k; i++) {
+                const struct vq_chain *c = &chains[first + i];
+                vhu_queue_log_write(q, c->iov + c->n_readable, c->n_writable, lens[i]);
+            }
+            bytes += b->pkt_len;
+            ok++;
+        } else {
+            pkt_stats_error(&p->tx[qid], 1); /* too large, or an offload the guest lacks */
+            for (unsigned i = 0; i < k; i++)
+                lens[i] = 0;
+        }
+        for (unsigned i = 0; i < k; i++)
+            used[n_used + i] = (struct vq_used){.id = chains[first + i].id,
+                                                .desc_count = chains[first + i].desc_count,
+                                                .len = lens[i]};
+        n_used += k;
+        pkt_free(b);
+        done++;
+    }
+    if (!mrg && n_used < n_chains)
+        vq_unpop(&q->vq, &chains[n_used], n_chains - n_used);
+    if (n_used) {
+        vhu_queue_push(q, used, n_used);
         vhu_queue_notify(q);
+    }
     slot_leave(s);
     if (ok)
         pkt_stats_add(&p->tx[qid], ok, bytes);
@@ -392,7 +471,7 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
 
 const struct pkt_port_ops pkt_port_vhost_ops = {
     .type = "vhost-user",
-    .help = "path=SOCKET[,server=0|1][,queues=N]: virtio-net device for a VM or virtio-user",
+    .help = "path=SOCKET[,server=0|1][,queues=N][,offload=0|1]: virtio-net device for a VM",
     .open = vhost_open,
     .rx_burst = vhost_rx,
     .tx_burst = vhost_tx,

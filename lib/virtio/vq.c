@@ -267,6 +267,26 @@ int vq_pop(struct vq *q, struct vq_chain *chains, unsigned max_chains, struct io
     return pop_split(q, chains, max_chains, iov, max_iov);
 }
 
+void vq_unpop(struct vq *q, const struct vq_chain *chains, unsigned n)
+{
+    if (q->broken || n == 0)
+        return;
+    if (!q->l.packed) {
+        q->last_avail_idx = (uint16_t)(q->last_avail_idx - n);
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            uint16_t back = chains[i].desc_count;
+            if (q->next_avail >= back) {
+                q->next_avail = (uint16_t)(q->next_avail - back);
+            } else {
+                q->next_avail = (uint16_t)(q->next_avail + q->l.num - back);
+                q->avail_wrap = !q->avail_wrap;
+            }
+        }
+    }
+    q->stat_pops -= n;
+}
+
 void vq_push(struct vq *q, const struct vq_used *used, unsigned n)
 {
     if (n == 0 || q->broken)

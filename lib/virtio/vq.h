@@ -135,6 +135,14 @@ int vq_read_chain(struct vq *q, uint16_t head, struct vq_chain *c, struct iovec 
 int vq_read_packed_descs(struct vq *q, const struct virtq_packed_desc *descs, uint16_t n,
                          struct vq_chain *c, struct iovec *iov, unsigned max_iov);
 
+/*
+ * Give back the @n chains popped last (the most recent vq_pop() results,
+ * not yet pushed): the device will pop them again. For a device that took
+ * buffers it turns out it cannot fill (a receive queue running out midway
+ * through a packet that needs several). Not with inflight tracking.
+ */
+void vq_unpop(struct vq *q, const struct vq_chain *chains, unsigned n);
+
 /* Publish @n completions in one update of the used index. */
 void vq_push(struct vq *q, const struct vq_used *used, unsigned n);
 

@@ -1,8 +1,10 @@
 #!/bin/bash
 # A QEMU guest's virtio-net NIC is a vhost-user port of `kvmkit testpmd`,
 # which forwards (io mode) to a tap port moved into a network namespace:
-# the guest pings the namespace's kernel and sends it a TCP stream (iperf3)
-# through kvmkit's packet framework.
+# the guest pings the namespace's kernel and exchanges TCP streams (iperf3)
+# with it both ways through kvmkit's packet framework, with checksum and
+# segmentation offloads carried from guest to tap and back (64 KiB frames,
+# mergeable receive buffers).
 # Usage: tests/e2e/pkt_guest_test.sh KVMKIT     (prints TAP; needs root)
 set -u
 . "$(dirname "$0")/../tap.sh"
@@ -21,14 +23,14 @@ ns=kkg$$
 pmd=
 srv=
 cleanup() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null
+    [ -n "$srv" ] && kill $srv 2>/dev/null
     [ -n "$pmd" ] && kill "$pmd" 2>/dev/null && wait "$pmd" 2>/dev/null
     ip netns del $ns 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
 
-echo "1..5"
+echo "1..6"
 if ! "$HERE/guest/build.sh" >"$dir/build.log" 2>&1; then
     echo "not ok 1 - the test guest builds"
     sed 's/^/# /' "$dir/build.log" | tail -20
@@ -49,6 +51,8 @@ ip -n $ns link set kkg$$t up
 ip -n $ns link set lo up
 ip netns exec $ns iperf3 -s -1 -p 5201 >"$dir/iperf-server.log" 2>&1 &
 srv=$!
+ip netns exec $ns iperf3 -s -1 -p 5202 >"$dir/iperf-server2.log" 2>&1 &
+srv="$srv $!"
 
 cat >"$dir/guest.sh" <<'GUEST'
 ip link set eth0 up
@@ -61,6 +65,8 @@ done
 ping -c 3 -i 0.2 10.0.0.1 | grep -q "3 packets received" && echo PING-THREE-OK
 iperf3 -c 10.0.0.1 -p 5201 -t 2 >/tmp/iperf.log 2>&1 && echo IPERF-OK
 tail -3 /tmp/iperf.log
+iperf3 -c 10.0.0.1 -p 5202 -t 2 -R >/tmp/iperf-r.log 2>&1 && echo IPERF-R-OK
+tail -3 /tmp/iperf-r.log
 exit 0
 GUEST
 
@@ -73,7 +79,10 @@ log="$dir/console.log"
 grc=$?
 ok "the guest pings the namespace through kvmkit testpmd (vhost-user <-> tap)" \
     grep -q PING-THREE-OK "$log"
-ok "a TCP stream (iperf3) from the guest crosses it" grep -q IPERF-OK "$log"
+ok "a TCP stream (iperf3) from the guest crosses it (TSO frames from the guest)" \
+    grep -q IPERF-OK "$log"
+ok "a TCP stream towards the guest crosses it (64 KiB frames into mergeable buffers)" \
+    grep -q IPERF-R-OK "$log"
 ok "the guest script ended normally (status $grc)" [ "$grc" -eq 0 ]
 kill -TERM "$pmd"
 wait "$pmd"
