@@ -42,13 +42,14 @@ static const char *const mode_names[] = {"io", "mac", "rxonly", "txonly"};
 
 struct stream {
     struct pkt_port *rx, *tx;
+    uint16_t rxq, txq;   /* queue of each port this stream drives */
     uint16_t txq_flows;  /* txonly: flow counter */
 };
 
 struct worker {
     unsigned index;
     int cpu;                      /* -1: not pinned */
-    struct stream streams[MAX_PORTS * 2];
+    struct stream streams[MAX_PORTS * PKT_PORT_MAX_QUEUES];
     unsigned n_streams;
     pthread_t thread;
     uint64_t busy_tsc;            /* cycles in iterations that moved packets */
@@ -208,14 +209,14 @@ static unsigned do_stream(struct stream *s, struct pkt_pool *pool, uint64_t *tx_
                 d[35] = (uint8_t)sport;
             }
         }
-        unsigned sent = pkt_port_tx_burst(s->tx, 0, bufs, (uint16_t)n);
+        unsigned sent = pkt_port_tx_burst(s->tx, s->txq, bufs, (uint16_t)n);
         if (sent < n)
             pkt_free_bulk(bufs + sent, n - sent);
         if (tx_budget)
             *tx_budget -= sent;
         return sent;
     }
-    n = pkt_port_rx_burst(s->rx, 0, bufs, (uint16_t)cfg.burst);
+    n = pkt_port_rx_burst(s->rx, s->rxq, bufs, (uint16_t)cfg.burst);
     if (n == 0)
         return 0;
     if (cfg.mode == FWD_RXONLY) {
@@ -232,9 +233,9 @@ static unsigned do_stream(struct stream *s, struct pkt_pool *pool, uint64_t *tx_
             memcpy(d + 6, tmp, 6);
         }
     }
-    unsigned sent = pkt_port_tx_burst(s->tx, 0, bufs, (uint16_t)n);
+    unsigned sent = pkt_port_tx_burst(s->tx, s->txq, bufs, (uint16_t)n);
     if (sent < n) {
-        pkt_stats_drop(&s->tx->tx[0], n - sent);
+        pkt_stats_drop(&s->tx->tx[s->txq], n - sent);
         pkt_free_bulk(bufs + sent, n - sent);
     }
     return n;
@@ -268,7 +269,7 @@ static void *worker_main(void *arg)
      * them; otherwise nap briefly). */
     int epfd = cfg.mode == FWD_TXONLY ? -1 : epoll_create1(EPOLL_CLOEXEC);
     for (unsigned i = 0; epfd >= 0 && i < w->n_streams; i++) {
-        int fd = pkt_port_rx_fd(w->streams[i].rx, 0);
+        int fd = pkt_port_rx_fd(w->streams[i].rx, w->streams[i].rxq);
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
         if (fd < 0 || (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST)) {
             close(epfd);
@@ -365,7 +366,7 @@ static void print_final(struct pkt_port **ports, unsigned n, const struct snapsh
             printf("%s{\"port\": %u, \"rx_packets\": %llu, \"rx_bytes\": %llu, "
                    "\"rx_drops\": %llu, \"rx_errors\": %llu, \"tx_packets\": %llu, "
                    "\"tx_bytes\": %llu, \"tx_drops\": %llu, \"tx_errors\": %llu, "
-                   "\"rx_pps\": %.0f, \"tx_pps\": %.0f}",
+                   "\"rx_pps\": %.0f, \"tx_pps\": %.0f",
                    i ? ", " : "", i, (unsigned long long)(rx->packets - start->rx[i].packets),
                    (unsigned long long)(rx->bytes - start->rx[i].bytes),
                    (unsigned long long)(rx->drops - start->rx[i].drops),
@@ -376,6 +377,13 @@ static void print_final(struct pkt_port **ports, unsigned n, const struct snapsh
                    (unsigned long long)(tx->errors - start->tx[i].errors),
                    secs > 0 ? (double)(rx->packets - start->rx[i].packets) / secs : 0,
                    secs > 0 ? (double)(tx->packets - start->tx[i].packets) / secs : 0);
+            /* Per receive queue (totals since the port opened). */
+            printf(", \"rx_queue_packets\": [");
+            for (uint16_t q = 0; q < ports[i]->n_rxq; q++)
+                printf("%s%llu", q ? ", " : "",
+                       (unsigned long long)__atomic_load_n(&ports[i]->rx[q].packets,
+                                                           __ATOMIC_RELAXED));
+            printf("]}");
         }
         printf("]}\n");
         return;
@@ -544,10 +552,24 @@ int testpmd_main(int argc, char **argv)
         workers[i].index = i;
         workers[i].cpu = n_cpus ? cpus[i] : -1;
     }
+    /* A stream per receive queue of every port, into the same-numbered
+     * queue of its partner; streams spread over the workers in turn. */
+    /* A transmit queue shared by two streams (a partner with fewer queues)
+     * stays with one worker. */
+    unsigned n_streams = 0;
+    int tx_owner[MAX_PORTS][PKT_PORT_MAX_QUEUES];
+    memset(tx_owner, 0xff, sizeof(tx_owner));
     for (unsigned i = 0; i < n_ports; i++) {
         unsigned partner = (i % 2 == 0) ? (i + 1 < n_ports ? i + 1 : i) : i - 1;
-        struct worker *w = &workers[i % n_workers];
-        w->streams[w->n_streams++] = (struct stream){.rx = ports[i], .tx = ports[partner]};
+        for (uint16_t q = 0; q < ports[i]->n_rxq; q++) {
+            uint16_t txq = (uint16_t)(q % ports[partner]->n_txq);
+            int *owner = &tx_owner[partner][txq];
+            if (*owner < 0)
+                *owner = (int)(n_streams++ % n_workers);
+            struct worker *w = &workers[*owner];
+            w->streams[w->n_streams++] = (struct stream){
+                    .rx = ports[i], .tx = ports[partner], .rxq = q, .txq = txq};
+        }
     }
 
     struct sigaction sa = {.sa_handler = on_signal};

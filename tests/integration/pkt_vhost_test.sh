@@ -60,7 +60,7 @@ kvmkit_stat() { # kvmkit_stat FIELD
         "$dir/kvmkit.json" "$1" 2>/dev/null
 }
 
-echo "1..13"
+echo "1..14"
 for variant in "split1:queues=1:1" "packed1:queues=1,packed_vq=1:1" \
                "split2:queues=2:2"; do
     IFS=: read -r name devargs q <<<"$variant"
@@ -79,6 +79,11 @@ for variant in "split1:queues=1:1" "packed1:queues=1,packed_vq=1:1" \
         bash -c "[ ${krx:-0} -gt 10000 ] && [ $((krx - ktx)) -le 1024 ] && [ ${errs:-1} = 0 ]"
     [ "$name" = split1 ] && ok "$name: dpdk counted no errors" \
         bash -c "! grep -E 'RX-errors: *[1-9]' '$dir/$name.log'"
+    if [ "$q" = 2 ]; then
+        perq=$(python3 -c 'import json,sys; print(*json.load(open(sys.argv[1]))["ports"][0]["rx_queue_packets"])' "$dir/kvmkit.json" 2>/dev/null)
+        ok "$name: both queue pairs carried frames, each on its own worker ($perq)" \
+            python3 -c 'import sys; v=[int(x) for x in sys.argv[1:]]; sys.exit(0 if len(v) == 2 and min(v) > 1000 else 1)' $perq
+    fi
 done
 
 # A frontend that leaves, and the next one on the same port.
