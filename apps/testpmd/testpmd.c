@@ -7,9 +7,9 @@
  * Ports are paired in order (0<->1, 2<->3, ...; a last odd port forwards to
  * itself); every pair gives two streams (rx of one, tx of the other).
  * Streams are spread over the worker threads, each pinned to one of
- * --cores. Workers poll in bursts; a worker that finds nothing for a while
- * waits on its ports' file descriptors (or naps 50 us when a port has
- * none), so idle ports cost no CPU.
+ * --cores. Workers poll in bursts; a worker that finds nothing for 256
+ * polls arms its ports' wake-ups and sleeps on their file descriptors (or
+ * naps 50 us when a port has none), so idle ports cost no CPU.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +34,7 @@
 #define MAX_PORTS 16
 #define MAX_WORKERS 16
 #define MAX_BURST 256
-#define IDLE_SPINS 2048
+#define IDLE_SPINS 256  /* empty polls before a worker sleeps */
 
 enum fwd_mode { FWD_IO, FWD_MAC, FWD_RXONLY, FWD_TXONLY };
 
@@ -241,16 +241,27 @@ static unsigned do_stream(struct stream *s, struct pkt_pool *pool, uint64_t *tx_
     return n;
 }
 
-/* Wait for input on the worker's rx ports (at most 1 ms). */
+/* Wait for input on the worker's rx ports: arm their wake-ups, sleep
+ * unless something came meanwhile, disarm. */
 static void idle_wait(struct worker *w, int epfd)
 {
-    w->sleeps++;
     if (epfd < 0) {
+        w->sleeps++;
         usleep(50);
         return;
     }
-    struct epoll_event ev[8];
-    epoll_wait(epfd, ev, 8, 1);
+    bool pending = false;
+    for (unsigned i = 0; i < w->n_streams; i++)
+        pending |= pkt_port_rx_arm(w->streams[i].rx, w->streams[i].rxq, true);
+    if (!pending) {
+        /* Every port wakes us when input comes; the timeout only bounds how
+         * late a stop request is seen. */
+        struct epoll_event ev[8];
+        w->sleeps++;
+        epoll_wait(epfd, ev, 8, 100);
+    }
+    for (unsigned i = 0; i < w->n_streams; i++)
+        pkt_port_rx_arm(w->streams[i].rx, w->streams[i].rxq, false);
 }
 
 static void *worker_main(void *arg)

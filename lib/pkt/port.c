@@ -195,6 +195,11 @@ int pkt_port_rx_fd(struct pkt_port *p, uint16_t q)
     return p->ops->rx_fd && q < p->n_rxq ? p->ops->rx_fd(p, q) : -1;
 }
 
+bool pkt_port_rx_arm(struct pkt_port *p, uint16_t q, bool enable)
+{
+    return p->ops->rx_arm && q < p->n_rxq ? p->ops->rx_arm(p, q, enable) : false;
+}
+
 void pkt_port_stats(const struct pkt_port *p, struct pkt_queue_stats *rx,
                     struct pkt_queue_stats *tx)
 {

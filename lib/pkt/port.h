@@ -17,8 +17,9 @@
  * different queues may run on different threads. Nothing blocks.
  *
  * Adaptive polling: pkt_port_rx_fd() gives a file descriptor that becomes
- * readable when a queue has input (or -1: poll it), so an idle port costs a
- * reactor nothing.
+ * readable when a queue has input (or -1: poll it), and pkt_port_rx_arm()
+ * switches the port's wake-ups on before a worker sleeps, so an idle port
+ * costs nothing.
  *
  * Statistics are per queue, updated by the queue's thread, read by anyone
  * (relaxed 64-bit loads).
@@ -69,6 +70,9 @@ struct pkt_port_ops {
     uint16_t (*tx_burst)(struct pkt_port *p, uint16_t q, struct pkt_buf **bufs, uint16_t n);
     bool (*link_up)(struct pkt_port *p);
     int (*rx_fd)(struct pkt_port *p, uint16_t q);  /* may be NULL: always -1 */
+    /* Before sleeping on rx_fd (enable) and after (disable): returns true if
+     * input is already waiting. May be NULL (the descriptor alone says). */
+    bool (*rx_arm)(struct pkt_port *p, uint16_t q, bool enable);
     void (*close)(struct pkt_port *p);
 };
 
@@ -125,6 +129,14 @@ static inline uint16_t pkt_port_tx_burst(struct pkt_port *p, uint16_t q, struct 
 
 bool pkt_port_link_up(struct pkt_port *p);
 int pkt_port_rx_fd(struct pkt_port *p, uint16_t q);
+/*
+ * A worker about to sleep on the queue's rx descriptor arms it first
+ * (enable = true; if this returns true, input is already waiting: poll
+ * instead of sleeping) and disarms it after waking (enable = false). Ports
+ * whose descriptor needs no arming return false. Called by the queue's
+ * thread.
+ */
+bool pkt_port_rx_arm(struct pkt_port *p, uint16_t q, bool enable);
 
 /* Sum of the port's per-queue counters. */
 void pkt_port_stats(const struct pkt_port *p, struct pkt_queue_stats *rx,

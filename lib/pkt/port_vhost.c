@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "kk_err.h"
 #include "kk_log.h"
@@ -45,6 +47,8 @@ struct vq_slot {
 
 struct vhost_port {
     struct kk_reactor *reactor;  /* the control thread's */
+    int wake[PKT_PORT_MAX_QUEUES];               /* eventfd per queue pair (stable) */
+    struct kk_fd_watch *kick_watch[PKT_PORT_MAX_QUEUES];
     struct vhu_dev *dev;
     uint16_t pairs;
     char path[108];
@@ -53,21 +57,45 @@ struct vhost_port {
 
 /* ---- control thread ------------------------------------------------------------ */
 
+/* A guest kick (only while a sleeping worker asked for them): wake it. */
+static void kick_cb(void *arg, int fd, unsigned events)
+{
+    int *wake = arg;
+    uint64_t x;
+    ssize_t r = read(fd, &x, sizeof(x));
+    (void)r;
+    x = 1;
+    r = write(*wake, &x, sizeof(x));
+    (void)r;
+}
+
 static void queue_start(void *ctx, struct vhu_queue *q)
 {
     struct vhost_port *v = ctx;
     struct vq_slot *s = &v->slots[q->index];
+    uint16_t pair = q->index / 2;
+    if (q->index % 2 == 1 && q->kick_fd >= 0)
+        kk_fd_watch_add(v->reactor, q->kick_fd, KK_FD_READ, kick_cb, &v->wake[pair],
+                        &v->kick_watch[pair]);
     s->q = q;
     s->features = vhu_dev_features(v->dev);
-    /* We poll: no kicks wanted. */
+    /* We poll: no kicks wanted (a sleeping worker arms them). */
     vq_enable_kicks(&q->vq, false);
     __atomic_store_n(&s->running, 1, __ATOMIC_RELEASE);
+    /* Nudge a worker that went to sleep before the queue existed. */
+    uint64_t one = 1;
+    ssize_t r = write(v->wake[pair], &one, sizeof(one));
+    (void)r;
 }
 
 static void queue_stop(void *ctx, struct vhu_queue *q)
 {
     struct vhost_port *v = ctx;
     struct vq_slot *s = &v->slots[q->index];
+    if (q->index % 2 == 1 && v->kick_watch[q->index / 2]) {
+        kk_fd_watch_remove(v->kick_watch[q->index / 2]);
+        v->kick_watch[q->index / 2] = NULL;
+    }
     __atomic_store_n(&s->running, 0, __ATOMIC_SEQ_CST);
     /* A worker that saw running == 1 is inside its burst: let it finish. */
     while (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST))
@@ -121,11 +149,25 @@ static int vhost_open(struct pkt_port *p, const struct pkt_spec *spec, char *err
         return -ENOMEM;
     v->pairs = (uint16_t)queues;
     snprintf(v->path, sizeof(v->path), "%s", path);
+    for (unsigned i = 0; i < PKT_PORT_MAX_QUEUES; i++)
+        v->wake[i] = -1;
+    for (uint16_t i = 0; i < v->pairs; i++) {
+        v->wake[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (v->wake[i] < 0) {
+            rc = kk_neg_errno();
+            for (uint16_t k = 0; k < i; k++)
+                close(v->wake[k]);
+            free(v);
+            return rc;
+        }
+    }
     struct kk_reactor_opts ro;
     kk_reactor_opts_init(&ro);
     ro.name = "vhost-ctl";
     rc = kk_reactor_create(&ro, &v->reactor);
     if (rc < 0) {
+        for (uint16_t i = 0; i < v->pairs; i++)
+            close(v->wake[i]);
         free(v);
         return rc;
     }
@@ -147,11 +189,14 @@ static int vhost_open(struct pkt_port *p, const struct pkt_spec *spec, char *err
         snprintf(err, errlen, "vhost-user: %s: %s", path, kk_strerror(rc));
         vhu_dev_destroy(v->dev);
         kk_reactor_destroy(v->reactor);
+        for (uint16_t i = 0; i < v->pairs; i++)
+            close(v->wake[i]);
         free(v);
         return rc;
     }
     p->n_rxq = p->n_txq = v->pairs;
-    p->caps = PKT_PORT_CAP_MULTI_SEG | (offload ? PKT_PORT_CAP_CSUM_OFFLOAD | PKT_PORT_CAP_GSO : 0);
+    p->caps = PKT_PORT_CAP_MULTI_SEG | PKT_PORT_CAP_RX_FD |
+              (offload ? PKT_PORT_CAP_CSUM_OFFLOAD | PKT_PORT_CAP_GSO : 0);
     p->priv = v;
     return 0;
 }
@@ -173,7 +218,32 @@ static void vhost_close(struct pkt_port *p)
     else
         kk_reactor_stop(v->reactor);
     kk_reactor_destroy(v->reactor);
+    for (uint16_t i = 0; i < v->pairs; i++)
+        close(v->wake[i]);
     free(v);
+}
+
+static int vhost_rx_fd(struct pkt_port *p, uint16_t q)
+{
+    return ((struct vhost_port *)p->priv)->wake[q];
+}
+
+/* Ask the guest for kicks on its transmit queue while the worker sleeps. */
+static bool vhost_rx_arm(struct pkt_port *p, uint16_t qid, bool enable)
+{
+    struct vhost_port *v = p->priv;
+    struct vq_slot *s = &v->slots[qid * 2 + 1];
+    if (!enable) {
+        uint64_t x;
+        ssize_t r = read(v->wake[qid], &x, sizeof(x)); /* drain */
+        (void)r;
+    }
+    struct vhu_queue *q = slot_enter(s);
+    if (!q)
+        return false;
+    bool pending = vq_enable_kicks(&q->vq, enable);
+    slot_leave(s);
+    return pending;
 }
 
 static bool vhost_link_up(struct pkt_port *p)
@@ -476,5 +546,7 @@ const struct pkt_port_ops pkt_port_vhost_ops = {
     .rx_burst = vhost_rx,
     .tx_burst = vhost_tx,
     .link_up = vhost_link_up,
+    .rx_fd = vhost_rx_fd,
+    .rx_arm = vhost_rx_arm,
     .close = vhost_close,
 };
