@@ -188,4 +188,25 @@ const uint8_t *pkt_peek(const struct pkt_buf *b, uint32_t off, uint32_t len, voi
 /* Append segment chain @tail to packet @head (updating its totals). */
 void pkt_chain(struct pkt_buf *head, struct pkt_buf *tail);
 
+#define PKT_OFFLOAD_MAX_FRAME 65600u  /* largest frame pkt_offload_finish() takes */
+#define PKT_GSO_MAX_SEGS 64u           /* segments of a 64 KiB frame at MSS 1024 and up */
+
+/*
+ * Finish in software what @b left to offload, for a port that cannot take
+ * it (lib/pkt/offload.c): a partial checksum is computed; a TCP
+ * segmentation-offload frame (IPv4 or IPv6) becomes gso_size-sized segments
+ * from @pool, each with its IP length and identifier, TCP sequence number,
+ * flags and checksums set. Consumes @b. Returns the number of packets put
+ * in @out (1 for anything with nothing to finish), or -EINVAL (malformed),
+ * -ENOTSUP (UDP segmentation, segments larger than a buffer), -ENOSPC
+ * (more than @max_out segments), -ENOMEM; on error nothing is left in @out.
+ */
+int pkt_offload_finish(struct pkt_buf *b, struct pkt_pool *pool, struct pkt_buf **out,
+                       unsigned max_out);
+
+/* The same, only for what the destination cannot do itself: partial
+ * checksums unless @csum_ok, segmentation unless @gso_ok. */
+int pkt_offload_for_caps(struct pkt_buf *b, bool csum_ok, bool gso_ok, struct pkt_pool *pool,
+                         struct pkt_buf **out, unsigned max_out);
+
 #endif /* KK_PKT_H */

@@ -230,32 +230,54 @@ next_block:
     return got;
 }
 
+/* Put one frame into the next TX slot; false if the ring is full. */
+static bool tx_one(struct afp_port *a, struct pkt_buf *b)
+{
+    const size_t data_off = TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
+    uint8_t *frame = a->tx_ring + (size_t)a->tx_next * TX_FRAME_SIZE;
+    struct tpacket3_hdr *h = (struct tpacket3_hdr *)(void *)frame;
+    if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
+        return false;
+    pkt_read(b, 0, frame + data_off, b->pkt_len);
+    h->tp_len = b->pkt_len;
+    h->tp_snaplen = b->pkt_len;
+    h->tp_next_offset = 0;
+    __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+    a->tx_next = (a->tx_next + 1) % TX_FRAMES;
+    return true;
+}
+
 static uint16_t afp_tx(struct pkt_port *p, uint16_t q, struct pkt_buf **bufs, uint16_t n)
 {
     struct afp_port *a = p->priv;
     uint16_t sent = 0, queued = 0;
     uint64_t bytes = 0;
-    const size_t data_off = TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
     for (; sent < n; sent++) {
-        struct pkt_buf *b = bufs[sent];
-        uint8_t *frame = a->tx_ring + (size_t)a->tx_next * TX_FRAME_SIZE;
-        struct tpacket3_hdr *h = (struct tpacket3_hdr *)(void *)frame;
-        if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
-            break; /* ring full: the caller keeps the rest */
-        if (b->pkt_len > a->mtu_frame || b->pkt_len < 14) {
+        /* A full ring keeps the rest with the caller. */
+        const struct tpacket3_hdr *next =
+                (const void *)(a->tx_ring + (size_t)a->tx_next * TX_FRAME_SIZE);
+        if (__atomic_load_n(&next->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
+            break;
+        /* The socket takes complete frames: finish offloads here. */
+        struct pkt_buf *segs[PKT_GSO_MAX_SEGS];
+        int ns = pkt_offload_for_caps(bufs[sent], false, false, p->pool, segs,
+                                      PKT_GSO_MAX_SEGS);
+        if (ns < 0) {
             pkt_stats_error(&p->tx[q], 1);
-            pkt_free(b);
             continue;
         }
-        pkt_read(b, 0, frame + data_off, b->pkt_len);
-        h->tp_len = b->pkt_len;
-        h->tp_snaplen = b->pkt_len;
-        h->tp_next_offset = 0;
-        bytes += b->pkt_len;
-        __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-        a->tx_next = (a->tx_next + 1) % TX_FRAMES;
-        queued++;
-        pkt_free(b);
+        for (int k = 0; k < ns; k++) {
+            struct pkt_buf *b = segs[k];
+            if (b->pkt_len > a->mtu_frame || b->pkt_len < 14) {
+                pkt_stats_error(&p->tx[q], 1);
+            } else if (!tx_one(a, b)) {
+                pkt_stats_drop(&p->tx[q], 1); /* ring filled inside a segmented frame */
+            } else {
+                bytes += b->pkt_len;
+                queued++;
+            }
+            pkt_free(b);
+        }
     }
     if (queued) {
         if (send(a->fd, NULL, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS)

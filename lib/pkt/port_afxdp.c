@@ -334,20 +334,31 @@ static uint16_t afxdp_tx(struct pkt_port *p, uint16_t q, struct pkt_buf **bufs, 
     uint16_t sent = 0, queued = 0;
     uint64_t bytes = 0;
     for (; sent < n; sent++) {
-        struct pkt_buf *b = bufs[sent];
-        if (b->pkt_len > FRAME_SIZE || b->pkt_len < 14) {
-            pkt_stats_error(&p->tx[q], 1);
-            pkt_free(b);
-            continue;
-        }
         if (queued == room || a->n_free == 0)
             break; /* the caller keeps the rest */
-        uint64_t addr = a->free_frames[--a->n_free];
-        pkt_read(b, 0, a->umem + addr, b->pkt_len);
-        descs[prod++ & a->tx.mask] = (struct xdp_desc){.addr = addr, .len = b->pkt_len};
-        bytes += b->pkt_len;
-        queued++;
-        pkt_free(b);
+        /* The socket takes complete frames: finish offloads here. */
+        struct pkt_buf *segs[PKT_GSO_MAX_SEGS];
+        int ns = pkt_offload_for_caps(bufs[sent], false, false, p->pool, segs,
+                                      PKT_GSO_MAX_SEGS);
+        if (ns < 0) {
+            pkt_stats_error(&p->tx[q], 1);
+            continue;
+        }
+        for (int k = 0; k < ns; k++) {
+            struct pkt_buf *b = segs[k];
+            if (b->pkt_len > FRAME_SIZE || b->pkt_len < 14) {
+                pkt_stats_error(&p->tx[q], 1);
+            } else if (queued == room || a->n_free == 0) {
+                pkt_stats_drop(&p->tx[q], 1); /* ring filled inside a segmented frame */
+            } else {
+                uint64_t addr = a->free_frames[--a->n_free];
+                pkt_read(b, 0, a->umem + addr, b->pkt_len);
+                descs[prod++ & a->tx.mask] = (struct xdp_desc){.addr = addr, .len = b->pkt_len};
+                bytes += b->pkt_len;
+                queued++;
+            }
+            pkt_free(b);
+        }
     }
     if (queued) {
         __atomic_store_n(a->tx.producer, prod, __ATOMIC_RELEASE);

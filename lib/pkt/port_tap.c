@@ -214,13 +214,32 @@ static uint16_t tap_tx(struct pkt_port *p, uint16_t q, struct pkt_buf **bufs, ui
     uint64_t bytes = 0;
     for (; sent < n; sent++) {
         struct pkt_buf *b = bufs[sent];
+        if ((b->ol_flags & PKT_OL_GSO && !(p->caps & PKT_PORT_CAP_GSO)) ||
+            (b->ol_flags & PKT_OL_CSUM_PARTIAL && !(p->caps & PKT_PORT_CAP_CSUM_OFFLOAD))) {
+            /* What the tap cannot take is finished here, then sent as usual. */
+            struct pkt_buf *segs[PKT_GSO_MAX_SEGS];
+            int ns = pkt_offload_for_caps(b, p->caps & PKT_PORT_CAP_CSUM_OFFLOAD,
+                                          p->caps & PKT_PORT_CAP_GSO, p->pool, segs,
+                                          PKT_GSO_MAX_SEGS);
+            if (ns < 0) {
+                pkt_stats_error(&p->tx[q], 1);
+                continue;
+            }
+            bool full = false;
+            for (int i = 0; i < ns; i++) {
+                if (!full && tap_tx(p, q, &segs[i], 1) == 1)
+                    continue;
+                full = true; /* the tap filled up inside the frame */
+                pkt_stats_drop(&p->tx[q], 1);
+                pkt_free(segs[i]);
+            }
+            continue;
+        }
         struct iovec iov[TAP_MAX_SEGS + 1];
         struct virtio_net_hdr hdr;
         unsigned k = 0;
         if (t->vnet_hdr) {
             pkt_vnet_hdr_make(b, &hdr);
-            if (!(p->caps & PKT_PORT_CAP_GSO))
-                hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE;
             iov[k++] = (struct iovec){&hdr, sizeof(hdr)};
         }
         bool fits = true;

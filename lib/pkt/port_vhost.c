@@ -448,26 +448,57 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
         return 0;
     uint64_t features = s->features;
     bool mrg = features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+    /* What the guest cannot take (segmentation, partial checksums) is
+     * finished here first: one input packet may become many. */
+    struct pkt_buf *work[VHOST_BURST];
+    uint16_t src[VHOST_BURST];
+    bool expanded[VHOST_BURST];
+    uint16_t n_work = 0, consumed = 0;
+    bool guest_csum = features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
+    while (consumed < n && n_work < VHOST_BURST) {
+        struct pkt_buf *b = bufs[consumed];
+        bool gso_ok = (b->ol_flags & PKT_OL_GSO) &&
+                      (features & VIRTIO_BIT(b->gso_type == PKT_GSO_TCPV6
+                                                     ? VIRTIO_NET_F_GUEST_TSO6
+                                                     : VIRTIO_NET_F_GUEST_TSO4));
+        bool need = (b->ol_flags & PKT_OL_GSO) ? !gso_ok
+                                               : (b->ol_flags & PKT_OL_CSUM_PARTIAL) && !guest_csum;
+        if (!need) {
+            src[n_work] = consumed;
+            expanded[n_work] = false;
+            work[n_work++] = b;
+            consumed++;
+            continue;
+        }
+        if (n_work > 0 && (b->ol_flags & PKT_OL_GSO))
+            break; /* a frame to segment starts the next burst */
+        int ns = pkt_offload_finish(b, p->pool, work + n_work, VHOST_BURST - n_work);
+        if (ns < 0)
+            pkt_stats_error(&p->tx[qid], 1);
+        for (int k = 0; k < ns; k++) {
+            src[n_work] = consumed;
+            expanded[n_work++] = true;
+        }
+        consumed++;
+    }
     struct vq_chain chains[VHOST_BURST];
     struct iovec iov[VHOST_BURST * MAX_IOV_PER_CHAIN];
     struct vq_used used[VHOST_BURST];
     unsigned n_chains = 0, n_used = 0, iov_used = 0;
     uint16_t done = 0, ok = 0;
     uint64_t bytes = 0;
-    n = (uint16_t)KK_MIN(n, (uint16_t)VHOST_BURST);
     if (!mrg) {
         /* One guest buffer per packet: take them all at once. */
-        int got = vhu_queue_pop(q, chains, n, iov, VHOST_BURST * MAX_IOV_PER_CHAIN);
+        int got = vhu_queue_pop(q, chains, n_work, iov, VHOST_BURST * MAX_IOV_PER_CHAIN);
         if (got < 0) {
             vhu_dev_fail(v->dev, got == -ENOBUFS ? "an RX chain needs too many iovecs"
                                                  : vq_broken_reason(&q->vq));
-            slot_leave(s);
-            return 0;
+            got = 0;
         }
         n_chains = (unsigned)got;
     }
-    while (done < n) {
-        struct pkt_buf *b = bufs[done];
+    while (done < n_work) {
+        struct pkt_buf *b = work[done];
         struct virtio_net_hdr hdr;
         bool fits = guest_header(b, features, &hdr);
         uint32_t need = (uint32_t)HDR + b->pkt_len;
@@ -529,6 +560,25 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     }
     if (!mrg && n_used < n_chains)
         vq_unpop(&q->vq, &chains[n_used], n_chains - n_used);
+    /* Out of guest buffers with work left. The caller keeps a tail of its
+     * array, so only input packets after the last one already turned into
+     * segments (and freed) can go back; the rest is dropped. */
+    int last_expanded = -1;
+    for (uint16_t w = done; w < n_work; w++) {
+        if (expanded[w])
+            last_expanded = src[w];
+    }
+    uint16_t returned = consumed;
+    bool tail_found = false;
+    for (uint16_t w = done; w < n_work; w++) {
+        if (expanded[w] || (int)src[w] < last_expanded) {
+            pkt_stats_drop(&p->tx[qid], 1);
+            pkt_free(work[w]);
+        } else if (!tail_found) {
+            returned = src[w];
+            tail_found = true;
+        }
+    }
     if (n_used) {
         vhu_queue_push(q, used, n_used);
         vhu_queue_notify(q);
@@ -536,7 +586,7 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     slot_leave(s);
     if (ok)
         pkt_stats_add(&p->tx[qid], ok, bytes);
-    return done;
+    return returned;
 }
 
 const struct pkt_port_ops pkt_port_vhost_ops = {

@@ -38,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..18"
+echo "1..21"
 
 # Namespace $1 gets interface $2 with address 10.77.0.$3/24.
 setup_ns_if() {
@@ -143,6 +143,30 @@ stop_pmd
 ok "tap: testpmd exits 0 on SIGTERM" [ $? = 0 ]
 ip netns del $ns1
 ip netns del $ns2
+
+# ---- a tap (offloads on) and an afpacket port: TSO frames from the tap's
+# namespace are segmented, and their checksums finished, in software.
+ip netns add $ns1
+ip netns add $ns2
+ip link add kkp$$v2 type veth peer name eth2
+setup_ns_if $ns2 eth2 2
+ip link set kkp$$v2 up
+ip netns exec $ns2 ethtool -K eth2 tso off gso off tx off >/dev/null 2>&1
+start_pmd -p "tap:name=kkp$$t1" -p "afpacket:iface=kkp$$v2" -f io
+for _ in $(seq 50); do
+    ip link show kkp$$t1 >/dev/null 2>&1 && break
+    sleep 0.1
+done
+setup_ns_if $ns1 kkp$$t1 1
+cross_traffic
+ok "tap -> afpacket: ping crosses testpmd" [ $ping_ok = 1 ]
+ok "tap -> afpacket: TCP from the tap's side (64 KiB frames segmented in software, $tcp_bytes bytes)" \
+    [ "$tcp_bytes" -gt 1000000 ]
+stop_pmd
+ok "tap -> afpacket: testpmd exits 0 on SIGTERM" [ $? = 0 ]
+ip netns del $ns1
+ip netns del $ns2
+ip link del kkp$$v2 2>/dev/null
 
 # ---- pcap ----------------------------------------------------------------------
 # tshark captures some traffic in a namespace; testpmd copies it from one
