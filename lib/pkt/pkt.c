@@ -81,9 +81,21 @@ static void make_exit_key(void)
     pthread_key_create(&exit_key, thread_exit);
 }
 
+/* The last pool this thread used, for the common single-pool case. */
+static __thread struct thread_cache *last_used;
+
 struct kk_mempool_cache *pkt_pool_thread_cache(struct pkt_pool *pub)
 {
     struct pool_impl *p = (struct pool_impl *)pub;
+    struct thread_cache *tc = last_used;
+    if (kk_likely(tc && tc->pool == p && tc->pool_id == p->id))
+        return tc->cache;
+    for (unsigned i = 0; i < MAX_THREAD_CACHES; i++) {
+        if (thread_caches[i].pool == p && thread_caches[i].pool_id == p->id) {
+            last_used = &thread_caches[i];
+            return thread_caches[i].cache;
+        }
+    }
     for (unsigned i = 0; i < MAX_THREAD_CACHES; i++) {
         if (thread_caches[i].pool == p && thread_caches[i].pool_id == p->id)
             return thread_caches[i].cache;

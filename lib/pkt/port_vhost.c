@@ -260,11 +260,18 @@ static bool vhost_link_up(struct pkt_port *p)
 
 /* Copy the frame of a guest TX chain (after its header) into a packet. */
 static struct pkt_buf *chain_to_pkt(struct pkt_port *p, const struct vq_chain *c,
-                                    struct virtio_net_hdr *hdr)
+                                    struct virtio_net_hdr *hdr, struct pkt_buf *head)
 {
-    struct pkt_buf *head = pkt_alloc(p->pool), *seg = head;
-    if (!head)
-        return NULL;
+    struct pkt_buf *seg = head;
+    /* The common case: header and frame in one guest buffer, frame fits. */
+    if (c->iov[0].iov_len == c->readable_len && c->readable_len - HDR <= pkt_tailroom(head)) {
+        const uint8_t *src = c->iov[0].iov_base;
+        uint32_t len = (uint32_t)(c->readable_len - HDR);
+        memcpy(hdr, src, HDR);
+        memcpy(pkt_data(head), src + HDR, len);
+        head->data_len = head->pkt_len = len;
+        return head;
+    }
     size_t skip = HDR, got_hdr = 0;
     for (unsigned i = 0; i < c->n_readable; i++) {
         const uint8_t *src = c->iov[i].iov_base;
@@ -327,6 +334,11 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     struct vq_used used[VHOST_BURST];
     uint16_t out = 0;
     uint64_t bytes = 0;
+    /* Buffers for the whole burst at once (spares go back at the end). */
+    struct pkt_buf *fresh[VHOST_BURST];
+    unsigned n_fresh = 0, next_fresh = 0;
+    if (got > 0 && pkt_alloc_bulk(p->pool, fresh, (uint32_t)got) == 0)
+        n_fresh = (unsigned)got;
     for (int i = 0; i < got; i++) {
         const struct vq_chain *c = &chains[i];
         used[i] = (struct vq_used){.id = c->id, .desc_count = c->desc_count};
@@ -335,7 +347,8 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
             continue;
         }
         struct virtio_net_hdr hdr;
-        struct pkt_buf *b = chain_to_pkt(p, c, &hdr);
+        struct pkt_buf *head = next_fresh < n_fresh ? fresh[next_fresh++] : pkt_alloc(p->pool);
+        struct pkt_buf *b = head ? chain_to_pkt(p, c, &hdr, head) : NULL;
         if (!b) {
             pkt_stats_drop(&p->rx[qid], 1);
             continue;
@@ -351,6 +364,8 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
         bytes += b->pkt_len;
         bufs[out++] = b;
     }
+    if (next_fresh < n_fresh)
+        pkt_free_bulk(fresh + next_fresh, n_fresh - next_fresh);
     if (got > 0) {
         vhu_queue_push(q, used, (unsigned)got);
         vhu_queue_notify(q);
@@ -555,9 +570,10 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
                                                 .desc_count = chains[first + i].desc_count,
                                                 .len = lens[i]};
         n_used += k;
-        pkt_free(b);
         done++;
     }
+    /* Every packet handled went into guest buffers (or was dropped). */
+    pkt_free_bulk(work, done);
     if (!mrg && n_used < n_chains)
         vq_unpop(&q->vq, &chains[n_used], n_chains - n_used);
     /* Out of guest buffers with work left. The caller keeps a tail of its
