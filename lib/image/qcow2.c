@@ -801,8 +801,6 @@ static int validate_create(const struct img_create_opts *o, int *version, uint32
     return 0;
 }
 
-int qcow2__preallocate(struct qcow2 *q, enum img_prealloc mode);
-
 static int qcow2_create(const char *path, const struct img_create_opts *o)
 {
     int version, rbits;

@@ -255,7 +255,6 @@ int qcow2__alloc_bytes(struct qcow2 *q, uint64_t len, uint64_t *offset);
 int qcow2__defer_free(struct qcow2 *q, uint64_t offset, uint64_t len);
 int qcow2__apply_deferred(struct qcow2 *q);
 int qcow2__check(struct img *img, unsigned fix, struct img_check_result *res);
-int qcow2__rebuild_refcounts(struct qcow2 *q, struct img_check_result *res);
 
 /* qcow2_map.c */
 int qcow2__decode_l2e(struct qcow2 *q, const uint8_t *table, uint64_t idx, struct qcow2_l2e *e);
@@ -268,6 +267,8 @@ int qcow2_unmap(struct img *img, uint64_t off, uint64_t len);
 int qcow2_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags);
 int qcow2_write_compressed(struct img *img, const void *buf, size_t len, uint64_t off);
 int qcow2_block_status(struct img *img, uint64_t off, uint64_t len, struct img_status *st);
+/* Allocate every cluster of the image (create's preallocation modes). */
+int qcow2__preallocate(struct qcow2 *q, enum img_prealloc mode);
 
 /* qcow2_compress.c: returns the compressed length, or -ENOSPC when the data
  * does not fit in @out_len, or -errno. */

@@ -910,7 +910,6 @@ int qcow2_write_compressed(struct img *img, const void *buf, size_t len, uint64_
 
 /* ---- preallocation ------------------------------------------------------ */
 
-int qcow2__preallocate(struct qcow2 *q, enum img_prealloc mode);
 int qcow2__preallocate(struct qcow2 *q, enum img_prealloc mode)
 {
     uint64_t cs = q->cluster_size;

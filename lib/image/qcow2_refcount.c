@@ -432,7 +432,7 @@ static void account(struct check *ck, uint64_t offset, uint64_t len, const char 
     }
 }
 
-static int walk_l2(struct check *ck, uint64_t l2_off, bool active, uint64_t l1i)
+static int walk_l2(struct check *ck, uint64_t l2_off, bool active)
 {
     struct qcow2 *q = ck->q;
     int rc = img__file_pread(q->file, ck->buf, q->cluster_size, l2_off);
@@ -469,7 +469,6 @@ static int walk_l2(struct check *ck, uint64_t l2_off, bool active, uint64_t l1i)
             }
         }
     }
-    (void)l1i;
     return 0;
 }
 
@@ -487,7 +486,7 @@ static int walk_l1(struct check *ck, const uint64_t *l1, uint32_t l1_size, bool 
             continue;
         }
         account(ck, l2, q->cluster_size, "L2 table");
-        walk_l2(ck, l2, active, i);
+        walk_l2(ck, l2, active);
     }
     return 0;
 }
@@ -836,9 +835,4 @@ int qcow2__check(struct img *img, unsigned fix, struct img_check_result *res)
     pthread_mutex_unlock(&q->lock);
     pthread_rwlock_unlock(&q->io_lock);
     return rc;
-}
-
-int qcow2__rebuild_refcounts(struct qcow2 *q, struct img_check_result *res)
-{
-    return do_check(q, IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS, res);
 }
