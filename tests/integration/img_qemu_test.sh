@@ -136,6 +136,8 @@ torture_variant "cluster_size=8k,compression_type=zstd,refcount_bits=8" 4M wzdcs
 torture_variant "cluster_size=16k,lazy_refcounts=on" 4M wzdc
 torture_variant "cluster_size=2M,refcount_bits=64" 16M wzdc
 torture_variant "cluster_size=1k,refcount_bits=2,preallocation=metadata" 1M wzd
+# Refcount blocks of 64 clusters, a table of 64 blocks: both grow many times.
+torture_variant "cluster_size=512,refcount_bits=64" 6M wzdc
 
 # Writes into the top of qemu's chain: copy-on-write from both layers.
 qemu-img convert -O raw top.qcow2 top.ref

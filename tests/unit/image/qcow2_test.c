@@ -761,6 +761,40 @@ static void test_overlap_guard(void **state)
     kk_test_rmdir(dir);
 }
 
+/* Refcount blocks covering 64 clusters and a one-cluster table of 64
+ * blocks: writing 6 MiB makes both grow many times. */
+static void test_refcount_growth(void **state)
+{
+    char *dir = kk_test_mkdtemp();
+    char *p = path_in(dir, "rg.qcow2");
+    struct img_create_opts o = {.format = "qcow2", .size = 6 << 20, .cluster_size = 512, .refcount_bits = 64};
+    assert_int_equal(img_create(p, &o), 0);
+    uint64_t rt_clusters_before = be64_read(p, 56) >> 32;
+    struct img *img;
+    struct img_open_opts rw = {.flags = IMG_O_RDWR};
+    assert_int_equal(img_open(p, &rw, &img), 0);
+    uint8_t *buf = malloc(6 << 20), *got = malloc(6 << 20);
+    for (size_t i = 0; i < (6u << 20); i++)
+        buf[i] = (uint8_t)(i / 512 + i);
+    for (size_t off = 0; off < (6u << 20); off += 100000) {
+        size_t n = (6u << 20) - off < 100000 ? (6u << 20) - off : 100000;
+        assert_int_equal(img_pwrite(img, buf + off, n, off), 0);
+    }
+    img_close(img);
+    assert_true((be64_read(p, 56) >> 32) > rt_clusters_before);
+    assert_int_equal(img_open(p, NULL, &img), 0);
+    assert_int_equal(img_pread(img, got, 6 << 20, 0), 0);
+    assert_memory_equal(got, buf, 6 << 20);
+    struct img_check_result r;
+    assert_int_equal(img_check(img, 0, &r), 0);
+    assert_int_equal(r.corruptions + r.leaks, 0);
+    img_close(img);
+    free(buf);
+    free(got);
+    free(p);
+    kk_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_short_backing),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_overlap_guard),
+        cmocka_unit_test(test_refcount_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
