@@ -7,9 +7,10 @@
  * Ports are paired in order (0<->1, 2<->3, ...; a last odd port forwards to
  * itself); every pair gives two streams (rx of one, tx of the other).
  * Streams are spread over the worker threads, each pinned to one of
- * --cores. Workers poll in bursts; a worker that finds nothing for 256
- * polls arms its ports' wake-ups and sleeps on their file descriptors (or
- * naps 50 us when a port has none), so idle ports cost no CPU.
+ * --cores. Workers poll in bursts; a worker that finds nothing for 200 us
+ * arms its ports' wake-ups and sleeps on their file descriptors (or naps
+ * 50 us when a port has none), so idle ports cost no CPU; --busy-poll keeps
+ * it spinning, as DPDK's testpmd does.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +35,7 @@
 #define MAX_PORTS 16
 #define MAX_WORKERS 16
 #define MAX_BURST 256
-#define IDLE_SPINS 256  /* empty polls before a worker sleeps */
+#define IDLE_US 200      /* a worker idle this long sleeps (unless --busy-poll) */
 
 enum fwd_mode { FWD_IO, FWD_MAC, FWD_RXONLY, FWD_TXONLY };
 
@@ -67,6 +68,7 @@ struct cfg {
     unsigned tx_flows;
     double tx_rate;               /* txonly packets per second per stream, 0: max */
     bool json;
+    bool busy_poll;               /* never sleep (benchmarks, like DPDK) */
 };
 
 static volatile sig_atomic_t stop;
@@ -106,6 +108,8 @@ void testpmd_help(FILE *out)
             "      --tx-rate PPS      txonly: packets per second per stream (default: max)\n"
             "      --pool N           packet buffers (default 16384)\n"
             "      --json             final statistics as JSON on stdout\n"
+            "      --busy-poll        never sleep when idle (by default a worker idle for\n"
+            "                         200 us sleeps until one of its ports has input)\n"
             "  -h, --help             this help\n"
             "\n"
             "Port types:\n");
@@ -289,6 +293,7 @@ static void *worker_main(void *arg)
     }
     struct pkt_pool *pool = w->n_streams ? w->streams[0].tx->pool : NULL;
     unsigned idle = 0;
+    uint64_t idle_since = 0;
     /* txonly rate: a token bucket per worker, refilled from the clock. */
     uint64_t budget = 0, *budget_p = cfg.tx_rate > 0 ? &budget : NULL;
     uint64_t last_refill = kk_now_us();
@@ -309,11 +314,22 @@ static void *worker_main(void *arg)
             w->busy_tsc += kk_rdtsc() - t0;
             __atomic_store_n(&w->packets, w->packets + moved, __ATOMIC_RELAXED);
             idle = 0;
-        } else if (++idle >= IDLE_SPINS && !budget_p) {
+            continue;
+        }
+        if (budget_p) {
+            if (budget == 0)
+                usleep(20);
+            continue;
+        }
+        if (cfg.busy_poll)
+            continue;
+        /* The first empty poll after work starts the idle clock; it is read
+         * again every 64 empty polls. Idle for IDLE_US: sleep until input. */
+        if (idle++ == 0) {
+            idle_since = kk_now_us();
+        } else if (idle % 64 == 0 && kk_now_us() - idle_since >= IDLE_US) {
             idle_wait(w, epfd);
             idle = 0;
-        } else if (budget_p && budget == 0) {
-            usleep(20);
         }
     }
     if (epfd >= 0)
@@ -417,7 +433,7 @@ static void print_final(struct pkt_port **ports, unsigned n, const struct snapsh
 
 int testpmd_main(int argc, char **argv)
 {
-    enum { OPT_TX_SIZE = 256, OPT_TX_FLOWS, OPT_TX_RATE, OPT_POOL, OPT_JSON };
+    enum { OPT_TX_SIZE = 256, OPT_TX_FLOWS, OPT_TX_RATE, OPT_POOL, OPT_JSON, OPT_BUSY };
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'},      {"forward", required_argument, NULL, 'f'},
         {"cores", required_argument, NULL, 'c'},     {"burst", required_argument, NULL, 'b'},
@@ -426,6 +442,7 @@ int testpmd_main(int argc, char **argv)
         {"tx-flows", required_argument, NULL, OPT_TX_FLOWS},
         {"tx-rate", required_argument, NULL, OPT_TX_RATE},
         {"pool", required_argument, NULL, OPT_POOL}, {"json", no_argument, NULL, OPT_JSON},
+        {"busy-poll", no_argument, NULL, OPT_BUSY},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     cfg = (struct cfg){.mode = FWD_IO, .burst = 32, .pool_size = 16384, .stats_period = 1,
@@ -515,6 +532,9 @@ int testpmd_main(int argc, char **argv)
             break;
         case OPT_JSON:
             cfg.json = true;
+            break;
+        case OPT_BUSY:
+            cfg.busy_poll = true;
             break;
         case 'h':
             testpmd_help(stdout);

@@ -5,7 +5,7 @@ Topology (2 cores): build/bench/pkt_gen on CPU 0 is both traffic source and
 sink (two vhost-user frontends, kvmkit's lib/virtio frontend like DPDK's
 virtio-user): it keeps port 1's TX ring full of frames and port 2's RX ring
 full of buffers. The forwarder has CPU 1 alone:
-  kvmkit: kvmkit testpmd -p vhost-user:path=P1 -p vhost-user:path=P2 -f io -c 1
+  kvmkit: kvmkit testpmd -p vhost-user:path=P1 -p vhost-user:path=P2 -f io -c 1 --busy-poll
   DPDK:   dpdk-testpmd -l 0-1 --vdev net_vhost0,iface=P1 --vdev net_vhost1,iface=P2
           --forward-mode=io (forwarding lcore 1; the main lcore sleeps at its prompt)
 Forwarders alternate case by case for --rounds rounds; each figure is the
@@ -34,7 +34,7 @@ def run_case(backend, size, seconds, tmp):
     if backend == "kvmkit":
         proc = subprocess.Popen(["build/apps/kvmkit", "testpmd", "-p", "vhost-user:path=" + p1,
                                  "-p", "vhost-user:path=" + p2, "-f", "io", "-c", "1", "-s",
-                                 "0", "--json"],
+                                 "0", "--json", "--busy-poll"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     else:
         proc = subprocess.Popen(["dpdk-testpmd", "--no-huge", "-m", "1024", "--no-pci", "-l",
