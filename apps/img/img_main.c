@@ -153,8 +153,13 @@ int img_cmd_parse_create_opts(const char *list, struct img_create_opts *o, char 
     return 0;
 }
 
+/* -U / --force-share on the command line: read without taking locks. */
+static bool force_share;
+
 int img_cmd_open(const char *path, const char *fmt, unsigned flags, struct img **out)
 {
+    if (force_share && !(flags & IMG_O_RDWR))
+        flags |= IMG_O_FORCE_SHARE;
     struct img_open_opts o = {.format = fmt, .flags = flags};
     int rc = img_open(path, &o, out);
     if (rc < 0) {
@@ -1079,6 +1084,10 @@ int img_cmd_main(int argc, char **argv)
     if (argc < 2) {
         img_cmd_help(stderr);
         return 2;
+    }
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "-U") || !strcmp(argv[i], "--force-share"))
+            force_share = true;
     }
     if (getenv("KVMKIT_LOG"))
         kk_log_set_levels(getenv("KVMKIT_LOG"));

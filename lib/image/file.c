@@ -13,6 +13,61 @@
 
 #include "image_internal.h"
 
+/*
+ * QEMU's image locking (block/file-posix.c's scheme, which the qemu-img and
+ * QEMU we run beside use): for each permission bit P we take, a read lock
+ * on byte 100 + P; for each one we refuse to share, on byte 200 + P.
+ * Opening conflicts when someone refuses to share a permission we take, or
+ * takes one we refuse to share. Permissions: consistent read (bit 0),
+ * write (1), write-unchanged (2), resize (3).
+ */
+#define LOCK_PERM_BASE 100
+#define LOCK_SHARED_BASE 200
+#define PERM_CONSISTENT_READ 0x1u
+#define PERM_WRITE 0x2u
+#define PERM_WRITE_UNCHANGED 0x4u
+#define PERM_RESIZE 0x8u
+#define PERM_ALL 0xfu
+
+static bool held_by_others(int fd, off_t byte)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+        return false;
+    return fl.l_type != F_UNLCK;
+}
+
+static const char *const perm_names[] = {"consistent read", "write", "write unchanged", "resize"};
+
+static int lock_image(struct img_file *f, unsigned flags)
+{
+    unsigned perm = PERM_CONSISTENT_READ, shared = PERM_CONSISTENT_READ | PERM_WRITE_UNCHANGED;
+    if (flags & IMG_O_RDWR)
+        perm |= PERM_WRITE | PERM_WRITE_UNCHANGED | PERM_RESIZE;
+    for (unsigned b = 0; b < 4; b++) {
+        if ((perm & (1u << b)) && held_by_others(f->fd, LOCK_SHARED_BASE + b))
+            return img__error(-EBUSY, "%s: failed to get a \"%s\" lock: another process has the image open and does not share it (use -U to read anyway)",
+                              f->path, perm_names[b]);
+        if (!(shared & (1u << b)) && held_by_others(f->fd, LOCK_PERM_BASE + b))
+            return img__error(-EBUSY, "%s: failed to get a shared \"%s\" lock: another process has the image open for %s (use -U to read anyway)",
+                              f->path, perm_names[b], perm_names[b]);
+    }
+    for (unsigned b = 0; b < 4; b++) {
+        off_t bytes[2] = {(perm & (1u << b)) ? (off_t)(LOCK_PERM_BASE + b) : -1,
+                          !(shared & (1u << b)) ? (off_t)(LOCK_SHARED_BASE + b) : -1};
+        for (int i = 0; i < 2; i++) {
+            if (bytes[i] < 0)
+                continue;
+            struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = bytes[i],
+                               .l_len = 1};
+            if (fcntl(f->fd, F_OFD_SETLK, &fl) < 0 && errno != EINVAL && errno != ENOTSUP)
+                return img__error(-EBUSY, "%s: cannot lock the image: %s", f->path,
+                                  kk_strerror(-errno));
+        }
+    }
+    return 0;
+}
+
 int img__file_open(struct img_file *f, const char *path, unsigned flags)
 {
     int mode = (flags & IMG_O_RDWR) ? O_RDWR : O_RDONLY;
@@ -43,6 +98,13 @@ int img__file_open(struct img_file *f, const char *path, unsigned flags)
     f->block_device = S_ISBLK(st.st_mode);
     /* Block devices keep old contents anywhere: nothing is known zero. */
     f->high_water = f->block_device ? UINT64_MAX : (uint64_t)st.st_size;
+    if (!(flags & IMG_O_FORCE_SHARE)) {
+        int rc = lock_image(f, flags);
+        if (rc < 0) {
+            img__file_close(f);
+            return rc;
+        }
+    }
     if (flags & IMG_O_DIRECT) {
         f->direct_fd = open(path, mode | O_CLOEXEC | O_DIRECT);
         if (f->direct_fd < 0) {

@@ -8,6 +8,10 @@
  * the backing image and keeps its metadata ordered so that a process killed
  * at any moment leaves at most leaked clusters (see docs/image.md).
  *
+ * Files are locked the way QEMU locks them (open file description locks on
+ * bytes 100+ and 200+ for the permissions taken and not shared), so an image
+ * a running QEMU writes is refused (-EBUSY), and QEMU refuses one we write.
+ *
  * Backing chains are opened automatically, any depth, any mix of formats;
  * a file that appears twice in a chain is refused (-ELOOP). Backing images
  * are opened read-only.
@@ -41,6 +45,7 @@ struct img;
 #define IMG_O_NO_REPAIR (1u << 3)  /* for `check`: a dirty qcow2 is opened without
                                     * rebuilding its refcounts, and one marked corrupt
                                     * may be opened read-write (to be repaired) */
+#define IMG_O_FORCE_SHARE (1u << 5) /* take no locks (qemu-img -U); read-only use */
 #define IMG_O_UNSAFE (1u << 4)     /* flushes do nothing (qemu's cache=unsafe): the
                                     * metadata order still survives a killed process,
                                     * not a power loss */

@@ -327,6 +327,27 @@ else
     for t in 1 2 3; do echo "ok $((tap_n + 1)) # SKIP no loop device"; tap_n=$((tap_n + 1)); done
 fi
 
+# --- image locking, both ways ---------------------------------------------------
+qemu-img create -q -f qcow2 lock.qcow2 64M
+qemu-img bench -w -c 100000000 -d 1 -s 4k lock.qcow2 >/dev/null 2>&1 &
+qpid=$!
+for _ in $(seq 50); do qemu-img info lock.qcow2 >/dev/null 2>&1 || break; sleep 0.05; done
+expect_lock_error() { ! "$@" >/dev/null 2>lock.err && grep -qi "lock" lock.err; }
+ok "kvmkit refuses to write an image QEMU is writing" expect_lock_error "$K" img resize lock.qcow2 +1M
+ok "kvmkit refuses to read it without -U" expect_lock_error "$K" img info lock.qcow2
+quiet() { "$@" >/dev/null 2>&1; }
+ok "kvmkit reads it with -U" quiet "$K" img info -U lock.qcow2
+kill $qpid
+wait $qpid 2>/dev/null
+"$K" img create -q -f qcow2 lock2.qcow2 8M
+"$T" crash lock2.qcow2 1 >/dev/null 2>&1 &
+wpid=$!
+sleep 0.3
+ok "QEMU refuses an image kvmkit is writing" expect_lock_error qemu-img info lock2.qcow2
+kill -9 $wpid
+wait $wpid 2>/dev/null
+wpid=
+
 # --- power loss: lost unsynced writes, in any combination ---------------------
 powerfail_clean() { # SEED OPTIONS
     local pd=pf$1 f bad=0

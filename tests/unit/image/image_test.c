@@ -186,6 +186,33 @@ static void test_backing_loops_refused(void **state)
     kk_test_rmdir(dir);
 }
 
+/* QEMU-style locks: one writer, or any number of readers; -U reads anyway. */
+static void test_locking(void **state)
+{
+    char *dir = kk_test_mkdtemp();
+    char *p = path_in(dir, "l.qcow2");
+    struct img_create_opts o = {.format = "qcow2", .size = 1 << 20};
+    assert_int_equal(img_create(p, &o), 0);
+    struct img *w, *r, *r2;
+    struct img_open_opts rw = {.flags = IMG_O_RDWR}, ro = {0}, shared = {.flags = IMG_O_FORCE_SHARE};
+    assert_int_equal(img_open(p, &rw, &w), 0);
+    assert_int_equal(img_open(p, &rw, &r), -EBUSY);
+    assert_true(strstr(img_last_error(), "lock") != NULL);
+    assert_int_equal(img_open(p, &ro, &r), -EBUSY);
+    assert_int_equal(img_open(p, &shared, &r), 0);
+    img_close(r);
+    img_close(w);
+    assert_int_equal(img_open(p, &ro, &r), 0);
+    assert_int_equal(img_open(p, &ro, &r2), 0);
+    assert_int_equal(img_open(p, &rw, &w), -EBUSY);
+    img_close(r);
+    img_close(r2);
+    assert_int_equal(img_open(p, &rw, &w), 0);
+    img_close(w);
+    free(p);
+    kk_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_raw_io),
         cmocka_unit_test(test_direct_io),
+        cmocka_unit_test(test_locking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
