@@ -30,6 +30,7 @@ KK_LOG_COMPONENT_DECLARE(pkt_log);
 #define BLOCK_SIZE (1u << 18)   /* 256 KiB: holds over a hundred full frames */
 #define TX_FRAME_SIZE 2048u
 #define TX_FRAMES 512u
+#define VNET_HDR_LEN 10u         /* struct virtio_net_hdr without num_buffers */
 
 struct afp_port {
     int fd;
@@ -45,6 +46,7 @@ struct afp_port {
     uint8_t *tx_ring;
     unsigned tx_next;
     uint32_t mtu_frame;              /* largest frame we may send */
+    bool vnet;                       /* frames carry a virtio-net header (no num_buffers) */
 };
 
 static int afp_fail(struct afp_port *a, int rc, char *err, size_t errlen, const char *what)
@@ -92,6 +94,14 @@ static int afp_open(struct pkt_port *p, const struct pkt_spec *spec, char *err, 
     }
     /* Frames the host sends out of this interface are not ours to switch. */
     setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+    /* Received frames come with a virtio-net header: the kernel's partial
+     * checksums and segmentation offloads (veth, TSO) become the packet's
+     * offload fields instead of frames we could not complete. */
+    a->vnet = setsockopt(a->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0;
+    if (!a->vnet)
+        KK_LOGW(pkt_log, "afpacket %s: no PACKET_VNET_HDR (%s): the interface's peers must "
+                         "not leave checksums or segmentation to it",
+                a->ifname, kk_strerror(kk_neg_errno()));
     struct tpacket_req3 rx = {.tp_block_size = BLOCK_SIZE, .tp_block_nr = (unsigned)blocks,
                               .tp_frame_size = TX_FRAME_SIZE,
                               .tp_frame_nr = (unsigned)(BLOCK_SIZE / TX_FRAME_SIZE * blocks),
@@ -130,7 +140,8 @@ static int afp_open(struct pkt_port *p, const struct pkt_spec *spec, char *err, 
             goto fail;
         }
     }
-    a->mtu_frame = TX_FRAME_SIZE - TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
+    a->mtu_frame = TX_FRAME_SIZE - TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) -
+                   (a->vnet ? VNET_HDR_LEN : 0);
     p->caps = PKT_PORT_CAP_MULTI_SEG | PKT_PORT_CAP_RX_FD;
     p->priv = a;
     return 0;
@@ -150,11 +161,20 @@ static struct tpacket_block_desc *block_at(struct afp_port *a, unsigned i)
 
 /* Copy one received frame into a packet; false when out of buffers. */
 static struct pkt_buf *copy_frame(struct pkt_port *p, const struct tpacket3_hdr *h,
-                                  const uint8_t *block_end, int *error)
+                                  const uint8_t *block_end, bool vnet, int *error)
 {
     *error = 0;
     const uint8_t *data = (const uint8_t *)h + h->tp_mac;
     uint32_t len = h->tp_snaplen;
+    struct virtio_net_hdr vh = {0};
+    if (vnet) {
+        /* The header sits right before the frame (tp_mac leaves room). */
+        if (h->tp_mac < sizeof(struct tpacket3_hdr) + VNET_HDR_LEN) {
+            *error = 1;
+            return NULL;
+        }
+        memcpy(&vh, data - VNET_HDR_LEN, VNET_HDR_LEN);
+    }
     if (len > BLOCK_SIZE || data + len > block_end || len < 14) {
         *error = 1;
         return NULL;
@@ -163,6 +183,11 @@ static struct pkt_buf *copy_frame(struct pkt_port *p, const struct tpacket3_hdr 
     struct pkt_buf *b;
     if (!vlan) {
         b = pkt_from_bytes(p->pool, data, len);
+        if (b && vnet && pkt_vnet_hdr_apply(b, &vh) < 0) {
+            pkt_free(b);
+            *error = 1;
+            return NULL;
+        }
     } else {
         /* The kernel took the tag off: put it back after the addresses. */
         uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid
@@ -174,6 +199,18 @@ static struct pkt_buf *copy_frame(struct pkt_port *p, const struct tpacket3_hdr 
         if (front) {
             memcpy(front, data, 12);
             memcpy(front + 12, tag, 4);
+        }
+        if (front && vnet) {
+            /* Offsets in the header count from the frame without the tag. */
+            if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+                vh.csum_start = (uint16_t)(vh.csum_start + 4);
+            if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+                vh.hdr_len = (uint16_t)(vh.hdr_len + 4);
+            if (pkt_vnet_hdr_apply(b, &vh) < 0) {
+                pkt_free(b);
+                *error = 1;
+                return NULL;
+            }
         }
     }
     return b;
@@ -199,7 +236,7 @@ static uint16_t afp_rx(struct pkt_port *p, uint16_t q, struct pkt_buf **bufs, ui
             }
         }
         int error;
-        struct pkt_buf *b = copy_frame(p, a->pkt, (uint8_t *)bd + BLOCK_SIZE, &error);
+        struct pkt_buf *b = copy_frame(p, a->pkt, (uint8_t *)bd + BLOCK_SIZE, a->vnet, &error);
         if (!b && !error)
             break; /* out of buffers: the frame stays in the block */
         if (b) {
@@ -238,9 +275,11 @@ static bool tx_one(struct afp_port *a, struct pkt_buf *b)
     struct tpacket3_hdr *h = (struct tpacket3_hdr *)(void *)frame;
     if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
         return false;
-    pkt_read(b, 0, frame + data_off, b->pkt_len);
-    h->tp_len = b->pkt_len;
-    h->tp_snaplen = b->pkt_len;
+    uint32_t hdr = a->vnet ? VNET_HDR_LEN : 0;
+    memset(frame + data_off, 0, hdr); /* complete frames: no offload requested */
+    pkt_read(b, 0, frame + data_off + hdr, b->pkt_len);
+    h->tp_len = hdr + b->pkt_len;
+    h->tp_snaplen = hdr + b->pkt_len;
     h->tp_next_offset = 0;
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     a->tx_next = (a->tx_next + 1) % TX_FRAMES;
