@@ -421,6 +421,14 @@ static bool guest_header(struct pkt_buf *b, uint64_t features, struct virtio_net
 static void scatter(const struct vq_chain *chains, unsigned k, const struct virtio_net_hdr *hdr,
                     const struct pkt_buf *b, uint32_t *lens)
 {
+    const struct iovec *w0 = &chains[0].iov[chains[0].n_readable];
+    if (k == 1 && !b->next && w0->iov_len >= HDR + b->data_len) {
+        /* The common case: one guest buffer, one segment. */
+        memcpy(w0->iov_base, hdr, HDR);
+        memcpy((uint8_t *)w0->iov_base + HDR, pkt_data(b), b->data_len);
+        lens[0] = (uint32_t)(HDR + b->data_len);
+        return;
+    }
     unsigned ci = 0, wi = 0;
     size_t woff = 0;
     const uint8_t *src = (const uint8_t *)hdr;
