@@ -3,7 +3,7 @@
 # vhost-user port in mac mode (every frame goes back out with its addresses
 # swapped); `dpdk-testpmd --vdev net_virtio_user0` is the frontend in io mode
 # and starts the traffic with tx_first, so frames circulate between the two.
-# Split and packed rings, 1 and 2 queue pairs, a frontend that goes away
+# Split and packed rings, 1 and 2 queue pairs, client mode, a frontend that goes away
 # and a new one that connects to the same port.
 # Usage: pkt_vhost_test.sh KVMKIT
 set -u
@@ -60,7 +60,7 @@ kvmkit_stat() { # kvmkit_stat FIELD
         "$dir/kvmkit.json" "$1" 2>/dev/null
 }
 
-echo "1..14"
+echo "1..16"
 for variant in "split1:queues=1:1" "packed1:queues=1,packed_vq=1:1" \
                "split2:queues=2:2"; do
     IFS=: read -r name devargs q <<<"$variant"
@@ -85,6 +85,19 @@ for variant in "split1:queues=1:1" "packed1:queues=1,packed_vq=1:1" \
             python3 -c 'import sys; v=[int(x) for x in sys.argv[1:]]; sys.exit(0 if len(v) == 2 and min(v) > 1000 else 1)' $perq
     fi
 done
+
+# Client mode: dpdk-testpmd's virtio-user listens (server=1) and kvmkit's
+# port connects to it, retrying until the socket is there.
+rm -f "$dir/vhu.sock"
+"$KVMKIT" testpmd -p "vhost-user:path=$dir/vhu.sock,server=0" -f mac -c 0 -s 0 --json \
+    >"$dir/kvmkit.json" 2>"$dir/kvmkit.log" &
+kpid=$!
+run_dpdk client "queues=1,server=1" 1 3
+rx=$(dpdk_total "$dir/client.log" RX)
+ok "client mode: kvmkit's port connects to a listening frontend (dpdk rx=$rx)" \
+    [ "${rx:-0}" -gt 10000 ]
+stop_kvmkit
+ok "client mode: kvmkit testpmd exits 0 on SIGTERM" [ $? = 0 ]
 
 # A frontend that leaves, and the next one on the same port.
 start_kvmkit 1
