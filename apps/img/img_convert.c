@@ -177,14 +177,24 @@ static void *worker(void *arg)
 int img_cmd_convert(int argc, char **argv)
 {
     struct img_create_opts o = {.format = "raw"};
-    const char *src_fmt = NULL, *src_cache = NULL, *dst_cache = NULL;
+    const char *src_fmt = NULL, *src_cache = NULL, *dst_cache = NULL, *snapshot = NULL;
     char *copies[16] = {0};
     int ncopies = 0, c, status = 1, threads = 0;
     bool no_create = false;
     struct convert cv = {.last_permille = -1};
     optind = 1;
-    while ((c = getopt(argc, argv, "+f:O:o:cB:F:pnm:t:T:qWU")) != -1) {
+    while ((c = getopt(argc, argv, "+f:O:o:cB:F:pnm:t:T:qWUl:s:")) != -1) {
         switch (c) {
+        case 'l': /* snapshot.name=N, snapshot.id=N or N */
+            snapshot = optarg;
+            if (!strncmp(optarg, "snapshot.name=", 14))
+                snapshot = optarg + 14;
+            else if (!strncmp(optarg, "snapshot.id=", 12))
+                snapshot = optarg + 12;
+            break;
+        case 's':
+            snapshot = optarg;
+            break;
         case 'f': src_fmt = optarg; break;
         case 'O': o.format = optarg; break;
         case 'o':
@@ -219,8 +229,16 @@ int img_cmd_convert(int argc, char **argv)
     }
     const char *src_path = argv[optind], *dst_path = argv[optind + 1];
     unsigned src_flags = (src_cache && !strcmp(src_cache, "none")) ? IMG_O_DIRECT : 0;
-    if (img_cmd_open(src_path, src_fmt, src_flags, &cv.src) < 0)
+    if (snapshot) {
+        struct img_open_opts so = {.format = src_fmt, .flags = src_flags, .snapshot = snapshot};
+        int rc = img_open(src_path, &so, &cv.src);
+        if (rc < 0) {
+            img_cmd_err("convert", "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
+            goto out;
+        }
+    } else if (img_cmd_open(src_path, src_fmt, src_flags, &cv.src) < 0) {
         goto out;
+    }
     cv.size = img_size(cv.src);
     if (cv.compress && strcmp(o.format, "qcow2")) {
         img_cmd_err("convert", "compression needs the qcow2 output format");

@@ -1058,7 +1058,7 @@ static const struct {
     {"check", cmd_check, "check [-f FMT] [--output=human|json] [-r leaks|all] FILE"},
     {"commit", cmd_commit, "commit [-f FMT] [-d] FILE   (-d: do not empty FILE)"},
     {"compare", cmd_compare, "compare [-f FMT] [-F FMT] [-s] FILE1 FILE2"},
-    {"convert", img_cmd_convert, "convert [-f FMT] [-O FMT] [-o OPTIONS] [-c] [-B BACKING [-F FMT]] [-p] [-n] [-m N] [-t CACHE] SRC DST"},
+    {"convert", img_cmd_convert, "convert [-f FMT] [-O FMT] [-o OPTIONS] [-c] [-B BACKING [-F FMT]] [-l snapshot.name=S] [-p] [-n] [-m N] [-t CACHE] SRC DST"},
     {"create", cmd_create, "create [-f FMT] [-o OPTIONS] [-b BACKING [-F FMT]] FILE [SIZE]"},
     {"info", cmd_info, "info [-f FMT] [--output=human|json] [--backing-chain] FILE"},
     {"map", cmd_map, "map [-f FMT] [--output=human|json] FILE"},

@@ -170,6 +170,9 @@ static char *backing_path(const char *image, const char *backing)
 static int open_one(const char *path, const char *format, unsigned flags,
                     struct chain_id *ids, int depth, struct img **out);
 
+/* The snapshot img_open() was asked for; applies to the top image only. */
+static __thread const char *open_snapshot;
+
 static int open_backing(struct img *img, unsigned flags, const char *fmt_override,
                         struct chain_id *ids, int depth)
 {
@@ -233,7 +236,12 @@ static int open_one(const char *path, const char *format, unsigned flags,
     } else {
         img->drv = probe_fd(img->file.fd);
     }
-    rc = img->drv->open(img, flags);
+    img->open_snapshot = depth == 0 ? open_snapshot : NULL;
+    if (img->open_snapshot && img->drv != &img__qcow2_driver)
+        rc = img__error(-ENOTSUP, "%s: %s images have no internal snapshots", path, img->drv->name);
+    else
+        rc = img->drv->open(img, flags);
+    img->open_snapshot = NULL;
     if (rc < 0) {
         img__file_close(&img->file);
         free(img->filename);
@@ -264,8 +272,12 @@ int img_open(const char *path, const struct img_open_opts *opts, struct img **ou
     unsigned flags = opts->flags;
     if (opts->backing_format)
         flags |= IMG_O_NO_BACKING;
+    if (opts->snapshot && (flags & IMG_O_RDWR))
+        return img__error(-EINVAL, "%s: a snapshot can only be opened read-only", path);
+    open_snapshot = opts->snapshot;
     struct img *img;
     int rc = open_one(path, opts->format, flags, ids, 0, &img);
+    open_snapshot = NULL;
     if (rc < 0)
         return rc;
     if (opts->backing_format && !(opts->flags & IMG_O_NO_BACKING)) {

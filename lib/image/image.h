@@ -57,6 +57,7 @@ struct img_open_opts {
     const char *format;         /* "raw", "qcow2" or NULL to probe */
     unsigned flags;             /* IMG_O_* */
     const char *backing_format; /* override for the backing file's format (NULL: from image) */
+    const char *snapshot;       /* read-only view of this internal snapshot (name or id) */
 };
 
 /*
@@ -171,7 +172,7 @@ int img_block_status_chain(struct img *img, uint64_t offset, uint64_t len,
                            struct img_status *st, int *depth);
 
 /* Grow (or, for raw only, shrink) the virtual size. qcow2 refuses to shrink
- * (-ENOTSUP) and refuses resizing an image with snapshots. */
+ * (-ENOTSUP); its snapshots keep their own size. */
 int img_resize(struct img *img, uint64_t size);
 
 /* Rewrite the backing file reference (no data is copied: `rebase -u`).

@@ -94,6 +94,7 @@ struct img {
     struct img *backing;
     char *backing_file;   /* as stored in the image */
     char *backing_format; /* as stored in the image */
+    const char *open_snapshot; /* during open only: the snapshot to show, or NULL */
 };
 
 extern const struct img_driver img__raw_driver;

@@ -475,6 +475,11 @@ static int do_open(struct img *img, unsigned flags)
     rc = qcow2__meta_build(q);
     if (rc < 0)
         return rc;
+    if (img->open_snapshot) {
+        rc = qcow2__show_snapshot(q, img->open_snapshot);
+        if (rc < 0)
+            return rc;
+    }
     rc = qcow2__cache_init(&q->l2_cache, cache_slots(q->cluster_size, 16u << 20, 16, 256),
                            q->cluster_size);
     if (rc == 0)
@@ -972,8 +977,6 @@ static int qcow2_resize(struct img *img, uint64_t size)
     size = kk_align_up(size, 512);
     if (size < img->size)
         return img__error(-ENOTSUP, "%s: qcow2 images cannot be shrunk", img->filename);
-    if (q->nb_snapshots)
-        return img__error(-ENOTSUP, "%s: cannot resize an image that has snapshots", img->filename);
     if (size > (1ull << 61))
         return img__error(-EFBIG, "%s: size too large", img->filename);
     pthread_rwlock_wrlock(&q->io_lock);

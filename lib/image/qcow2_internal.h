@@ -283,6 +283,8 @@ int qcow2_snapshot_list(struct img *img, struct img_snapshot **out);
 int qcow2_snapshot_create(struct img *img, const char *name);
 int qcow2_snapshot_apply(struct img *img, const char *name);
 int qcow2_snapshot_delete(struct img *img, const char *name);
+/* Read-only open: make snapshot @name (or id) the visible L1 table and size. */
+int qcow2__show_snapshot(struct qcow2 *q, const char *name);
 
 /* Big-endian helpers. */
 static inline uint64_t be64_get(const void *p)

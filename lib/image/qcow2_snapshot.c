@@ -493,6 +493,38 @@ static int do_delete(struct qcow2 *q, const char *name)
     return rc;
 }
 
+int qcow2__show_snapshot(struct qcow2 *q, const char *name)
+{
+    struct qcow2_snap *s = find(q, name);
+    if (!s)
+        return img__error(-ENOENT, "%s: no snapshot '%s'", q->img->filename, name);
+    uint64_t *l1;
+    int rc = read_l1_copy(q, s->l1_offset, s->l1_size, &l1);
+    if (rc < 0)
+        return rc;
+    uint64_t per_l1 = q->cluster_size << q->l2_bits;
+    if ((s->disk_size + per_l1 - 1) / per_l1 > s->l1_size) {
+        free(l1);
+        return img__error(-EINVAL, "%s: snapshot %s: L1 table too small for its disk size",
+                          q->img->filename, s->id);
+    }
+    for (uint32_t i = 0; i < s->l1_size; i++) {
+        uint64_t l2 = l1[i] & QCOW2_OFFSET_MASK;
+        if ((l1[i] & QCOW2_L1_RESERVED) || (l2 & (q->cluster_size - 1)) || l2 >= q->end) {
+            free(l1);
+            return img__error(-EINVAL, "%s: snapshot %s: bad L1 entry %u", q->img->filename,
+                              s->id, i);
+        }
+    }
+    /* Like qemu-img convert -l, the image keeps its current size: past the
+     * snapshot's L1 table everything reads as zeros. */
+    free(q->l1);
+    q->l1 = l1;
+    q->l1_size = s->l1_size;
+    q->l1_offset = s->l1_offset;
+    return 0;
+}
+
 #define LOCKED(call)                                                                    \
     do {                                                                                \
         struct qcow2 *q_ = img->priv;                                                   \

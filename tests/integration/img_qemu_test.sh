@@ -100,6 +100,8 @@ out=$("$K" img snapshot -l s.qcow2)
 ok "qemu snapshots are listed" bash -c "grep -q ' first ' <<<'$out' && grep -q ' second ' <<<'$out'"
 cp s.qcow2 s2.qcow2
 qemu-img convert -O raw -l snapshot.name=first s.qcow2 first.raw
+"$K" img convert -O raw -l snapshot.name=first s.qcow2 kfirst.raw
+ok "a qemu snapshot reads identically through convert -l" cmp -s first.raw kfirst.raw
 "$K" img snapshot -a first s2.qcow2
 ok "applying a qemu snapshot gives its contents" qemu-img compare -q s2.qcow2 first.raw
 ok "the image passes qemu-img check after applying" qcheck_clean s2.qcow2
@@ -122,11 +124,13 @@ torture_variant() { # OPTIONS SIZE OPS
         for s in $ref.s*; do
             [ -e "$s" ] || continue
             n=$((n + 1))
-            rm -f snap.raw
+            rm -f snap.raw ksnap.raw
             qemu-img convert -O raw -l snapshot.name=${s##*.} $img snap.raw
             cmp -s snap.raw "$s" || bad=1
+            "$K" img convert -O raw -l snapshot.name=${s##*.} $img ksnap.raw
+            cmp -s ksnap.raw "$s" || bad=2
         done
-        ok "kvmkit snapshots ($1) read back through qemu ($n)" test $bad -eq 0 -a $n -gt 0
+        ok "kvmkit snapshots ($1) read back through qemu and convert -l ($n)" test $bad -eq 0 -a $n -gt 0
     fi
 }
 torture_variant "cluster_size=64k" 8M wzdcs
