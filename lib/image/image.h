@@ -6,7 +6,8 @@
  * read and written at any byte offset with iovecs (preadv/pwritev style);
  * the driver maps guest ranges to its file, allocates, copies on write from
  * the backing image and keeps its metadata ordered so that a process killed
- * at any moment leaves at most leaked clusters (see docs/image.md).
+ * at any moment leaves at most leaked clusters (snapshot operations excepted,
+ * see docs/image.md).
  *
  * Files are locked the way QEMU locks them (open file description locks on
  * bytes 100+ and 200+ for the permissions taken and not shared), so an image
@@ -24,9 +25,11 @@
  *
  * Errors: every call returns 0 (or a count) or a negative errno, and logs
  * the reason on the "image" log component. Metadata that breaks the format's
- * rules is -EINVAL (or -EFBIG for sizes beyond our limits, -ENOTSUP for
- * features we refuse), never a crash. img_last_error() gives the last
- * message for the calling thread, for tools to print.
+ * rules is -EINVAL at open (or -EFBIG for sizes beyond our limits, -ENOTSUP
+ * for features we refuse) and -EIO when met later by I/O (a writable qcow2
+ * is then marked corrupt and takes no more writes), never a crash.
+ * img_last_error() gives the last message for the calling thread, for tools
+ * to print.
  */
 #ifndef IMG_IMAGE_H
 #define IMG_IMAGE_H
@@ -63,7 +66,9 @@ struct img_open_opts {
 /*
  * Open @path. Returns 0 and *out, or -ENOENT/-EACCES (file), -EINVAL (bad
  * metadata, logged), -ENOTSUP (unknown incompatible feature, encryption),
- * -ELOOP (backing loop or chain deeper than IMG_MAX_CHAIN), -ENOMEM.
+ * -ELOOP (backing loop or chain deeper than IMG_MAX_CHAIN), -EBUSY (another
+ * process holds a conflicting lock), -ENOMEM. The image and its backing
+ * chain belong to the caller until img_close().
  */
 int img_open(const char *path, const struct img_open_opts *opts, struct img **out);
 
