@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "img_cmd.h"
 #include "kk_err.h"
 #include "kk_log.h"
+#include "kk_reactor.h"
 
 void img_cmd_err(const char *sub, const char *fmt, ...)
 {
@@ -966,67 +969,155 @@ static int cmd_rebase(int argc, char **argv)
     return 0;
 }
 
-static int cmd_commit(int argc, char **argv)
+/* The path of @img's backing file as a name we can open (relative names
+ * are relative to @img's directory). Caller frees. */
+static char *backing_path(const char *img_path, const char *bf)
 {
-    const char *fmt = NULL;
-    bool keep = false;
-    int c;
-    optind = 1;
-    while ((c = getopt(argc, argv, "+f:dqpt:b:r:")) != -1) {
-        if (c == 'f')
-            fmt = optarg;
-        else if (c == 'd')
-            keep = true;
-        else if (c == '?')
-            return 2;
-    }
-    if (optind + 1 != argc) {
-        img_cmd_err("commit", "usage: commit [-f FMT] [-d] FILE");
-        return 2;
-    }
-    struct img *top;
-    if (img_cmd_open(argv[optind], fmt, IMG_O_NO_BACKING | (keep ? 0 : IMG_O_RDWR), &top) < 0)
-        return 1;
-    if (!img_backing_filename(top)) {
-        img_cmd_err("commit", "'%s' has no backing file", argv[optind]);
-        img_close(top);
-        return 1;
-    }
     char *path = NULL;
-    const char *bf = img_backing_filename(top);
-    if (bf[0] == '/' || !strchr(argv[optind], '/')) {
+    if (bf[0] == '/' || !strchr(img_path, '/')) {
         path = strdup(bf);
     } else {
-        char *copy = strdup(argv[optind]);
+        char *copy = strdup(img_path);
         if (copy && asprintf(&path, "%s/%s", dirname(copy), bf) < 0)
             path = NULL;
         free(copy);
     }
-    struct img *base;
-    if (!path || img_cmd_open(path, img_backing_format(top), IMG_O_RDWR, &base) < 0) {
-        free(path);
-        img_close(top);
+    return path;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+#define COMMIT_MAX_LAYERS 64
+
+static int cmd_commit(int argc, char **argv)
+{
+    const char *fmt = NULL, *base_name = NULL;
+    bool keep = false;
+    uint64_t rate = 0; /* bytes per second, 0: unlimited */
+    int c;
+    optind = 1;
+    while ((c = getopt(argc, argv, "+f:dqpt:b:r:")) != -1) {
+        if (c == 'f') {
+            fmt = optarg;
+        } else if (c == 'd') {
+            keep = true;
+        } else if (c == 'b') {
+            base_name = optarg;
+        } else if (c == 'r') {
+            if (img_cmd_parse_size(optarg, &rate) < 0 || rate == 0) {
+                img_cmd_err("commit", "-r %s: expected a rate in bytes per second (k, M, G)",
+                            optarg);
+                return 2;
+            }
+        } else if (c == '?') {
+            return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        img_cmd_err("commit", "usage: commit [-f FMT] [-d] [-b BASE] [-r RATE] FILE");
+        return 2;
+    }
+    /* As qemu-img: committing into a deeper base leaves the top alone (the
+     * layers in between would otherwise show through it). */
+    if (base_name)
+        keep = true;
+    /* Every layer is opened on its own (the base read-write), so that no
+     * image is open twice. layers[0] is the top; the base is not in it. */
+    struct img *layers[COMMIT_MAX_LAYERS];
+    unsigned n_layers = 0;
+    struct img *base = NULL;
+    char *cur_path = strdup(argv[optind]);
+    const char *cur_fmt = fmt;
+    int rc = 0;
+    for (;;) {
+        struct img *l;
+        if (!cur_path ||
+            img_cmd_open(cur_path, cur_fmt, IMG_O_NO_BACKING | (n_layers == 0 && !keep ? IMG_O_RDWR : 0),
+                         &l) < 0) {
+            rc = -EINVAL;
+            break;
+        }
+        layers[n_layers++] = l;
+        const char *bf = img_backing_filename(l);
+        if (!bf) {
+            img_cmd_err("commit", base_name ? "'%s' is not in the backing chain of '%s'"
+                                            : "'%s%s' has no backing file",
+                        base_name ? base_name : "", argv[optind]);
+            rc = -EINVAL;
+            break;
+        }
+        char *next = backing_path(cur_path, bf);
+        free(cur_path);
+        cur_path = next;
+        cur_fmt = img_backing_format(l);
+        if (!next) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (!base_name || same_file(next, base_name) || strcmp(bf, base_name) == 0) {
+            if (img_cmd_open(next, cur_fmt, IMG_O_RDWR, &base) < 0)
+                rc = -EINVAL;
+            break;
+        }
+        if (n_layers == COMMIT_MAX_LAYERS) {
+            img_cmd_err("commit", "backing chain deeper than %d", COMMIT_MAX_LAYERS);
+            rc = -ELOOP;
+            break;
+        }
+    }
+    free(cur_path);
+    if (rc < 0) {
+        for (unsigned i = 0; i < n_layers; i++)
+            img_close(layers[i]);
         return 1;
     }
-    free(path);
+    struct img *top = layers[0];
     uint64_t size = img_size(top) < img_size(base) ? img_size(top) : img_size(base);
     if (img_size(top) > img_size(base) && img_resize(base, img_size(top)) == 0)
         size = img_size(top);
     size_t chunk = 1u << 20;
     uint8_t *buf = malloc(chunk);
-    int rc = 0;
+    uint64_t started = kk_now_us(), copied = 0;
     for (uint64_t off = 0; rc == 0 && off < size;) {
-        struct img_status st;
-        rc = img_block_status(top, off, size - off < chunk ? size - off : chunk, &st);
+        /* The range's content is that of the first layer above the base
+         * that allocates it; if none does, the base already has it. */
+        uint64_t len = size - off < chunk ? size - off : chunk;
+        struct img_status st = {0};
+        unsigned owner = n_layers;
+        for (unsigned i = 0; i < n_layers && rc == 0; i++) {
+            struct img_status s2;
+            rc = img_block_status(layers[i], off, len, &s2);
+            if (rc < 0)
+                break;
+            if (s2.flags & IMG_BS_ALLOCATED) {
+                owner = i;
+                st = s2;
+                break;
+            }
+            len = s2.length; /* unallocated here for this long: look deeper */
+            st.length = len;
+        }
         if (rc < 0)
             break;
-        if (st.flags & IMG_BS_ALLOCATED) {
+        if (owner < n_layers) {
             if (st.flags & IMG_BS_ZERO) {
                 rc = img_write_zeroes(base, off, st.length, 0);
             } else {
-                rc = img_pread(top, buf, (size_t)st.length, off);
+                rc = img_pread(layers[owner], buf, (size_t)st.length, off);
                 if (rc == 0)
                     rc = img_pwrite(base, buf, (size_t)st.length, off);
+            }
+            copied += st.length;
+            if (rc == 0 && rate) {
+                /* -r: never ahead of rate bytes per second. */
+                uint64_t due_us = copied * 1000000 / rate, spent = kk_now_us() - started;
+                if (due_us > spent)
+                    usleep((useconds_t)KK_MIN(due_us - spent, (uint64_t)1000000));
             }
         }
         off += st.length;
@@ -1038,7 +1129,8 @@ static int cmd_commit(int argc, char **argv)
     if (rc == 0 && !keep)
         rc = img_unmap(top, 0, img_size(top));
     img_close(base);
-    img_close(top);
+    for (unsigned i = 0; i < n_layers; i++)
+        img_close(layers[i]);
     if (rc < 0) {
         img_cmd_err("commit", "%s", *img_last_error() ? img_last_error() : kk_strerror(rc));
         return 1;
@@ -1056,7 +1148,9 @@ static const struct {
 } subcommands[] = {
     {"bench", img_cmd_bench, "bench [-c COUNT] [-d DEPTH] [-f FMT] [-o OFFSET] [-s SIZE] [-S STEP] [-t CACHE] [-w] [--flush-interval=N] FILE"},
     {"check", cmd_check, "check [-f FMT] [--output=human|json] [-r leaks|all] FILE"},
-    {"commit", cmd_commit, "commit [-f FMT] [-d] FILE   (-d: do not empty FILE)"},
+    {"commit", cmd_commit,
+     "commit [-f FMT] [-d] [-b BASE] [-r RATE] FILE   (-d: do not empty FILE; -b: commit\n"
+     "        into BASE deeper in the chain, implies -d; -r: at most RATE bytes/s)"},
     {"compare", cmd_compare, "compare [-f FMT] [-F FMT] [-s] FILE1 FILE2"},
     {"convert", img_cmd_convert, "convert [-f FMT] [-O FMT] [-o OPTIONS] [-c] [-B BACKING [-F FMT]] [-l snapshot.name=S] [-p] [-n] [-m N] [-t CACHE] SRC DST"},
     {"create", cmd_create, "create [-f FMT] [-o OPTIONS] [-b BACKING [-F FMT]] FILE [SIZE]"},

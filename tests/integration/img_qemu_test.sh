@@ -208,6 +208,24 @@ cp top.qcow2 rb.qcow2
 ok "kvmkit rebase keeps the contents" qemu-img compare -q rb.qcow2 top.ref
 bf=$(qemu-img info --output=json rb.qcow2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["backing-filename"])')
 ok "kvmkit rebase changes the backing file" [ "$bf" = base.raw ]
+# commit -b: into the raw image at the bottom of a copy of the chain, through
+# the middle layer; the top is left as it is (-b implies -d, as in qemu-img).
+cp base.raw cb-base.raw
+cp mid.qcow2 cb-mid.qcow2
+cp top.qcow2 cb-top.qcow2
+qemu-img rebase -q -u -b cb-base.raw -F raw cb-mid.qcow2
+qemu-img rebase -q -u -b cb-mid.qcow2 -F qcow2 cb-top.qcow2
+top_before=$(md5sum <cb-top.qcow2)
+"$K" img commit -b cb-base.raw -r 1G cb-top.qcow2 >/dev/null
+ok "kvmkit commit -b writes every layer above the base into it" \
+    qemu-img compare -q -f raw -F raw cb-base.raw top.ref
+ok "kvmkit commit -b leaves the top image file as it was" \
+    bash -c "[ \"\$(md5sum <cb-top.qcow2)\" = '$top_before' ]"
+"$K" img commit -b not-in-chain.raw cb-top.qcow2 >/dev/null 2>"$dir/commit-b.err"
+ok "kvmkit commit -b with an image outside the chain is refused, saying so" \
+    grep -q "not in the backing chain" "$dir/commit-b.err"
+"$K" img commit -r fast cb-top.qcow2 >/dev/null 2>&1
+ok "kvmkit commit -r with a bad rate is refused" [ $? = 2 ]
 "$K" img commit top.qcow2 >/dev/null
 ok "kvmkit commit writes the top layer into its backing file" qemu-img compare -q mid.qcow2 top.ref
 ok "the committed-into image passes qemu-img check" qcheck_clean mid.qcow2
