@@ -249,6 +249,10 @@ int qcow2__sync(struct qcow2 *q);
 int qcow2__load_refcount_table(struct qcow2 *q);
 int qcow2__get_refcount(struct qcow2 *q, uint64_t cluster, uint64_t *val);
 int qcow2__update_refcount(struct qcow2 *q, uint64_t offset, uint64_t len, int64_t delta);
+
+/* Read @n big-endian 64-bit entries at @off (an L1 or refcount table) into a
+ * new host-order array (*out, at least one entry; caller frees). */
+int qcow2__read_table(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t **out);
 int qcow2__alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset);
 int qcow2__alloc_bytes(struct qcow2 *q, uint64_t len, uint64_t *offset);
 /* Queue a decrement until the L2 tables that dropped the reference are on disk. */

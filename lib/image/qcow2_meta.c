@@ -229,12 +229,8 @@ int qcow2__meta_build(struct qcow2 *q)
         const struct qcow2_snap *sn = &q->snaps[s];
         rc = qcow2__meta_add(q, sn->l1_offset, (uint64_t)sn->l1_size * 8, QCOW2_META_SNAP_L1);
         uint64_t *l1 = NULL;
-        if (rc == 0 && sn->l1_size) {
-            l1 = malloc((size_t)sn->l1_size * 8);
-            rc = l1 ? img__file_pread(q->file, l1, (size_t)sn->l1_size * 8, sn->l1_offset) : -ENOMEM;
-            for (uint32_t i = 0; rc == 0 && i < sn->l1_size; i++)
-                l1[i] = __builtin_bswap64(l1[i]);
-        }
+        if (rc == 0 && sn->l1_size)
+            rc = qcow2__read_table(q, sn->l1_offset, sn->l1_size, &l1);
         if (rc == 0)
             rc = add_tree(q, l1, sn->l1_size);
         free(l1);

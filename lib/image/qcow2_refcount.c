@@ -491,7 +491,7 @@ static int walk_l1(struct check *ck, const uint64_t *l1, uint32_t l1_size, bool 
     return 0;
 }
 
-static int read_be_table(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t **out)
+int qcow2__read_table(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t **out)
 {
     uint64_t *t = calloc(n ? n : 1, 8);
     if (!t)
@@ -536,7 +536,7 @@ static void walk_bitmaps(struct check *ck)
         }
         account(ck, toff, (uint64_t)tsize * 8, "bitmap table");
         uint64_t *t;
-        if (read_be_table(q, toff, tsize, &t) < 0) {
+        if (qcow2__read_table(q, toff, tsize, &t) < 0) {
             ck->res->check_errors++;
             continue;
         }
@@ -704,7 +704,7 @@ static int do_check(struct qcow2 *q, unsigned fix, struct img_check_result *res)
         struct qcow2_snap *sn = &q->snaps[s];
         account(&ck, sn->l1_offset, (uint64_t)sn->l1_size * 8, "snapshot L1 table");
         uint64_t *l1;
-        if (read_be_table(q, sn->l1_offset, sn->l1_size, &l1) < 0) {
+        if (qcow2__read_table(q, sn->l1_offset, sn->l1_size, &l1) < 0) {
             res->check_errors++;
             continue;
         }

@@ -157,22 +157,6 @@ static int write_table(struct qcow2 *q, uint64_t old_off, size_t old_size)
     return rc;
 }
 
-static int read_l1_copy(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t **out)
-{
-    uint64_t *t = calloc(n ? n : 1, 8);
-    if (!t)
-        return -ENOMEM;
-    int rc = n ? img__file_pread(q->file, t, (size_t)n * 8, off) : 0;
-    if (rc < 0) {
-        free(t);
-        return rc;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        t[i] = __builtin_bswap64(t[i]);
-    *out = t;
-    return 0;
-}
-
 /* Add @delta to the refcount of everything an L1 table reaches. */
 static int update_tree(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size, int delta)
 {
@@ -394,7 +378,7 @@ static int do_apply(struct qcow2 *q, const char *name)
     if (rc < 0)
         return rc;
     uint64_t *snap_l1;
-    rc = read_l1_copy(q, s->l1_offset, s->l1_size, &snap_l1);
+    rc = qcow2__read_table(q, s->l1_offset, s->l1_size, &snap_l1);
     if (rc < 0)
         return rc;
     for (uint32_t i = 0; i < s->l1_size; i++) {
@@ -469,7 +453,7 @@ static int do_delete(struct qcow2 *q, const char *name)
         return rc;
     struct qcow2_snap gone = *s;
     uint64_t *l1;
-    rc = read_l1_copy(q, gone.l1_offset, gone.l1_size, &l1);
+    rc = qcow2__read_table(q, gone.l1_offset, gone.l1_size, &l1);
     if (rc < 0)
         return rc;
     uint64_t old_off = q->snapshots_offset;
@@ -499,7 +483,7 @@ int qcow2__show_snapshot(struct qcow2 *q, const char *name)
     if (!s)
         return img__error(-ENOENT, "%s: no snapshot '%s'", q->img->filename, name);
     uint64_t *l1;
-    int rc = read_l1_copy(q, s->l1_offset, s->l1_size, &l1);
+    int rc = qcow2__read_table(q, s->l1_offset, s->l1_size, &l1);
     if (rc < 0)
         return rc;
     uint64_t per_l1 = q->cluster_size << q->l2_bits;
