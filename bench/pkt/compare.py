@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
+
 
 def run_case(backend, size, seconds, tmp):
     p1, p2 = os.path.join(tmp, "p1.sock"), os.path.join(tmp, "p2.sock")
@@ -108,36 +111,22 @@ def main():
     print("\n%-10s %14s %14s %8s %9s %10s %8s" % ("case", "DPDK sink pps", "kvmkit sink pps",
                                                 "speedup", "DPDK c/p", "kvmkit c/p",
                                                 "c ratio"))
-    num = lambda v, f: (f % v) if v is not None else "-"
     for r in rows:
         print("%-10s %14d %14d %7.2fx %9s %10s %8s" % (
             r["case"], r["dpdk_sink_pps"], r["kvmkit_sink_pps"], r["speedup"],
-            num(r["dpdk_busy_cycles_per_packet"], "%.0f"),
-            num(r["kvmkit_busy_cycles_per_packet"], "%.0f"), num(r["cycles_ratio"], "%.2fx")))
-    speedups = [r["speedup"] for r in rows]
-    geo = statistics.geometric_mean(speedups)
+            benchlib.fmt(r["dpdk_busy_cycles_per_packet"], "%.0f"),
+            benchlib.fmt(r["kvmkit_busy_cycles_per_packet"], "%.0f"), benchlib.fmt(r["cycles_ratio"], "%.2fx")))
     result = {"benchmark": "pkt",
               "anchor": "DPDK 22.11 dpdk-testpmd io mode between two net_vhost ports, 1 core",
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "rounds": args.rounds, "seconds_per_run": args.seconds,
               "statistic": "median of rounds",
               "busy_cycles": "TSC cycles of forwarding iterations that moved packets / packets; "
-                             "cycles_ratio = DPDK / kvmkit (> 1: kvmkit cheaper)",
-              "cases": rows,
-              "geomean_speedup": round(geo, 3), "min_speedup": min(speedups)}
-    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
-    ratios = [r["cycles_ratio"] for r in rows if r["cycles_ratio"]]
-    if ratios:
-        result["cycles_geomean_ratio"] = round(statistics.geometric_mean(ratios), 3)
-        result["cycles_min_ratio"] = min(ratios)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
+                             "cycles_ratio = DPDK / kvmkit (> 1: kvmkit cheaper)"}
+    result = benchlib.summarise(result, rows, args.json)
+    geo, worst = result["geomean_speedup"], result["min_speedup"]
     print("pkt: kvmkit testpmd vs dpdk-testpmd (io, vhost-user to vhost-user): geomean %.2fx, "
-          "worst %.2fx" % (geo, min(speedups)))
+          "worst %.2fx" % (geo, worst))
 
 
 if __name__ == "__main__":

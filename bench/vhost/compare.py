@@ -32,6 +32,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
+
 
 def run_case(kind, backend, mode, size, packed, seconds, tmp):
     sock = os.path.join(tmp, "vhost.sock")
@@ -129,39 +132,26 @@ def main():
                      "cycles_ratio": round(dc / kc, 3) if dc and kc else None})
     print("\n%-22s %12s %12s %8s %9s %10s %8s" % ("case", "DPDK pps", "kvmkit pps", "speedup",
                                                 "DPDK c/p", "kvmkit c/p", "c ratio"))
-    num = lambda v, f: (f % v) if v is not None else "-"
     for r in rows:
         print("%-22s %12d %12d %7.2fx %9s %10s %8s" % (
             r["case"], r["dpdk_pps"], r["kvmkit_pps"], r["speedup"],
-            num(r["dpdk_busy_cycles_per_packet"], "%.0f"),
-            num(r["kvmkit_busy_cycles_per_packet"], "%.0f"), num(r["cycles_ratio"], "%.2fx")))
-    speedups = [r["speedup"] for r in rows]
-    geo = statistics.geometric_mean(speedups)
+            benchlib.fmt(r["dpdk_busy_cycles_per_packet"], "%.0f"),
+            benchlib.fmt(r["kvmkit_busy_cycles_per_packet"], "%.0f"), benchlib.fmt(r["cycles_ratio"], "%.2fx")))
     result = {"benchmark": "vhost",
               "anchor": "DPDK 22.11 testpmd vhost PMD (rxonly / macswap), 1 forwarding core",
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "rounds": args.rounds, "seconds_per_run": args.seconds,
               "statistic": "median of rounds",
               "busy_cycles": "TSC cycles of iterations that moved packets / packets, median of "
-                             "rounds; cycles_ratio = DPDK / kvmkit (> 1: kvmkit cheaper)",
-              "cases": rows,
-              "geomean_speedup": round(geo, 3), "min_speedup": min(speedups)}
-    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
-    ratios = [r["cycles_ratio"] for r in rows if r["cycles_ratio"]]
-    if ratios:
-        result["cycles_geomean_ratio"] = round(statistics.geometric_mean(ratios), 3)
-        result["cycles_min_ratio"] = min(ratios)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
+                             "rounds; cycles_ratio = DPDK / kvmkit (> 1: kvmkit cheaper)"}
+    result = benchlib.summarise(result, rows, args.json)
+    geo, worst = result["geomean_speedup"], result["min_speedup"]
+    if "cycles_geomean_ratio" in result:
         print("vhost: busy cycles per packet, DPDK / kvmkit: geomean %.2fx, worst %.2fx"
               % (result["cycles_geomean_ratio"], result["cycles_min_ratio"]))
     slower = [r["case"] for r in rows if r["speedup"] < 1]
     print("vhost: kvmkit backend vs DPDK vhost per core over %d cases: geomean %.2fx, worst "
-          "%.2fx; %s" % (len(rows), geo, min(speedups),
+          "%.2fx; %s" % (len(rows), geo, worst,
                          "no case slower" if not slower else "slower: " + ", ".join(slower)))
 
 
