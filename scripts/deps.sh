@@ -6,16 +6,19 @@
 set -eu
 
 # Build: compiler, Meson/Ninja, libraries.
-BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev zlib1g-dev libzstd-dev libpcap-dev libbpf-dev"
+BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev zlib1g-dev libzstd-dev libpcap-dev libbpf-dev libssl-dev"
 # Tests: unit tests (cmocka), sanitizers and fuzzers (clang + compiler-rt).
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev python3"
 # Anchors and peers: dpdk-dev has dpdk-test (ring benchmark) and dpdk-testpmd
 # (vhost-user integration tests and benchmarks).
 BENCH_PKGS="dpdk-dev"
+# Storage peers: nbdkit (benchmark anchor), nbdinfo/nbdcopy (NBD client tests),
+# openssl (test certificates for NBD over TLS).
+STORAGE_PKGS="nbdkit libnbd-bin openssl"
 # End-to-end tests: QEMU (TCG) and the test guest's contents (tests/e2e/guest/build.sh).
 E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static fio iperf3 cpio gzip xz-utils kmod file"
 
-PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $E2E_PKGS"
+PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS"
 
 missing=""
 for p in $PKGS; do
