@@ -56,7 +56,7 @@ struct blk_bdev_ops {
     /* Optional: new size (control plane). */
     int (*resize)(struct blk_bdev *b, uint64_t size);
     /* Optional: add backend details to @obj. */
-    void (*to_json)(struct blk_bdev *b, json_t *obj);
+    void (*to_json)(const struct blk_bdev *b, json_t *obj);
     /* Free the backend's state (no channels are open). */
     void (*destroy)(struct blk_bdev *b);
 };
