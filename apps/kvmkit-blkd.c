@@ -64,6 +64,8 @@ struct blkd {
     unsigned n_workers;
     const char *config_path;
     json_t *bdev_order;          /* array of bdev names in creation order */
+    json_t *stale_bdevs;         /* config entries that failed to restore: kept in */
+    json_t *stale_exports;       /* the file and retried on the next start */
     struct export *exports;
     struct nbd_listener *listeners;
     bool restoring;
@@ -92,9 +94,12 @@ static json_t *current_config(struct blkd *bd)
             json_array_append(bdevs, e);
     }
     json_decref(map);
+    json_array_extend(bdevs, bd->stale_bdevs);
+    /* newest first; start-up restores from the end (stale ones are older) */
     json_t *exports = json_array();
     for (struct export *e = bd->exports; e; e = e->next)
         json_array_append(exports, e->params);
+    json_array_extend(exports, bd->stale_exports);
     return json_pack("{s:i, s:o, s:o}", "version", 1, "bdevs", bdevs, "exports", exports);
 }
 
@@ -117,6 +122,14 @@ static int do_bdev_create(struct blkd *bd, const char *name, const char *type, j
 {
     int rc = blk_bdev_create(name, type, params, err, errlen, NULL);
     if (rc == 0) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(bd->stale_bdevs, i, v) {
+            if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0) {
+                json_array_remove(bd->stale_bdevs, i);
+                break;
+            }
+        }
         json_array_append_new(bd->bdev_order, json_string(name));
         save_config(bd);
     }
@@ -452,6 +465,15 @@ static int do_export_add(struct blkd *bd, const json_t *p, char *err, size_t err
     }
     e->next = bd->exports;
     bd->exports = e;
+    size_t i;
+    json_t *v;
+    json_array_foreach(bd->stale_exports, i, v) {
+        const char *sid = json_string_value(json_object_get(v, "id"));
+        if (sid && strcmp(sid, id) == 0) {
+            json_array_remove(bd->stale_exports, i);
+            break;
+        }
+    }
     KK_LOGI(blkd_log, "export %s (%s) added", id, type);
     save_config(bd);
     return 0;
@@ -554,7 +576,9 @@ static int restore(struct blkd *bd)
                                            sizeof(err))
                           : -EINVAL;
         if (rc < 0) {
-            KK_LOGE(blkd_log, "restoring bdev %s: %s", name ? name : "?", err);
+            KK_LOGE(blkd_log, "restoring bdev %s: %s (kept in the configuration, retried on "
+                              "the next start)", name ? name : "?", err);
+            json_array_append(bd->stale_bdevs, v);
             failed++;
         } else {
             bdevs++;
@@ -566,7 +590,9 @@ static int restore(struct blkd *bd)
         char err[512] = "";
         rc = do_export_add(bd, json_array_get(ex, k), err, sizeof(err));
         if (rc < 0) {
-            KK_LOGE(blkd_log, "restoring export: %s", err);
+            KK_LOGE(blkd_log, "restoring export: %s (kept in the configuration, retried on "
+                              "the next start)", err);
+            json_array_insert(bd->stale_exports, 0, json_array_get(ex, k));
             failed++;
         } else {
             exports++;
@@ -576,8 +602,6 @@ static int restore(struct blkd *bd)
     json_decref(c);
     KK_LOGI(blkd_log, "restored %u bdevs and %u exports from %s%s", bdevs, exports,
             bd->config_path, failed ? " (some failed: see above)" : "");
-    if (failed)
-        save_config(bd); /* keep what still works... */
     return 0;
 }
 
@@ -708,6 +732,8 @@ int main(int argc, char **argv)
     if (kk_daemon_init(&bd.d, "kvmkit-blkd", rpc) < 0)
         return 1;
     bd.bdev_order = json_array();
+    bd.stale_bdevs = json_array();
+    bd.stale_exports = json_array();
     for (unsigned i = 0; i < n_workers; i++) {
         struct kk_reactor_opts ro;
         kk_reactor_opts_init(&ro);
@@ -762,6 +788,8 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < bd.n_workers; i++)
         kk_reactor_destroy(bd.workers[i]);
     json_decref(bd.bdev_order);
+    json_decref(bd.stale_bdevs);
+    json_decref(bd.stale_exports);
     kk_daemon_fini(&bd.d);
     return 0;
 }

@@ -60,6 +60,8 @@ struct blk_channel {
     struct blk_io_wait *wait_head;
     struct blk_io_wait **wait_tail;
     struct blk_stats st;
+    bool in_poll;                  /* inside channel_poll(): close is deferred */
+    bool closed;
     struct blk_channel *next;
     struct blk_channel *prev;
 };
@@ -477,20 +479,26 @@ void blk_bdev_remove_listener(struct blk_bdev *b, struct blk_listener *l)
 static void deliver(struct blk_channel *ch);
 static void run_waiters(struct blk_channel *ch);
 
+static void channel_free(struct blk_channel *ch);
+
 static int channel_poll(void *arg)
 {
     struct blk_channel *ch = arg;
     int work = 0;
+    ch->in_poll = true;
     if (ch->b->ops->poll)
         work += ch->b->ops->poll(ch->chctx);
     if (ch->done_head) {
         deliver(ch);
         work++;
     }
-    if (ch->wait_head && ch->free) {
+    if (ch->wait_head && ch->free && !ch->closed) {
         run_waiters(ch);
         work++;
     }
+    ch->in_poll = false;
+    if (ch->closed)
+        channel_free(ch); /* closed by a callback */
     return work;
 }
 
@@ -572,8 +580,16 @@ int blk_channel_close(struct blk_channel *ch)
 {
     if (!ch)
         return 0;
-    if (ch->inflight > 0)
+    if (ch->inflight > 0 || ch->closed)
         return -EBUSY;
+    ch->closed = true;
+    if (!ch->in_poll)
+        channel_free(ch);
+    return 0;
+}
+
+static void channel_free(struct blk_channel *ch)
+{
     struct blk_bdev *b = ch->b;
     kk_poller_unregister(ch->poller);
     if (b->ops->channel_destroy)
@@ -589,7 +605,6 @@ int blk_channel_close(struct blk_channel *ch)
     pthread_mutex_unlock(&b->lock);
     free(ch->slots);
     free(ch);
-    return 0;
 }
 
 struct blk_bdev *blk_channel_bdev(const struct blk_channel *ch)

@@ -166,7 +166,8 @@ int blk_channel_open(struct blk_bdev *b, struct kk_reactor *r, uint32_t depth,
 
 /*
  * Close a channel with nothing in flight (-EBUSY otherwise: finish or wait
- * for the callbacks first). Its statistics stay in the bdev's totals.
+ * for the callbacks first). Its statistics stay in the bdev's totals. May
+ * be called from one of the channel's own callbacks (the last one).
  */
 int blk_channel_close(struct blk_channel *ch);
 
