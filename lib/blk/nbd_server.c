@@ -559,10 +559,8 @@ static int conn_poll(void *arg)
     struct conn *c = arg;
     int work = 0;
     if (__atomic_load_n(&c->kill_requested, __ATOMIC_ACQUIRE) && !c->failed) {
-        if (!c->draining)
-            KK_LOGI(nbd_log, "%s: closing: export removed or server shutting down", c->peer);
-        c->close_reason = "closed by the server";
-        conn_fail(c, "closed by the server");
+        c->close_reason = "export removed or server shutting down";
+        conn_fail(c, "%s", c->close_reason);
     }
     if (c->resume_read && !c->failed) {
         c->resume_read = false;
