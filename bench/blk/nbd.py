@@ -146,10 +146,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--cases", default="", help="only cases whose name contains this")
     ap.add_argument("--json", default="bench/results/nbd.json")
     ap.add_argument("--markdown", default="bench/results/nbd.md")
     args = ap.parse_args()
     servers = [s for s in args.servers.split(",") if s]
+    global CASES
+    CASES = [c for c in CASES if args.cases in c[0]]
     for tool in ["fio", "taskset"] + [s for s in servers if s != "kvmkit"]:
         if not shutil.which(tool):
             sys.exit("%s is not installed" % tool)
