@@ -32,6 +32,7 @@ struct vhu_dev {
     struct kk_fd_watch *listen_watch;
     int conn_fd;
     struct kk_fd_watch *conn_watch;
+    int backend_req_fd;            /* SET_BACKEND_REQ_FD channel, or -1 */
     struct kk_timer *reconnect_timer;
     struct kk_timer *fail_timer;   /* deferred disconnect after a fault */
     char fail_reason[160];
@@ -470,6 +471,43 @@ static int set_log_base(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep,
     return 0;
 }
 
+static int set_backend_req_fd(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t len)
+{
+    int fd = vhu_msg_take_fd(m, 0);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        close(fd);
+        snprintf(why, len, "SET_BACKEND_REQ_FD: the descriptor is not a socket");
+        return -EINVAL;
+    }
+    /* A frontend that stops reading cannot hold the reactor. */
+    struct timeval stv = {.tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
+    close_fd(&d->backend_req_fd);
+    d->backend_req_fd = fd;
+    return 0;
+}
+
+int vhu_dev_config_changed(struct vhu_dev *d)
+{
+    if (d->conn_fd < 0)
+        return -ENOTCONN;
+    if (!has_protocol(d, VHU_PROTOCOL_F_BACKEND_REQ) || !has_protocol(d, VHU_PROTOCOL_F_CONFIG) ||
+        d->backend_req_fd < 0)
+        return -ENOTSUP;
+    struct vhu_msg m = {.request = VHU_BACKEND_CONFIG_CHANGE_MSG, .flags = VHU_VERSION,
+                        .size = 0};
+    int rc = vhu_msg_send(d->backend_req_fd, &m, NULL, 0);
+    if (rc < 0) {
+        KK_LOGW(vhu_log, "%s: cannot send CONFIG_CHANGE_MSG: %s; backend channel closed", d->name,
+                kk_strerror(rc));
+        close_fd(&d->backend_req_fd);
+        return rc;
+    }
+    KK_LOGD(vhu_log, "%s: config change announced", d->name);
+    return 0;
+}
+
 static int get_inflight_fd(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char *why,
                            size_t len)
 {
@@ -756,6 +794,8 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
         }
         return d->opts.ops->set_config(d->opts.ctx, m->p.config.data, m->p.config.offset,
                                        m->p.config.size, m->p.config.flags);
+    case VHU_SET_BACKEND_REQ_FD:
+        return set_backend_req_fd(d, m, why, len);
     case VHU_GET_INFLIGHT_FD:
         return get_inflight_fd(d, m, rep, why, len);
     case VHU_SET_INFLIGHT_FD:
@@ -782,6 +822,8 @@ static bool allowed(const struct vhu_dev *d, uint32_t request)
     case VHU_GET_CONFIG:
     case VHU_SET_CONFIG:
         return has_protocol(d, VHU_PROTOCOL_F_CONFIG);
+    case VHU_SET_BACKEND_REQ_FD:
+        return has_protocol(d, VHU_PROTOCOL_F_BACKEND_REQ);
     case VHU_GET_INFLIGHT_FD:
     case VHU_SET_INFLIGHT_FD:
         return has_protocol(d, VHU_PROTOCOL_F_INFLIGHT_SHMFD);
@@ -885,6 +927,7 @@ static void conn_close(struct vhu_dev *d, const char *why)
     kk_fd_watch_remove(d->conn_watch);
     d->conn_watch = NULL;
     close_fd(&d->conn_fd);
+    close_fd(&d->backend_req_fd);
     vq_mem_destroy(d->mem);
     d->mem = NULL;
     inflight_unmap(d);
@@ -1031,7 +1074,7 @@ int vhu_dev_create(struct kk_reactor *r, const struct vhu_dev_opts *o, struct vh
     snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : o->path);
     d->opts.path = d->path;
     d->opts.name = d->name;
-    d->listen_fd = d->conn_fd = d->inflight_fd = d->log_call_fd = -1;
+    d->listen_fd = d->conn_fd = d->inflight_fd = d->log_call_fd = d->backend_req_fd = -1;
     d->offered_features = o->features | LIB_FEATURES;
     d->offered_protocol = o->protocol_features | LIB_PROTOCOL;
     for (uint16_t i = 0; i < o->num_queues; i++) {

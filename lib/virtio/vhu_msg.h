@@ -61,6 +61,18 @@ enum vhu_request {
     VHU_REQUEST_MAX = 41,
 };
 
+/*
+ * Back-end requests: sent by the backend on the channel the frontend gave
+ * it with SET_BACKEND_REQ_FD (needs VHU_PROTOCOL_F_BACKEND_REQ). A reply
+ * comes back only when the request carries VHU_FLAG_NEED_REPLY and
+ * REPLY_ACK was negotiated.
+ */
+enum vhu_backend_request {
+    VHU_BACKEND_IOTLB_MSG = 1,
+    VHU_BACKEND_CONFIG_CHANGE_MSG = 2,   /* no payload: re-read the config space */
+    VHU_BACKEND_VRING_HOST_NOTIFIER_MSG = 3,
+};
+
 /* Header flags. */
 #define VHU_VERSION         0x1u
 #define VHU_VERSION_MASK    0x3u
