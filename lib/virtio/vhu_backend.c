@@ -297,19 +297,28 @@ static int queue_try_start(struct vhu_queue *q)
     return 0;
 }
 
-/* The memory table changed under running queues: move their rings. */
-static int queues_remap(struct vhu_dev *d)
+/*
+ * Every change to a running queue's rings, memory or call descriptor goes
+ * through the device's queue_stop and queue_start: the device may serve the
+ * queue from another thread (lib/blk's vhost-user-blk target, lib/pkt's
+ * vhost port), so nothing here touches a started queue's state.
+ */
+static void queues_pause(struct vhu_dev *d, bool *was_started)
 {
     for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        struct vhu_queue *q = &d->queues[i];
-        if (!q->started)
-            continue;
-        struct vq_layout l;
-        int rc = queue_layout(q, &l);
-        if (rc == 0)
-            rc = vq_set_mem(&q->vq, &l, d->mem);
-        if (rc < 0)
+        was_started[i] = d->queues[i].started;
+        queue_stop(&d->queues[i]);
+    }
+}
+
+static int queues_resume(struct vhu_dev *d, const bool *was_started, char *why, size_t len)
+{
+    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
+        int rc;
+        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0) {
+            snprintf(why, len, "queue %u: rings are not in shared memory any more", i);
             return rc;
+        }
     }
     return 0;
 }
@@ -361,19 +370,12 @@ static int set_mem_table(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t
     /* Buffers in flight may point into the old mappings: stop the queues
      * (their devices finish with them), swap, then start them again. */
     bool was_started[VHU_MAX_QUEUES] = {false};
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        was_started[i] = d->queues[i].started;
-        queue_stop(&d->queues[i]);
-    }
+    queues_pause(d, was_started);
     struct vq_mem *old = d->mem;
     d->mem = mem;
     vq_mem_destroy(old);
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0) {
-            snprintf(why, len, "queue %u: rings are not in the new memory table", i);
-            return rc;
-        }
-    }
+    if ((rc = queues_resume(d, was_started, why, len)) < 0)
+        return rc;
     KK_LOGI(vhu_log, "%s: memory table with %u regions", d->name, m->p.mem.nregions);
     return 0;
 }
@@ -395,13 +397,16 @@ static int add_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
         same->refs++;
         return 0;
     }
+    /* The table is edited in place: no queue may be walking it meanwhile. */
+    bool was_started[VHU_MAX_QUEUES] = {false};
+    queues_pause(d, was_started);
     rc = vq_mem_add_region(d->mem, &desc, vhu_msg_take_fd(m, 0));
     if (rc < 0) {
         snprintf(why, len, "ADD_MEM_REG gpa 0x%llx size 0x%llx: %s", (unsigned long long)r->gpa,
                  (unsigned long long)r->size, kk_strerror(rc));
         return rc;
     }
-    return queues_remap(d);
+    return queues_resume(d, was_started, why, len);
 }
 
 static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t len)
@@ -430,15 +435,10 @@ static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
     }
     /* As for SET_MEM_TABLE: buffers in flight may be in that region. */
     bool was_started[VHU_MAX_QUEUES] = {false};
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        was_started[i] = d->queues[i].started;
-        queue_stop(&d->queues[i]);
-    }
+    queues_pause(d, was_started);
     int rc = vq_mem_remove_region(d->mem, &desc);
-    for (uint16_t i = 0; rc == 0 && i < d->opts.num_queues; i++) {
-        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0)
-            snprintf(why, len, "queue %u cannot restart after REM_MEM_REG", i);
-    }
+    if (rc == 0)
+        rc = queues_resume(d, was_started, why, len);
     return rc;
 }
 
@@ -701,20 +701,18 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
     case VHU_SET_VRING_ADDR:
         if (!(q = queue_of(d, m->p.addr.index, why, len)))
             return -EINVAL;
+    {
+        bool was_started = q->started;
+        queue_stop(q);
         q->addr = m->p.addr;
         q->addr_set = true;
-        if (q->started) {
-            struct vq_layout l;
-            rc = queue_layout(q, &l);
-            if (rc == 0)
-                rc = vq_set_mem(&q->vq, &l, d->mem);
-            if (rc < 0) {
-                snprintf(why, len, "queue %u: new ring addresses are not in shared memory",
-                         q->index);
-                return rc;
-            }
+        if (was_started && (rc = queue_try_start(q)) < 0) {
+            snprintf(why, len, "queue %u: new ring addresses are not in shared memory",
+                     q->index);
+            return rc;
         }
         return 0;
+    }
     case VHU_SET_VRING_BASE:
         if (!(q = queue_of(d, m->p.state.index, why, len)))
             return -EINVAL;
@@ -754,11 +752,12 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
             return queue_try_start(q);
         }
         if (m->request == VHU_SET_VRING_CALL) {
+            /* The device may be signalling the old descriptor right now. */
+            bool was_started = q->started;
+            queue_stop(q);
             close_fd(&q->call_fd);
             q->call_fd = fd;
-            if (q->started)
-                q->vq.call_fd = fd;
-            return 0;
+            return was_started ? queue_try_start(q) : 0;
         }
         close_fd(&q->err_fd);
         q->err_fd = fd;
