@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,10 @@ struct idisk {
 struct ichan {
     struct idisk *d;
     struct kk_reactor *r;
+    /* workers inside kk_reactor_send() for this channel: its last
+     * completion may run (and the channel and reactor go away) before the
+     * send call returns, so closing waits for zero */
+    uint32_t sending;
 };
 
 static void complete_msg(void *arg)
@@ -133,8 +138,10 @@ static void *worker(void *arg)
         if (io->result < 0 && io->op != BLK_OP_BLOCK_STATUS)
             KK_LOG_RL(blk_log, KK_LOG_WARN, "image %s: op %d at %" PRIu64 "+%" PRIu64 ": %s",
                       d->path, (int)io->op, io->offset, io->len, strerror(-io->result));
+        __atomic_add_fetch(&c->sending, 1, __ATOMIC_ACQ_REL);
         while (kk_reactor_send(c->r, complete_msg, io) < 0)
             sched_yield();
+        __atomic_sub_fetch(&c->sending, 1, __ATOMIC_ACQ_REL);
     }
 }
 
@@ -162,7 +169,10 @@ static int image_channel_create(struct blk_bdev *b, struct kk_reactor *r, void *
 static void image_channel_destroy(struct blk_bdev *b, void *chctx)
 {
     (void)b;
-    free(chctx);
+    struct ichan *c = chctx;
+    while (__atomic_load_n(&c->sending, __ATOMIC_ACQUIRE))
+        sched_yield();
+    free(c);
 }
 
 static int image_resize(struct blk_bdev *b, uint64_t size)

@@ -186,7 +186,10 @@ static KK_ALWAYS_INLINE void kk_ring__publish(struct kk_ring_headtail *self, uin
                                               uint32_t n, bool single)
 {
     if (!single) {
-        while (kk_unlikely(__atomic_load_n(&self->tail, __ATOMIC_RELAXED) != old_head))
+        /* Acquire: the earlier reservation's slot writes must happen before
+         * our release below, or a consumer that sees only our tail would
+         * not be ordered after them (a plain load on x86 all the same). */
+        while (kk_unlikely(__atomic_load_n(&self->tail, __ATOMIC_ACQUIRE) != old_head))
             kk_cpu_relax();
     }
     __atomic_store_n(&self->tail, old_head + n, __ATOMIC_RELEASE);
