@@ -15,6 +15,8 @@
 #include "kk_jsonrpc.h"
 #include "kk_log.h"
 #include "kk_version.h"
+#include "blk/blk_cli.h"
+#include "blkperf/blkperf.h"
 #include "img/img_cmd.h"
 #include "testpmd/testpmd.h"
 
@@ -34,6 +36,10 @@ static const struct command commands[] = {
     {"img", "create, inspect, convert and check disk images (raw, qcow2)", img_cmd_main, img_cmd_help},
     {"testpmd", "forward, generate or sink packets on ports (tap, afpacket, pcap, ...)",
      testpmd_main, testpmd_help},
+    {"blk", "manage kvmkit-blkd: bdevs and exports (vhost-user-blk, NBD)", blk_cli_main,
+     blk_cli_help},
+    {"blkperf", "drive block I/O at a bdev, a vhost-user-blk target or an NBD server",
+     blkperf_main, blkperf_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };
