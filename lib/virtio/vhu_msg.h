@@ -155,12 +155,16 @@ struct vhu_config {
     uint8_t data[VHU_CONFIG_MAX];
 };
 
-struct __attribute__((packed)) vhu_inflight {
+/* Naturally aligned, 24 bytes on the wire (4 of them padding), as QEMU,
+ * libvhost-user and DPDK send and expect it. */
+struct vhu_inflight {
     uint64_t mmap_size;
     uint64_t mmap_offset;
     uint16_t num_queues;
     uint16_t queue_size;
+    uint32_t padding;
 };
+_Static_assert(sizeof(struct vhu_inflight) == 24, "vhu_inflight wire size");
 
 #define VHU_HDR_SIZE 12
 #define VHU_MAX_PAYLOAD 4096
