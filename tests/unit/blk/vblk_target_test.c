@@ -115,10 +115,12 @@ static void env_down(struct env *e)
 
 /* ---- the driver side ---- */
 
+static bool packed_rings; /* the ring layout the frontend asks for */
+
 static struct vhu_front *front(const char *sock, uint16_t queues, bool inflight)
 {
     struct vhu_front_opts o = {.path = sock, .num_queues = queues, .queue_size = 256,
-                               .event_idx = true, .indirect = true,
+                               .packed = packed_rings, .event_idx = true, .indirect = true,
                                .device_features = WANT_FEATURES, .mem_size = 32u << 20,
                                .inflight = inflight, .backend_req = true};
     struct vhu_front *f = NULL;
@@ -659,7 +661,7 @@ static void test_resize_is_announced(void **state)
     assert_int_equal(blk_bdev_delete("z0"), 0);
 }
 
-/* ---- restart under a running guest ---- */
+/* ---- restart under a running guest (forks: runs before any thread) ---- */
 
 /* A target in a child process on a file (slow writes through the error
  * bdev when @slow); it runs until killed. */
@@ -739,11 +741,28 @@ static void test_restart_completes_requests_in_flight(void **state)
     kk_test_rmdir(dir);
 }
 
+/* The same over packed rings. */
+static void test_packed_read_back(void **state)
+{
+    packed_rings = true;
+    test_read_back_flush_discard_write_zeroes_get_id(state);
+    test_multiqueue_under_load(state);
+    packed_rings = false;
+}
+
+static void test_packed_restart(void **state)
+{
+    packed_rings = true;
+    test_restart_completes_requests_in_flight(state);
+    packed_rings = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         /* First: it forks, and the process has no threads yet. */
         cmocka_unit_test(test_restart_completes_requests_in_flight),
+        cmocka_unit_test(test_packed_restart),
         cmocka_unit_test(test_hostile_guests_drop_only_their_frontend),
         cmocka_unit_test(test_config_space),
         cmocka_unit_test(test_read_back_flush_discard_write_zeroes_get_id),
@@ -752,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_channel_back_pressure),
         cmocka_unit_test(test_stop_waits_for_requests_in_flight),
         cmocka_unit_test(test_resize_is_announced),
+        cmocka_unit_test(test_packed_read_back),
     };
     return cmocka_run_group_tests_name("vhost-user-blk target", tests, NULL, NULL);
 }
