@@ -23,7 +23,9 @@
  * Supported: split and packed rings, indirect descriptors, EVENT_IDX,
  * multiqueue (GET_QUEUE_NUM), REPLY_ACK, GET/SET_CONFIG, CONFIGURE_MEM_SLOTS
  * (ADD/REM_MEM_REG), GET/SET_INFLIGHT_FD (split and packed rings), SET_STATUS /
- * GET_STATUS, RESET_DEVICE, SET_LOG_BASE/SET_LOG_FD with dirty-page logging.
+ * GET_STATUS, RESET_DEVICE, SET_LOG_BASE/SET_LOG_FD with dirty-page logging,
+ * and the backend request channel (BACKEND_REQ, SET_BACKEND_REQ_FD) for
+ * config-change notifications when the device offers it.
  *
  * Threads: a device and all its queues live on one reactor; every callback
  * runs there. Create and destroy it on that reactor's thread (or before
@@ -138,7 +140,8 @@ struct vhu_dev_opts {
     uint32_t reconnect_ms;     /* client mode: retry interval (default 1000) */
     const char *name;          /* for logs (default: the path) */
     uint64_t features;         /* device-specific virtio features to offer */
-    uint64_t protocol_features;/* device-specific protocol features (CONFIG, MTU) */
+    uint64_t protocol_features;/* device-specific protocol features (CONFIG, MTU,
+                                  BACKEND_REQ for vhu_dev_config_changed()) */
     uint16_t num_queues;       /* virtqueues (1..VHU_MAX_QUEUES) */
     uint16_t queue_num_reply;  /* GET_QUEUE_NUM answer (default num_queues) */
     uint16_t max_queue_size;   /* default 1024 */
@@ -162,6 +165,20 @@ void vhu_dev_destroy(struct vhu_dev *d);
  * is safe to call from a queue poller.
  */
 void vhu_dev_fail(struct vhu_dev *d, const char *why);
+
+/*
+ * Tell the frontend the device config space changed (a resized disk): send
+ * VHOST_USER_BACKEND_CONFIG_CHANGE_MSG on the backend request channel; the
+ * frontend re-reads the config space (GET_CONFIG) and interrupts the guest.
+ * Needs VHU_PROTOCOL_F_BACKEND_REQ and VHU_PROTOCOL_F_CONFIG negotiated (the
+ * device offers them in opts.protocol_features) and the channel given
+ * (SET_BACKEND_REQ_FD). No reply is asked for, so the call never waits on
+ * the frontend for more than the socket's 200 ms send timeout.
+ * Returns 0, -ENOTCONN (no frontend), -ENOTSUP (not negotiated, or no
+ * channel), or the send error (the channel is then closed; the vhost-user
+ * connection stays). Call on the device's reactor thread.
+ */
+int vhu_dev_config_changed(struct vhu_dev *d);
 
 bool vhu_dev_connected(const struct vhu_dev *d);
 uint64_t vhu_dev_features(const struct vhu_dev *d);

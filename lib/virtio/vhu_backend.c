@@ -32,6 +32,7 @@ struct vhu_dev {
     struct kk_fd_watch *listen_watch;
     int conn_fd;
     struct kk_fd_watch *conn_watch;
+    int backend_req_fd;            /* SET_BACKEND_REQ_FD channel, or -1 */
     struct kk_timer *reconnect_timer;
     struct kk_timer *fail_timer;   /* deferred disconnect after a fault */
     char fail_reason[160];
@@ -296,19 +297,28 @@ static int queue_try_start(struct vhu_queue *q)
     return 0;
 }
 
-/* The memory table changed under running queues: move their rings. */
-static int queues_remap(struct vhu_dev *d)
+/*
+ * Every change to a running queue's rings, memory or call descriptor goes
+ * through the device's queue_stop and queue_start: the device may serve the
+ * queue from another thread (lib/blk's vhost-user-blk target, lib/pkt's
+ * vhost port), so nothing here touches a started queue's state.
+ */
+static void queues_pause(struct vhu_dev *d, bool *was_started)
 {
     for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        struct vhu_queue *q = &d->queues[i];
-        if (!q->started)
-            continue;
-        struct vq_layout l;
-        int rc = queue_layout(q, &l);
-        if (rc == 0)
-            rc = vq_set_mem(&q->vq, &l, d->mem);
-        if (rc < 0)
+        was_started[i] = d->queues[i].started;
+        queue_stop(&d->queues[i]);
+    }
+}
+
+static int queues_resume(struct vhu_dev *d, const bool *was_started, char *why, size_t len)
+{
+    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
+        int rc;
+        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0) {
+            snprintf(why, len, "queue %u: rings are not in shared memory any more", i);
             return rc;
+        }
     }
     return 0;
 }
@@ -360,19 +370,12 @@ static int set_mem_table(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t
     /* Buffers in flight may point into the old mappings: stop the queues
      * (their devices finish with them), swap, then start them again. */
     bool was_started[VHU_MAX_QUEUES] = {false};
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        was_started[i] = d->queues[i].started;
-        queue_stop(&d->queues[i]);
-    }
+    queues_pause(d, was_started);
     struct vq_mem *old = d->mem;
     d->mem = mem;
     vq_mem_destroy(old);
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0) {
-            snprintf(why, len, "queue %u: rings are not in the new memory table", i);
-            return rc;
-        }
-    }
+    if ((rc = queues_resume(d, was_started, why, len)) < 0)
+        return rc;
     KK_LOGI(vhu_log, "%s: memory table with %u regions", d->name, m->p.mem.nregions);
     return 0;
 }
@@ -394,13 +397,16 @@ static int add_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
         same->refs++;
         return 0;
     }
+    /* The table is edited in place: no queue may be walking it meanwhile. */
+    bool was_started[VHU_MAX_QUEUES] = {false};
+    queues_pause(d, was_started);
     rc = vq_mem_add_region(d->mem, &desc, vhu_msg_take_fd(m, 0));
     if (rc < 0) {
         snprintf(why, len, "ADD_MEM_REG gpa 0x%llx size 0x%llx: %s", (unsigned long long)r->gpa,
                  (unsigned long long)r->size, kk_strerror(rc));
         return rc;
     }
-    return queues_remap(d);
+    return queues_resume(d, was_started, why, len);
 }
 
 static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t len)
@@ -429,15 +435,10 @@ static int rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t l
     }
     /* As for SET_MEM_TABLE: buffers in flight may be in that region. */
     bool was_started[VHU_MAX_QUEUES] = {false};
-    for (uint16_t i = 0; i < d->opts.num_queues; i++) {
-        was_started[i] = d->queues[i].started;
-        queue_stop(&d->queues[i]);
-    }
+    queues_pause(d, was_started);
     int rc = vq_mem_remove_region(d->mem, &desc);
-    for (uint16_t i = 0; rc == 0 && i < d->opts.num_queues; i++) {
-        if (was_started[i] && (rc = queue_try_start(&d->queues[i])) < 0)
-            snprintf(why, len, "queue %u cannot restart after REM_MEM_REG", i);
-    }
+    if (rc == 0)
+        rc = queues_resume(d, was_started, why, len);
     return rc;
 }
 
@@ -467,6 +468,43 @@ static int set_log_base(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep,
     d->log_size = size;
     d->log_offset = offset;
     reply_u64(rep, 0);
+    return 0;
+}
+
+static int set_backend_req_fd(struct vhu_dev *d, struct vhu_msg *m, char *why, size_t len)
+{
+    int fd = vhu_msg_take_fd(m, 0);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        close(fd);
+        snprintf(why, len, "SET_BACKEND_REQ_FD: the descriptor is not a socket");
+        return -EINVAL;
+    }
+    /* A frontend that stops reading cannot hold the reactor. */
+    struct timeval stv = {.tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
+    close_fd(&d->backend_req_fd);
+    d->backend_req_fd = fd;
+    return 0;
+}
+
+int vhu_dev_config_changed(struct vhu_dev *d)
+{
+    if (d->conn_fd < 0)
+        return -ENOTCONN;
+    if (!has_protocol(d, VHU_PROTOCOL_F_BACKEND_REQ) || !has_protocol(d, VHU_PROTOCOL_F_CONFIG) ||
+        d->backend_req_fd < 0)
+        return -ENOTSUP;
+    struct vhu_msg m = {.request = VHU_BACKEND_CONFIG_CHANGE_MSG, .flags = VHU_VERSION,
+                        .size = 0};
+    int rc = vhu_msg_send(d->backend_req_fd, &m, NULL, 0);
+    if (rc < 0) {
+        KK_LOGW(vhu_log, "%s: cannot send CONFIG_CHANGE_MSG: %s; backend channel closed", d->name,
+                kk_strerror(rc));
+        close_fd(&d->backend_req_fd);
+        return rc;
+    }
+    KK_LOGD(vhu_log, "%s: config change announced", d->name);
     return 0;
 }
 
@@ -663,20 +701,18 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
     case VHU_SET_VRING_ADDR:
         if (!(q = queue_of(d, m->p.addr.index, why, len)))
             return -EINVAL;
+    {
+        bool was_started = q->started;
+        queue_stop(q);
         q->addr = m->p.addr;
         q->addr_set = true;
-        if (q->started) {
-            struct vq_layout l;
-            rc = queue_layout(q, &l);
-            if (rc == 0)
-                rc = vq_set_mem(&q->vq, &l, d->mem);
-            if (rc < 0) {
-                snprintf(why, len, "queue %u: new ring addresses are not in shared memory",
-                         q->index);
-                return rc;
-            }
+        if (was_started && (rc = queue_try_start(q)) < 0) {
+            snprintf(why, len, "queue %u: new ring addresses are not in shared memory",
+                     q->index);
+            return rc;
         }
         return 0;
+    }
     case VHU_SET_VRING_BASE:
         if (!(q = queue_of(d, m->p.state.index, why, len)))
             return -EINVAL;
@@ -716,11 +752,12 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
             return queue_try_start(q);
         }
         if (m->request == VHU_SET_VRING_CALL) {
+            /* The device may be signalling the old descriptor right now. */
+            bool was_started = q->started;
+            queue_stop(q);
             close_fd(&q->call_fd);
             q->call_fd = fd;
-            if (q->started)
-                q->vq.call_fd = fd;
-            return 0;
+            return was_started ? queue_try_start(q) : 0;
         }
         close_fd(&q->err_fd);
         q->err_fd = fd;
@@ -756,6 +793,8 @@ static int handle(struct vhu_dev *d, struct vhu_msg *m, struct reply *rep, char 
         }
         return d->opts.ops->set_config(d->opts.ctx, m->p.config.data, m->p.config.offset,
                                        m->p.config.size, m->p.config.flags);
+    case VHU_SET_BACKEND_REQ_FD:
+        return set_backend_req_fd(d, m, why, len);
     case VHU_GET_INFLIGHT_FD:
         return get_inflight_fd(d, m, rep, why, len);
     case VHU_SET_INFLIGHT_FD:
@@ -782,6 +821,8 @@ static bool allowed(const struct vhu_dev *d, uint32_t request)
     case VHU_GET_CONFIG:
     case VHU_SET_CONFIG:
         return has_protocol(d, VHU_PROTOCOL_F_CONFIG);
+    case VHU_SET_BACKEND_REQ_FD:
+        return has_protocol(d, VHU_PROTOCOL_F_BACKEND_REQ);
     case VHU_GET_INFLIGHT_FD:
     case VHU_SET_INFLIGHT_FD:
         return has_protocol(d, VHU_PROTOCOL_F_INFLIGHT_SHMFD);
@@ -885,6 +926,7 @@ static void conn_close(struct vhu_dev *d, const char *why)
     kk_fd_watch_remove(d->conn_watch);
     d->conn_watch = NULL;
     close_fd(&d->conn_fd);
+    close_fd(&d->backend_req_fd);
     vq_mem_destroy(d->mem);
     d->mem = NULL;
     inflight_unmap(d);
@@ -1031,7 +1073,7 @@ int vhu_dev_create(struct kk_reactor *r, const struct vhu_dev_opts *o, struct vh
     snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : o->path);
     d->opts.path = d->path;
     d->opts.name = d->name;
-    d->listen_fd = d->conn_fd = d->inflight_fd = d->log_call_fd = -1;
+    d->listen_fd = d->conn_fd = d->inflight_fd = d->log_call_fd = d->backend_req_fd = -1;
     d->offered_features = o->features | LIB_FEATURES;
     d->offered_protocol = o->protocol_features | LIB_PROTOCOL;
     for (uint16_t i = 0; i < o->num_queues; i++) {

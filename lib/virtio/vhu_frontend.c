@@ -34,7 +34,9 @@ struct vhu_front {
     uint64_t protocol;
     int inflight_fd;           /* -1: none */
     struct vhu_inflight inflight;
-    struct fq *queues;
+    int backend_fd;            /* our end of the backend request channel, or -1 */
+    uint16_t n_queues;         /* queues set up */
+    struct fq *queues;         /* [VHU_MAX_QUEUES] when the count is the backend's */
 };
 
 static int wait_readable(int fd, int timeout_ms)
@@ -195,16 +197,36 @@ int vhu_front_mem_fd(const struct vhu_front *f) { return f->mem_fd; }
 size_t vhu_front_mem_size(const struct vhu_front *f) { return f->mem_size; }
 void *vhu_front_mem_base(const struct vhu_front *f) { return f->mem; }
 uint64_t vhu_front_features(const struct vhu_front *f) { return f->features; }
+uint16_t vhu_front_num_queues(const struct vhu_front *f) { return f->n_queues; }
+
+int vhu_front_recv_backend_req(struct vhu_front *f, struct vhu_msg *req, int timeout_ms)
+{
+    if (f->backend_fd < 0)
+        return -ENOTSUP;
+    int rc = wait_readable(f->backend_fd, timeout_ms);
+    if (rc < 0)
+        return rc;
+    char why[128];
+    rc = vhu_msg_recv(f->backend_fd, req, why, sizeof(why));
+    if (rc == 0 && (req->flags & VHU_FLAG_NEED_REPLY) &&
+        (f->protocol & VIRTIO_BIT(VHU_PROTOCOL_F_REPLY_ACK))) {
+        struct vhu_msg ack = {.request = req->request, .flags = VHU_VERSION | VHU_FLAG_REPLY,
+                              .size = 8};
+        ack.p.u64 = 0;
+        vhu_msg_send(f->backend_fd, &ack, NULL, 0);
+    }
+    return rc;
+}
 uint64_t vhu_front_protocol_features(const struct vhu_front *f) { return f->protocol; }
 
 struct vqd *vhu_front_queue(struct vhu_front *f, uint16_t index)
 {
-    return index < f->opts.num_queues ? &f->queues[index].vqd : NULL;
+    return index < f->n_queues ? &f->queues[index].vqd : NULL;
 }
 
 int vhu_front_call_fd(const struct vhu_front *f, uint16_t index)
 {
-    return index < f->opts.num_queues ? f->queues[index].call_fd : -1;
+    return index < f->n_queues ? f->queues[index].call_fd : -1;
 }
 
 void vhu_front_kick(struct vhu_front *f, uint16_t index)
@@ -247,7 +269,7 @@ static int open_socket(struct vhu_front *f)
 
 static int alloc_front(const struct vhu_front_opts *o, struct vhu_front **out)
 {
-    if (!o || !o->path || !out || o->num_queues == 0 || o->num_queues > VHU_MAX_QUEUES)
+    if (!o || !o->path || !out || o->num_queues > VHU_MAX_QUEUES)
         return -EINVAL;
     struct vhu_front *f = calloc(1, sizeof(*f));
     if (!f)
@@ -259,13 +281,16 @@ static int alloc_front(const struct vhu_front_opts *o, struct vhu_front **out)
         f->opts.mem_size = 64u << 20;
     if (!f->opts.timeout_ms)
         f->opts.timeout_ms = 5000;
-    f->sock = f->mem_fd = f->inflight_fd = -1;
-    f->queues = calloc(o->num_queues, sizeof(*f->queues));
+    f->sock = f->mem_fd = f->inflight_fd = f->backend_fd = -1;
+    /* Until negotiation says otherwise: what was asked for (or one). */
+    f->n_queues = o->num_queues ? o->num_queues : 1;
+    unsigned slots = o->num_queues ? o->num_queues : VHU_MAX_QUEUES;
+    f->queues = calloc(slots, sizeof(*f->queues));
     if (!f->queues) {
         free(f);
         return -ENOMEM;
     }
-    for (uint16_t i = 0; i < o->num_queues; i++)
+    for (unsigned i = 0; i < slots; i++)
         f->queues[i].kick_fd = f->queues[i].call_fd = -1;
     f->mem_size = kk_align_up(f->opts.mem_size, 4096);
     f->mem_fd = memfd_create("kvmkit-frontend", MFD_CLOEXEC);
@@ -369,6 +394,8 @@ static int negotiate(struct vhu_front *f)
                                 VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG) | o->protocol_features;
         if (o->inflight)
             wanted_proto |= VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD);
+        if (o->backend_req)
+            wanted_proto |= VIRTIO_BIT(VHU_PROTOCOL_F_BACKEND_REQ);
         if (rc == 0)
             rc = set_u64(f, VHU_SET_PROTOCOL_FEATURES, proto & wanted_proto, NULL, 0);
         if (rc == 0)
@@ -383,6 +410,24 @@ static int negotiate(struct vhu_front *f)
         rc = get_u64(f, VHU_GET_QUEUE_NUM, &nq);
         KK_LOGD(front_log, "%s: backend has %llu queues (pairs for net)", o->path,
                 (unsigned long long)nq);
+        /* A count of 0 in the options means the backend's (on reconnection
+         * the one chosen the first time stays). */
+        if (rc == 0 && o->num_queues == 0 && !f->queues[0].ring)
+            f->n_queues = (uint16_t)(nq == 0 ? 1 : nq > VHU_MAX_QUEUES ? VHU_MAX_QUEUES : nq);
+    }
+    if (rc == 0 && (f->protocol & VIRTIO_BIT(VHU_PROTOCOL_F_BACKEND_REQ))) {
+        /* The backend's requests come back to us on a socket pair. */
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+            rc = kk_neg_errno();
+        } else {
+            struct vhu_msg m = {.request = VHU_SET_BACKEND_REQ_FD, .size = 0};
+            rc = call(f, &m, &sv[1], 1, false, NULL);
+            close(sv[1]);
+            if (f->backend_fd >= 0)
+                close(f->backend_fd);
+            f->backend_fd = sv[0];
+        }
     }
     if (rc == 0)
         rc = set_u64(f, VHU_SET_FEATURES, f->features, NULL, 0);
@@ -405,7 +450,7 @@ static int negotiate(struct vhu_front *f)
             rc = call(f, &m, &f->inflight_fd, 1, false, NULL);
         } else {
             struct vhu_msg m = {.request = VHU_GET_INFLIGHT_FD, .size = sizeof(f->inflight)};
-            m.p.inflight = (struct vhu_inflight){.num_queues = o->num_queues,
+            m.p.inflight = (struct vhu_inflight){.num_queues = f->n_queues,
                                                  .queue_size = f->opts.queue_size};
             struct vhu_msg r;
             rc = call(f, &m, NULL, 0, true, &r);
@@ -459,7 +504,7 @@ int vhu_front_reconnect(struct vhu_front *f)
     }
     if (rc == 0)
         rc = negotiate(f);
-    for (uint16_t i = 0; rc == 0 && i < f->opts.num_queues; i++) {
+    for (uint16_t i = 0; rc == 0 && i < f->n_queues; i++) {
         /* A split ring resumes where the used ring says (with an inflight
          * area the backend adds what it had popped). A packed ring has no
          * such index in memory: a backend with an inflight area takes the
@@ -483,7 +528,7 @@ int vhu_front_start_logging(struct vhu_front *f, int log_fd, uint64_t size)
     if (rc < 0)
         return rc;
     f->features |= VIRTIO_BIT(VHOST_F_LOG_ALL);
-    for (uint16_t i = 0; rc == 0 && i < f->opts.num_queues; i++) {
+    for (uint16_t i = 0; rc == 0 && i < f->n_queues; i++) {
         struct vhu_msg a = {.request = VHU_SET_VRING_ADDR, .size = sizeof(struct vhu_vring_addr)};
         struct fq *q = &f->queues[i];
         a.p.addr = (struct vhu_vring_addr){.index = i, .flags = VHU_VRING_F_LOG,
@@ -503,7 +548,7 @@ int vhu_front_connect(const struct vhu_front_opts *o, struct vhu_front **out)
     if (rc < 0)
         return rc;
     rc = negotiate(f);
-    for (uint16_t i = 0; rc == 0 && i < o->num_queues; i++)
+    for (uint16_t i = 0; rc == 0 && i < f->n_queues; i++)
         rc = setup_queue(f, i);
     if (rc < 0) {
         KK_LOGW(front_log, "%s: setup failed: %s", o->path, kk_strerror(rc));
@@ -520,7 +565,9 @@ void vhu_front_close(struct vhu_front *f)
         return;
     if (f->sock >= 0)
         close(f->sock);
-    for (uint16_t i = 0; i < f->opts.num_queues; i++) {
+    if (f->backend_fd >= 0)
+        close(f->backend_fd);
+    for (uint16_t i = 0; i < f->n_queues; i++) {
         struct fq *q = &f->queues[i];
         if (q->ring)
             vqd_fini(&q->vqd);

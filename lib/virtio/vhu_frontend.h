@@ -21,7 +21,8 @@
 
 struct vhu_front_opts {
     const char *path;          /* the backend's socket */
-    uint16_t num_queues;       /* queues to set up (1..VHU_MAX_QUEUES) */
+    uint16_t num_queues;       /* queues to set up (1..VHU_MAX_QUEUES); 0: as many
+                                  as the backend has (GET_QUEUE_NUM; 1 without MQ) */
     uint16_t queue_size;       /* entries per queue (default 256) */
     bool packed;               /* request VIRTIO_F_RING_PACKED */
     bool event_idx;            /* request VIRTIO_RING_F_EVENT_IDX */
@@ -31,6 +32,8 @@ struct vhu_front_opts {
     int timeout_ms;            /* per reply (default 5000) */
     uint64_t protocol_features;/* extra protocol features to request if offered */
     bool inflight;             /* ask for an inflight area (GET_INFLIGHT_FD) */
+    bool backend_req;          /* open the backend request channel if offered
+                                  (BACKEND_REQ, SET_BACKEND_REQ_FD) */
 };
 
 struct vhu_front;
@@ -56,6 +59,17 @@ void vhu_front_close(struct vhu_front *f);
 uint64_t vhu_front_features(const struct vhu_front *f);
 uint64_t vhu_front_protocol_features(const struct vhu_front *f);
 struct vqd *vhu_front_queue(struct vhu_front *f, uint16_t index);
+/* Queues set up (the backend's count when opts.num_queues was 0). */
+uint16_t vhu_front_num_queues(const struct vhu_front *f);
+
+/*
+ * Wait up to @timeout_ms for a request from the backend on the backend
+ * request channel (opts.backend_req) and receive it (the caller owns
+ * req->fds). A request with NEED_REPLY is acknowledged with 0 when REPLY_ACK
+ * was negotiated. Returns 0, -ENOTSUP (no channel), -ETIMEDOUT,
+ * -ECONNRESET, or -EPROTO (not a vhost-user request).
+ */
+int vhu_front_recv_backend_req(struct vhu_front *f, struct vhu_msg *req, int timeout_ms);
 
 /* Shared memory: allocate @size bytes aligned to @align (bump allocator);
  * NULL when full. Guest-physical address of a pointer into it. */

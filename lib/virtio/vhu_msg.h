@@ -61,6 +61,18 @@ enum vhu_request {
     VHU_REQUEST_MAX = 41,
 };
 
+/*
+ * Back-end requests: sent by the backend on the channel the frontend gave
+ * it with SET_BACKEND_REQ_FD (needs VHU_PROTOCOL_F_BACKEND_REQ). A reply
+ * comes back only when the request carries VHU_FLAG_NEED_REPLY and
+ * REPLY_ACK was negotiated.
+ */
+enum vhu_backend_request {
+    VHU_BACKEND_IOTLB_MSG = 1,
+    VHU_BACKEND_CONFIG_CHANGE_MSG = 2,   /* no payload: re-read the config space */
+    VHU_BACKEND_VRING_HOST_NOTIFIER_MSG = 3,
+};
+
 /* Header flags. */
 #define VHU_VERSION         0x1u
 #define VHU_VERSION_MASK    0x3u
@@ -143,12 +155,16 @@ struct vhu_config {
     uint8_t data[VHU_CONFIG_MAX];
 };
 
-struct __attribute__((packed)) vhu_inflight {
+/* Naturally aligned, 24 bytes on the wire (4 of them padding), as QEMU,
+ * libvhost-user and DPDK send and expect it. */
+struct vhu_inflight {
     uint64_t mmap_size;
     uint64_t mmap_offset;
     uint16_t num_queues;
     uint16_t queue_size;
+    uint32_t padding;
 };
+_Static_assert(sizeof(struct vhu_inflight) == 24, "vhu_inflight wire size");
 
 #define VHU_HDR_SIZE 12
 #define VHU_MAX_PAYLOAD 4096

@@ -162,8 +162,10 @@ static void test_check_table(void **state)
         {VHU_GET_CONFIG, 12 + 8, 0, 252 | (8ull << 32), 0, -EINVAL}, /* past 256 */
         {VHU_GET_CONFIG, 12 + 4, 0, 0 | (8ull << 32), 0, -EINVAL},   /* size mismatch */
         {VHU_GET_CONFIG, 12, 0, 0 | (0xffffffffull << 32), 0, -EINVAL},
-        {VHU_GET_INFLIGHT_FD, 20, 0, 0, 0, 0},
-        {VHU_SET_INFLIGHT_FD, 20, 0, 0, 0, -EINVAL},
+        {VHU_GET_INFLIGHT_FD, 24, 0, 0, 0, 0},
+        {VHU_GET_INFLIGHT_FD, 20, 0, 0, 0, -EINVAL}, /* the packed size QEMU never sends */
+        {VHU_SET_INFLIGHT_FD, 24, 0, 0, 0, -EINVAL}, /* no fd */
+        {VHU_SET_INFLIGHT_FD, 24, 1, 0, 0, 0},
         {VHU_SET_LOG_BASE, 16, 1, 0, 0, 0},
         {VHU_SET_BACKEND_REQ_FD, 0, 1, 0, 0, 0},
         {VHU_IOTLB_MSG, 0, 0, 0, 0, -ENOTSUP},
