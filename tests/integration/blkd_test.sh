@@ -112,8 +112,8 @@ wait $pid
 ok "daemon.shutdown stops it with status 0" [ $? -eq 0 ]
 pid=""
 
-"$K" blkperf --bdev "file:path=$dir/disk.raw,direct=true" -w randwrite -t 1 -q 16 --verify >/dev/null 2>&1 &&
-    "$K" blkperf --bdev "file:path=$dir/disk.raw,direct=true" -w randread -t 1 -q 16 --verify >/dev/null 2>&1
+"$K" blkperf --bdev "file:path=$dir/perf.raw,direct=true,create=true,size=16M" -w randwrite -t 1 -q 16 --verify >/dev/null 2>&1 &&
+    "$K" blkperf --bdev "file:path=$dir/perf.raw,direct=true" -w randread -t 1 -q 16 --verify >/dev/null 2>&1
 ok "blkperf writes and verifies an O_DIRECT file bdev" [ $? -eq 0 ]
 out=$("$K" blkperf --bdev malloc:size=64M -w randrw -t 1 -j 2 --json)
 ok "blkperf --json reports reads and writes from two threads" \
