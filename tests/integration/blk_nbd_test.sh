@@ -111,7 +111,7 @@ ok "nbdcopy of the sparse file is equal and sparse" bash -c "cmp '$dir/sparse.ra
 # ---- fio ----
 if fio --enghelp 2>/dev/null | grep -qw nbd; then
     out=$(nice fio --name=nbdv --ioengine=nbd --uri="$(U ram)" --rw=randwrite --bs=4k \
-        --iodepth=32 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 \
+        --iodepth=32 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
         --output-format=json 2>&1)
     ok "fio nbd engine, depth 32, randwrite + crc32c verify" bash -c "python3 -c '
 import json,sys
