@@ -305,7 +305,8 @@ static enum pkt_status extract_copy(const uint8_t *data, size_t len, struct sw_f
 {
     uint8_t *copy = malloc(len ? len : 1);
     assert_non_null(copy);
-    memcpy(copy, data, len);
+    if (len)
+        memcpy(copy, data, len);
     struct pkt_layout lay;
     enum pkt_status st = sw_flow_extract(len ? copy : NULL, len, IN_PORT, k, &lay);
     free(copy);
