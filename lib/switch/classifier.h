@@ -55,7 +55,9 @@
  * it), is then unlinked, and freed after another grace period.
  *
  * Threads: sw_cls_lookup(), sw_cls_version() and the rule accessors may be
- * called from any number of threads at once. Writers (insert, remove,
+ * called from any number of threads at once, each a registered RCU reader
+ * (the writer thread too, if it looks up: unlinking runs on the reclaimer
+ * thread). Writers (insert, remove,
  * publish) are serialized by an internal mutex: any thread, but typically
  * one control thread. create/destroy: one thread, with no lookup running.
  *

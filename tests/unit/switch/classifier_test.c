@@ -296,6 +296,7 @@ static void run_random(uint64_t seed, size_t n_rules, int32_t max_priority, size
                 }
                 check_wildcards(&rng, rules, n, at, &p, &wc, want);
                 (*lookups)++;
+                kk_rcu_quiescent();
             }
             if (phase == 0)
                 assert_int_equal(sw_cls_publish(cls, next), 0);
@@ -314,6 +315,19 @@ static void run_random(uint64_t seed, size_t n_rules, int32_t max_priority, size
     assert_true(st.subtables <= n_shapes);
     sw_cls_destroy(cls);
     free(rules);
+}
+
+/* The test thread looks up while the reclaimer thread unlinks removed
+ * rules, so it is an RCU reader like any other. */
+static int register_reader(void **state)
+{
+    return kk_rcu_register_thread();
+}
+
+static int unregister_reader(void **state)
+{
+    kk_rcu_unregister_thread();
+    return 0;
 }
 
 static void test_random_against_reference(void **state)
@@ -499,9 +513,11 @@ static void test_concurrent_writer_and_readers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refused_calls),
-        cmocka_unit_test(test_random_against_reference),
-        cmocka_unit_test(test_megaflows_stay_wide),
+        cmocka_unit_test_setup_teardown(test_refused_calls, register_reader, unregister_reader),
+        cmocka_unit_test_setup_teardown(test_random_against_reference, register_reader,
+                                        unregister_reader),
+        cmocka_unit_test_setup_teardown(test_megaflows_stay_wide, register_reader,
+                                        unregister_reader),
         cmocka_unit_test(test_concurrent_writer_and_readers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
