@@ -10,7 +10,7 @@
  * random (mostly misses, which visit every subtable). Every lookup also
  * collects wildcards, as the megaflow slow path does.
  *
- * Usage: cls_bench [seconds per case, default 0.2]
+ * Usage: cls_bench [seconds per case, default 0.2 [RULES MASKS]]
  * Output: one line per case, then a JSON array on the last line.
  */
 #include <stdio.h>
@@ -130,6 +130,13 @@ int main(int argc, char **argv)
     double seconds = argc > 1 ? atof(argv[1]) : 0.2;
     if (seconds <= 0)
         seconds = 0.2;
+    if (argc > 3) {
+        /* One case: cls_bench SECONDS RULES MASKS (for profiling). */
+        struct result r = run_case((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), seconds);
+        printf("%u rules, %u masks: %.2f Mlookups/s, %.1f ns\n", r.rules, r.masks, r.mlps,
+               r.ns);
+        return 0;
+    }
     static const unsigned rule_counts[] = {1, 100, 1000, 10000, 100000};
     static const unsigned mask_counts[] = {1, 4, 16};
     struct result res[KK_ARRAY_SIZE(rule_counts) * KK_ARRAY_SIZE(mask_counts)];

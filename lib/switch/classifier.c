@@ -72,10 +72,42 @@ struct hset {
     uint64_t slots[];
 };
 
+/*
+ * Prefix tries over IPv4 nw_dst and nw_src: one binary trie per field of
+ * the prefixes of every rule whose subtable masks that field with a
+ * prefix. A lookup walks it once along the packet's address and learns
+ * which prefix lengths some rule matches, and how many leading bits that
+ * answer depends on. A subtable whose prefix length is not among them
+ * cannot match: it is skipped with only those bits un-wildcarded, instead
+ * of its whole prefix (so a /24 rule does not pin 24 bits of every other
+ * destination's megaflow).
+ */
+#define TRIE_FIELDS 2
+#define TRIE_NONE   0xff
+
+static const uint8_t trie_field_ofs[TRIE_FIELDS] = {
+    offsetof(struct sw_flow_key, nw_dst),
+    offsetof(struct sw_flow_key, nw_src),
+};
+
+struct trie_node {
+    struct trie_node *child[2]; /* RCU */
+    uint32_t count;             /* atomic: rules whose prefix ends here */
+};
+
+/* What one lookup learned from one trie (computed on first need). */
+struct trie_result {
+    bool done;
+    uint8_t maskbits;  /* leading bits the answer depends on */
+    uint64_t plens;    /* bit n: some rule's /n prefix matches */
+};
+
 struct subtable {
     /* read by lookups */
     uint8_t n_words;
     uint8_t n_stages;
+    uint8_t trie_stage;              /* stage holding the trie fields, or TRIE_NONE */
+    uint8_t trie_plen[TRIE_FIELDS];  /* prefix length of each trie field, 0: not used */
     uint8_t stage_end[MAX_STAGES]; /* words[] index where stage s ends */
     uint8_t words[SW_FLOW_KEY_WORDS];
     uint64_t mvals[SW_FLOW_KEY_WORDS]; /* mask word for each words[] entry */
@@ -102,6 +134,7 @@ struct subvec {
 
 struct sw_cls {
     struct subvec *vec; /* RCU */
+    struct trie_node *tries[TRIE_FIELDS]; /* roots, never replaced */
     uint64_t version;   /* atomic */
     uint64_t seed;
     pthread_mutex_t mutex;
@@ -307,6 +340,144 @@ static void hset_del(struct hset *s, uint64_t h)
     }
 }
 
+/* ---- prefix tries ------------------------------------------------------- */
+
+static inline uint32_t field_u32(const void *key, unsigned f)
+{
+    uint32_t v;
+    memcpy(&v, (const uint8_t *)key + trie_field_ofs[f], 4);
+    return v;
+}
+
+static inline unsigned addr_bit(uint32_t v, unsigned depth)
+{
+    return (v >> (31 - depth)) & 1;
+}
+
+/* Prefix length of a 32-bit mask, or 0 if it is not a prefix. */
+static unsigned mask_plen(uint32_t m)
+{
+    uint32_t inv = ~m;
+    return m && (inv & (inv + 1)) == 0 ? (unsigned)__builtin_popcount(m) : 0;
+}
+
+static void trie_lookup(const struct trie_node *n, uint32_t v, struct trie_result *out)
+{
+    uint64_t plens = 0;
+    unsigned depth = 0;
+    for (;;) {
+        if (__atomic_load_n(&n->count, __ATOMIC_RELAXED))
+            plens |= UINT64_C(1) << depth;
+        if (depth == 32)
+            break;
+        unsigned bit = addr_bit(v, depth);
+        const struct trie_node *c = kk_rcu_get(&n->child[bit]);
+        if (!c) {
+            /* Bit @depth decided the walk only if the other branch exists. */
+            if (kk_rcu_get(&n->child[!bit]))
+                depth++;
+            break;
+        }
+        n = c;
+        depth++;
+    }
+    out->done = true;
+    out->maskbits = (uint8_t)depth;
+    out->plens = plens;
+}
+
+/* Writer: add one prefix; all or nothing. */
+static int trie_insert(struct trie_node *root, uint32_t v, unsigned plen)
+{
+    struct trie_node *n = root;
+    unsigned depth = 0;
+    while (depth < plen && n->child[addr_bit(v, depth)]) {
+        n = n->child[addr_bit(v, depth)];
+        depth++;
+    }
+    if (depth == plen) {
+        __atomic_fetch_add(&n->count, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    /* Build the missing chain bottom-up, then publish it with one store. */
+    struct trie_node *chain = NULL;
+    for (unsigned d = plen; d > depth; d--) {
+        struct trie_node *c = calloc(1, sizeof(*c));
+        if (!c) {
+            while (chain) {
+                struct trie_node *next = chain->child[0] ? chain->child[0] : chain->child[1];
+                free(chain);
+                chain = next;
+            }
+            return -ENOMEM;
+        }
+        if (chain)
+            c->child[addr_bit(v, d)] = chain;
+        else
+            c->count = 1;
+        chain = c;
+    }
+    kk_rcu_set(&n->child[addr_bit(v, depth)], chain);
+    return 0;
+}
+
+/* Writer: drop one prefix, pruning empty branches (freed after a grace
+ * period). */
+static void trie_remove(struct trie_node *root, uint32_t v, unsigned plen)
+{
+    struct trie_node *path[33];
+    struct trie_node *n = root;
+    path[0] = n;
+    for (unsigned d = 0; d < plen; d++) {
+        n = n->child[addr_bit(v, d)];
+        if (!n)
+            return; /* not there: cannot happen */
+        path[d + 1] = n;
+    }
+    __atomic_fetch_sub(&n->count, 1, __ATOMIC_RELAXED);
+    for (unsigned d = plen; d > 0; d--) {
+        struct trie_node *c = path[d];
+        if (c->count || c->child[0] || c->child[1])
+            break;
+        kk_rcu_set(&path[d - 1]->child[addr_bit(v, d - 1)], NULL);
+        kk_rcu_call(free, c);
+    }
+}
+
+static void trie_free(struct trie_node *n)
+{
+    if (!n)
+        return;
+    trie_free(n->child[0]);
+    trie_free(n->child[1]);
+    free(n);
+}
+
+static int rule_tries_add(struct sw_cls *cls, const struct subtable *st,
+                          const struct sw_flow_key *key)
+{
+    for (unsigned f = 0; f < TRIE_FIELDS; f++) {
+        if (!st->trie_plen[f])
+            continue;
+        int rc = trie_insert(cls->tries[f], field_u32(key, f), st->trie_plen[f]);
+        if (rc < 0) {
+            while (f-- > 0)
+                if (st->trie_plen[f])
+                    trie_remove(cls->tries[f], field_u32(key, f), st->trie_plen[f]);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void rule_tries_remove(struct sw_cls *cls, const struct subtable *st,
+                              const struct sw_flow_key *key)
+{
+    for (unsigned f = 0; f < TRIE_FIELDS; f++)
+        if (st->trie_plen[f])
+            trie_remove(cls->tries[f], field_u32(key, f), st->trie_plen[f]);
+}
+
 /* ---- subtables ---------------------------------------------------------- */
 
 static void subtable_free(struct subtable *st)
@@ -342,9 +513,19 @@ static struct subtable *subtable_create(struct sw_cls *cls, const struct sw_flow
                 st->n_words++;
             }
         }
-        if (st->n_words > before)
+        if (st->n_words > before) {
+            if (seg == SW_SEG_L3)
+                st->trie_stage = st->n_stages;
             st->stage_end[st->n_stages++] = st->n_words;
+        }
     }
+    bool any_trie = false;
+    for (unsigned f = 0; f < TRIE_FIELDS; f++) {
+        st->trie_plen[f] = (uint8_t)mask_plen(field_u32(&mask->masks, f));
+        any_trie |= st->trie_plen[f] != 0;
+    }
+    if (!any_trie)
+        st->trie_stage = TRIE_NONE;
     st->table = table_alloc(MIN_SLOTS);
     bool ok = st->table != NULL;
     for (unsigned s = 0; ok && s + 1 < st->n_stages; s++)
@@ -377,14 +558,48 @@ static inline void unwildcard(const struct subtable *st, uint64_t *wc, unsigned 
         wc[st->words[j]] |= st->mvals[j];
 }
 
-static inline const struct sw_cls_rule *subtable_lookup(const struct subtable *st,
-                                                        uint64_t seed, uint64_t version,
-                                                        const uint64_t *k, uint64_t *wc)
+/* True if the tries prove that no rule of @st can match: then only the
+ * stages before @wi and the bits the trie answer rests on go into @wc. */
+static bool tries_skip(const struct sw_cls *cls, const struct subtable *st,
+                       const struct sw_flow_key *key, struct trie_result *tries, uint64_t *wc,
+                       unsigned wi)
 {
-    uint64_t h = seed;
+    for (unsigned f = 0; f < TRIE_FIELDS; f++) {
+        unsigned plen = st->trie_plen[f];
+        if (!plen)
+            continue;
+        struct trie_result *t = &tries[f];
+        if (!t->done)
+            trie_lookup(cls->tries[f], field_u32(key, f), t);
+        if (t->plens >> plen & 1)
+            continue;
+        if (wc) {
+            unwildcard(st, wc, wi);
+            uint32_t bits = t->maskbits ? UINT32_MAX << (32 - t->maskbits) : 0;
+            uint8_t *p = (uint8_t *)wc + trie_field_ofs[f];
+            uint32_t cur;
+            memcpy(&cur, p, 4);
+            cur |= bits;
+            memcpy(p, &cur, 4);
+        }
+        return true;
+    }
+    return false;
+}
+
+static inline const struct sw_cls_rule *subtable_lookup(const struct sw_cls *cls,
+                                                        const struct subtable *st,
+                                                        uint64_t version,
+                                                        const struct sw_flow_key *key,
+                                                        struct trie_result *tries, uint64_t *wc)
+{
+    const uint64_t *k = sw_flow_key_words(key);
+    uint64_t h = cls->seed;
     unsigned wi = 0;
     unsigned last = st->n_stages ? st->n_stages - 1u : 0u;
     for (unsigned s = 0; s < last; s++) {
+        if (s == st->trie_stage && tries_skip(cls, st, key, tries, wc, wi))
+            return NULL;
         for (; wi < st->stage_end[s]; wi++)
             h = kk_hash_combine(h, k[st->words[wi]] & st->mvals[wi]);
         if (!hset_contains(kk_rcu_get(&st->sets[s]), h)) {
@@ -393,6 +608,8 @@ static inline const struct sw_cls_rule *subtable_lookup(const struct subtable *s
             return NULL;
         }
     }
+    if (last == st->trie_stage && tries_skip(cls, st, key, tries, wc, wi))
+        return NULL;
     for (; wi < st->n_words; wi++)
         h = kk_hash_combine(h, k[st->words[wi]] & st->mvals[wi]);
     if (wc)
@@ -447,6 +664,16 @@ int sw_cls_create(struct sw_cls **out)
         free(cls);
         return -ENOMEM;
     }
+    for (unsigned f = 0; f < TRIE_FIELDS; f++) {
+        cls->tries[f] = calloc(1, sizeof(struct trie_node));
+        if (!cls->tries[f]) {
+            while (f-- > 0)
+                free(cls->tries[f]);
+            free(cls->vec);
+            free(cls);
+            return -ENOMEM;
+        }
+    }
     cls->version = 1;
     cls->seed = kk_hash_u64((uint64_t)(uintptr_t)cls, KK_HASH_K0);
     pthread_mutex_init(&cls->mutex, NULL);
@@ -483,6 +710,8 @@ void sw_cls_destroy(struct sw_cls *cls)
     }
     free(cls->subs);
     free(cls->vec);
+    for (unsigned f = 0; f < TRIE_FIELDS; f++)
+        trie_free(cls->tries[f]);
     pthread_mutex_destroy(&cls->mutex);
     free(cls);
 }
@@ -584,6 +813,12 @@ int sw_cls_insert(struct sw_cls *cls, const struct sw_flow_key *key,
         for (unsigned j = 0; j < st->n_words; j++)
             new_node->kw[j] = k[st->words[j]];
     }
+    /* Tries first: they may only over-report (no lookup skips a subtable
+     * on their word while the rule is findable). */
+    if (rule_tries_add(cls, st, &r->key) < 0) {
+        free(new_node);
+        goto fail_st;
+    }
 
     /* Raise the subtable's priority in the vector before the rule can be
      * found, so no lookup stops early in front of it. */
@@ -596,6 +831,7 @@ int sw_cls_insert(struct sw_cls *cls, const struct sw_flow_key *key,
         if (vec_republish(cls) < 0) {
             st->max_priority = old_max;
             st->max_count = old_count;
+            rule_tries_remove(cls, st, &r->key);
             free(new_node);
             goto fail_st;
         }
@@ -618,6 +854,7 @@ int sw_cls_insert(struct sw_cls *cls, const struct sw_flow_key *key,
             /* Undo the counts we added. */
             for (unsigned s = 0; s < added; s++)
                 hset_del(st->sets[s], partial[s]);
+            rule_tries_remove(cls, st, &r->key);
             free(new_node);
             if (raise) {
                 st->max_priority = old_max;
@@ -710,6 +947,7 @@ static void unlink_batch(void *arg)
         struct node *n = r->node;
         struct subtable *st = r->subtable;
         node_unlink(n, r);
+        rule_tries_remove(cls, st, &r->key);
         if (!n->rules) {
             table_remove(st->table, n);
             uint64_t partial[MAX_STAGES];
@@ -823,15 +1061,17 @@ const struct sw_cls_rule *sw_cls_lookup(const struct sw_cls *cls, uint64_t versi
                                         const struct sw_flow_key *key, struct sw_flow_mask *wc)
 {
     const struct subvec *v = kk_rcu_get(&cls->vec);
-    const uint64_t *k = sw_flow_key_words(key);
     uint64_t *w = wc ? sw_flow_key_words_rw(&wc->masks) : NULL;
+    struct trie_result tries[TRIE_FIELDS];
+    for (unsigned f = 0; f < TRIE_FIELDS; f++)
+        tries[f].done = false;
     const struct sw_cls_rule *best = NULL;
     for (uint32_t i = 0; i < v->n; i++) {
         /* Sorted by max priority: nothing further can beat @best (equal
          * priorities still can, by age). */
         if (best && v->e[i].max_priority < best->priority)
             break;
-        const struct sw_cls_rule *r = subtable_lookup(v->e[i].st, cls->seed, version, k, w);
+        const struct sw_cls_rule *r = subtable_lookup(cls, v->e[i].st, version, key, tries, w);
         if (r && better(r, best))
             best = r;
     }

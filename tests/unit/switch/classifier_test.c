@@ -379,12 +379,23 @@ static void test_megaflows_stay_wide(void **state)
     insert_text(cls, "in_port=1,tcp,nw_dst=10.0.0.0/24,tp_dst=80", 10, 1);
     /* Staged: the port misses, so L3 and L4 stay wildcarded. */
     lookup_text(cls, "in_port=2,tcp,nw_dst=10.0.0.5,tp_dst=80", 0, "in_port=2");
-    /* L2 (dl_type) hits, L3 misses: ports stay wildcarded. */
+    /* L2 (dl_type) hits, the nw_dst trie rules L3 out: nw_proto and the
+     * ports stay wildcarded. */
     lookup_text(cls, "in_port=1,tcp,nw_dst=10.0.1.5,tp_dst=80", 0,
-                "in_port=1,tcp,nw_dst=10.0.1.0/24");
+                "in_port=1,ip,nw_dst=10.0.1.0/24");
     /* A hit consults the whole mask. */
     lookup_text(cls, "in_port=1,tcp,nw_dst=10.0.0.5,tp_dst=80,tp_src=9", 1,
                 "in_port=1,tcp,nw_dst=10.0.0.0/24,tp_dst=80");
+    /* Tries: 10.0.0.0/24 is the only nw_dst prefix; 192.168.1.1 differs
+     * from it in the first bit, so one bit of nw_dst is enough. */
+    lookup_text(cls, "in_port=1,tcp,nw_dst=192.168.1.1,tp_dst=80", 0,
+                "in_port=1,ip,nw_dst=128.0.0.0/1");
+    /* An L3 stage miss without tries would pin the whole L3 mask
+     * (nw_proto too); with ICMP the ports are not even looked at. */
+    lookup_text(cls, "in_port=1,icmp,nw_dst=10.0.0.9", 0, "in_port=1,icmp,nw_dst=10.0.0.0/24");
+    insert_text(cls, "ip,nw_src=10.1.0.0/16,nw_dst=10.0.0.0/8", 5, 5);
+    lookup_text(cls, "in_port=9,tcp,nw_src=10.2.3.4,nw_dst=10.9.9.9", 0,
+                "in_port=9,ip,nw_src=10.2.0.0/15");
     /* Priority: a higher rule that matches hides lower subtables. */
     insert_text(cls, "in_port=3", 100, 2);
     lookup_text(cls, "in_port=3,tcp,nw_dst=10.0.0.5,tp_dst=80", 2, "in_port=3");
