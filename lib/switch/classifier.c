@@ -558,11 +558,11 @@ static inline void unwildcard(const struct subtable *st, uint64_t *wc, unsigned 
         wc[st->words[j]] |= st->mvals[j];
 }
 
-/* True if the tries prove that no rule of @st can match: then only the
- * stages before @wi and the bits the trie answer rests on go into @wc. */
-static bool tries_skip(const struct sw_cls *cls, const struct subtable *st,
-                       const struct sw_flow_key *key, struct trie_result *tries, uint64_t *wc,
-                       unsigned wi)
+/* On a miss in @st: true if the tries prove that no rule of @st can match
+ * any packet sharing a few leading bits of one address field; then only
+ * those bits go into @wc (the proof needs nothing else). */
+static bool tries_narrow(const struct sw_cls *cls, const struct subtable *st,
+                         const struct sw_flow_key *key, struct trie_result *tries, uint64_t *wc)
 {
     for (unsigned f = 0; f < TRIE_FIELDS; f++) {
         unsigned plen = st->trie_plen[f];
@@ -573,18 +573,33 @@ static bool tries_skip(const struct sw_cls *cls, const struct subtable *st,
             trie_lookup(cls->tries[f], field_u32(key, f), t);
         if (t->plens >> plen & 1)
             continue;
-        if (wc) {
-            unwildcard(st, wc, wi);
-            uint32_t bits = t->maskbits ? UINT32_MAX << (32 - t->maskbits) : 0;
-            uint8_t *p = (uint8_t *)wc + trie_field_ofs[f];
-            uint32_t cur;
-            memcpy(&cur, p, 4);
-            cur |= bits;
-            memcpy(p, &cur, 4);
-        }
+        uint32_t bits = t->maskbits ? UINT32_MAX << (32 - t->maskbits) : 0;
+        uint8_t *p = (uint8_t *)wc + trie_field_ofs[f];
+        uint32_t cur;
+        memcpy(&cur, p, 4);
+        cur |= bits;
+        memcpy(p, &cur, 4);
         return true;
     }
     return false;
+}
+
+/*
+ * Report a miss in @st after hashing @wi mask words (through stage
+ * @stage). Misses before the stage with the address fields report those
+ * words; later ones first ask the tries for something narrower. Hits never
+ * touch the tries, nor does a lookup without @wc.
+ */
+static inline void report_miss(const struct sw_cls *cls, const struct subtable *st,
+                               const struct sw_flow_key *key, struct trie_result *tries,
+                               uint64_t *wc, unsigned wi, unsigned stage)
+{
+    if (!wc)
+        return;
+    if (st->trie_stage != TRIE_NONE && stage >= st->trie_stage &&
+        tries_narrow(cls, st, key, tries, wc))
+        return;
+    unwildcard(st, wc, wi);
 }
 
 static inline const struct sw_cls_rule *subtable_lookup(const struct sw_cls *cls,
@@ -598,25 +613,22 @@ static inline const struct sw_cls_rule *subtable_lookup(const struct sw_cls *cls
     unsigned wi = 0;
     unsigned last = st->n_stages ? st->n_stages - 1u : 0u;
     for (unsigned s = 0; s < last; s++) {
-        if (s == st->trie_stage && tries_skip(cls, st, key, tries, wc, wi))
-            return NULL;
         for (; wi < st->stage_end[s]; wi++)
             h = kk_hash_combine(h, k[st->words[wi]] & st->mvals[wi]);
         if (!hset_contains(kk_rcu_get(&st->sets[s]), h)) {
-            if (wc)
-                unwildcard(st, wc, wi);
+            report_miss(cls, st, key, tries, wc, wi, s);
             return NULL;
         }
     }
-    if (last == st->trie_stage && tries_skip(cls, st, key, tries, wc, wi))
-        return NULL;
     for (; wi < st->n_words; wi++)
         h = kk_hash_combine(h, k[st->words[wi]] & st->mvals[wi]);
+    const struct node *n = table_find(kk_rcu_get(&st->table), st, h, k);
+    if (!n) {
+        report_miss(cls, st, key, tries, wc, wi, last);
+        return NULL;
+    }
     if (wc)
         unwildcard(st, wc, st->n_words);
-    const struct node *n = table_find(kk_rcu_get(&st->table), st, h, k);
-    if (!n)
-        return NULL;
     /* Sorted by priority then age: the first visible rule is the node's best. */
     for (const struct sw_cls_rule *r = kk_rcu_get(&n->rules); r; r = kk_rcu_get(&r->next))
         if (visible(r, version))
