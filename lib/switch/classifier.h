@@ -30,10 +30,21 @@
  * reported as consulted. So a packet from a port no rule mentions leaves
  * the subtable's L3/L4 fields wildcarded in its megaflow.
  *
+ * Prefix tries: for IPv4 nw_dst and nw_src, a binary trie holds the
+ * prefix of every rule whose subtable masks the field with a prefix. When
+ * a subtable misses at or after its address stage, the lookup walks the
+ * trie once along the packet's address (then reuses the answer for other
+ * subtables): if no rule prefix of the subtable's length matches, the
+ * subtable could not have matched any packet sharing the leading bits the
+ * walk examined, and only those bits are reported. So a /24 rule does not
+ * pin 24 bits of every other destination's megaflow. Hits, and lookups
+ * without @wc, never walk the tries.
+ *
  * Wildcards: the lookup ORs into *wc: for each subtable visited, the mask
- * bits of the segments it hashed (all of them on a hash-table probe). The
- * result is sound: every packet equal to the looked-up one on the bits set
- * in wc gets the same rule (or none) at that version.
+ * bits of the segments it hashed (all of them on a hash-table probe), or
+ * just the trie bits as above. The result is sound: every packet equal to
+ * the looked-up one on the bits set in wc gets the same rule (or none) at
+ * that version.
  *
  * Ties: among matching rules of equal priority, the one inserted first
  * wins (deterministic, unlike OVS where it is unspecified).
@@ -61,9 +72,11 @@
  * publish) are serialized by an internal mutex: any thread, but typically
  * one control thread. create/destroy: one thread, with no lookup running.
  *
- * Complexity: lookup O(subtables visited × mask words); insert and remove
- * O(1) amortized plus O(subtables log subtables) when a subtable appears,
- * disappears or changes its highest priority.
+ * Complexity: lookup O(subtables visited × mask words), plus up to 2 × 33
+ * trie steps per lookup that wants wildcards and misses at L3; insert and
+ * remove O(1) amortized (plus the prefix length in trie steps), and
+ * O(subtables log subtables) when a subtable appears, disappears or
+ * changes its highest priority.
  */
 #ifndef SW_CLASSIFIER_H
 #define SW_CLASSIFIER_H
