@@ -636,6 +636,53 @@ static inline const struct sw_cls_rule *subtable_lookup(const struct sw_cls *cls
     return NULL;
 }
 
+/*
+ * The probing half of subtable_lookup() for bursts: the hashes of every
+ * stage were computed (and their slots prefetched) beforehand. @ph[s] is
+ * the hash after stage s; ph[n_stages - 1] the full one.
+ */
+static const struct sw_cls_rule *subtable_probe(const struct sw_cls *cls,
+                                                const struct subtable *st, uint64_t version,
+                                                const struct sw_flow_key *key,
+                                                const uint64_t *ph, struct trie_result *tries,
+                                                uint64_t *wc)
+{
+    unsigned last = st->n_stages ? st->n_stages - 1u : 0u;
+    for (unsigned s = 0; s < last; s++) {
+        if (!hset_contains(kk_rcu_get(&st->sets[s]), ph[s])) {
+            report_miss(cls, st, key, tries, wc, st->stage_end[s], s);
+            return NULL;
+        }
+    }
+    uint64_t h = st->n_stages ? ph[last] : cls->seed;
+    const struct node *n = table_find(kk_rcu_get(&st->table), st, h, sw_flow_key_words(key));
+    if (!n) {
+        report_miss(cls, st, key, tries, wc, st->n_words, last);
+        return NULL;
+    }
+    if (wc)
+        unwildcard(st, wc, st->n_words);
+    for (const struct sw_cls_rule *r = kk_rcu_get(&n->rules); r; r = kk_rcu_get(&r->next))
+        if (visible(r, version))
+            return r;
+    return NULL;
+}
+
+/* Compute every stage hash of @key in @st and prefetch the slots the
+ * probe will read. */
+static inline void subtable_prepare(const struct sw_cls *cls, const struct subtable *st,
+                                    const struct sw_flow_key *key, uint64_t *ph)
+{
+    uint64_t h = subtable_hashes(st, cls->seed, sw_flow_key_words(key), ph);
+    unsigned last = st->n_stages ? st->n_stages - 1u : 0u;
+    for (unsigned s = 0; s < last; s++) {
+        const struct hset *set = kk_rcu_get(&st->sets[s]);
+        __builtin_prefetch(&set->slots[(uint32_t)hset_value(ph[s]) & set->mask]);
+    }
+    const struct table *t = kk_rcu_get(&st->table);
+    __builtin_prefetch(&t->slots[(uint32_t)h & t->mask]);
+}
+
 /* ---- the subtable vector ------------------------------------------------ */
 
 static int vec_cmp(const void *a, const void *b)
@@ -1088,6 +1135,59 @@ const struct sw_cls_rule *sw_cls_lookup(const struct sw_cls *cls, uint64_t versi
             best = r;
     }
     return best;
+}
+
+static unsigned lookup_burst(const struct sw_cls *cls, uint64_t version,
+                             const struct sw_flow_key *const *keys, unsigned n,
+                             const struct sw_cls_rule **rules, struct sw_flow_mask *wcs)
+{
+    const struct subvec *v = kk_rcu_get(&cls->vec);
+    struct trie_result tries[SW_CLS_BURST][TRIE_FIELDS];
+    uint64_t ph[SW_CLS_BURST][MAX_STAGES];
+    for (unsigned i = 0; i < n; i++) {
+        rules[i] = NULL;
+        for (unsigned f = 0; f < TRIE_FIELDS; f++)
+            tries[i][f].done = false;
+    }
+    for (uint32_t e = 0; e < v->n; e++) {
+        const struct subtable *st = v->e[e].st;
+        int32_t maxp = v->e[e].max_priority;
+        uint32_t active = 0;
+        for (unsigned i = 0; i < n; i++)
+            if (!rules[i] || maxp >= rules[i]->priority)
+                active |= UINT32_C(1) << i;
+        if (!active)
+            break; /* sorted: no later subtable can beat any result */
+        /* Hash everything and prefetch, then probe: the cache misses of
+         * the whole burst overlap instead of following one another. */
+        for (uint32_t m = active; m; m &= m - 1)
+            subtable_prepare(cls, st, keys[__builtin_ctz(m)], ph[__builtin_ctz(m)]);
+        for (uint32_t m = active; m; m &= m - 1) {
+            unsigned i = (unsigned)__builtin_ctz(m);
+            uint64_t *w = wcs ? sw_flow_key_words_rw(&wcs[i].masks) : NULL;
+            const struct sw_cls_rule *r =
+                subtable_probe(cls, st, version, keys[i], ph[i], tries[i], w);
+            if (r && better(r, rules[i]))
+                rules[i] = r;
+        }
+    }
+    unsigned hits = 0;
+    for (unsigned i = 0; i < n; i++)
+        hits += rules[i] != NULL;
+    return hits;
+}
+
+unsigned sw_cls_lookup_burst(const struct sw_cls *cls, uint64_t version,
+                             const struct sw_flow_key *const *keys, unsigned n,
+                             const struct sw_cls_rule **rules, struct sw_flow_mask *wcs)
+{
+    unsigned hits = 0;
+    for (unsigned done = 0; done < n; done += SW_CLS_BURST) {
+        unsigned chunk = KK_MIN(n - done, (unsigned)SW_CLS_BURST);
+        hits += lookup_burst(cls, version, keys + done, chunk, rules + done,
+                             wcs ? wcs + done : NULL);
+    }
+    return hits;
 }
 
 void *sw_cls_rule_user(const struct sw_cls_rule *rule)

@@ -146,6 +146,21 @@ uint64_t sw_cls_version(const struct sw_cls *cls);
 const struct sw_cls_rule *sw_cls_lookup(const struct sw_cls *cls, uint64_t version,
                                         const struct sw_flow_key *key, struct sw_flow_mask *wc);
 
+/* Lookups per burst step of sw_cls_lookup_burst(). */
+#define SW_CLS_BURST 32
+
+/*
+ * sw_cls_lookup() for @n keys at once: rules[i] (NULL for no match) and,
+ * if @wcs is not NULL, wildcards ORed into wcs[i], exactly as n single
+ * lookups would give. Faster for large tables: each subtable is probed for
+ * the whole burst (up to SW_CLS_BURST keys) with its hash-table slots
+ * prefetched, so cache misses overlap. Returns the number of matches.
+ * Same threads and lifetime rules as sw_cls_lookup().
+ */
+unsigned sw_cls_lookup_burst(const struct sw_cls *cls, uint64_t version,
+                             const struct sw_flow_key *const *keys, unsigned n,
+                             const struct sw_cls_rule **rules, struct sw_flow_mask *wcs);
+
 /* Accessors: any thread that may use the rule. */
 void *sw_cls_rule_user(const struct sw_cls_rule *rule);
 int32_t sw_cls_rule_priority(const struct sw_cls_rule *rule);

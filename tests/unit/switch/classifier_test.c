@@ -298,6 +298,31 @@ static void run_random(uint64_t seed, size_t n_rules, int32_t max_priority, size
                 (*lookups)++;
                 kk_rcu_quiescent();
             }
+            /* Bursts give exactly what single lookups give. */
+            for (int b = 0; b < 4; b++) {
+                enum { N = 45 }; /* more than one burst step */
+                struct sw_flow_key pk[N];
+                const struct sw_flow_key *pp[N];
+                const struct sw_cls_rule *got[N];
+                struct sw_flow_mask wcs[N], wc1;
+                memset(wcs, 0, sizeof(wcs));
+                for (int i = 0; i < N; i++) {
+                    random_packet(&rng, &pk[i]);
+                    pp[i] = &pk[i];
+                }
+                unsigned hits = sw_cls_lookup_burst(cls, next, pp, N, got, b & 1 ? NULL : wcs);
+                unsigned want_hits = 0;
+                for (int i = 0; i < N; i++) {
+                    memset(&wc1, 0, sizeof(wc1));
+                    const struct sw_cls_rule *one = sw_cls_lookup(cls, next, &pk[i], &wc1);
+                    assert_ptr_equal(got[i], one);
+                    if (!(b & 1))
+                        assert_memory_equal(&wcs[i], &wc1, sizeof(wc1));
+                    want_hits += one != NULL;
+                }
+                assert_int_equal(hits, want_hits);
+                kk_rcu_quiescent();
+            }
             if (phase == 0)
                 assert_int_equal(sw_cls_publish(cls, next), 0);
         }
@@ -434,19 +459,32 @@ static void *mt_reader(void *arg)
         for (int burst = 0; burst < 16; burst++) {
             uint64_t v = sw_cls_version(mt->cls);
             size_t n = __atomic_load_n(&mt->n, __ATOMIC_ACQUIRE);
-            struct sw_flow_key p;
-            random_packet(&rng, &p);
-            const struct sw_cls_rule *r = sw_cls_lookup(mt->cls, v, &p, NULL);
-            int got = rule_index(r);
-            if (r && sw_cls_rule_priority(r) != mt->rules[got].priority)
-                abort();
-            int want = ref_lookup(mt->rules, n, v, &p);
-            if (got != want) {
-                fprintf(stderr, "reader %d at version %llu: rule %d, want %d\n", ra->id,
-                        (unsigned long long)v, got, want);
-                abort();
+            /* Odd turns look up a burst of 4, even ones a single packet. */
+            enum { B = 4 };
+            struct sw_flow_key p[B];
+            const struct sw_flow_key *pp[B];
+            const struct sw_cls_rule *r[B];
+            unsigned nb = burst & 1 ? B : 1;
+            for (unsigned i = 0; i < nb; i++) {
+                random_packet(&rng, &p[i]);
+                pp[i] = &p[i];
             }
-            __atomic_fetch_add(&mt->lookups[ra->id], 1, __ATOMIC_RELAXED);
+            if (nb == 1)
+                r[0] = sw_cls_lookup(mt->cls, v, &p[0], NULL);
+            else
+                sw_cls_lookup_burst(mt->cls, v, pp, nb, r, NULL);
+            for (unsigned i = 0; i < nb; i++) {
+                int got = rule_index(r[i]);
+                if (r[i] && sw_cls_rule_priority(r[i]) != mt->rules[got].priority)
+                    abort();
+                int want = ref_lookup(mt->rules, n, v, &p[i]);
+                if (got != want) {
+                    fprintf(stderr, "reader %d at version %llu: rule %d, want %d\n", ra->id,
+                            (unsigned long long)v, got, want);
+                    abort();
+                }
+            }
+            __atomic_fetch_add(&mt->lookups[ra->id], nb, __ATOMIC_RELAXED);
             if (v != last_v) {
                 mt->versions_seen[ra->id]++;
                 last_v = v;
