@@ -30,6 +30,12 @@
  * the reactor first runs, on the thread that created it. Callbacks may
  * create and destroy pollers, watchers and timers, including themselves.
  *
+ * RCU (kk_rcu.h): kk_reactor_run() registers its thread as an RCU reader
+ * for as long as it runs, reports a quiescent state at the start of every
+ * loop turn and goes offline while it sleeps in epoll. So a callback may
+ * use pointers read from RCU-published tables until it returns, never
+ * across turns; and an idle reactor never delays reclamation.
+ *
  * Lifetime: kk_reactor_stop() makes run() return after the current turn;
  * messages already queued are still delivered. kk_reactor_destroy() frees
  * every poller, watcher and timer still registered: their handles become

@@ -12,6 +12,7 @@
 
 #include "kk_err.h"
 #include "kk_log.h"
+#include "kk_rcu.h"
 #include "kk_reactor.h"
 #include "kk_ring.h"
 
@@ -614,7 +615,14 @@ static int dispatch_fds(struct kk_reactor *r, int timeout_us)
 {
     struct epoll_event events[MAX_EVENTS];
     struct timespec ts = {.tv_sec = timeout_us / 1000000, .tv_nsec = (timeout_us % 1000000) * 1000};
+    /* A thread sleeping in epoll holds no RCU references: offline, so an
+     * idle reactor never holds up a grace period. Back online before any
+     * callback runs. */
+    if (timeout_us != 0)
+        kk_rcu_thread_offline();
     int n = epoll_pwait2(r->epfd, events, MAX_EVENTS, timeout_us < 0 ? NULL : &ts, NULL);
+    if (timeout_us != 0)
+        kk_rcu_thread_online();
     if (n < 0) {
         if (errno != EINTR)
             KK_LOGE_RL(reactor_log, "%s: epoll_pwait2: %s", r->name, kk_strerror(errno));
@@ -647,6 +655,8 @@ static int dispatch_fds(struct kk_reactor *r, int timeout_us)
 
 static int turn(struct kk_reactor *r, uint64_t tsc)
 {
+    /* Between turns no callback holds an RCU-protected pointer. */
+    kk_rcu_quiescent();
     refresh_now(r, tsc);
     int work = run_messages(r, MSG_BATCH);
     int polled = run_pollers(r);
@@ -727,6 +737,11 @@ int kk_reactor_run(struct kk_reactor *r)
     struct kk_reactor *prev = current_reactor;
     current_reactor = r;
     kk_log_set_thread_name(r->name);
+    /* Callbacks may read RCU-protected tables; the loop reports quiescent
+     * states for them (kk_rcu.h). */
+    bool rcu = kk_rcu_register_thread() == 0;
+    if (!rcu)
+        KK_LOGE(reactor_log, "%s: cannot register with RCU: out of memory", r->name);
     KK_LOGD(reactor_log, "%s: running (%s)", r->name,
             r->mode == KK_REACTOR_ADAPTIVE ? "adaptive" : "busy-poll");
 
@@ -749,6 +764,8 @@ int kk_reactor_run(struct kk_reactor *r)
     while (run_messages(r, MSG_BATCH) > 0)
         ;
     __atomic_store_n(&r->stop, 0, __ATOMIC_RELAXED);
+    if (rcu)
+        kk_rcu_unregister_thread();
     current_reactor = prev;
     __atomic_store_n(&r->running, 0, __ATOMIC_RELEASE);
     KK_LOGD(reactor_log, "%s: stopped", r->name);
