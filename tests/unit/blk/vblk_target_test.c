@@ -610,6 +610,50 @@ static void test_stop_waits_for_requests_in_flight(void **state)
     assert_int_equal(blk_bdev_delete("s0"), 0);
 }
 
+/* A frontend that vanishes with requests in a slow bdev, then an export
+ * removed under a connected frontend with requests in flight: both wait
+ * for the bdev, nothing touches unmapped memory, the process goes on. */
+static void test_disconnect_and_destroy_with_requests_in_flight(void **state)
+{
+    struct env e;
+    make_bdev("x0", "malloc", json_pack("{s:s}", "size", "8M"));
+    make_bdev("x1", "error", json_pack("{s:s, s:i}", "base", "x0", "delay_us", 100000));
+    env_up(&e, "x1", false, 2);
+    struct vhu_front *f = front(e.sock, 2, false);
+    uint8_t *w = vhu_front_alloc(f, 8 * 4096, 4096);
+    for (int i = 0; i < 8; i++)
+        add(f, (uint16_t)(i % 2), VIRTIO_BLK_T_IN, (uint64_t)i * 8, w + i * 4096, 4096, false);
+    vhu_front_kick(f, 0);
+    vhu_front_kick(f, 1);
+    usleep(30000);
+    vhu_front_close(f); /* memory unmapped on our side; the target still has it */
+    f = front(e.sock, 2, false);
+    uint8_t *r = vhu_front_alloc(f, 4096, 4096);
+    assert_int_equal(do_io(f, 1, VIRTIO_BLK_T_IN, 0, r, 4096), VIRTIO_BLK_S_OK);
+    for (int i = 0; i < 8; i++)
+        add(f, (uint16_t)(i % 2), VIRTIO_BLK_T_OUT, (uint64_t)i * 8, r, 4096, false);
+    vhu_front_kick(f, 0);
+    vhu_front_kick(f, 1);
+    usleep(30000);
+    uint64_t t0 = kk_now_us();
+    on_ctrl(&e, destroy_target); /* waits for the 8 writes */
+    assert_true(kk_now_us() - t0 > 30000);
+    int done = 0;
+    for (uint16_t qi = 0; qi < 2; qi++) {
+        void *cookie;
+        while (vqd_get_used(vhu_front_queue(f, qi), &cookie, NULL) == 1) {
+            assert_int_equal(*((struct req *)cookie)->status, VIRTIO_BLK_S_OK);
+            done++;
+        }
+    }
+    assert_int_equal(done, 8);
+    assert_true(vhu_front_backend_hung_up(f));
+    vhu_front_close(f);
+    env_down(&e); /* the target is already gone */
+    assert_int_equal(blk_bdev_delete("x1"), 0);
+    assert_int_equal(blk_bdev_delete("x0"), 0);
+}
+
 struct resize_arg {
     struct env *e;
     const char *bdev;
@@ -770,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_multiqueue_under_load),
         cmocka_unit_test(test_channel_back_pressure),
         cmocka_unit_test(test_stop_waits_for_requests_in_flight),
+        cmocka_unit_test(test_disconnect_and_destroy_with_requests_in_flight),
         cmocka_unit_test(test_resize_is_announced),
         cmocka_unit_test(test_packed_read_back),
     };
