@@ -7,7 +7,7 @@
 #           verify=crc32c from two jobs
 #   file    a raw file opened with O_DIRECT: fio randwrite + verify
 #   qcow2   a qcow2 image: fio randwrite + verify
-#   restart a raw file behind an error bdev that holds each request 3 ms
+#   restart (split and packed rings) a raw file behind an error bdev that holds each request 3 ms
 #           (so the target always has some in flight): kvmkit-blkd is killed
 #           (SIGKILL) while fio writes and started again from its --config;
 #           QEMU reconnects, the new target resubmits the requests the first
@@ -81,7 +81,7 @@ run_guest() { # NAME SCRIPT [SMP]
     KVMKIT_GUEST_SMP=${3:-1} "$HERE/guest/run-guest.sh" --script "$2" --timeout 300 \
         --log "$dir/$1-console.log" --quiet -- \
         -chardev "socket,id=c0,path=$dir/vblk.sock,reconnect=1" \
-        -device vhost-user-blk-pci,chardev=c0,num-queues=2 \
+        -device "vhost-user-blk-pci,chardev=c0,${DEVOPTS:-num-queues=2}" \
         >"$dir/$1-run.log" 2>&1 &
     gpid=$!
 }
@@ -104,7 +104,7 @@ show_logs() { # NAME
 FIO="fio --name=v --filename=/dev/vda --ioengine=libaio --direct=1 --bs=4k --iodepth=16 \
 --rw=randwrite --verify=crc32c --do_verify=1 --verify_fatal=1"
 
-echo "1..21"
+echo "1..27"
 if ! "$HERE/guest/build.sh" >"$dir/build.log" 2>&1; then
     echo "not ok 1 - the test guest builds"
     sed 's/^/# /' "$dir/build.log" | tail -20
@@ -162,44 +162,50 @@ for variant in "file:file:{\"path\":\"$dir/disk.raw\",\"direct\":true}" \
 done
 ok "qcow2: the image is consistent after the run" qemu-img check -q "$dir/disk.qcow2"
 
-# ---- kvmkit-blkd killed under a writing guest ----
+# ---- kvmkit-blkd killed under a writing guest (split and packed rings) ----
 cat >"$dir/restart.sh" <<GUEST
 echo FIO-START
 $FIO --size=96M >/tmp/fio.log 2>&1 && echo FIO-OK
 grep -E "err=|verify|IOPS" /tmp/fio.log
 exit 0
 GUEST
-truncate -s 0 "$dir/disk.raw"
-truncate -s 256M "$dir/disk.raw"
-export_disk file "{\"path\":\"$dir/disk.raw\",\"direct\":true}" 3000
-run_guest restart "$dir/restart.sh"
-killed=no
-for _ in $(seq 3000); do
-    if seen FIO-START restart 2>/dev/null; then
-        sleep 3
-        kill -KILL "$bpid"
-        wait "$bpid" 2>/dev/null
-        killed=yes
-        sleep 1
-        start_blkd
-        break
-    fi
-    kill -0 "$gpid" 2>/dev/null || break
-    sleep 0.1
+for name in restart restart-packed; do
+    devopts=num-queues=2
+    [ "$name" = restart-packed ] && devopts=num-queues=2,packed=on
+    truncate -s 0 "$dir/disk.raw"
+    truncate -s 256M "$dir/disk.raw"
+    export_disk file "{\"path\":\"$dir/disk.raw\",\"direct\":true}" 3000
+    connections_before=$(grep -c 'frontend connected' "$dir/blkd.log")
+    DEVOPTS=$devopts run_guest "$name" "$dir/restart.sh"
+    killed=no
+    for _ in $(seq 3000); do
+        if seen FIO-START "$name" 2>/dev/null; then
+            sleep 3
+            kill -KILL "$bpid"
+            wait "$bpid" 2>/dev/null
+            killed=yes
+            sleep 1
+            start_blkd
+            break
+        fi
+        kill -0 "$gpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    ok "$name: kvmkit-blkd was killed while fio was writing" [ "$killed" = yes ]
+    ok "$name: the new kvmkit-blkd restored the export from its config" \
+        bash -c "for i in \$(seq 50); do [ -S '$dir/vblk.sock' ] && exit 0; sleep 0.1; done; exit 1"
+    wait_guest
+    ok "$name: fio finished and its verify passed" grep -q FIO-OK "$dir/$name-console.log"
+    ok "$name: the guest script ended normally (status $grc)" [ "$grc" -eq 0 ]
+    ok "$name: QEMU reconnected (two connections to the export)" \
+        bash -c "[ \$(grep -c 'frontend connected' '$dir/blkd.log') -ge $((connections_before + 2)) ]"
+    resubmitted=$(queue_sum resubmitted)
+    echo "# $name: requests resubmitted after the restart: $resubmitted"
+    ok "$name: the new target resubmitted requests the killed one had taken" \
+        [ "${resubmitted:-0}" -gt 0 ]
+    show_logs "$name"
+    unexport_disk
 done
-ok "restart: kvmkit-blkd was killed while fio was writing" [ "$killed" = yes ]
-ok "restart: the new kvmkit-blkd restored the export from its config" \
-    bash -c "for i in \$(seq 50); do [ -S '$dir/vblk.sock' ] && exit 0; sleep 0.1; done; exit 1"
-wait_guest
-ok "restart: fio finished and its verify passed" grep -q FIO-OK "$dir/restart-console.log"
-ok "restart: the guest script ended normally (status $grc)" [ "$grc" -eq 0 ]
-ok "restart: QEMU reconnected (two connections to the export)" \
-    bash -c "[ \$(grep -c 'frontend connected' '$dir/blkd.log') -ge 2 ]"
-resubmitted=$(queue_sum resubmitted)
-echo "# requests resubmitted after the restart: $resubmitted"
-ok "restart: the new target resubmitted requests the killed one had taken" \
-    [ "${resubmitted:-0}" -gt 0 ]
-show_logs restart
 kill -TERM "$bpid"
 wait "$bpid"
 ok "kvmkit-blkd exits 0 on SIGTERM" [ $? -eq 0 ]
