@@ -643,6 +643,24 @@ int qcow2__write_header(struct qcow2 *q)
     return 0;
 }
 
+int qcow2__write_header_switch(struct qcow2 *q)
+{
+    uint8_t h[QCOW2_V2_HEADER - 24];
+    be64_put(h, q->img->size);
+    be32_put(h + 8, 0); /* crypt_method: we refuse encrypted images */
+    be32_put(h + 12, q->l1_size);
+    be64_put(h + 16, q->l1_offset);
+    be64_put(h + 24, q->rt_offset);
+    be32_put(h + 32, q->rt_clusters);
+    be32_put(h + 36, q->nb_snapshots);
+    be64_put(h + 40, q->snapshots_offset);
+    int rc = img__file_pwrite(q->file, h, sizeof(h), 24);
+    if (rc < 0)
+        return img__error(rc, "%s: cannot write the header: %s", q->img->filename, kk_strerror(rc));
+    q->unsynced = true;
+    return 0;
+}
+
 /*
  * Bitmaps that track writes ("auto") go stale when we write without
  * updating them: mark them in use (inconsistent) in the directory, which

@@ -122,6 +122,39 @@ struct qcow2_free {
     uint64_t len;
 };
 
+/*
+ * One complete metadata state, as qcow2__count_refs() walks it: the live
+ * one (qcow2__live_state()), or the one a snapshot operation is about to
+ * switch to. L2 tables and existing snapshot L1 tables are read from disk.
+ */
+struct qcow2_state {
+    uint64_t l1_offset; /* 0: the active L1 table's own clusters are not counted */
+    uint32_t l1_size;
+    const uint64_t *l1; /* host order */
+    uint32_t nb_snapshots;
+    const struct qcow2_snap *snaps;
+    uint64_t *const *snap_l1;  /* NULL, or per snapshot its L1 table in memory (NULL: on disk) */
+    uint64_t snapshots_offset; /* 0: the snapshot table is not counted */
+};
+
+/*
+ * Where new metadata may go: taken[c] nonzero for each cluster that must not
+ * be used; every cluster at or past n is free.
+ */
+struct qcow2_layout {
+    uint8_t *taken;
+    uint64_t n, cap;
+    uint64_t hint; /* no free cluster below this one */
+};
+
+/* A refcount table (host order) with its place in the file. */
+struct qcow2_rtab {
+    uint64_t offset;
+    uint32_t clusters;
+    uint64_t entries;
+    uint64_t *table;
+};
+
 struct qcow2 {
     struct img *img;
     pthread_mutex_t lock;
@@ -211,6 +244,13 @@ static inline uint64_t qcow2_l2_entries(const struct qcow2 *q)
 
 /* qcow2.c */
 int qcow2__write_header(struct qcow2 *q);
+/*
+ * Write header bytes 24..71 (virtual size, L1 table, refcount table,
+ * snapshot count and table) from q's fields in one pwrite, within the first
+ * sector: the switch of a snapshot operation from one complete metadata
+ * state to the next. Not synced.
+ */
+int qcow2__write_header_switch(struct qcow2 *q);
 int qcow2__mark_modified(struct qcow2 *q);
 /* -EIO once the image is marked corrupt. */
 int qcow2__writable_check(struct qcow2 *q);
@@ -260,6 +300,37 @@ int qcow2__defer_free(struct qcow2 *q, uint64_t offset, uint64_t len);
 int qcow2__apply_deferred(struct qcow2 *q);
 int qcow2__check(struct img *img, unsigned fix, struct img_check_result *res);
 
+/* The live state, from q's fields. */
+void qcow2__live_state(const struct qcow2 *q, struct qcow2_state *st);
+/* Bytes of a snapshot table holding @snaps. */
+uint64_t qcow2__snapshot_table_size(const struct qcow2_snap *snaps, uint32_t n);
+/*
+ * Add to refs[0..n) one for each reference @st makes to a cluster: the
+ * header, L1 tables, L2 tables (once per L1 entry naming them), data and
+ * compressed clusters (once per L2 entry), the snapshot table, bitmaps — all
+ * but the refcount structure. References at or past cluster @n and bad
+ * entries are counted in res->corruptions, unreadable tables in
+ * res->check_errors; res's allocation statistics are filled from the active
+ * table. 0 or -ENOMEM.
+ */
+int qcow2__count_refs(struct qcow2 *q, const struct qcow2_state *st, uint64_t *refs, uint64_t n,
+                      struct img_check_result *res);
+/* Take the first run of @count free clusters, marking them @mark (nonzero);
+ * the layout grows past n as needed. 0 or -ENOMEM. */
+int qcow2__layout_take(struct qcow2_layout *l, uint64_t count, uint8_t mark, uint64_t *cluster);
+/* Grow a refs array (zero-filled) to at least @want entries. */
+int qcow2__refs_reserve(uint64_t **refs, uint64_t *n, uint64_t want);
+/*
+ * Place a refcount table and blocks in clusters @l has free (marking them
+ * taken) and write them, holding refs[0..*n) plus one reference for each of
+ * their own clusters (added to *refs, which grows as needed). Not synced; the
+ * header is not touched. -ERANGE when a count exceeds refcount_bits, -EFBIG
+ * when the table would be too large. On success *out owns its table.
+ */
+int qcow2__write_refcounts(struct qcow2 *q, struct qcow2_layout *l, uint64_t **refs, uint64_t *n,
+                           struct qcow2_rtab *out);
+void qcow2__rtab_free(struct qcow2_rtab *t);
+
 /* qcow2_map.c */
 int qcow2__decode_l2e(struct qcow2 *q, const uint8_t *table, uint64_t idx, struct qcow2_l2e *e);
 void qcow2__encode_l2e(struct qcow2 *q, uint8_t *table, uint64_t idx, const struct qcow2_l2e *e);
@@ -289,6 +360,15 @@ int qcow2_snapshot_apply(struct img *img, const char *name);
 int qcow2_snapshot_delete(struct img *img, const char *name);
 /* Read-only open: make snapshot @name (or id) the visible L1 table and size. */
 int qcow2__show_snapshot(struct qcow2 *q, const char *name);
+/*
+ * Test hook (NULL in normal use): a snapshot operation calls it with stage 0
+ * when the next state is on disk and synced, right before the header write
+ * that switches to it (a nonzero return abandons the operation there, with
+ * that error), and with stage 1 right after that write is synced, before the
+ * in-memory state follows (the return value is ignored). Unit tests simulate
+ * crashes with it.
+ */
+extern int (*qcow2__switch_hook)(struct qcow2 *q, int stage);
 
 /* Big-endian helpers. */
 static inline uint64_t be64_get(const void *p)

@@ -218,13 +218,10 @@ int qcow2__meta_build(struct qcow2 *q)
     }
     if (rc == 0)
         rc = add_tree(q, q->l1, q->l1_size);
-    if (rc == 0 && q->nb_snapshots) {
-        uint64_t size = 0;
-        for (uint32_t s = 0; s < q->nb_snapshots; s++)
-            size += (40 + q->snaps[s].extra_size + strlen(q->snaps[s].id) +
-                     strlen(q->snaps[s].name) + 7) & ~7ull;
-        rc = qcow2__meta_add(q, q->snapshots_offset, size, QCOW2_META_SNAPTAB);
-    }
+    if (rc == 0 && q->nb_snapshots)
+        rc = qcow2__meta_add(q, q->snapshots_offset,
+                             qcow2__snapshot_table_size(q->snaps, q->nb_snapshots),
+                             QCOW2_META_SNAPTAB);
     for (uint32_t s = 0; rc == 0 && s < q->nb_snapshots; s++) {
         const struct qcow2_snap *sn = &q->snaps[s];
         rc = qcow2__meta_add(q, sn->l1_offset, (uint64_t)sn->l1_size * 8, QCOW2_META_SNAP_L1);

@@ -404,7 +404,7 @@ int qcow2__apply_deferred(struct qcow2 *q)
     return 0;
 }
 
-/* ---- check and repair ---------------------------------------------------- */
+/* ---- counting references ---------------------------------------------------- */
 
 struct check {
     struct qcow2 *q;
@@ -550,6 +550,246 @@ static void walk_bitmaps(struct check *ck)
     free(dir);
 }
 
+uint64_t qcow2__snapshot_table_size(const struct qcow2_snap *snaps, uint32_t n)
+{
+    uint64_t size = 0;
+    for (uint32_t i = 0; i < n; i++)
+        size += (40 + snaps[i].extra_size + strlen(snaps[i].id) + strlen(snaps[i].name) + 7) &
+                ~7ull;
+    return size;
+}
+
+static void count_state(struct check *ck, const struct qcow2_state *st)
+{
+    struct qcow2 *q = ck->q;
+    account(ck, 0, q->cluster_size, "header");
+    if (st->l1_offset)
+        account(ck, st->l1_offset, (uint64_t)st->l1_size * 8, "L1 table");
+    walk_l1(ck, st->l1, st->l1_size, true);
+    for (uint32_t s = 0; s < st->nb_snapshots; s++) {
+        const struct qcow2_snap *sn = &st->snaps[s];
+        account(ck, sn->l1_offset, (uint64_t)sn->l1_size * 8, "snapshot L1 table");
+        if (st->snap_l1 && st->snap_l1[s]) {
+            walk_l1(ck, st->snap_l1[s], sn->l1_size, false);
+            continue;
+        }
+        uint64_t *l1;
+        if (qcow2__read_table(q, sn->l1_offset, sn->l1_size, &l1) < 0) {
+            ck->res->check_errors++;
+            continue;
+        }
+        walk_l1(ck, l1, sn->l1_size, false);
+        free(l1);
+    }
+    if (st->nb_snapshots && st->snapshots_offset)
+        account(ck, st->snapshots_offset, qcow2__snapshot_table_size(st->snaps, st->nb_snapshots),
+                "snapshot table");
+    walk_bitmaps(ck);
+}
+
+void qcow2__live_state(const struct qcow2 *q, struct qcow2_state *st)
+{
+    *st = (struct qcow2_state){
+        .l1_offset = q->l1_offset,
+        .l1_size = q->l1_size,
+        .l1 = q->l1,
+        .nb_snapshots = q->nb_snapshots,
+        .snaps = q->snaps,
+        .snapshots_offset = q->snapshots_offset,
+    };
+}
+
+int qcow2__count_refs(struct qcow2 *q, const struct qcow2_state *st, uint64_t *refs, uint64_t n,
+                      struct img_check_result *res)
+{
+    struct check ck = {.q = q, .res = res, .refs = refs, .nclusters = n};
+    ck.buf = img__alloc_aligned(q->cluster_size);
+    if (!ck.buf)
+        return -ENOMEM;
+    count_state(&ck, st);
+    free(ck.buf);
+    return 0;
+}
+
+/* ---- a new refcount structure ---------------------------------------------- */
+
+int qcow2__layout_take(struct qcow2_layout *l, uint64_t count, uint8_t mark, uint64_t *cluster)
+{
+    uint64_t c = l->hint, run = 0, start = c;
+    while (c < l->n && run < count) {
+        if (l->taken[c]) {
+            run = 0;
+            start = c + 1;
+        } else {
+            run++;
+        }
+        c++;
+    }
+    /* Past n everything is free: the run continues there. */
+    uint64_t end = start + count;
+    if (end > l->n) {
+        uint64_t cap = l->cap;
+        while (cap < end)
+            cap = cap ? cap * 2 : 1024;
+        if (cap != l->cap) {
+            uint8_t *t = realloc(l->taken, cap);
+            if (!t)
+                return -ENOMEM;
+            memset(t + l->cap, 0, cap - l->cap);
+            l->taken = t;
+            l->cap = cap;
+        }
+        l->n = end;
+    }
+    memset(l->taken + start, mark, count);
+    if (start == l->hint)
+        l->hint = end;
+    *cluster = start;
+    return 0;
+}
+
+static void layout_release(struct qcow2_layout *l, uint64_t cluster, uint64_t count)
+{
+    memset(l->taken + cluster, 0, count);
+    if (cluster < l->hint)
+        l->hint = cluster;
+}
+
+int qcow2__refs_reserve(uint64_t **refs, uint64_t *n, uint64_t want)
+{
+    if (want <= *n)
+        return 0;
+    uint64_t *r = realloc(*refs, want * 8);
+    if (!r)
+        return -ENOMEM;
+    memset(r + *n, 0, (want - *n) * 8);
+    *refs = r;
+    *n = want;
+    return 0;
+}
+
+void qcow2__rtab_free(struct qcow2_rtab *t)
+{
+    free(t->table);
+    t->table = NULL;
+}
+
+/*
+ * Blocks and a table for clusters 0..total: the structure's own clusters
+ * count, so place it, and place it again (bigger) while it does not cover
+ * itself.
+ */
+static int place_refcounts(struct qcow2 *q, struct qcow2_layout *l, uint64_t total,
+                           uint64_t *rt_cluster, uint64_t *rtc_out, uint64_t **blocks_out,
+                           uint64_t *nblocks_out)
+{
+    uint64_t per_block = 1ull << q->rb_bits, per_rt = q->cluster_size / 8;
+    for (int iter = 0; iter < 64; iter++) {
+        uint64_t nblocks = (total + per_block - 1) / per_block;
+        uint64_t rtc = (nblocks + per_rt - 1) / per_rt;
+        if ((rtc << q->cluster_bits) > QCOW2_MAX_RT_BYTES)
+            return img__error(-EFBIG, "%s: the refcount table would exceed %u bytes",
+                              q->img->filename, QCOW2_MAX_RT_BYTES);
+        uint64_t *blocks = calloc(nblocks, 8);
+        if (!blocks)
+            return -ENOMEM;
+        uint64_t rt, end, taken = 0;
+        int rc = qcow2__layout_take(l, rtc, 2, &rt);
+        end = rt + rtc;
+        while (rc == 0 && taken < nblocks) {
+            rc = qcow2__layout_take(l, 1, 2, &blocks[taken]);
+            if (rc == 0 && blocks[taken] + 1 > end)
+                end = blocks[taken] + 1;
+            if (rc == 0)
+                taken++;
+        }
+        if (rc == 0 && end <= nblocks * per_block) {
+            *rt_cluster = rt;
+            *rtc_out = rtc;
+            *blocks_out = blocks;
+            *nblocks_out = nblocks;
+            return 0;
+        }
+        /* Undo, then again for the larger total. */
+        for (uint64_t i = 0; i < taken; i++)
+            layout_release(l, blocks[i], 1);
+        if (rc == 0 || taken > 0)
+            layout_release(l, rt, rtc);
+        free(blocks);
+        if (rc < 0)
+            return rc;
+        total = KK_MAX(total, end);
+    }
+    return img__error(-EIO, "%s: refcount structure placement does not converge",
+                      q->img->filename);
+}
+
+int qcow2__write_refcounts(struct qcow2 *q, struct qcow2_layout *l, uint64_t **refs, uint64_t *n,
+                           struct qcow2_rtab *out)
+{
+    uint64_t total = 1;
+    for (uint64_t c = *n; c > 0; c--) {
+        if ((*refs)[c - 1]) {
+            total = c;
+            break;
+        }
+    }
+    uint64_t rt_cluster = 0, rtc = 0, *blocks = NULL, nblocks = 0;
+    int rc = place_refcounts(q, l, total, &rt_cluster, &rtc, &blocks, &nblocks);
+    if (rc < 0)
+        return rc;
+    uint64_t per_block = 1ull << q->rb_bits, per_rt = q->cluster_size / 8;
+    uint64_t entries = rtc * per_rt;
+    uint64_t *rt = calloc(entries, 8);
+    uint8_t *blk = img__alloc_aligned(q->cluster_size);
+    uint64_t *be = img__alloc_aligned(entries * 8);
+    rc = rt && blk && be ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = qcow2__refs_reserve(refs, n, nblocks * per_block);
+    if (rc == 0) {
+        for (uint64_t i = 0; i < rtc; i++)
+            (*refs)[rt_cluster + i]++;
+        for (uint64_t b = 0; b < nblocks; b++)
+            (*refs)[blocks[b]]++;
+    }
+    for (uint64_t b = 0; rc == 0 && b < nblocks; b++) {
+        memset(blk, 0, q->cluster_size);
+        for (uint64_t i = 0; i < per_block; i++) {
+            uint64_t v = (*refs)[b * per_block + i];
+            if (v > q->refcount_max) {
+                rc = img__error(-ERANGE, "%s: cluster %#" PRIx64 " has %" PRIu64 " references, more than refcount_bits=%u allow",
+                                q->img->filename, (b * per_block + i) << q->cluster_bits, v,
+                                q->refcount_bits);
+                break;
+            }
+            rb_set(q, blk, i, v);
+        }
+        rt[b] = blocks[b] << q->cluster_bits;
+        if (rc == 0)
+            rc = img__file_pwrite(q->file, blk, q->cluster_size, rt[b]);
+    }
+    if (rc == 0) {
+        for (uint64_t i = 0; i < entries; i++)
+            be[i] = __builtin_bswap64(rt[i]);
+        rc = img__file_pwrite(q->file, be, entries * 8, rt_cluster << q->cluster_bits);
+    }
+    free(blocks);
+    free(blk);
+    free(be);
+    if (rc < 0) {
+        free(rt);
+        return rc;
+    }
+    q->unsynced = true;
+    *out = (struct qcow2_rtab){.offset = rt_cluster << q->cluster_bits,
+                               .clusters = (uint32_t)rtc,
+                               .entries = entries,
+                               .table = rt};
+    return 0;
+}
+
+/* ---- check and repair ---------------------------------------------------- */
+
 /* Fix bit 63 of the active L1 and L2 entries from the computed refcounts. */
 static int fix_copied(struct check *ck, bool fix)
 {
@@ -599,75 +839,32 @@ static int rebuild(struct check *ck)
 {
     struct qcow2 *q = ck->q;
     uint64_t first = ck->nclusters;
-    uint64_t per_block = 1ull << q->rb_bits, per_rt = q->cluster_size / 8;
-    uint64_t meta = 0, nblocks = 0, rtc = 0;
-    for (int iter = 0; iter < 64; iter++) {
-        uint64_t total = first + meta;
-        nblocks = (total + per_block - 1) / per_block;
-        rtc = (nblocks + per_rt - 1) / per_rt;
-        if (nblocks + rtc == meta)
-            break;
-        meta = nblocks + rtc;
-    }
-    if ((rtc << q->cluster_bits) > QCOW2_MAX_RT_BYTES)
-        return img__error(-EFBIG, "%s: refcount table too large to rebuild", q->img->filename);
-    uint64_t total = first + meta;
-    uint64_t *refs = realloc(ck->refs, total * 8);
-    if (!refs)
+    /* Nothing below the end of the file is taken for it. */
+    struct qcow2_layout l = {.taken = malloc(first ? first : 1), .n = first, .cap = first,
+                             .hint = first};
+    if (!l.taken)
         return -ENOMEM;
-    ck->refs = refs;
-    for (uint64_t c = first; c < total; c++)
-        refs[c] = 1;
-    uint64_t rt_off = first << q->cluster_bits;
-    uint64_t blocks_off = (first + rtc) << q->cluster_bits;
-    uint64_t *rt = calloc(rtc * per_rt, 8);
-    uint8_t *blk = img__alloc_aligned(q->cluster_size);
-    if (!rt || !blk) {
-        free(rt);
-        free(blk);
-        return -ENOMEM;
-    }
+    memset(l.taken, 1, first);
     int rc = qcow2__cache_write_dirty(q, &q->l2_cache);
-    for (uint64_t b = 0; rc == 0 && b < nblocks; b++) {
-        memset(blk, 0, q->cluster_size);
-        for (uint64_t i = 0; i < per_block && b * per_block + i < total; i++) {
-            uint64_t v = refs[b * per_block + i];
-            if (v > q->refcount_max) {
-                rc = img__error(-ERANGE, "%s: cluster %#" PRIx64 " has %" PRIu64 " references, more than refcount_bits=%u allow",
-                                q->img->filename, (b * per_block + i) << q->cluster_bits, v,
-                                q->refcount_bits);
-                break;
-            }
-            rb_set(q, blk, i, v);
-        }
-        uint64_t off = blocks_off + (b << q->cluster_bits);
-        if (rc == 0)
-            rc = img__file_pwrite(q->file, blk, q->cluster_size, off);
-        rt[b] = off;
-    }
-    free(blk);
-    uint64_t *be = NULL;
-    if (rc == 0 && !(be = img__alloc_aligned(rtc * per_rt * 8)))
-        rc = -ENOMEM;
-    if (rc == 0) {
-        for (uint64_t i = 0; i < rtc * per_rt; i++)
-            be[i] = __builtin_bswap64(rt[i]);
-        rc = img__file_pwrite(q->file, be, rtc * per_rt * 8, rt_off);
-    }
-    free(be);
+    struct qcow2_rtab t = {0};
+    uint64_t n = ck->nclusters;
+    if (rc == 0)
+        rc = qcow2__write_refcounts(q, &l, &ck->refs, &n, &t);
+    free(l.taken);
     if (rc == 0)
         rc = qcow2__sync(q);
     if (rc < 0) {
-        free(rt);
+        qcow2__rtab_free(&t);
         return rc;
     }
+    ck->nclusters = n;
     qcow2__cache_clear(&q->rb_cache);
     free(q->rt);
-    q->rt = rt;
-    q->rt_entries = rtc * per_rt;
-    q->rt_offset = rt_off;
-    q->rt_clusters = (uint32_t)rtc;
-    q->end = total << q->cluster_bits;
+    q->rt = t.table;
+    q->rt_entries = t.entries;
+    q->rt_offset = t.offset;
+    q->rt_clusters = t.clusters;
+    q->end = KK_MAX(q->end, l.n << q->cluster_bits);
     q->free_hint = 0;
     q->compress_cursor = 0;
     rc = qcow2__write_header(q);
@@ -697,28 +894,9 @@ static int do_check(struct qcow2 *q, unsigned fix, struct img_check_result *res)
     }
     res->total_clusters = (q->img->size + q->cluster_size - 1) >> q->cluster_bits;
 
-    account(&ck, 0, q->cluster_size, "header");
-    account(&ck, q->l1_offset, (uint64_t)q->l1_size * 8, "L1 table");
-    walk_l1(&ck, q->l1, q->l1_size, true);
-    for (uint32_t s = 0; s < q->nb_snapshots; s++) {
-        struct qcow2_snap *sn = &q->snaps[s];
-        account(&ck, sn->l1_offset, (uint64_t)sn->l1_size * 8, "snapshot L1 table");
-        uint64_t *l1;
-        if (qcow2__read_table(q, sn->l1_offset, sn->l1_size, &l1) < 0) {
-            res->check_errors++;
-            continue;
-        }
-        walk_l1(&ck, l1, sn->l1_size, false);
-        free(l1);
-    }
-    if (q->nb_snapshots) {
-        uint64_t tsize = 0;
-        for (uint32_t s = 0; s < q->nb_snapshots; s++)
-            tsize += (40 + q->snaps[s].extra_size + strlen(q->snaps[s].id) +
-                      strlen(q->snaps[s].name) + 7) & ~7ull;
-        account(&ck, q->snapshots_offset, tsize, "snapshot table");
-    }
-    walk_bitmaps(&ck);
+    struct qcow2_state live;
+    qcow2__live_state(q, &live);
+    count_state(&ck, &live);
     /* Refcount structures last: a rebuild drops them. */
     uint64_t *meta_refs = NULL;
     meta_refs = calloc(ck.nclusters ? ck.nclusters : 1, 8);
