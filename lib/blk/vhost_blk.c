@@ -732,8 +732,7 @@ int vblk_target_create(struct kk_reactor *ctrl, struct kk_reactor *const *worker
 {
     if (!ctrl || !workers || n_workers == 0 || !opts || !out || !opts->path || !opts->bdev ||
         strlen(opts->path) >= sizeof(((struct vblk_target *)0)->path) ||
-        (opts->queue_size && (opts->queue_size > VIRTQ_MAX_SIZE ||
-                              !kk_is_power_of_2(opts->queue_size))))
+        opts->queue_size > VIRTQ_MAX_SIZE)
         return -EINVAL;
     for (unsigned i = 0; i < n_workers; i++) {
         if (!workers[i] || workers[i] == ctrl)
