@@ -61,7 +61,7 @@ struct vblk_req {
     int error;                  /* first failure */
     bool submitted;             /* every operation was submitted */
     struct vblk_req *next;      /* free list / wait list */
-    struct iovec iov[VBLK_MAX_IOV];
+    struct iovec *iov;          /* [VBLK_MAX_IOV], in the queue's iovec pool */
 };
 
 struct vblk_queue_stats {
@@ -86,6 +86,7 @@ struct vblk_queue {
     struct vblk_limits lim;
     uint64_t features;
     struct vblk_req *reqs;
+    struct iovec *iov_pool;       /* queue_size * VBLK_MAX_IOV, touched as used */
     struct vblk_req *free;
     unsigned outstanding;         /* popped, not yet pushed */
     struct vq_used *used;         /* completions not yet pushed */
@@ -713,6 +714,7 @@ static void target_free(struct vblk_target *t)
         if (vq->sync_fd >= 0)
             close(vq->sync_fd);
         free(vq->reqs);
+        free(vq->iov_pool);
         free(vq->used);
     }
     if (t->fault_watch)
@@ -792,14 +794,20 @@ int vblk_target_create(struct kk_reactor *ctrl, struct kk_reactor *const *worker
         vq->sync_fd = eventfd(0, EFD_CLOEXEC);
         vq->reqs = calloc(t->queue_size, sizeof(*vq->reqs));
         vq->used = calloc(t->queue_size, sizeof(*vq->used));
-        if (vq->sync_fd < 0 || !vq->reqs || !vq->used) {
+        /* 4 KiB of iovecs per slot, but a large allocation is mapped lazily:
+         * only the slots a guest keeps busy at once cost memory. */
+        vq->iov_pool = calloc((size_t)t->queue_size * VBLK_MAX_IOV, sizeof(struct iovec));
+        if (vq->sync_fd < 0 || !vq->reqs || !vq->used || !vq->iov_pool) {
             rc = -ENOMEM;
             break;
         }
         for (unsigned k = 0; k < t->queue_size; k++) {
             vq->reqs[k].vq = vq;
-            put_free(vq, &vq->reqs[t->queue_size - 1 - k]);
+            vq->reqs[k].iov = vq->iov_pool + (size_t)k * VBLK_MAX_IOV;
         }
+        /* Lowest slots first: the free list is a stack. */
+        for (unsigned k = t->queue_size; k-- > 0;)
+            put_free(vq, &vq->reqs[k]);
         run_on_worker(vq, worker_open_channel, "the bdev channel to open");
         if (!vq->ch)
             rc = -EIO;
