@@ -7,6 +7,7 @@
 #           verify=crc32c from two jobs
 #   file    a raw file opened with O_DIRECT: fio randwrite + verify
 #   qcow2   a qcow2 image: fio randwrite + verify
+#   client  QEMU listens (server=on) and the export connects to it
 #   restart (split and packed rings) a raw file behind an error bdev that holds each request 3 ms
 #           (so the target always has some in flight): kvmkit-blkd is killed
 #           (SIGKILL) while fio writes and started again from its --config;
@@ -48,14 +49,14 @@ start_blkd() {
 
 # Create bdev d0 of TYPE with PARAMS (and, with DELAY_US, bdev d1 stacked
 # on it that holds every request that long) and export it on vblk.sock.
-export_disk() { # TYPE PARAMS_JSON [DELAY_US]
+export_disk() { # TYPE PARAMS_JSON [DELAY_US [CLIENT]]
     local b=d0
     rpc bdev_create "{\"name\":\"d0\",\"type\":\"$1\",\"params\":$2}" >/dev/null || return 1
     if [ -n "${3:-}" ]; then
         b=d1
         rpc bdev_create "{\"name\":\"d1\",\"type\":\"error\",\"params\":{\"base\":\"d0\",\"delay_us\":$3}}" >/dev/null || return 1
     fi
-    rpc export_add "{\"id\":\"v0\",\"type\":\"vhost-user-blk\",\"bdev\":\"$b\",\"socket\":\"$dir/vblk.sock\",\"num_queues\":2}" >/dev/null
+    rpc export_add "{\"id\":\"v0\",\"type\":\"vhost-user-blk\",\"bdev\":\"$b\",\"socket\":\"$dir/vblk.sock\",\"num_queues\":2,\"client\":${4:-false}}" >/dev/null
 }
 
 unexport_disk() {
@@ -80,7 +81,7 @@ print(walk(json.load(sys.stdin), sys.argv[1]))' "$1"
 run_guest() { # NAME SCRIPT [SMP]
     KVMKIT_GUEST_SMP=${3:-1} "$HERE/guest/run-guest.sh" --script "$2" --timeout 300 \
         --log "$dir/$1-console.log" --quiet -- \
-        -chardev "socket,id=c0,path=$dir/vblk.sock,reconnect=1" \
+        -chardev "socket,id=c0,path=$dir/vblk.sock,${CHARDEV:-reconnect=1}" \
         -device "vhost-user-blk-pci,chardev=c0,${DEVOPTS:-num-queues=2}" \
         >"$dir/$1-run.log" 2>&1 &
     gpid=$!
@@ -104,7 +105,7 @@ show_logs() { # NAME
 FIO="fio --name=v --filename=/dev/vda --ioengine=libaio --direct=1 --bs=4k --iodepth=16 \
 --rw=randwrite --verify=crc32c --do_verify=1 --verify_fatal=1"
 
-echo "1..27"
+echo "1..29"
 if ! "$HERE/guest/build.sh" >"$dir/build.log" 2>&1; then
     echo "not ok 1 - the test guest builds"
     sed 's/^/# /' "$dir/build.log" | tail -20
@@ -146,6 +147,11 @@ $FIO --size=48M >/tmp/fio.log 2>&1 && echo FIO-OK
 grep -E "err=|verify|IOPS" /tmp/fio.log
 exit 0
 GUEST
+cat >"$dir/fio-small.sh" <<GUEST
+$FIO --size=16M >/tmp/fio.log 2>&1 && echo FIO-OK
+grep -E "err=|verify|IOPS" /tmp/fio.log
+exit 0
+GUEST
 truncate -s 256M "$dir/disk.raw"
 qemu-img create -q -f qcow2 "$dir/disk.qcow2" 256M
 for variant in "file:file:{\"path\":\"$dir/disk.raw\",\"direct\":true}" \
@@ -161,6 +167,17 @@ for variant in "file:file:{\"path\":\"$dir/disk.raw\",\"direct\":true}" \
     unexport_disk
 done
 ok "qcow2: the image is consistent after the run" qemu-img check -q "$dir/disk.qcow2"
+
+# ---- client mode: QEMU listens, the target connects ----
+rm -f "$dir/vblk.sock"
+export_disk malloc '{"size":"64M"}' "" true
+CHARDEV=server=on,wait=off run_guest client "$dir/fio-small.sh"
+wait_guest
+ok "client: the target connects to QEMU; fio with verify passes" \
+    grep -q FIO-OK "$dir/client-console.log"
+ok "client: the guest script ended normally (status $grc)" [ "$grc" -eq 0 ]
+show_logs client
+unexport_disk
 
 # ---- kvmkit-blkd killed under a writing guest (split and packed rings) ----
 cat >"$dir/restart.sh" <<GUEST
