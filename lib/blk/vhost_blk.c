@@ -187,6 +187,9 @@ static void fault_cb(void *arg, int fd, unsigned events)
 
 /* ---- data path (worker) ----------------------------------------------------- */
 
+/* Counters: written by the worker alone, read by the control thread. */
+#define STAT_INC(field) __atomic_store_n(&(field), (field) + 1, __ATOMIC_RELAXED)
+
 static void flush_used(struct vblk_queue *vq)
 {
     if (vq->n_used == 0)
@@ -207,9 +210,9 @@ static void req_complete(struct vblk_req *req, uint8_t status)
         len += (uint32_t)req->r.len;
     if (status != VIRTIO_BLK_S_OK) {
         if (status == VIRTIO_BLK_S_UNSUPP)
-            vq->st.unsupported++;
+            STAT_INC(vq->st.unsupported);
         else
-            vq->st.errors++;
+            STAT_INC(vq->st.errors);
     }
     *req->r.status_ptr = status;
     /* Migration: the pages the device wrote. */
@@ -325,7 +328,7 @@ static void wait_cb(void *arg);
 
 static void park(struct vblk_queue *vq, struct vblk_req *req)
 {
-    vq->st.nomem++;
+    STAT_INC(vq->st.nomem);
     req->next = NULL;
     if (vq->wait_tail)
         vq->wait_tail->next = req;
@@ -367,7 +370,7 @@ static void wait_cb(void *arg)
 static void handle_chain(struct vblk_queue *vq, struct vblk_req *req)
 {
     vq->outstanding++;
-    vq->st.requests++;
+    STAT_INC(vq->st.requests);
     req->next_range = 0;
     req->pending = 0;
     req->error = 0;
@@ -387,12 +390,12 @@ static void handle_chain(struct vblk_queue *vq, struct vblk_req *req)
         return;
     }
     switch (req->r.type) {
-    case VIRTIO_BLK_T_IN: vq->st.reads++; break;
-    case VIRTIO_BLK_T_OUT: vq->st.writes++; break;
-    case VIRTIO_BLK_T_FLUSH: vq->st.flushes++; break;
-    case VIRTIO_BLK_T_DISCARD: vq->st.discards++; break;
-    case VIRTIO_BLK_T_WRITE_ZEROES: vq->st.write_zeroes++; break;
-    case VIRTIO_BLK_T_GET_ID: vq->st.get_ids++; break;
+    case VIRTIO_BLK_T_IN: STAT_INC(vq->st.reads); break;
+    case VIRTIO_BLK_T_OUT: STAT_INC(vq->st.writes); break;
+    case VIRTIO_BLK_T_FLUSH: STAT_INC(vq->st.flushes); break;
+    case VIRTIO_BLK_T_DISCARD: STAT_INC(vq->st.discards); break;
+    case VIRTIO_BLK_T_WRITE_ZEROES: STAT_INC(vq->st.write_zeroes); break;
+    case VIRTIO_BLK_T_GET_ID: STAT_INC(vq->st.get_ids); break;
     default: break;
     }
     if (vq->wait_head || req_submit(req) == -ENOMEM)
@@ -478,7 +481,7 @@ static void worker_start(void *arg)
 {
     struct vblk_queue *vq = arg;
     struct vhu_queue *q = vq->q;
-    vq->running = true;
+    __atomic_store_n(&vq->running, true, __ATOMIC_RELAXED);
     vq->stopping = false;
     vq->broken = false;
     vq->n_used = 0;
@@ -506,7 +509,7 @@ static void worker_start(void *arg)
                 pop_failed(vq, rc);
             break;
         }
-        vq->st.resubmitted++;
+        STAT_INC(vq->st.resubmitted);
         handle_chain(vq, req);
     }
     if (vq->st.resubmitted)
@@ -520,7 +523,7 @@ static void finish_stop(struct vblk_queue *vq)
     flush_used(vq);
     kk_poller_unregister(vq->poller);
     vq->poller = NULL;
-    vq->running = false;
+    __atomic_store_n(&vq->running, false, __ATOMIC_RELAXED);
     vq->stopping = false;
     vq->q = NULL;
     sync_signal(vq);
@@ -871,7 +874,11 @@ json_t *vblk_target_to_json(const struct vblk_target *t)
     json_t *qs = json_array();
     for (uint16_t i = 0; i < t->num_queues; i++) {
         const struct vblk_queue *vq = &t->queues[i];
-        struct vblk_queue_stats s = vq->st; /* counters: a racy but fine snapshot */
+        struct vblk_queue_stats s;
+        const uint64_t *src = (const uint64_t *)&vq->st;
+        uint64_t *dst = (uint64_t *)&s;
+        for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
+            dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
         json_array_append_new(
             qs, json_pack("{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                           "index", i, "worker", kk_reactor_name(vq->worker), "running",
