@@ -75,6 +75,15 @@ static void destroy_target(struct env *e)
     e->t = NULL;
 }
 
+/* The target's JSON, taken on the control thread (where it lives). */
+static json_t *json_out;
+static void take_json(struct env *e) { json_out = vblk_target_to_json(e->t); }
+static json_t *target_json(struct env *e)
+{
+    on_ctrl(e, take_json);
+    return json_out;
+}
+
 static void make_bdev(const char *name, const char *type, json_t *params)
 {
     char err[256] = "";
@@ -433,7 +442,7 @@ static void test_hostile_guests_drop_only_their_frontend(void **state)
     uint8_t *buf = vhu_front_alloc(f, 4096, 4096);
     assert_int_equal(do_io(f, 1, VIRTIO_BLK_T_IN, 0, buf, 4096), VIRTIO_BLK_S_OK);
     vhu_front_close(f);
-    json_t *j = vblk_target_to_json(e.t);
+    json_t *j = target_json(&e);
     assert_true(json_integer_value(json_object_get(j, "queue_faults")) >= 1);
     json_decref(j);
     env_down(&e);
@@ -612,7 +621,7 @@ static void test_multiqueue_under_load(void **state)
             assert_int_equal(*done[i]->status, VIRTIO_BLK_S_OK);
         assert_memory_equal(rd, bufs, 2 * DEPTH * BS);
     }
-    json_t *j = vblk_target_to_json(e.t);
+    json_t *j = target_json(&e);
     json_t *qs = json_object_get(j, "queues");
     for (int qi = 0; qi < 2; qi++) {
         json_t *q = json_array_get(qs, (size_t)qi);
@@ -668,7 +677,7 @@ static void test_channel_back_pressure(void **state)
         else
             assert_memory_equal(r + s * 512, w + s * 512, 512);
     }
-    json_t *j = vblk_target_to_json(e.t);
+    json_t *j = target_json(&e);
     json_t *q = json_array_get(json_object_get(j, "queues"), 0);
     assert_true(json_integer_value(json_object_get(q, "channel_full")) > 0);
     json_decref(j);
