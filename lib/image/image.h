@@ -6,8 +6,9 @@
  * read and written at any byte offset with iovecs (preadv/pwritev style);
  * the driver maps guest ranges to its file, allocates, copies on write from
  * the backing image and keeps its metadata ordered so that a process killed
- * at any moment leaves at most leaked clusters (snapshot operations excepted,
- * see docs/image.md).
+ * at any moment leaves at most leaked clusters; qcow2 snapshot operations
+ * build their complete new metadata in unused clusters and switch to it with
+ * one header write (see docs/image.md).
  *
  * Files are locked the way QEMU locks them (open file description locks on
  * bytes 100+ and 200+ for the permissions taken and not shared), so an image
