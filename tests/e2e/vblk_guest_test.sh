@@ -4,7 +4,7 @@
 #
 #   malloc  2 vCPUs (so Linux uses both queues): geometry, serial (GET_ID),
 #           write cache, discard reads back as zeroes, fio randwrite with
-#           verify=crc32c from two jobs
+#           verify=crc32c from two jobs, a resize the guest sees at once
 #   file    a raw file opened with O_DIRECT: fio randwrite + verify
 #   qcow2   a qcow2 image: fio randwrite + verify
 #   client  QEMU listens (server=on) and the export connects to it
@@ -105,7 +105,7 @@ show_logs() { # NAME
 FIO="fio --name=v --filename=/dev/vda --ioengine=libaio --direct=1 --bs=4k --iodepth=16 \
 --rw=randwrite --verify=crc32c --do_verify=1 --verify_fatal=1"
 
-echo "1..29"
+echo "1..30"
 if ! "$HERE/guest/build.sh" >"$dir/build.log" 2>&1; then
     echo "not ok 1 - the test guest builds"
     sed 's/^/# /' "$dir/build.log" | tail -20
@@ -125,10 +125,23 @@ blkdiscard -o 0 -l 1048576 /dev/vda && echo DISCARD-DONE
 [ "\$(dd if=/dev/vda bs=65536 count=16 iflag=direct 2>/dev/null | tr -d '\\000' | wc -c)" = 0 ] && echo DISCARD-ZEROES
 $FIO --size=32M --numjobs=2 --offset_increment=32M --group_reporting >/tmp/fio.log 2>&1 && echo FIO-OK
 grep -E "err=|verify|IOPS" /tmp/fio.log
+echo RESIZE-NOW
+i=0
+while [ \$i -lt 100 ] && [ "\$(cat /sys/block/vda/size)" = 524288 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "RESIZED=\$(cat /sys/block/vda/size)"
 exit 0
 GUEST
 export_disk malloc '{"size":"256M"}'
 run_guest malloc "$dir/malloc.sh" 2
+resized=no
+for _ in $(seq 3000); do
+    if grep -q RESIZE-NOW "$dir/malloc-console.log" 2>/dev/null; then
+        rpc bdev_resize '{"name":"d0","size":"384M"}' >/dev/null && resized=yes
+        break
+    fi
+    kill -0 "$gpid" 2>/dev/null || break
+    sleep 0.1
+done
 wait_guest
 ok "malloc: the guest sees 256 MiB in 512-byte blocks" \
     bash -c "grep -q SIZE=524288 '$dir/malloc-console.log' && grep -q LBS=512 '$dir/malloc-console.log'"
@@ -137,6 +150,8 @@ ok "malloc: the guest drives both queues (2 vCPUs)" grep -q "QUEUES=2" "$dir/mal
 ok "malloc: write-back cache with flush" grep -q "CACHE=write back" "$dir/malloc-console.log"
 ok "malloc: discarded range reads back as zeroes" grep -q DISCARD-ZEROES "$dir/malloc-console.log"
 ok "malloc: fio randwrite with verify=crc32c passes" grep -q FIO-OK "$dir/malloc-console.log"
+ok "malloc: a bdev resize reaches the running guest (config change message)" \
+    bash -c "[ $resized = yes ] && grep -q RESIZED=786432 '$dir/malloc-console.log'"
 ok "malloc: the guest script ended normally (status $grc)" [ "$grc" -eq 0 ]
 show_logs malloc
 unexport_disk
