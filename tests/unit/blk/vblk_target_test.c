@@ -347,10 +347,27 @@ static void rings_outside_memory(struct vhu_front *f)
     close(efd);
 }
 
+static void nine_memory_regions(struct vhu_front *f)
+{
+    struct vhu_mem_table t = {.nregions = 9};
+    send_raw(f, VHU_SET_MEM_TABLE, &t, 8 + 8 * 32, NULL, 0);
+}
+
+static void region_larger_than_its_file(struct vhu_front *f)
+{
+    struct vhu_mem_table t = {.nregions = 1};
+    t.regions[0] = (struct vhu_mem_region){.gpa = 0, .size = vhu_front_mem_size(f) * 64,
+                                           .uva = 0x7f0000000000};
+    int fd = vhu_front_mem_fd(f);
+    send_raw(f, VHU_SET_MEM_TABLE, &t, 8 + 32, &fd, 1);
+}
+
 static const struct {
     const char *name;
     void (*attack)(struct vhu_front *f);
 } attacks[] = {
+    {"nine memory regions", nine_memory_regions},
+    {"a memory region larger than its file", region_larger_than_its_file},
     {"queue index out of range", queue_index_out_of_range},
     {"ring larger than the export allows", ring_larger_than_the_export_allows},
     {"SET_CONFIG of the capacity", write_read_only_config},
