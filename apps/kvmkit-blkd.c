@@ -621,6 +621,8 @@ static void usage(FILE *out)
             "                        one unpinned worker)\n"
             "  -w, --workers N       N unpinned workers (instead of --cores)\n"
             "  -b, --busy-poll       workers never sleep (dedicated cores)\n"
+            "  -i, --idle-us N       workers poll this long without work before they sleep\n"
+            "                        (default 100; lower saves CPU on slow devices)\n"
             "  -l, --log SPEC        log levels, e.g. info,blk=debug,nbd=debug\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n"
@@ -670,6 +672,7 @@ int main(int argc, char **argv)
         {"rpc", required_argument, NULL, 'r'},   {"config", required_argument, NULL, 'c'},
         {"cores", required_argument, NULL, 'C'}, {"workers", required_argument, NULL, 'w'},
         {"busy-poll", no_argument, NULL, 'b'},   {"log", required_argument, NULL, 'l'},
+        {"idle-us", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -678,8 +681,9 @@ int main(int argc, char **argv)
     int cpus[MAX_WORKERS];
     unsigned n_cpus = 0, n_workers = 1;
     bool busy = false, pinned = false;
+    uint32_t idle_us = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "r:c:C:w:bl:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:c:C:w:bi:l:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             rpc = optarg;
@@ -708,6 +712,16 @@ int main(int argc, char **argv)
         case 'b':
             busy = true;
             break;
+        case 'i': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "kvmkit-blkd: --idle-us must be 1..1000000\n");
+                return 2;
+            }
+            idle_us = (uint32_t)v;
+            break;
+        }
         case 'l':
             if (kk_log_set_levels(optarg) < 0) {
                 fprintf(stderr, "kvmkit-blkd: invalid log spec '%s'\n", optarg);
@@ -741,6 +755,8 @@ int main(int argc, char **argv)
         snprintf(name, sizeof(name), "blk-w%u", i);
         ro.name = name;
         ro.mode = busy ? KK_REACTOR_BUSY_POLL : KK_REACTOR_ADAPTIVE;
+        if (idle_us)
+            ro.idle_us = idle_us;
         int rc = kk_reactor_create(&ro, &bd.workers[i]);
         if (rc == 0)
             rc = kk_reactor_spawn(bd.workers[i], pinned ? cpus[i] : -1);

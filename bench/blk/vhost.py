@@ -60,6 +60,9 @@ def wait_for(path, proc, what):
     sys.exit("%s did not create %s" % (what, path))
 
 
+KVMKIT_EXTRA = []
+
+
 def start_kvmkit(backing, path, size, tmp, cpu):
     rpc = os.path.join(tmp, "blkd.sock")
     sock = os.path.join(tmp, "vblk.sock")
@@ -67,7 +70,7 @@ def start_kvmkit(backing, path, size, tmp, cpu):
         if os.path.exists(p):
             os.unlink(p)
     proc = subprocess.Popen(["taskset", "-c", cpu, BLKD, "--rpc", rpc, "--workers", "1",
-                             "--log", "warn"],
+                             "--log", "warn"] + KVMKIT_EXTRA,
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "blkd.log"), "a"))
     wait_for(rpc, proc, "kvmkit-blkd")
     if backing == "null":
@@ -140,9 +143,13 @@ def main():
                     help="comma-separated indexes into the workload list, or all")
     ap.add_argument("--driver-cpu", default="0")
     ap.add_argument("--target-cpu", default="1")
+    ap.add_argument("--idle-us", type=int, default=0,
+                    help="kvmkit-blkd --idle-us (default: the daemon's)")
     ap.add_argument("--json", default="bench/results/blk_vhost.json")
     ap.add_argument("--md", default="bench/results/blk_vhost.md")
     args = ap.parse_args()
+    if args.idle_us:
+        KVMKIT_EXTRA.extend(["--idle-us", str(args.idle_us)])
     backings = args.backings.split(",")
     workloads = WORKLOADS if args.workloads == "all" else [
         WORKLOADS[int(i)] for i in args.workloads.split(",")]
@@ -223,6 +230,7 @@ def main():
               "driver": "kvmkit blkperf --vhost (kvmkit's vhost-user frontend), CPU %s"
                         % args.driver_cpu,
               "target_cpu": args.target_cpu,
+              "kvmkit_blkd_args": KVMKIT_EXTRA,
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "rounds": args.rounds, "seconds_per_run": args.seconds, "size": args.size,
               "statistic": "median of rounds",

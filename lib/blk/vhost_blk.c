@@ -61,7 +61,7 @@ struct vblk_req {
     int error;                  /* first failure */
     bool submitted;             /* every operation was submitted */
     struct vblk_req *next;      /* free list / wait list */
-    struct iovec iov[VBLK_MAX_IOV];
+    struct iovec *iov;          /* [VBLK_MAX_IOV], in the queue's iovec pool */
 };
 
 struct vblk_queue_stats {
@@ -86,6 +86,7 @@ struct vblk_queue {
     struct vblk_limits lim;
     uint64_t features;
     struct vblk_req *reqs;
+    struct iovec *iov_pool;       /* queue_size * VBLK_MAX_IOV, touched as used */
     struct vblk_req *free;
     unsigned outstanding;         /* popped, not yet pushed */
     struct vq_used *used;         /* completions not yet pushed */
@@ -186,6 +187,9 @@ static void fault_cb(void *arg, int fd, unsigned events)
 
 /* ---- data path (worker) ----------------------------------------------------- */
 
+/* Counters: written by the worker alone, read by the control thread. */
+#define STAT_INC(field) __atomic_store_n(&(field), (field) + 1, __ATOMIC_RELAXED)
+
 static void flush_used(struct vblk_queue *vq)
 {
     if (vq->n_used == 0)
@@ -206,9 +210,9 @@ static void req_complete(struct vblk_req *req, uint8_t status)
         len += (uint32_t)req->r.len;
     if (status != VIRTIO_BLK_S_OK) {
         if (status == VIRTIO_BLK_S_UNSUPP)
-            vq->st.unsupported++;
+            STAT_INC(vq->st.unsupported);
         else
-            vq->st.errors++;
+            STAT_INC(vq->st.errors);
     }
     *req->r.status_ptr = status;
     /* Migration: the pages the device wrote. */
@@ -324,7 +328,7 @@ static void wait_cb(void *arg);
 
 static void park(struct vblk_queue *vq, struct vblk_req *req)
 {
-    vq->st.nomem++;
+    STAT_INC(vq->st.nomem);
     req->next = NULL;
     if (vq->wait_tail)
         vq->wait_tail->next = req;
@@ -366,7 +370,7 @@ static void wait_cb(void *arg)
 static void handle_chain(struct vblk_queue *vq, struct vblk_req *req)
 {
     vq->outstanding++;
-    vq->st.requests++;
+    STAT_INC(vq->st.requests);
     req->next_range = 0;
     req->pending = 0;
     req->error = 0;
@@ -386,12 +390,12 @@ static void handle_chain(struct vblk_queue *vq, struct vblk_req *req)
         return;
     }
     switch (req->r.type) {
-    case VIRTIO_BLK_T_IN: vq->st.reads++; break;
-    case VIRTIO_BLK_T_OUT: vq->st.writes++; break;
-    case VIRTIO_BLK_T_FLUSH: vq->st.flushes++; break;
-    case VIRTIO_BLK_T_DISCARD: vq->st.discards++; break;
-    case VIRTIO_BLK_T_WRITE_ZEROES: vq->st.write_zeroes++; break;
-    case VIRTIO_BLK_T_GET_ID: vq->st.get_ids++; break;
+    case VIRTIO_BLK_T_IN: STAT_INC(vq->st.reads); break;
+    case VIRTIO_BLK_T_OUT: STAT_INC(vq->st.writes); break;
+    case VIRTIO_BLK_T_FLUSH: STAT_INC(vq->st.flushes); break;
+    case VIRTIO_BLK_T_DISCARD: STAT_INC(vq->st.discards); break;
+    case VIRTIO_BLK_T_WRITE_ZEROES: STAT_INC(vq->st.write_zeroes); break;
+    case VIRTIO_BLK_T_GET_ID: STAT_INC(vq->st.get_ids); break;
     default: break;
     }
     if (vq->wait_head || req_submit(req) == -ENOMEM)
@@ -477,7 +481,7 @@ static void worker_start(void *arg)
 {
     struct vblk_queue *vq = arg;
     struct vhu_queue *q = vq->q;
-    vq->running = true;
+    __atomic_store_n(&vq->running, true, __ATOMIC_RELAXED);
     vq->stopping = false;
     vq->broken = false;
     vq->n_used = 0;
@@ -505,7 +509,7 @@ static void worker_start(void *arg)
                 pop_failed(vq, rc);
             break;
         }
-        vq->st.resubmitted++;
+        STAT_INC(vq->st.resubmitted);
         handle_chain(vq, req);
     }
     if (vq->st.resubmitted)
@@ -519,7 +523,7 @@ static void finish_stop(struct vblk_queue *vq)
     flush_used(vq);
     kk_poller_unregister(vq->poller);
     vq->poller = NULL;
-    vq->running = false;
+    __atomic_store_n(&vq->running, false, __ATOMIC_RELAXED);
     vq->stopping = false;
     vq->q = NULL;
     sync_signal(vq);
@@ -713,6 +717,7 @@ static void target_free(struct vblk_target *t)
         if (vq->sync_fd >= 0)
             close(vq->sync_fd);
         free(vq->reqs);
+        free(vq->iov_pool);
         free(vq->used);
     }
     if (t->fault_watch)
@@ -732,8 +737,7 @@ int vblk_target_create(struct kk_reactor *ctrl, struct kk_reactor *const *worker
 {
     if (!ctrl || !workers || n_workers == 0 || !opts || !out || !opts->path || !opts->bdev ||
         strlen(opts->path) >= sizeof(((struct vblk_target *)0)->path) ||
-        (opts->queue_size && (opts->queue_size > VIRTQ_MAX_SIZE ||
-                              !kk_is_power_of_2(opts->queue_size))))
+        opts->queue_size > VIRTQ_MAX_SIZE)
         return -EINVAL;
     for (unsigned i = 0; i < n_workers; i++) {
         if (!workers[i] || workers[i] == ctrl)
@@ -793,14 +797,20 @@ int vblk_target_create(struct kk_reactor *ctrl, struct kk_reactor *const *worker
         vq->sync_fd = eventfd(0, EFD_CLOEXEC);
         vq->reqs = calloc(t->queue_size, sizeof(*vq->reqs));
         vq->used = calloc(t->queue_size, sizeof(*vq->used));
-        if (vq->sync_fd < 0 || !vq->reqs || !vq->used) {
+        /* 4 KiB of iovecs per slot, but a large allocation is mapped lazily:
+         * only the slots a guest keeps busy at once cost memory. */
+        vq->iov_pool = calloc((size_t)t->queue_size * VBLK_MAX_IOV, sizeof(struct iovec));
+        if (vq->sync_fd < 0 || !vq->reqs || !vq->used || !vq->iov_pool) {
             rc = -ENOMEM;
             break;
         }
         for (unsigned k = 0; k < t->queue_size; k++) {
             vq->reqs[k].vq = vq;
-            put_free(vq, &vq->reqs[t->queue_size - 1 - k]);
+            vq->reqs[k].iov = vq->iov_pool + (size_t)k * VBLK_MAX_IOV;
         }
+        /* Lowest slots first: the free list is a stack. */
+        for (unsigned k = t->queue_size; k-- > 0;)
+            put_free(vq, &vq->reqs[k]);
         run_on_worker(vq, worker_open_channel, "the bdev channel to open");
         if (!vq->ch)
             rc = -EIO;
@@ -864,7 +874,11 @@ json_t *vblk_target_to_json(const struct vblk_target *t)
     json_t *qs = json_array();
     for (uint16_t i = 0; i < t->num_queues; i++) {
         const struct vblk_queue *vq = &t->queues[i];
-        struct vblk_queue_stats s = vq->st; /* counters: a racy but fine snapshot */
+        struct vblk_queue_stats s;
+        const uint64_t *src = (const uint64_t *)&vq->st;
+        uint64_t *dst = (uint64_t *)&s;
+        for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
+            dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
         json_array_append_new(
             qs, json_pack("{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                           "index", i, "worker", kk_reactor_name(vq->worker), "running",

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,15 @@ static void destroy_target(struct env *e)
 {
     vblk_target_destroy(e->t);
     e->t = NULL;
+}
+
+/* The target's JSON, taken on the control thread (where it lives). */
+static json_t *json_out;
+static void take_json(struct env *e) { json_out = vblk_target_to_json(e->t); }
+static json_t *target_json(struct env *e)
+{
+    on_ctrl(e, take_json);
+    return json_out;
 }
 
 static void make_bdev(const char *name, const char *type, json_t *params)
@@ -245,6 +255,132 @@ static bool all_zero(const uint8_t *p, uint32_t len)
 
 /* ---- hostile ---- */
 
+static void send_raw(struct vhu_front *f, uint32_t req, const void *payload, uint32_t size,
+                     const int *fds, unsigned n_fds)
+{
+    struct vhu_msg m = {.request = req, .flags = VHU_VERSION, .size = size};
+    if (size)
+        memcpy(m.p.raw, payload, size);
+    assert_int_equal(vhu_front_send(f, &m, fds, n_fds), 0);
+}
+
+static void negotiate_protocol(struct vhu_front *f, uint64_t proto)
+{
+    uint64_t features = VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+    send_raw(f, VHU_SET_FEATURES, &features, 8, NULL, 0);
+    send_raw(f, VHU_SET_PROTOCOL_FEATURES, &proto, 8, NULL, 0);
+}
+
+static void queue_index_out_of_range(struct vhu_front *f)
+{
+    struct vhu_vring_state st = {.index = 2, .num = 128}; /* the export has 2 queues */
+    send_raw(f, VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
+}
+
+static void ring_larger_than_the_export_allows(struct vhu_front *f)
+{
+    struct vhu_vring_state st = {.index = 0, .num = 1024}; /* queue_size is 256 */
+    send_raw(f, VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
+}
+
+static void write_read_only_config(struct vhu_front *f)
+{
+    negotiate_protocol(f, VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG));
+    struct vhu_config c = {.offset = 0, .size = 8}; /* capacity */
+    send_raw(f, VHU_SET_CONFIG, &c, 12 + 8, NULL, 0);
+}
+
+static void writeback_without_config_wce(struct vhu_front *f)
+{
+    negotiate_protocol(f, VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG));
+    struct vhu_config c = {.offset = 32, .size = 1};
+    send_raw(f, VHU_SET_CONFIG, &c, 12 + 1, NULL, 0);
+}
+
+static void config_past_the_space(struct vhu_front *f)
+{
+    negotiate_protocol(f, VIRTIO_BIT(VHU_PROTOCOL_F_CONFIG));
+    struct vhu_config c = {.offset = 200, .size = 100};
+    send_raw(f, VHU_GET_CONFIG, &c, 12 + 100, NULL, 0);
+}
+
+static void backend_channel_not_a_socket(struct vhu_front *f)
+{
+    negotiate_protocol(f, VIRTIO_BIT(VHU_PROTOCOL_F_BACKEND_REQ));
+    int fd = vhu_front_mem_fd(f);
+    send_raw(f, VHU_SET_BACKEND_REQ_FD, NULL, 0, &fd, 1);
+}
+
+static void inflight_area_larger_than_its_file(struct vhu_front *f)
+{
+    negotiate_protocol(f, VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD));
+    struct vhu_inflight in = {.mmap_size = 1ull << 36, .num_queues = 2, .queue_size = 256};
+    int fd = vhu_front_mem_fd(f);
+    send_raw(f, VHU_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1);
+}
+
+static void inflight_for_more_queues_than_the_export(struct vhu_front *f)
+{
+    negotiate_protocol(f, VIRTIO_BIT(VHU_PROTOCOL_F_INFLIGHT_SHMFD));
+    struct vhu_inflight in = {.num_queues = 3, .queue_size = 256};
+    send_raw(f, VHU_GET_INFLIGHT_FD, &in, sizeof(in), NULL, 0);
+}
+
+static void rings_outside_memory(struct vhu_front *f)
+{
+    uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+    send_raw(f, VHU_SET_FEATURES, &features, 8, NULL, 0);
+    struct vhu_mem_table t = {.nregions = 1};
+    t.regions[0] = (struct vhu_mem_region){.gpa = 0, .size = vhu_front_mem_size(f),
+                                           .uva = (uint64_t)(uintptr_t)vhu_front_mem_base(f)};
+    int fd = vhu_front_mem_fd(f);
+    send_raw(f, VHU_SET_MEM_TABLE, &t, 8 + 32, &fd, 1);
+    struct vhu_vring_state st = {.index = 0, .num = 128};
+    send_raw(f, VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
+    uint64_t end = (uint64_t)(uintptr_t)vhu_front_mem_base(f) + vhu_front_mem_size(f);
+    struct vhu_vring_addr a = {.index = 0, .desc = end - 512, .avail = end + 4096,
+                               .used = end + 8192};
+    send_raw(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
+    int efd = eventfd(0, EFD_CLOEXEC);
+    uint64_t v = 0;
+    send_raw(f, VHU_SET_VRING_KICK, &v, 8, &efd, 1);
+    close(efd);
+}
+
+static void nine_memory_regions(struct vhu_front *f)
+{
+    struct vhu_mem_table t = {.nregions = 9};
+    send_raw(f, VHU_SET_MEM_TABLE, &t, 8 + 8 * 32, NULL, 0);
+}
+
+static void region_larger_than_its_file(struct vhu_front *f)
+{
+    struct vhu_mem_table t = {.nregions = 1};
+    t.regions[0] = (struct vhu_mem_region){.gpa = 0, .size = vhu_front_mem_size(f) * 64,
+                                           .uva = 0x7f0000000000};
+    int fd = vhu_front_mem_fd(f);
+    send_raw(f, VHU_SET_MEM_TABLE, &t, 8 + 32, &fd, 1);
+}
+
+static const struct {
+    const char *name;
+    void (*attack)(struct vhu_front *f);
+} attacks[] = {
+    {"nine memory regions", nine_memory_regions},
+    {"a memory region larger than its file", region_larger_than_its_file},
+    {"queue index out of range", queue_index_out_of_range},
+    {"ring larger than the export allows", ring_larger_than_the_export_allows},
+    {"SET_CONFIG of the capacity", write_read_only_config},
+    {"SET_CONFIG of writeback without CONFIG_WCE", writeback_without_config_wce},
+    {"GET_CONFIG past the config space", config_past_the_space},
+    {"backend channel that is not a socket", backend_channel_not_a_socket},
+    {"inflight area larger than its file", inflight_area_larger_than_its_file},
+    {"inflight for more queues than the export has", inflight_for_more_queues_than_the_export},
+    {"rings outside guest memory", rings_outside_memory},
+};
+
+/* Hostile guests (chains) and frontends (messages): each drops only its own
+ * connection; the export then serves a well-behaved frontend. */
 static void test_hostile_guests_drop_only_their_frontend(void **state)
 {
     struct env e;
@@ -302,36 +438,28 @@ static void test_hostile_guests_drop_only_their_frontend(void **state)
     free(many);
     vhu_front_close(f);
 
-    /* 4: a hostile vhost-user message (queue index out of range). */
-    struct vhu_front_opts o = {.path = e.sock, .num_queues = 1, .mem_size = 1 << 20};
-    int rc = -1;
-    for (int t = 0; t < 100 && rc < 0; t++) {
-        rc = vhu_front_connect_raw(&o, &f);
-        if (rc < 0)
-            usleep(10000);
+    /* Hostile vhost-user messages, each on a fresh connection. */
+    for (size_t i = 0; i < KK_ARRAY_SIZE(attacks); i++) {
+        struct vhu_front_opts o = {.path = e.sock, .num_queues = 1, .mem_size = 1 << 20};
+        int rc = -1;
+        for (int t = 0; t < 100 && rc < 0; t++) {
+            rc = vhu_front_connect_raw(&o, &f);
+            if (rc < 0)
+                usleep(10000);
+        }
+        assert_int_equal(rc, 0);
+        attacks[i].attack(f);
+        if (!vhu_front_backend_hung_up(f))
+            fail_msg("attack '%s': the target did not drop the frontend", attacks[i].name);
+        vhu_front_close(f);
     }
-    assert_int_equal(rc, 0);
-    struct vhu_msg m = {.request = VHU_SET_VRING_NUM, .flags = VHU_VERSION,
-                        .size = sizeof(struct vhu_vring_state)};
-    m.p.state = (struct vhu_vring_state){.index = 2, .num = 128};
-    assert_int_equal(vhu_front_send(f, &m, NULL, 0), 0);
-    assert_true(vhu_front_backend_hung_up(f));
-    vhu_front_close(f);
-
-    /* 5: SET_CONFIG of a read-only field. */
-    f = front(e.sock, 2, false);
-    m = (struct vhu_msg){.request = VHU_SET_CONFIG, .flags = VHU_VERSION, .size = 12 + 8};
-    m.p.config = (struct vhu_config){.offset = 0, .size = 8};
-    assert_int_equal(vhu_front_send(f, &m, NULL, 0), 0);
-    assert_true(vhu_front_backend_hung_up(f));
-    vhu_front_close(f);
 
     /* Still serving. */
     f = front(e.sock, 2, false);
     uint8_t *buf = vhu_front_alloc(f, 4096, 4096);
     assert_int_equal(do_io(f, 1, VIRTIO_BLK_T_IN, 0, buf, 4096), VIRTIO_BLK_S_OK);
     vhu_front_close(f);
-    json_t *j = vblk_target_to_json(e.t);
+    json_t *j = target_json(&e);
     assert_true(json_integer_value(json_object_get(j, "queue_faults")) >= 1);
     json_decref(j);
     env_down(&e);
@@ -510,7 +638,7 @@ static void test_multiqueue_under_load(void **state)
             assert_int_equal(*done[i]->status, VIRTIO_BLK_S_OK);
         assert_memory_equal(rd, bufs, 2 * DEPTH * BS);
     }
-    json_t *j = vblk_target_to_json(e.t);
+    json_t *j = target_json(&e);
     json_t *qs = json_object_get(j, "queues");
     for (int qi = 0; qi < 2; qi++) {
         json_t *q = json_array_get(qs, (size_t)qi);
@@ -566,7 +694,7 @@ static void test_channel_back_pressure(void **state)
         else
             assert_memory_equal(r + s * 512, w + s * 512, 512);
     }
-    json_t *j = vblk_target_to_json(e.t);
+    json_t *j = target_json(&e);
     json_t *q = json_array_get(json_object_get(j, "queues"), 0);
     assert_true(json_integer_value(json_object_get(q, "channel_full")) > 0);
     json_decref(j);
@@ -608,6 +736,50 @@ static void test_stop_waits_for_requests_in_flight(void **state)
     env_down(&e);
     assert_int_equal(blk_bdev_delete("s1"), 0);
     assert_int_equal(blk_bdev_delete("s0"), 0);
+}
+
+/* A frontend that vanishes with requests in a slow bdev, then an export
+ * removed under a connected frontend with requests in flight: both wait
+ * for the bdev, nothing touches unmapped memory, the process goes on. */
+static void test_disconnect_and_destroy_with_requests_in_flight(void **state)
+{
+    struct env e;
+    make_bdev("x0", "malloc", json_pack("{s:s}", "size", "8M"));
+    make_bdev("x1", "error", json_pack("{s:s, s:i}", "base", "x0", "delay_us", 100000));
+    env_up(&e, "x1", false, 2);
+    struct vhu_front *f = front(e.sock, 2, false);
+    uint8_t *w = vhu_front_alloc(f, 8 * 4096, 4096);
+    for (int i = 0; i < 8; i++)
+        add(f, (uint16_t)(i % 2), VIRTIO_BLK_T_IN, (uint64_t)i * 8, w + i * 4096, 4096, false);
+    vhu_front_kick(f, 0);
+    vhu_front_kick(f, 1);
+    usleep(30000);
+    vhu_front_close(f); /* memory unmapped on our side; the target still has it */
+    f = front(e.sock, 2, false);
+    uint8_t *r = vhu_front_alloc(f, 4096, 4096);
+    assert_int_equal(do_io(f, 1, VIRTIO_BLK_T_IN, 0, r, 4096), VIRTIO_BLK_S_OK);
+    for (int i = 0; i < 8; i++)
+        add(f, (uint16_t)(i % 2), VIRTIO_BLK_T_OUT, (uint64_t)i * 8, r, 4096, false);
+    vhu_front_kick(f, 0);
+    vhu_front_kick(f, 1);
+    usleep(30000);
+    uint64_t t0 = kk_now_us();
+    on_ctrl(&e, destroy_target); /* waits for the 8 writes */
+    assert_true(kk_now_us() - t0 > 30000);
+    int done = 0;
+    for (uint16_t qi = 0; qi < 2; qi++) {
+        void *cookie;
+        while (vqd_get_used(vhu_front_queue(f, qi), &cookie, NULL) == 1) {
+            assert_int_equal(*((struct req *)cookie)->status, VIRTIO_BLK_S_OK);
+            done++;
+        }
+    }
+    assert_int_equal(done, 8);
+    assert_true(vhu_front_backend_hung_up(f));
+    vhu_front_close(f);
+    env_down(&e); /* the target is already gone */
+    assert_int_equal(blk_bdev_delete("x1"), 0);
+    assert_int_equal(blk_bdev_delete("x0"), 0);
 }
 
 struct resize_arg {
@@ -770,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_multiqueue_under_load),
         cmocka_unit_test(test_channel_back_pressure),
         cmocka_unit_test(test_stop_waits_for_requests_in_flight),
+        cmocka_unit_test(test_disconnect_and_destroy_with_requests_in_flight),
         cmocka_unit_test(test_resize_is_announced),
         cmocka_unit_test(test_packed_read_back),
     };
