@@ -621,8 +621,10 @@ static void usage(FILE *out)
             "                        one unpinned worker)\n"
             "  -w, --workers N       N unpinned workers (instead of --cores)\n"
             "  -b, --busy-poll       workers never sleep (dedicated cores)\n"
-            "  -i, --idle-us N       workers poll this long without work before they sleep\n"
-            "                        (default 100; lower saves CPU on slow devices)\n"
+            "  -i, --idle-us N       the longest a worker polls without work before it sleeps\n"
+            "                        (default 32); within it the time adapts: work that comes\n"
+            "                        soon after a sleep lengthens it, work that comes late\n"
+            "                        (slow devices) shortens it to nothing\n"
             "  -l, --log SPEC        log levels, e.g. info,blk=debug,nbd=debug\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n"
@@ -755,8 +757,8 @@ int main(int argc, char **argv)
         snprintf(name, sizeof(name), "blk-w%u", i);
         ro.name = name;
         ro.mode = busy ? KK_REACTOR_BUSY_POLL : KK_REACTOR_ADAPTIVE;
-        if (idle_us)
-            ro.idle_us = idle_us;
+        ro.idle_us = idle_us ? idle_us : 32;
+        ro.adapt_idle = true;
         int rc = kk_reactor_create(&ro, &bd.workers[i]);
         if (rc == 0)
             rc = kk_reactor_spawn(bd.workers[i], pinned ? cpus[i] : -1);

@@ -63,6 +63,9 @@ struct kk_reactor_opts {
     const char *name;          /* thread and log name; default "reactor" */
     enum kk_reactor_mode mode;
     uint32_t idle_us;          /* adaptive: idle time before sleeping; default 100 */
+    bool adapt_idle;           /* adaptive: the idle time adapts between 0 and
+                                  idle_us to how soon work comes after a sleep
+                                  (short waits: keep polling; long: sleep at once) */
     uint32_t msg_capacity;     /* inbound messages in flight; default 4096 */
 };
 
@@ -208,6 +211,7 @@ struct kk_reactor_stats {
     uint64_t fd_events;
     uint64_t busy_tsc;    /* cycles spent in turns that did work */
     uint64_t idle_tsc;    /* cycles spent in idle turns (not sleeping) */
+    uint64_t spin_us;     /* idle time before sleeping now (adapt_idle moves it) */
 };
 
 /* A snapshot (fields read individually; any thread). */

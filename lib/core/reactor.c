@@ -60,6 +60,8 @@ struct kk_reactor {
     char name[16];
     enum kk_reactor_mode mode;
     uint64_t idle_us;
+    bool adapt_idle;        /* spin_us adapts in [0, idle_us] */
+    uint64_t spin_us;       /* current idle time before sleeping */
 
     int epfd;
     int wake_fd;            /* eventfd: kicks a sleeping reactor */
@@ -172,6 +174,8 @@ int kk_reactor_create(const struct kk_reactor_opts *opts, struct kk_reactor **ou
     snprintf(r->name, sizeof(r->name), "%s", opts->name ? opts->name : "reactor");
     r->mode = opts->mode;
     r->idle_us = opts->idle_us;
+    r->adapt_idle = opts->adapt_idle;
+    r->spin_us = opts->idle_us;
     r->epfd = -1;
     r->wake_fd = -1;
 
@@ -703,6 +707,26 @@ static void disarm_pollers(struct kk_reactor *r)
     }
 }
 
+/*
+ * Adaptive idle time (opts.adapt_idle): after a sleep of @slept_us, spin
+ * longer next time if the wake-up came soon (spinning that long would have
+ * caught it without the sleep and wake-up), shorter if it came only after
+ * more than the maximum (the spin was wasted). So a reactor whose work
+ * arrives in quick succession keeps polling, and one waiting on slow
+ * devices sleeps at once instead of burning the spin on every request.
+ */
+static void adapt_spin(struct kk_reactor *r, uint64_t slept_us)
+{
+    if (slept_us >= r->idle_us) {
+        r->spin_us /= 2;
+        if (r->spin_us < 2)
+            r->spin_us = 0;
+    } else {
+        uint64_t grown = r->spin_us ? r->spin_us * 2 : 2;
+        r->spin_us = grown < r->idle_us ? grown : r->idle_us;
+    }
+}
+
 static void try_sleep(struct kk_reactor *r)
 {
     if (r->n_unarmable > 0)
@@ -721,7 +745,10 @@ static void try_sleep(struct kk_reactor *r)
             timeout_us = wait > 1000000000u ? 1000000000 : (int)wait;
         }
         r->stats.sleeps++;
+        uint64_t t0 = kk_now_us();
         dispatch_fds(r, timeout_us);
+        if (r->adapt_idle)
+            adapt_spin(r, kk_now_us() - t0);
     }
     __atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
     disarm_pollers(r);
@@ -756,7 +783,7 @@ int kk_reactor_run(struct kk_reactor *r)
             r->last_work_us = r->now_us;
         } else {
             r->stats.idle_tsc += t1 - t0;
-            if (r->mode == KK_REACTOR_ADAPTIVE && r->now_us - r->last_work_us >= r->idle_us)
+            if (r->mode == KK_REACTOR_ADAPTIVE && r->now_us - r->last_work_us >= r->spin_us)
                 try_sleep(r);
         }
     }
@@ -858,4 +885,5 @@ void kk_reactor_destroy(struct kk_reactor *r)
 void kk_reactor_get_stats(const struct kk_reactor *r, struct kk_reactor_stats *out)
 {
     *out = r->stats;
+    out->spin_us = __atomic_load_n(&r->spin_us, __ATOMIC_RELAXED);
 }

@@ -262,6 +262,38 @@ static void test_idle_reactor_sleeps(void **state)
     assert_true(adaptive.turns < 20000);
 }
 
+static void stop_reactor_cb(void *arg)
+{
+    kk_reactor_stop(arg);
+}
+
+/* With adapt_idle, a reactor whose wake-ups all come long after it went to
+ * sleep (a timer every 20 ms, idle time at most 1 ms) stops spinning. */
+static void test_adaptive_idle_shrinks_on_long_sleeps(void **state)
+{
+    (void)state;
+    struct kk_reactor_opts o;
+    kk_reactor_opts_init(&o);
+    o.idle_us = 1000;
+    o.adapt_idle = true;
+    struct kk_reactor *r;
+    assert_int_equal(kk_reactor_create(&o, &r), 0);
+    struct kk_reactor_stats st;
+    kk_reactor_get_stats(r, &st);
+    assert_int_equal(st.spin_us, 1000);
+    struct kk_timer *tick, *end;
+    int ticks = 0;
+    assert_int_equal(kk_timer_create(r, count_msg, &ticks, &tick), 0);
+    assert_int_equal(kk_timer_create(r, stop_reactor_cb, r, &end), 0);
+    kk_timer_arm(tick, 20000, 20000);
+    kk_timer_arm(end, 300000, 0);
+    kk_reactor_run(r);
+    kk_reactor_get_stats(r, &st);
+    assert_true(st.sleeps >= 10);
+    assert_int_equal(st.spin_us, 0); /* 1000 halved at each of >= 10 long sleeps */
+    kk_reactor_destroy(r);
+}
+
 /* ---- pollers ---- */
 
 struct counting {
@@ -437,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_periodic_timer_destroys_itself),
         cmocka_unit_test(test_messages_cross_threads_in_order),
         cmocka_unit_test(test_idle_reactor_sleeps),
+        cmocka_unit_test(test_adaptive_idle_shrinks_on_long_sleeps),
         cmocka_unit_test(test_poller_runs_until_it_unregisters),
         cmocka_unit_test(test_timed_poller),
         cmocka_unit_test(test_armable_poller_lets_reactor_sleep),
