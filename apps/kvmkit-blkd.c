@@ -622,7 +622,7 @@ static void usage(FILE *out)
             "  -w, --workers N       N unpinned workers (instead of --cores)\n"
             "  -b, --busy-poll       workers never sleep (dedicated cores)\n"
             "  -i, --idle-us N       the longest a worker polls without work before it sleeps\n"
-            "                        (default 32); within it the time adapts: work that comes\n"
+            "                        (default 8); within it the time adapts: work that comes\n"
             "                        soon after a sleep lengthens it, work that comes late\n"
             "                        (slow devices) shortens it to nothing\n"
             "  -l, --log SPEC        log levels, e.g. info,blk=debug,nbd=debug\n"
@@ -757,7 +757,7 @@ int main(int argc, char **argv)
         snprintf(name, sizeof(name), "blk-w%u", i);
         ro.name = name;
         ro.mode = busy ? KK_REACTOR_BUSY_POLL : KK_REACTOR_ADAPTIVE;
-        ro.idle_us = idle_us ? idle_us : 32;
+        ro.idle_us = idle_us ? idle_us : 8;
         ro.adapt_idle = true;
         int rc = kk_reactor_create(&ro, &bd.workers[i]);
         if (rc == 0)

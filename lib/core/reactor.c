@@ -708,16 +708,18 @@ static void disarm_pollers(struct kk_reactor *r)
 }
 
 /*
- * Adaptive idle time (opts.adapt_idle): after a sleep of @slept_us, spin
- * longer next time if the wake-up came soon (spinning that long would have
- * caught it without the sleep and wake-up), shorter if it came only after
- * more than the maximum (the spin was wasted). So a reactor whose work
- * arrives in quick succession keeps polling, and one waiting on slow
- * devices sleeps at once instead of burning the spin on every request.
+ * Adaptive idle time (opts.adapt_idle), after QEMU's adaptive polling: when
+ * a sleep ends, @waited_us is the whole wait since the last work (the spin
+ * plus the sleep). If it was longer than the maximum, spinning could not
+ * have caught it: halve the spin (down to none). If it was shorter, a
+ * longer spin would have caught it without a sleep and a wake-up: double
+ * it (up to the maximum). So a reactor whose work comes in quick
+ * succession keeps polling, and one waiting on slower devices sleeps at
+ * once instead of burning the spin on every request.
  */
-static void adapt_spin(struct kk_reactor *r, uint64_t slept_us)
+static void adapt_spin(struct kk_reactor *r, uint64_t waited_us)
 {
-    if (slept_us >= r->idle_us) {
+    if (waited_us > r->idle_us) {
         r->spin_us /= 2;
         if (r->spin_us < 2)
             r->spin_us = 0;
@@ -745,10 +747,9 @@ static void try_sleep(struct kk_reactor *r)
             timeout_us = wait > 1000000000u ? 1000000000 : (int)wait;
         }
         r->stats.sleeps++;
-        uint64_t t0 = kk_now_us();
         dispatch_fds(r, timeout_us);
         if (r->adapt_idle)
-            adapt_spin(r, kk_now_us() - t0);
+            adapt_spin(r, kk_now_us() - r->last_work_us);
     }
     __atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
     disarm_pollers(r);
