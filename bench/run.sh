@@ -8,3 +8,4 @@ python3 bench/vhost/compare.py --rounds "${VHOST_ROUNDS:-3}"
 python3 bench/pkt/compare.py --rounds "${PKT_ROUNDS:-3}"
 python3 bench/image/compare.py
 python3 bench/blk/vhost.py --rounds "${BLK_ROUNDS:-3}"
+python3 bench/blk/nbd.py --rounds "${BLK_ROUNDS:-3}"

@@ -789,14 +789,16 @@ int blk_flush(struct blk_channel *ch, blk_io_cb cb, void *arg)
     return 0;
 }
 
-int blk_unmap(struct blk_channel *ch, uint64_t offset, uint64_t len, blk_io_cb cb, void *arg)
+/* Unmap and write zeroes: a range, no data. */
+static int submit_range(struct blk_channel *ch, enum blk_op op, uint64_t offset, uint64_t len,
+                        unsigned flags, bool supported, blk_io_cb cb, void *arg)
 {
     const struct blk_bdev *b = ch->b;
     if (!cb)
         return -EINVAL;
     if (b->info.read_only)
         return -EROFS;
-    if (!b->info.can_unmap)
+    if (!supported)
         return -ENOTSUP;
     int rc = check_range(b, offset, len);
     if (rc < 0)
@@ -806,32 +808,23 @@ int blk_unmap(struct blk_channel *ch, uint64_t offset, uint64_t len, blk_io_cb c
     struct blk_io *io = take_slot(ch);
     if (!io)
         return -ENOMEM;
-    start(ch, io, BLK_OP_UNMAP, 0, offset, len, cb, arg);
+    start(ch, io, op, flags, offset, len, cb, arg);
     b->ops->submit(ch->chctx, io);
     return 0;
+}
+
+int blk_unmap(struct blk_channel *ch, uint64_t offset, uint64_t len, blk_io_cb cb, void *arg)
+{
+    return submit_range(ch, BLK_OP_UNMAP, offset, len, 0, ch->b->info.can_unmap, cb, arg);
 }
 
 int blk_write_zeroes(struct blk_channel *ch, uint64_t offset, uint64_t len, unsigned flags,
                      blk_io_cb cb, void *arg)
 {
-    const struct blk_bdev *b = ch->b;
-    if (!cb || (flags & ~(BLK_IO_FUA | BLK_IO_NO_UNMAP)))
+    if (flags & ~(BLK_IO_FUA | BLK_IO_NO_UNMAP))
         return -EINVAL;
-    if (b->info.read_only)
-        return -EROFS;
-    if (!b->info.can_write_zeroes)
-        return -ENOTSUP;
-    int rc = check_range(b, offset, len);
-    if (rc < 0)
-        return rc;
-    if (b->info.max_unmap && len > b->info.max_unmap)
-        return -EFBIG;
-    struct blk_io *io = take_slot(ch);
-    if (!io)
-        return -ENOMEM;
-    start(ch, io, BLK_OP_WRITE_ZEROES, flags, offset, len, cb, arg);
-    b->ops->submit(ch->chctx, io);
-    return 0;
+    return submit_range(ch, BLK_OP_WRITE_ZEROES, offset, len, flags,
+                        ch->b->info.can_write_zeroes, cb, arg);
 }
 
 int blk_block_status(struct blk_channel *ch, uint64_t offset, uint64_t len,
