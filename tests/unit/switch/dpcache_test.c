@@ -314,6 +314,8 @@ static void test_random_against_table(void **state)
         unsigned before = sw_mfc_count(dp.mfc);
         unsigned deleted = sw_mfc_revalidate(dp.mfc, reval_cb, &dp);
         assert_int_equal(sw_mfc_count(dp.mfc), before - deleted);
+        print_message("# revalidation: %u of %u megaflows deleted\n", deleted, before);
+        assert_true(deleted > 0);
         kk_rcu_quiescent();
         prng = 99 + t;
         unsigned after[3] = {0};
