@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Megaflow cache over a single-priority sw_cls, and the per-thread EMC.
+ * See dpcache.h for the design.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifier.h"
+#include "dpcache.h"
+#include "kk_hash.h"
+#include "kk_rcu.h"
+
+/* Immutable once published. */
+struct mfc_actions {
+    size_t len;
+    uint8_t data[];
+};
+
+struct sw_mfc_flow {
+    struct sw_flow_key key; /* masked */
+    struct sw_flow_mask mask;
+    struct sw_cls_rule *rule;
+    struct mfc_actions *actions; /* RCU-published */
+    void *user;
+    uint32_t refcnt;        /* atomic */
+    bool dead;              /* atomic */
+    /* statistics: relaxed atomics */
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t used_ms;
+    uint16_t tcp_flags;
+    /* writer-side list, under mfc->mutex */
+    struct sw_mfc_flow *prev, *next;
+};
+
+struct sw_mfc {
+    struct sw_cls *cls;
+    pthread_mutex_t mutex;
+    struct sw_mfc_flow *head;
+    unsigned count; /* atomic */
+};
+
+static struct mfc_actions *actions_new(const void *data, size_t len)
+{
+    struct mfc_actions *a = malloc(sizeof(*a) + len);
+    if (!a)
+        return NULL;
+    a->len = len;
+    if (len)
+        memcpy(a->data, data, len);
+    return a;
+}
+
+static void flow_free(struct sw_mfc_flow *flow)
+{
+    free(flow->actions);
+    free(flow);
+}
+
+/*
+ * Drop one reference. The last one frees at once: by then the cache's
+ * reference went a grace period after the flow was unpublished, and every
+ * other holder is an EMC, which counts its reference.
+ */
+static void flow_unref(struct sw_mfc_flow *flow)
+{
+    if (__atomic_sub_fetch(&flow->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+        flow_free(flow);
+}
+
+static void flow_unref_cb(void *arg)
+{
+    flow_unref(arg);
+}
+
+int sw_mfc_create(struct sw_mfc **out)
+{
+    if (!out)
+        return -EINVAL;
+    struct sw_mfc *mfc = calloc(1, sizeof(*mfc));
+    if (!mfc)
+        return -ENOMEM;
+    int rc = sw_cls_create(&mfc->cls);
+    if (rc) {
+        free(mfc);
+        return rc;
+    }
+    pthread_mutex_init(&mfc->mutex, NULL);
+    *out = mfc;
+    return 0;
+}
+
+/* Under the mutex. Unpublishes @flow and hands the cache's reference to RCU. */
+static void remove_locked(struct sw_mfc *mfc, struct sw_mfc_flow *flow)
+{
+    __atomic_store_n(&flow->dead, true, __ATOMIC_RELEASE);
+    uint64_t v = sw_cls_version(mfc->cls) + 1;
+    sw_cls_remove(mfc->cls, flow->rule, v);
+    sw_cls_publish(mfc->cls, v);
+    flow->rule = NULL;
+    if (flow->prev)
+        flow->prev->next = flow->next;
+    else
+        mfc->head = flow->next;
+    if (flow->next)
+        flow->next->prev = flow->prev;
+    __atomic_sub_fetch(&mfc->count, 1, __ATOMIC_RELAXED);
+    kk_rcu_call(flow_unref_cb, flow);
+}
+
+void sw_mfc_destroy(struct sw_mfc *mfc)
+{
+    if (!mfc)
+        return;
+    pthread_mutex_lock(&mfc->mutex);
+    while (mfc->head)
+        remove_locked(mfc, mfc->head);
+    pthread_mutex_unlock(&mfc->mutex);
+    kk_rcu_barrier();
+    sw_cls_destroy(mfc->cls);
+    pthread_mutex_destroy(&mfc->mutex);
+    free(mfc);
+}
+
+int sw_mfc_insert(struct sw_mfc *mfc, const struct sw_flow_key *key,
+                  const struct sw_flow_mask *mask, const void *actions, size_t actions_len,
+                  void *user, uint64_t now_ms, struct sw_mfc_flow **out)
+{
+    if (!mfc || !key || !mask || (!actions && actions_len))
+        return -EINVAL;
+    struct sw_flow_key masked;
+    sw_flow_key_mask(&masked, key, mask);
+
+    pthread_mutex_lock(&mfc->mutex);
+    /* Two PMD threads may miss on the same megaflow before either installs
+     * it; the second install must not add a duplicate. */
+    struct sw_mfc_flow *old = sw_mfc_lookup(mfc, &masked);
+    if (old && memcmp(&old->mask, mask, sizeof(*mask)) == 0 &&
+        memcmp(&old->key, &masked, sizeof(masked)) == 0) {
+        pthread_mutex_unlock(&mfc->mutex);
+        if (out)
+            *out = old;
+        return -EEXIST;
+    }
+    int rc = -ENOMEM;
+    struct sw_mfc_flow *flow = calloc(1, sizeof(*flow));
+    if (!flow)
+        goto out;
+    flow->actions = actions_new(actions, actions_len);
+    if (!flow->actions)
+        goto out_free;
+    flow->key = masked;
+    flow->mask = *mask;
+    flow->user = user;
+    flow->refcnt = 1;
+    flow->used_ms = now_ms;
+    uint64_t v = sw_cls_version(mfc->cls) + 1;
+    rc = sw_cls_insert(mfc->cls, &masked, mask, 0, v, flow, &flow->rule);
+    if (rc)
+        goto out_free;
+    flow->next = mfc->head;
+    if (mfc->head)
+        mfc->head->prev = flow;
+    mfc->head = flow;
+    __atomic_add_fetch(&mfc->count, 1, __ATOMIC_RELAXED);
+    sw_cls_publish(mfc->cls, v);
+    if (out)
+        *out = flow;
+    pthread_mutex_unlock(&mfc->mutex);
+    return 0;
+out_free:
+    if (flow)
+        free(flow->actions);
+    free(flow);
+out:
+    pthread_mutex_unlock(&mfc->mutex);
+    return rc;
+}
+
+int sw_mfc_remove(struct sw_mfc *mfc, struct sw_mfc_flow *flow)
+{
+    if (!mfc || !flow)
+        return -EINVAL;
+    pthread_mutex_lock(&mfc->mutex);
+    int rc = -EINVAL;
+    if (flow->rule) {
+        remove_locked(mfc, flow);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&mfc->mutex);
+    return rc;
+}
+
+struct sw_mfc_flow *sw_mfc_lookup(const struct sw_mfc *mfc, const struct sw_flow_key *key)
+{
+    const struct sw_cls_rule *r = sw_cls_lookup(mfc->cls, sw_cls_version(mfc->cls), key, NULL);
+    return r ? sw_cls_rule_user(r) : NULL;
+}
+
+unsigned sw_mfc_lookup_burst(const struct sw_mfc *mfc, const struct sw_flow_key *const *keys,
+                             unsigned n, struct sw_mfc_flow **flows)
+{
+    const struct sw_cls_rule *rules[SW_CLS_BURST];
+    uint64_t v = sw_cls_version(mfc->cls);
+    unsigned hits = 0;
+    for (unsigned i = 0; i < n; i += SW_CLS_BURST) {
+        unsigned m = n - i < SW_CLS_BURST ? n - i : SW_CLS_BURST;
+        sw_cls_lookup_burst(mfc->cls, v, keys + i, m, rules, NULL);
+        for (unsigned j = 0; j < m; j++) {
+            flows[i + j] = rules[j] ? sw_cls_rule_user(rules[j]) : NULL;
+            hits += rules[j] != NULL;
+        }
+    }
+    return hits;
+}
+
+void sw_mfc_flow_account(struct sw_mfc_flow *flow, uint64_t now_ms, uint32_t packets,
+                         uint64_t bytes, uint16_t tcp_flags)
+{
+    __atomic_add_fetch(&flow->packets, packets, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&flow->bytes, bytes, __ATOMIC_RELAXED);
+    /* Several threads may store; any recent time will do for expiry. */
+    __atomic_store_n(&flow->used_ms, now_ms, __ATOMIC_RELAXED);
+    if (tcp_flags)
+        __atomic_or_fetch(&flow->tcp_flags, tcp_flags, __ATOMIC_RELAXED);
+}
+
+void sw_mfc_flow_get_stats(const struct sw_mfc_flow *flow, struct sw_mfc_flow_stats *out)
+{
+    out->packets = __atomic_load_n(&flow->packets, __ATOMIC_RELAXED);
+    out->bytes = __atomic_load_n(&flow->bytes, __ATOMIC_RELAXED);
+    out->used_ms = __atomic_load_n(&flow->used_ms, __ATOMIC_RELAXED);
+    out->tcp_flags = __atomic_load_n(&flow->tcp_flags, __ATOMIC_RELAXED);
+}
+
+void *sw_mfc_flow_user(const struct sw_mfc_flow *flow)
+{
+    return flow->user;
+}
+
+void sw_mfc_flow_match(const struct sw_mfc_flow *flow, struct sw_flow_key *key,
+                       struct sw_flow_mask *mask)
+{
+    *key = flow->key;
+    *mask = flow->mask;
+}
+
+const void *sw_mfc_flow_actions(const struct sw_mfc_flow *flow, size_t *len)
+{
+    const struct mfc_actions *a = kk_rcu_get(&flow->actions);
+    if (len)
+        *len = a->len;
+    return a->data;
+}
+
+bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow)
+{
+    return __atomic_load_n(&flow->dead, __ATOMIC_ACQUIRE);
+}
+
+unsigned sw_mfc_count(struct sw_mfc *mfc)
+{
+    return __atomic_load_n(&mfc->count, __ATOMIC_RELAXED);
+}
+
+unsigned sw_mfc_expire(struct sw_mfc *mfc, uint64_t now_ms, uint64_t idle_ms)
+{
+    unsigned removed = 0;
+    pthread_mutex_lock(&mfc->mutex);
+    struct sw_mfc_flow *next;
+    for (struct sw_mfc_flow *f = mfc->head; f; f = next) {
+        next = f->next;
+        uint64_t used = __atomic_load_n(&f->used_ms, __ATOMIC_RELAXED);
+        if (used + idle_ms < now_ms) {
+            remove_locked(mfc, f);
+            removed++;
+        }
+    }
+    pthread_mutex_unlock(&mfc->mutex);
+    return removed;
+}
+
+static void free_cb(void *p)
+{
+    free(p);
+}
+
+unsigned sw_mfc_revalidate(struct sw_mfc *mfc, sw_mfc_reval_fn fn, void *arg)
+{
+    unsigned removed = 0;
+    pthread_mutex_lock(&mfc->mutex);
+    struct sw_mfc_flow *next;
+    for (struct sw_mfc_flow *f = mfc->head; f; f = next) {
+        next = f->next;
+        const void *na = NULL;
+        size_t nlen = 0;
+        enum sw_mfc_reval verdict =
+            fn(arg, &f->key, &f->mask, f->actions->data, f->actions->len, f->user, &na, &nlen);
+        if (verdict == SW_MFC_REPLACE) {
+            struct mfc_actions *a = (na || !nlen) ? actions_new(na, nlen) : NULL;
+            if (a) {
+                struct mfc_actions *old = f->actions;
+                kk_rcu_set(&f->actions, a);
+                kk_rcu_call(free_cb, old);
+                continue;
+            }
+            verdict = SW_MFC_DELETE;
+        }
+        if (verdict == SW_MFC_DELETE) {
+            remove_locked(mfc, f);
+            removed++;
+        }
+    }
+    pthread_mutex_unlock(&mfc->mutex);
+    return removed;
+}
+
+/* ---- EMC ---- */
+
+struct emc_entry {
+    uint64_t hash;
+    struct sw_mfc_flow *flow; /* counted reference, or NULL */
+    struct sw_flow_key key;
+};
+
+struct sw_emc {
+    uint32_t insert_inv_prob;
+    uint32_t rng;
+    unsigned count;
+    struct emc_entry entries[SW_EMC_ENTRIES];
+};
+
+_Static_assert((SW_EMC_ENTRIES & (SW_EMC_ENTRIES - 1)) == 0, "EMC size a power of 2");
+
+int sw_emc_create(uint32_t insert_inv_prob, struct sw_emc **out)
+{
+    if (!out)
+        return -EINVAL;
+    struct sw_emc *emc = calloc(1, sizeof(*emc));
+    if (!emc)
+        return -ENOMEM;
+    emc->insert_inv_prob = insert_inv_prob;
+    emc->rng = 0x9e3779b9u;
+    *out = emc;
+    return 0;
+}
+
+static void entry_clear(struct sw_emc *emc, struct emc_entry *e)
+{
+    if (e->flow) {
+        flow_unref(e->flow);
+        e->flow = NULL;
+        emc->count--;
+    }
+}
+
+void sw_emc_destroy(struct sw_emc *emc)
+{
+    if (!emc)
+        return;
+    for (unsigned i = 0; i < SW_EMC_ENTRIES; i++)
+        entry_clear(emc, &emc->entries[i]);
+    free(emc);
+}
+
+uint64_t sw_emc_hash(const struct sw_flow_key *key)
+{
+    const uint64_t *k = sw_flow_key_words(key);
+    uint64_t h = 0;
+    for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
+        h = kk_hash_combine(h, k[i]);
+    return h;
+}
+
+static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
+{
+    return &emc->entries[(way ? hash >> 32 : hash) & (SW_EMC_ENTRIES - 1)];
+}
+
+struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
+                                  uint64_t hash)
+{
+    for (int way = 0; way < 2; way++) {
+        struct emc_entry *e = slot(emc, hash, way);
+        if (!e->flow || e->hash != hash || memcmp(&e->key, key, sizeof(*key)) != 0)
+            continue;
+        if (sw_mfc_flow_dead(e->flow)) {
+            entry_clear(emc, e);
+            return NULL;
+        }
+        return e->flow;
+    }
+    return NULL;
+}
+
+void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t hash,
+                   struct sw_mfc_flow *flow)
+{
+    if (emc->insert_inv_prob > 1) {
+        emc->rng = emc->rng * 1103515245u + 12345u;
+        if ((emc->rng >> 8) % emc->insert_inv_prob != 0)
+            return;
+    }
+    struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e = b;
+    if (a->flow && a->hash == hash && memcmp(&a->key, key, sizeof(*key)) == 0)
+        e = a;
+    else if (b->flow && b->hash == hash && memcmp(&b->key, key, sizeof(*key)) == 0)
+        e = b;
+    else if (!a->flow || sw_mfc_flow_dead(a->flow))
+        e = a;
+    /* The caller got @flow in this read section, so the cache's reference
+     * is still held and the count cannot be zero here. */
+    __atomic_add_fetch(&flow->refcnt, 1, __ATOMIC_RELAXED);
+    entry_clear(emc, e);
+    e->hash = hash;
+    e->key = *key;
+    e->flow = flow;
+    emc->count++;
+}
+
+unsigned sw_emc_count(const struct sw_emc *emc)
+{
+    return emc->count;
+}

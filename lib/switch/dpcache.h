@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dpcache.h — the datapath flow caches: a shared megaflow cache (sw_mfc)
+ * and a per-PMD-thread exact-match cache (sw_emc) in front of it.
+ *
+ * Path of a packet
+ * ----------------
+ *   key = sw_flow_extract(frame)
+ *   flow = sw_emc_lookup(emc, key, hash)           exact match, per thread
+ *   else flow = sw_mfc_lookup(mfc, key)            wildcarded, shared
+ *        and sw_emc_insert(emc, key, hash, flow)
+ *   else slow path: sw_cls_lookup(table, v, key, &wc) decides, then
+ *        sw_mfc_insert(mfc, key, &wc, actions, ...) installs a megaflow
+ *        matching exactly the bits the decision consulted.
+ *
+ * Megaflow cache design
+ * ---------------------
+ * Megaflows are stored in a sw_cls classifier used with a single priority:
+ * its tuple space (one hash table per distinct mask, lock-free lookups,
+ * versions, RCU) is exactly what a megaflow cache needs, and lookups
+ * without wildcards never touch its prefix tries. Megaflows installed from
+ * correct wildcards never disagree where they overlap, so priority does
+ * not matter; the first installed wins. Each insert or remove is its own
+ * classifier version, published at once.
+ *
+ * A flow (struct sw_mfc_flow) holds its match, an owner cookie (@user,
+ * fixed), its actions (an immutable byte block copied by the cache and
+ * replaced whole by revalidation, published by pointer, old block freed
+ * after a grace period) and statistics.
+ *
+ * Statistics: PMD threads update them with relaxed atomic adds (packets,
+ * bytes), a relaxed store (last use) and a relaxed atomic OR (TCP flags):
+ * several threads may hit one flow, and per-thread counters would cost a
+ * slot per thread per flow. Call sw_mfc_flow_account() once per flow per
+ * burst, not per packet, so the atomic traffic stays small.
+ *
+ * Lifetime: a flow is reference counted. The cache holds one reference
+ * while the flow is installed; each EMC entry pointing to it holds one.
+ * Removal marks the flow dead (EMC hits check this and drop their entry),
+ * unpublishes it, and drops the cache's reference after an RCU grace
+ * period; the last reference frees the flow. So a pointer returned by
+ * sw_mfc_lookup() is valid until the calling thread's next quiescent
+ * state, and one held in an EMC until the EMC lets it go.
+ *
+ * Threads: lookups and sw_mfc_flow_account() from any number of registered
+ * RCU reader threads, lock-free and allocation-free. Insert, remove,
+ * expire, revalidate: any thread, serialized by an internal mutex (the
+ * calling thread must not hold flow pointers across these calls if it is
+ * a reader). create/destroy: one thread, no lookup running.
+ *
+ * EMC design
+ * ----------
+ * One per PMD thread, never shared: SW_EMC_ENTRIES slots, each key may
+ * sit in one of two slots chosen by two independent slices of its hash
+ * (replace the emptier or the one holding a dead flow, else the second).
+ * A slot holds the full key, its hash and a counted reference to the
+ * megaflow; a hit compares the hash, then the whole key, then checks the
+ * flow is not dead. Insertion can be made probabilistic (one in N misses
+ * inserts, like OVS's emc-insert-inv-prob) so that a flood of short flows
+ * does not thrash it.
+ */
+#ifndef SW_DPCACHE_H
+#define SW_DPCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+
+struct sw_mfc;
+struct sw_mfc_flow;
+struct sw_emc;
+
+/* ---- megaflow cache ---- */
+
+/* Create an empty cache. Returns 0 and *out, or -EINVAL (@out NULL) or -ENOMEM. */
+int sw_mfc_create(struct sw_mfc **out);
+
+/*
+ * Remove every flow and free the cache (waits for RCU callbacks: not from
+ * an RCU callback). Flows still referenced by an EMC stay allocated until
+ * that EMC is destroyed or drops them. Accepts NULL.
+ */
+void sw_mfc_destroy(struct sw_mfc *mfc);
+
+/*
+ * Install the megaflow (@key & @mask) with a copy of the @actions_len
+ * bytes at @actions (may be NULL if 0) and the owner cookie @user. If a
+ * flow with the same masked key and mask is installed already, nothing
+ * changes and -EEXIST is returned (with *out set to it if @out). @out, if
+ * not NULL, receives the flow (valid under the rules above). @now_ms is
+ * its initial last-use time. The calling thread must be a registered RCU
+ * reader (it looks the cache up). Returns 0,
+ * -EINVAL (NULL mfc/key/mask, or actions NULL with a length), -EEXIST, or
+ * -ENOMEM. Writer side.
+ */
+int sw_mfc_insert(struct sw_mfc *mfc, const struct sw_flow_key *key,
+                  const struct sw_flow_mask *mask, const void *actions, size_t actions_len,
+                  void *user, uint64_t now_ms, struct sw_mfc_flow **out);
+
+/*
+ * Remove @flow (it becomes dead at once; freed when its last reference
+ * goes). Returns 0 or -EINVAL (NULL, or already removed). Writer side.
+ */
+int sw_mfc_remove(struct sw_mfc *mfc, struct sw_mfc_flow *flow);
+
+/* The installed flow matching @key, or NULL. Lock-free; RCU reader threads. */
+struct sw_mfc_flow *sw_mfc_lookup(const struct sw_mfc *mfc, const struct sw_flow_key *key);
+
+/*
+ * sw_mfc_lookup() for @n keys: flows[i] (NULL on a miss). Returns the
+ * number of hits. Same threads as sw_mfc_lookup().
+ */
+unsigned sw_mfc_lookup_burst(const struct sw_mfc *mfc, const struct sw_flow_key *const *keys,
+                             unsigned n, struct sw_mfc_flow **flows);
+
+/*
+ * Account @packets packets of @bytes bytes in total to @flow, used at
+ * @now_ms, with @tcp_flags seen (ORed in). Relaxed atomics, no lock.
+ * Any thread that may use the flow.
+ */
+void sw_mfc_flow_account(struct sw_mfc_flow *flow, uint64_t now_ms, uint32_t packets,
+                         uint64_t bytes, uint16_t tcp_flags);
+
+struct sw_mfc_flow_stats {
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t used_ms;  /* last use (insertion time until used) */
+    uint16_t tcp_flags;
+};
+
+/* Accessors: any thread that may use the flow. */
+void sw_mfc_flow_get_stats(const struct sw_mfc_flow *flow, struct sw_mfc_flow_stats *out);
+void *sw_mfc_flow_user(const struct sw_mfc_flow *flow);
+void sw_mfc_flow_match(const struct sw_mfc_flow *flow, struct sw_flow_key *key,
+                       struct sw_flow_mask *mask);
+/* The current actions; valid until the caller's next quiescent state. */
+const void *sw_mfc_flow_actions(const struct sw_mfc_flow *flow, size_t *len);
+/* True once the flow was removed. */
+bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow);
+
+/* Number of installed flows. Any thread. */
+unsigned sw_mfc_count(struct sw_mfc *mfc);
+
+/*
+ * Remove every flow whose last use (or insertion, if never used) is older
+ * than @now_ms - @idle_ms. Returns the number removed. Writer side.
+ */
+unsigned sw_mfc_expire(struct sw_mfc *mfc, uint64_t now_ms, uint64_t idle_ms);
+
+enum sw_mfc_reval {
+    SW_MFC_KEEP,
+    SW_MFC_DELETE,
+    SW_MFC_REPLACE, /* install *new_actions / *new_len as the flow's actions */
+};
+
+/*
+ * Revalidation callback for one flow: @key/@mask its match, @actions its
+ * current actions. For SW_MFC_REPLACE set *new_actions and *new_len (the
+ * bytes are copied before the next callback). Runs on the calling thread
+ * with the cache's writer mutex held: it must not call sw_mfc_* writers.
+ */
+typedef enum sw_mfc_reval (*sw_mfc_reval_fn)(void *arg, const struct sw_flow_key *key,
+                                              const struct sw_flow_mask *mask,
+                                              const void *actions, size_t actions_len,
+                                              void *user, const void **new_actions,
+                                              size_t *new_len);
+
+/*
+ * Call @fn for every installed flow and apply its verdict (a failed
+ * replacement allocation deletes the flow, so no stale actions survive).
+ * Readers see a replaced flow's old or new actions, never a mix. Returns
+ * the number of flows deleted. Writer side.
+ */
+unsigned sw_mfc_revalidate(struct sw_mfc *mfc, sw_mfc_reval_fn fn, void *arg);
+
+/* ---- exact-match cache ---- */
+
+#define SW_EMC_ENTRIES 8192
+
+/*
+ * Create an EMC for one thread. @insert_inv_prob: insert one miss in N
+ * (0 or 1: every miss). Returns 0 and *out, -EINVAL or -ENOMEM.
+ */
+int sw_emc_create(uint32_t insert_inv_prob, struct sw_emc **out);
+
+/* Drop every reference and free. The owning thread, or once it stopped. Accepts NULL. */
+void sw_emc_destroy(struct sw_emc *emc);
+
+/* The hash the EMC uses for @key. Pure. */
+uint64_t sw_emc_hash(const struct sw_flow_key *key);
+
+/*
+ * The live flow cached for @key (@hash = sw_emc_hash(key)), or NULL. A
+ * dead flow's entry is dropped. Owning thread only, as an RCU reader.
+ */
+struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
+                                  uint64_t hash);
+
+/*
+ * Cache @flow (just returned by sw_mfc_lookup() or sw_mfc_insert(), and
+ * not dead) for @key, subject to the insertion probability. Owning
+ * thread only, as an RCU reader.
+ */
+void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t hash,
+                   struct sw_mfc_flow *flow);
+
+/* Number of occupied slots (tests). */
+unsigned sw_emc_count(const struct sw_emc *emc);
+
+#endif /* SW_DPCACHE_H */
