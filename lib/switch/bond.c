@@ -137,16 +137,18 @@ static uint64_t bucket_load(const struct bucket *b)
 }
 
 /* Give buckets of members that are not enabled to the least loaded
- * enabled member (fewest buckets on a tie). With no load recorded at all,
- * spread every bucket evenly instead: nothing is moved that carries
- * traffic, and a member that comes up gets its share at once. */
+ * enabled member (fewest buckets on a tie). While no load has been
+ * recorded, keep the bucket counts even instead, moving as few buckets as
+ * possible, so that a member that comes up gets its share at once without
+ * waiting for traffic and a rebalance. Write lock held. */
 static bool assign_buckets(struct sw_bond *bond)
 {
     size_t n = bond->n_members;
     uint64_t *load = calloc(n ? n : 1, sizeof(*load));
     unsigned *count = calloc(n ? n : 1, sizeof(*count));
+    unsigned *quota = calloc(n ? n : 1, sizeof(*quota));
     bool changed = false;
-    if (!load || !count) {
+    if (!load || !count || !quota) {
         /* Out of memory: keep readers safe by pointing everything at the
          * active member. */
         for (int b = 0; b < N_BUCKETS; b++) {
@@ -155,9 +157,7 @@ static bool assign_buckets(struct sw_bond *bond)
                 changed = true;
             }
         }
-        free(load);
-        free(count);
-        return changed;
+        goto out;
     }
     uint64_t total = 0;
     size_t n_enabled = 0;
@@ -165,25 +165,33 @@ static bool assign_buckets(struct sw_bond *bond)
         n_enabled += bond->members[i].enabled;
     for (int b = 0; b < N_BUCKETS; b++)
         total += bucket_load(&bond->buckets[b]);
-    bool spread = total == 0;
+    bool even = total == 0 && n_enabled > 0;
+    if (even) {
+        size_t rank = 0;
+        for (size_t i = 0; i < n; i++)
+            if (bond->members[i].enabled)
+                quota[i] = (unsigned)(N_BUCKETS / n_enabled + (rank++ < N_BUCKETS % n_enabled));
+    }
+    /* Keep what may stay. */
+    bool orphan[N_BUCKETS];
     for (int b = 0; b < N_BUCKETS; b++) {
         struct bond_member *m = find_member(bond, bond->buckets[b].member);
-        if (!spread && m && m->enabled) {
-            size_t i = (size_t)(m - bond->members);
+        size_t i = m ? (size_t)(m - bond->members) : 0;
+        orphan[b] = !m || !m->enabled || (even && count[i] >= quota[i]);
+        if (!orphan[b]) {
             load[i] += bucket_load(&bond->buckets[b]);
             count[i]++;
         }
     }
     for (int b = 0; b < N_BUCKETS; b++) {
-        struct bucket *bk = &bond->buckets[b];
-        struct bond_member *m = find_member(bond, bk->member);
-        if (!spread && m && m->enabled)
+        if (!orphan[b])
             continue;
+        struct bucket *bk = &bond->buckets[b];
         uint32_t to = SW_BOND_NONE;
         if (n_enabled) {
             size_t best = SIZE_MAX;
             for (size_t i = 0; i < n; i++) {
-                if (!bond->members[i].enabled)
+                if (!bond->members[i].enabled || (even && count[i] >= quota[i]))
                     continue;
                 if (best == SIZE_MAX || load[i] < load[best] ||
                     (load[i] == load[best] && count[i] < count[best]))
@@ -198,8 +206,10 @@ static bool assign_buckets(struct sw_bond *bond)
             changed = true;
         }
     }
+out:
     free(load);
     free(count);
+    free(quota);
     return changed;
 }
 
