@@ -526,6 +526,17 @@ int sw_lacp_process_frame(struct sw_lacp *lacp, uint32_t member, const void *fra
     m->rx_deadline = now_ms + rx_timeout_ms(lacp);
     m->partner = pdu.actor;
     m->ntt_actor = pdu.partner;
+    /* The partner's SYNC only counts if it is in sync with us as we are
+     * now: its view of our system, key, port and aggregation must match
+     * (802.1AX 6.4.9, recordPDU). Otherwise it has to hear from us first. */
+    struct sw_lacp_info actor;
+    actor_info(lacp, m, &actor);
+    if (pdu.partner.sys_priority != actor.sys_priority ||
+        memcmp(pdu.partner.sys_id, actor.sys_id, 6) != 0 || pdu.partner.key != actor.key ||
+        pdu.partner.port_priority != actor.port_priority ||
+        pdu.partner.port_id != actor.port_id ||
+        !(pdu.partner.state & SW_LACP_STATE_AGGREGATION))
+        m->partner.state &= (uint8_t)~SW_LACP_STATE_SYNC;
     /* The partner may have asked for a faster rate than we are sending at. */
     uint64_t next = now_ms + tx_interval_ms(lacp, m);
     if (m->tx_next > next)

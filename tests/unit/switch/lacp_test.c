@@ -537,6 +537,119 @@ static void test_loopback_is_not_aggregated(void **state)
     wire_free(&w);
 }
 
+/* ---- against a hand-driven peer (as Open vSwitch would answer) ---- */
+
+struct capture {
+    uint8_t frame[SW_LACP_FRAME_LEN];
+    int count;
+};
+
+static void capture_send(void *arg, uint32_t member, const void *frame, size_t len)
+{
+    struct capture *c = arg;
+    assert_int_equal(member, 1);
+    assert_int_equal(len, SW_LACP_FRAME_LEN);
+    memcpy(c->frame, frame, len);
+    c->count++;
+}
+
+static void test_partner_view_and_immediate_tx(void **state)
+{
+    (void)state;
+    struct sw_lacp *l = make_lacp(1, true, false, 0, 1); /* slow */
+    struct capture c = {.count = 0};
+    sw_lacp_run(l, 0, capture_send, &c);
+    assert_int_equal(c.count, 1);
+    struct sw_lacp_pdu mine;
+    assert_int_equal(sw_lacp_pdu_parse(c.frame, sizeof(c.frame), &mine, NULL, 0), 0);
+    /* First contact: active, aggregatable, defaulted, no timeout bit (slow),
+     * our system, default priority, key = the first member's port number. */
+    assert_int_equal(mine.actor.state, SW_LACP_STATE_ACTIVITY | SW_LACP_STATE_AGGREGATION |
+                                           SW_LACP_STATE_DEFAULTED);
+    assert_int_equal(mine.actor.sys_priority, 65534);
+    assert_int_equal(mine.actor.key, 1);
+    assert_int_equal(mine.actor.port_id, 1);
+    assert_int_equal(mine.actor.port_priority, 65535);
+    assert_memory_equal(c.frame + 6, ((uint8_t[]){0x02, 0xbb, 0, 0, 1, 1}), 6);
+    uint8_t zero[sizeof(mine.partner)];
+    memset(zero, 0, sizeof(zero));
+    assert_memory_equal(&mine.partner, zero, sizeof(zero));
+    /* Nothing more for 30 s (slow, no partner), not even at 29.9 s. */
+    sw_lacp_run(l, 1000, capture_send, &c);
+    sw_lacp_run(l, 29900, capture_send, &c);
+    assert_int_equal(c.count, 1);
+
+    /* The peer answers in sync but with a wrong view of us (other key). */
+    struct sw_lacp_pdu peer = {
+        .actor = {.sys_priority = 65534, .sys_id = {0x02, 0x77, 0, 0, 0, 1}, .key = 5,
+                  .port_priority = 65535, .port_id = 3,
+                  .state = SW_LACP_STATE_ACTIVITY | SW_LACP_STATE_TIMEOUT |
+                           SW_LACP_STATE_AGGREGATION | SW_LACP_STATE_SYNC |
+                           SW_LACP_STATE_COLLECTING | SW_LACP_STATE_DISTRIBUTING},
+        .partner = mine.actor,
+    };
+    peer.partner.key = 99;
+    uint8_t f[SW_LACP_FRAME_LEN];
+    uint8_t peer_mac[6] = {0x02, 0x77, 0, 0, 0, 9};
+    sw_lacp_pdu_build(&peer, peer_mac, f);
+    assert_int_equal(sw_lacp_process_frame(l, 1, f, sizeof(f), 29950), 0);
+    assert_false(sw_lacp_member_may_enable(l, 1));
+    assert_int_equal(sw_lacp_status(l), SW_LACP_NEGOTIATED);
+    /* Our state changed (attached: SYNC, not defaulted): sent at once, and
+     * at the partner's fast rate from now on. */
+    sw_lacp_run(l, 29950, capture_send, &c);
+    assert_int_equal(c.count, 2);
+    assert_int_equal(sw_lacp_pdu_parse(c.frame, sizeof(c.frame), &mine, NULL, 0), 0);
+    assert_int_equal(mine.actor.state, SW_LACP_STATE_ACTIVITY | SW_LACP_STATE_AGGREGATION |
+                                           SW_LACP_STATE_SYNC);
+    /* We echo what we recorded: its SYNC does not count yet. */
+    struct sw_lacp_info recorded = peer.actor;
+    recorded.state &= (uint8_t)~SW_LACP_STATE_SYNC;
+    assert_memory_equal(&mine.partner, &recorded, sizeof(recorded));
+
+    /* Now it has heard us right: in use. */
+    peer.partner = mine.actor;
+    sw_lacp_pdu_build(&peer, peer_mac, f);
+    assert_int_equal(sw_lacp_process_frame(l, 1, f, sizeof(f), 30000), 0);
+    assert_true(sw_lacp_member_may_enable(l, 1));
+    sw_lacp_run(l, 30000, capture_send, &c);
+    assert_int_equal(c.count, 3); /* COLLECTING/DISTRIBUTING are news */
+    assert_int_equal(sw_lacp_pdu_parse(c.frame, sizeof(c.frame), &mine, NULL, 0), 0);
+    assert_int_equal(mine.actor.state, SW_LACP_STATE_ACTIVITY | SW_LACP_STATE_AGGREGATION |
+                                           IN_USE);
+    /* It loses its view of our aggregation bit: not in use, and we say so
+     * at once (third PDU within 150 ms, still allowed). */
+    struct sw_lacp_info good_view = mine.actor;
+    peer.partner = good_view;
+    peer.partner.state = 0;
+    sw_lacp_pdu_build(&peer, peer_mac, f);
+    assert_int_equal(sw_lacp_process_frame(l, 1, f, sizeof(f), 30100), 0);
+    assert_false(sw_lacp_member_may_enable(l, 1));
+    sw_lacp_run(l, 30100, capture_send, &c);
+    assert_int_equal(c.count, 4);
+    /* Its reply is stale (it still believes we are in use, and it dropped
+     * its own SYNC): we must correct it, but a fourth PDU within one second
+     * has to wait until the first of the three is a second old. */
+    peer.partner = good_view;
+    peer.actor.state &= (uint8_t)~SW_LACP_STATE_SYNC;
+    sw_lacp_pdu_build(&peer, peer_mac, f);
+    assert_int_equal(sw_lacp_process_frame(l, 1, f, sizeof(f), 30200), 0);
+    assert_false(sw_lacp_member_may_enable(l, 1));
+    uint64_t next = sw_lacp_run(l, 30200, capture_send, &c);
+    assert_int_equal(c.count, 4);
+    assert_int_equal(next, 29950 + 1000);
+    sw_lacp_run(l, 30949, capture_send, &c);
+    assert_int_equal(c.count, 4);
+    sw_lacp_run(l, 30950, capture_send, &c);
+    assert_int_equal(c.count, 5);
+    /* Fast periodic thereafter (the peer asked with its TIMEOUT bit). */
+    sw_lacp_run(l, 31900, capture_send, &c);
+    assert_int_equal(c.count, 5);
+    sw_lacp_run(l, 31950, capture_send, &c);
+    assert_int_equal(c.count, 6);
+    sw_lacp_destroy(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_passive),
         cmocka_unit_test(test_key_mismatch),
         cmocka_unit_test(test_loopback_is_not_aggregated),
+        cmocka_unit_test(test_partner_view_and_immediate_tx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
