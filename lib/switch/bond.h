@@ -77,7 +77,9 @@ void sw_bond_destroy(struct sw_bond *bond);
 /* Change settings in place (mode, LACP, delays); members stay. */
 int sw_bond_reconfigure(struct sw_bond *bond, const struct sw_bond_settings *s);
 
-/* Members are datapath port numbers; @mac is the member's own address. */
+/* Members are datapath port numbers; @mac is the member's own address.
+ * A new member's link is down until sw_bond_member_set_link() says it is
+ * up. Returns 0, -EINVAL, -EEXIST or -ENOMEM. */
 int sw_bond_member_add(struct sw_bond *bond, uint32_t member, const uint8_t mac[6]);
 void sw_bond_member_del(struct sw_bond *bond, uint32_t member);
 void sw_bond_member_set_link(struct sw_bond *bond, uint32_t member, bool up, uint64_t now_ms);
@@ -88,8 +90,11 @@ void sw_bond_process_lacp(struct sw_bond *bond, uint32_t member, const void *fra
 
 /*
  * Timers: up/down delays, LACP, rebalancing. @send transmits an LACPDU on
- * a member. Returns true if the enabled members or the active member
- * changed (the owner then revalidates megaflows).
+ * a member; it is called with the bond's read lock held, so it must not
+ * call the bond's writers (it may queue the frame or call the readers).
+ * Returns true if the enabled members, the active member or the bucket
+ * assignment changed since the last call (the owner then revalidates
+ * megaflows).
  */
 bool sw_bond_run(struct sw_bond *bond, uint64_t now_ms,
                  void (*send)(void *arg, uint32_t member, const void *frame, size_t len),
@@ -99,6 +104,15 @@ bool sw_bond_run(struct sw_bond *bond, uint64_t now_ms,
  * SW_BOND_NONE when no member is enabled. */
 uint32_t sw_bond_choose_output(struct sw_bond *bond, const struct sw_flow_key *key,
                                struct sw_flow_mask *wc);
+
+/*
+ * Load accounting for rebalancing (balance-slb/tcp; a no-op in
+ * active-backup): add @bytes sent with @key to the key's hash bucket. The
+ * owner calls it from the flow statistics it collects (e.g. the bytes of
+ * the megaflows that output to the bond since the last call). Reader: any
+ * thread, lock-free apart from the read lock.
+ */
+void sw_bond_account(struct sw_bond *bond, const struct sw_flow_key *key, uint64_t bytes);
 
 enum sw_bond_verdict { SW_BOND_ACCEPT, SW_BOND_DROP };
 enum sw_bond_verdict sw_bond_check_input(struct sw_bond *bond, uint32_t member,

@@ -6,8 +6,9 @@
  * members may carry traffic.
  *
  * Frames: LACPDUs are slow-protocol frames (destination 01:80:c2:00:00:02,
- * ethertype 0x8809, subtype 1, version 1), 124 bytes of PDU after the
- * Ethernet header. Received frames are untrusted: sw_lacp_pdu_parse()
+ * ethertype 0x8809, subtype 1, version 1): 110 bytes of PDU (TLVs, the
+ * terminator and 50 reserved bytes) after the 14-byte Ethernet header, so
+ * the frame is 124 bytes, 128 on the wire with the FCS (802.1AX 6.4.2). Received frames are untrusted: sw_lacp_pdu_parse()
  * checks every field it relies on and says what was wrong.
  *
  * Time is given by the caller in milliseconds (monotonic), so tests can
@@ -23,7 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SW_LACP_FRAME_LEN 138  /* Ethernet header + LACPDU (124) */
+#define SW_LACP_PDU_LEN 110    /* LACPDU after the Ethernet header */
+#define SW_LACP_FRAME_LEN 124  /* Ethernet header (14) + LACPDU (110), no FCS */
 
 /* Actor/partner state bits. */
 #define SW_LACP_STATE_ACTIVITY     0x01
@@ -84,7 +86,8 @@ void sw_lacp_member_del(struct sw_lacp *lacp, uint32_t member);
 /* Carrier state of the member's link: a down link is never enabled. */
 void sw_lacp_member_set_link(struct sw_lacp *lacp, uint32_t member, bool up);
 
-/* A received LACPDU frame on @member. Returns 0 or -EINVAL (logged, counted). */
+/* A received LACPDU frame on @member. Returns 0, -EINVAL (logged, counted)
+ * or -ENOENT (no such member). */
 int sw_lacp_process_frame(struct sw_lacp *lacp, uint32_t member, const void *frame, size_t len,
                           uint64_t now_ms);
 
