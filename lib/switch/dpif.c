@@ -1,0 +1,1157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The userspace datapath: ports over lib/pkt, PMD threads (kk_reactor
+ * pollers), the EMC / megaflow caches and upcalls. See dpif.h for the
+ * design; this file's own choices:
+ *
+ * Poll lists. Each PMD has a published, immutable poll list (its receive
+ * queues, with a version). The PMD's poller loads it at the start of every
+ * call; when it changed, the PMD re-registers its wake-up descriptors and
+ * acknowledges the version. The control thread publishes new lists, kicks
+ * every PMD with an empty reactor message (a sleeping PMD wakes up) and
+ * waits for every acknowledgement. A queue moving from one PMD to another
+ * goes in two steps — first removed from every list it leaves (and
+ * acknowledged), then added where it goes — so it is never polled by two
+ * threads at once, and its packets simply wait in the queue meanwhile.
+ *
+ * Ports. The control thread owns the port table; PMDs read its slots
+ * (acquire loads) to find output ports, once per port per turn. Removing a
+ * port empties its slot, publishes poll lists without it and waits for the
+ * acknowledgements: a PMD acknowledges at the start of a turn, and its
+ * transmit batches are flushed at the end of every turn, so from then on no
+ * PMD touches the port and it can be closed.
+ *
+ * Expiry. A housekeeping reactor thread ("dp-ctl", unpinned, asleep between
+ * timer fires) runs sw_mfc_expire() once a second, so PMD turns never wait
+ * for the megaflow cache's writer lock because of expiry.
+ *
+ * Statistics. Each PMD accumulates a turn's counts in locals and publishes
+ * them with relaxed stores of its own counters (no atomic read-modify-write);
+ * clearing records a baseline on the control side.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpif.h"
+#include "kk_common.h"
+#include "kk_log.h"
+#include "kk_rcu.h"
+#include "kk_reactor.h"
+#include "pkt.h"
+#include "port.h"
+
+KK_LOG_COMPONENT(dpif_log, "dpif");
+
+#define TX_SLOTS 16             /* distinct output ports batched per turn */
+#define NAP_US 50               /* wake-up period when a queue has no descriptor */
+#define EXPIRE_PERIOD_US 1000000
+#define MAX_OFFLOAD_OUT PKT_GSO_MAX_SEGS
+
+struct tx_lock {
+    uint32_t locked;
+} KK_CACHE_ALIGNED;
+
+struct dp_port {
+    uint32_t port_no;
+    char name[64];
+    struct pkt_port *port;
+    uint16_t n_txq;
+    bool tx_shared;             /* fewer queues than senders: locks */
+    bool csum_ok, gso_ok;       /* the port finishes offloads itself */
+    int16_t rxq_pmd[PKT_PORT_MAX_QUEUES]; /* control's view of the assignment */
+    struct tx_lock locks[PKT_PORT_MAX_QUEUES];
+};
+
+struct rxq_ref {
+    struct dp_port *port;
+    uint16_t q;
+};
+
+/* Immutable once published. */
+struct poll_list {
+    uint64_t version;
+    unsigned n;
+    struct rxq_ref rxqs[];
+};
+
+struct pmd_counters {
+    uint64_t packets, emc_hits, mfc_hits, upcalls, upcall_fails, lost;
+    uint64_t busy_cycles, idle_cycles;
+};
+
+struct tx_batch {
+    struct dp_port *port;
+    uint32_t port_no;
+    unsigned n;
+    struct pkt_buf *pkts[SW_DPIF_BURST];
+};
+
+struct flow_group {
+    struct sw_mfc_flow *flow;
+    unsigned n;
+    uint64_t bytes;
+    uint16_t tcp_flags;
+    struct pkt_buf *pkts[SW_DPIF_BURST];
+};
+
+struct pmd {
+    struct sw_dpif *dp;
+    unsigned index;
+    int cpu;
+    struct kk_reactor *reactor;
+    struct kk_poller *poller;
+    struct kk_timer *nap;
+    struct sw_emc *emc;
+
+    struct poll_list *published;    /* written by control, acquire-loaded */
+    uint64_t acked;                 /* version the PMD runs with (atomic) */
+    unsigned n_rxq;                 /* for statistics (atomic) */
+
+    /* PMD thread only. */
+    struct poll_list *cur;
+    struct kk_fd_watch *watches[SW_DPIF_MAX_PORTS > 256 ? 256 : SW_DPIF_MAX_PORTS];
+    unsigned n_watches;
+    bool need_nap;                  /* a queue without a wake-up descriptor */
+    uint64_t now_ms;
+    struct pmd_counters turn;       /* this turn's counts */
+    struct sw_odp_exec_ctx exec;
+    uint16_t tx_slot[SW_DPIF_MAX_PORTS]; /* port -> batch index + 1 */
+    unsigned n_tx;
+    struct tx_batch tx[TX_SLOTS];
+    struct flow_group groups[SW_DPIF_BURST];
+    struct sw_upcall up;
+
+    struct pmd_counters stats KK_CACHE_ALIGNED; /* written by the PMD (relaxed stores) */
+    struct pmd_counters base;       /* control: baseline of the last clear */
+};
+
+struct sw_dpif {
+    struct sw_dpif_opts opts;
+    struct pkt_pool *pool;
+    struct sw_mfc *mfc;
+    struct kk_reactor *ctl;
+    struct kk_timer *expire_timer;
+    unsigned n_pmds;
+    struct pmd *pmds[SW_DPIF_MAX_PMDS];
+    uint64_t version;
+    struct dp_port *ports[SW_DPIF_MAX_PORTS]; /* slots: acquire/release */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void spin_lock(uint32_t *l)
+{
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            kk_cpu_relax();
+}
+
+static void spin_unlock(uint32_t *l)
+{
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static uint16_t in_port_id(uint32_t in_port)
+{
+    return in_port < SW_DPIF_MAX_PORTS ? (uint16_t)in_port : UINT16_MAX;
+}
+
+static uint32_t port_of_id(uint16_t id)
+{
+    return id < SW_DPIF_MAX_PORTS ? id : SW_DPIF_PORT_NONE;
+}
+
+/* A registered RCU thread must not block online while others wait for a
+ * grace period: these bracket every wait of the control thread. */
+static bool rcu_pause(void)
+{
+    bool online = kk_rcu_thread_online_now();
+    if (online)
+        kk_rcu_thread_offline();
+    return online;
+}
+
+static void rcu_resume(bool online)
+{
+    if (online)
+        kk_rcu_thread_online();
+}
+
+/*
+ * Send @pkts to @p from sender @sender (a PMD index, or n_pmds for the
+ * control thread), finishing offloads the port cannot take. Returns the
+ * packets lost (not accepted); every packet is consumed.
+ */
+static unsigned port_send(struct sw_dpif *dp, struct dp_port *p, unsigned sender,
+                          struct pkt_buf **pkts, unsigned n)
+{
+    struct pkt_buf *fixed[SW_DPIF_BURST + MAX_OFFLOAD_OUT];
+    unsigned lost = 0;
+    if (!p->csum_ok || !p->gso_ok) {
+        unsigned need = 0;
+        for (unsigned i = 0; i < n; i++)
+            need |= pkts[i]->ol_flags & (PKT_OL_CSUM_PARTIAL | PKT_OL_GSO);
+        if (need) {
+            unsigned m = 0;
+            for (unsigned i = 0; i < n; i++) {
+                if (m + MAX_OFFLOAD_OUT > KK_ARRAY_SIZE(fixed)) {
+                    lost += port_send(dp, p, sender, fixed, m);
+                    m = 0;
+                }
+                int k = pkt_offload_for_caps(pkts[i], p->csum_ok, p->gso_ok, dp->pool, fixed + m,
+                                             MAX_OFFLOAD_OUT);
+                if (k < 0)
+                    lost++;
+                else
+                    m += (unsigned)k;
+            }
+            pkts = fixed;
+            n = m;
+            /* From here on nothing needs finishing. */
+        }
+    }
+    uint16_t q = (uint16_t)(sender % p->n_txq);
+    unsigned sent = 0;
+    while (sent < n) {
+        uint16_t chunk = (uint16_t)KK_MIN(n - sent, 256u);
+        uint16_t k;
+        if (p->tx_shared) {
+            spin_lock(&p->locks[q].locked);
+            k = pkt_port_tx_burst(p->port, q, pkts + sent, chunk);
+            spin_unlock(&p->locks[q].locked);
+        } else {
+            k = pkt_port_tx_burst(p->port, q, pkts + sent, chunk);
+        }
+        if (k < chunk) {
+            pkt_free_bulk(pkts + sent + k, (uint32_t)(chunk - k));
+            lost += chunk - k;
+        }
+        sent += chunk;
+    }
+    return lost;
+}
+
+/* ---- PMD: transmit batching ------------------------------------------- */
+
+static void flush_batch(struct pmd *pmd, struct tx_batch *b)
+{
+    if (b->n) {
+        pmd->turn.lost += port_send(pmd->dp, b->port, pmd->index, b->pkts, b->n);
+        b->n = 0;
+    }
+}
+
+static void flush_all(struct pmd *pmd)
+{
+    for (unsigned i = 0; i < pmd->n_tx; i++) {
+        flush_batch(pmd, &pmd->tx[i]);
+        pmd->tx_slot[pmd->tx[i].port_no] = 0;
+    }
+    pmd->n_tx = 0;
+}
+
+static void pmd_output(void *arg, uint32_t port_no, struct pkt_buf *pkt)
+{
+    struct pmd *pmd = arg;
+    if (kk_unlikely(port_no >= SW_DPIF_MAX_PORTS)) {
+        pkt_free(pkt);
+        pmd->turn.lost++;
+        return;
+    }
+    unsigned slot = pmd->tx_slot[port_no];
+    if (kk_unlikely(slot == 0)) {
+        struct dp_port *p = __atomic_load_n(&pmd->dp->ports[port_no], __ATOMIC_ACQUIRE);
+        if (!p) {
+            pkt_free(pkt);
+            pmd->turn.lost++;
+            return;
+        }
+        if (pmd->n_tx == TX_SLOTS)
+            flush_all(pmd);
+        struct tx_batch *b = &pmd->tx[pmd->n_tx++];
+        b->port = p;
+        b->port_no = port_no;
+        b->n = 0;
+        slot = pmd->n_tx;
+        pmd->tx_slot[port_no] = (uint16_t)slot;
+    }
+    struct tx_batch *b = &pmd->tx[slot - 1];
+    b->pkts[b->n++] = pkt;
+    if (b->n == SW_DPIF_BURST)
+        flush_batch(pmd, b);
+}
+
+static void pmd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt)
+{
+    struct pmd *pmd = arg;
+    if (pmd->dp->opts.userspace)
+        pmd->dp->opts.userspace(pmd->dp->opts.upcall_arg, u, pkt, port_of_id(pkt->port));
+}
+
+/* ---- PMD: upcalls ------------------------------------------------------ */
+
+static void wc_init(struct sw_flow_mask *wc)
+{
+    memset(wc, 0, sizeof(*wc));
+    wc->masks.in_port = UINT32_MAX;
+    wc->masks.dl_type = UINT16_MAX;
+    wc->masks.nw_proto = UINT8_MAX;
+    wc->masks.nw_frag = UINT8_MAX;
+}
+
+/*
+ * Slow path for one packet that missed both caches. Returns the megaflow
+ * the packet now belongs to (it joins its group), or NULL when the packet
+ * was dealt with here (executed alone, consumed or dropped).
+ */
+static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
+                                         const struct sw_flow_key *key, uint64_t hash)
+{
+    struct sw_dpif *dp = pmd->dp;
+    struct sw_upcall *up = &pmd->up;
+    pmd->turn.upcalls++;
+    if (!dp->opts.upcall) {
+        pmd->turn.upcall_fails++;
+        pkt_free(pkt);
+        return NULL;
+    }
+    up->key = key;
+    up->pkt = pkt;
+    sw_odp_buf_init(&up->actions);
+    wc_init(&up->wc);
+    up->flow_user = NULL;
+    enum sw_upcall_result res = dp->opts.upcall(dp->opts.upcall_arg, up);
+    if (res == SW_UPCALL_CONSUMED) {
+        pkt_free(pkt);
+        return NULL;
+    }
+    if (up->actions.overflow || sw_odp_validate(up->actions.data, up->actions.len) != 0 ||
+        (res != SW_UPCALL_INSTALL && res != SW_UPCALL_NO_INSTALL)) {
+        KK_LOGW_RL(dpif_log, "pmd%u: upcall gave unusable actions: packet dropped", pmd->index);
+        pmd->turn.upcall_fails++;
+        pkt_free(pkt);
+        return NULL;
+    }
+    if (res == SW_UPCALL_INSTALL) {
+        struct sw_mfc_flow *flow = NULL;
+        int rc = -ENOSPC;
+        if (sw_mfc_count(dp->mfc) < dp->opts.max_flows)
+            rc = sw_mfc_insert(dp->mfc, key, &up->wc, up->actions.data, up->actions.len,
+                               up->flow_user, pmd->now_ms, &flow);
+        if ((rc == 0 || rc == -EEXIST) && flow) {
+            sw_emc_insert(pmd->emc, key, hash, flow);
+            return flow;
+        }
+        /* Full table or no memory: this packet only, from the slow path. */
+        pmd->turn.upcall_fails++;
+    }
+    sw_odp_execute(&pmd->exec, &pkt, 1, up->actions.data, up->actions.len);
+    return NULL;
+}
+
+/* ---- PMD: the burst ----------------------------------------------------- */
+
+static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pkts, unsigned n)
+{
+    struct sw_dpif *dp = pmd->dp;
+    struct sw_flow_key keys[SW_DPIF_BURST];
+    uint64_t hashes[SW_DPIF_BURST];
+    struct sw_mfc_flow *flows[SW_DPIF_BURST];
+    uint8_t miss[SW_DPIF_BURST];
+    unsigned n_miss = 0;
+
+    for (unsigned i = 0; i < n && i < 2; i++)
+        __builtin_prefetch(pkt_data(pkts[i]));
+    for (unsigned i = 0; i < n; i++) {
+        if (i + 2 < n)
+            __builtin_prefetch(pkt_data(pkts[i + 2]));
+        struct pkt_buf *p = pkts[i];
+        sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
+        hashes[i] = sw_emc_hash(&keys[i]);
+        flows[i] = sw_emc_lookup(pmd->emc, &keys[i], hashes[i]);
+        if (!flows[i])
+            miss[n_miss++] = (uint8_t)i;
+    }
+    pmd->turn.emc_hits += n - n_miss;
+
+    if (n_miss) {
+        const struct sw_flow_key *mkeys[SW_DPIF_BURST];
+        struct sw_mfc_flow *mflows[SW_DPIF_BURST];
+        for (unsigned j = 0; j < n_miss; j++)
+            mkeys[j] = &keys[miss[j]];
+        unsigned hits = sw_mfc_lookup_burst(dp->mfc, mkeys, n_miss, mflows);
+        bool upcalled = false;
+        pmd->turn.mfc_hits += hits;
+        for (unsigned j = 0; j < n_miss; j++) {
+            unsigned i = miss[j];
+            struct sw_mfc_flow *f = mflows[j];
+            if (f) {
+                sw_emc_insert(pmd->emc, &keys[i], hashes[i], f);
+            } else if (upcalled && (f = sw_mfc_lookup(dp->mfc, &keys[i])) != NULL) {
+                /* Installed by an upcall earlier in this burst. */
+                pmd->turn.mfc_hits++;
+                sw_emc_insert(pmd->emc, &keys[i], hashes[i], f);
+            } else {
+                f = handle_upcall(pmd, pkts[i], &keys[i], hashes[i]);
+                upcalled = true;
+            }
+            flows[i] = f;
+        }
+    }
+
+    /* Group by megaflow, keeping each flow's packets in order. */
+    unsigned n_groups = 0;
+    struct flow_group *groups = pmd->groups, *g = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        struct sw_mfc_flow *f = flows[i];
+        if (!f)
+            continue;
+        if (!g || g->flow != f) {
+            g = NULL;
+            for (unsigned k = 0; k < n_groups; k++) {
+                if (groups[k].flow == f) {
+                    g = &groups[k];
+                    break;
+                }
+            }
+            if (!g) {
+                g = &groups[n_groups++];
+                g->flow = f;
+                g->n = 0;
+                g->bytes = 0;
+                g->tcp_flags = 0;
+            }
+        }
+        g->pkts[g->n++] = pkts[i];
+        g->bytes += pkts[i]->pkt_len;
+        g->tcp_flags |= keys[i].tcp_flags;
+    }
+    for (unsigned k = 0; k < n_groups; k++) {
+        g = &groups[k];
+        sw_mfc_flow_account(g->flow, pmd->now_ms, g->n, g->bytes, g->tcp_flags);
+        size_t len;
+        const void *actions = sw_mfc_flow_actions(g->flow, &len);
+        sw_odp_execute(&pmd->exec, g->pkts, g->n, actions, len);
+    }
+}
+
+/* ---- PMD: poll list changes and sleeping -------------------------------- */
+
+static void wake_noop(void *arg, int fd, unsigned events)
+{
+    (void)arg;
+    (void)fd;
+    (void)events;
+}
+
+static void nap_noop(void *arg)
+{
+    (void)arg;
+}
+
+static void msg_noop(void *arg)
+{
+    (void)arg;
+}
+
+/* On the PMD thread: start using @pl. */
+static void pmd_reload(struct pmd *pmd, struct poll_list *pl)
+{
+    for (unsigned i = 0; i < pmd->n_watches; i++)
+        kk_fd_watch_remove(pmd->watches[i]);
+    pmd->n_watches = 0;
+    pmd->need_nap = false;
+    for (unsigned i = 0; i < pl->n; i++) {
+        int fd = pkt_port_rx_fd(pl->rxqs[i].port->port, pl->rxqs[i].q);
+        struct kk_fd_watch *w;
+        if (fd < 0 || pmd->n_watches == KK_ARRAY_SIZE(pmd->watches)) {
+            pmd->need_nap = true;
+        } else {
+            int rc = kk_fd_watch_add(pmd->reactor, fd, KK_FD_READ, wake_noop, pmd, &w);
+            if (rc == 0)
+                pmd->watches[pmd->n_watches++] = w;
+            else if (rc != -EEXIST)
+                pmd->need_nap = true;
+        }
+    }
+    pmd->cur = pl;
+    __atomic_store_n(&pmd->n_rxq, pl->n, __ATOMIC_RELAXED);
+    __atomic_store_n(&pmd->acked, pl->version, __ATOMIC_RELEASE);
+}
+
+static bool pmd_arm(void *arg, bool enable)
+{
+    struct pmd *pmd = arg;
+    struct poll_list *pl = pmd->cur;
+    bool pending = false;
+    if (!pl)
+        return false;
+    for (unsigned i = 0; i < pl->n; i++)
+        pending |= pkt_port_rx_arm(pl->rxqs[i].port->port, pl->rxqs[i].q, enable);
+    if (enable && pmd->need_nap && !pending)
+        kk_timer_arm(pmd->nap, NAP_US, 0);
+    return enable && pending;
+}
+
+static void publish_stats(struct pmd *pmd)
+{
+    struct pmd_counters *s = &pmd->stats, *t = &pmd->turn;
+#define ADD(f)                                                                 \
+    if (t->f)                                                                  \
+        __atomic_store_n(&s->f, s->f + t->f, __ATOMIC_RELAXED)
+    ADD(packets);
+    ADD(emc_hits);
+    ADD(mfc_hits);
+    ADD(upcalls);
+    ADD(upcall_fails);
+    ADD(lost);
+    ADD(busy_cycles);
+    ADD(idle_cycles);
+#undef ADD
+    memset(t, 0, sizeof(*t));
+}
+
+static int pmd_poll(void *arg)
+{
+    struct pmd *pmd = arg;
+    uint64_t t0 = kk_rdtsc();
+    struct poll_list *pl = kk_rcu_get(&pmd->published);
+    if (kk_unlikely(pl != pmd->cur))
+        pmd_reload(pmd, pl);
+    pmd->now_ms = kk_reactor_now_us(pmd->reactor) / 1000;
+    unsigned total = 0;
+    struct pkt_buf *pkts[SW_DPIF_BURST];
+    for (unsigned i = 0; i < pl->n; i++) {
+        struct rxq_ref *r = &pl->rxqs[i];
+        unsigned n = pkt_port_rx_burst(r->port->port, r->q, pkts, SW_DPIF_BURST);
+        if (n) {
+            process_burst(pmd, r->port->port_no, pkts, n);
+            total += n;
+        }
+    }
+    if (pmd->n_tx)
+        flush_all(pmd);
+    uint64_t cycles = kk_rdtsc() - t0;
+    if (total) {
+        pmd->turn.packets += total;
+        pmd->turn.busy_cycles += cycles;
+        publish_stats(pmd);
+    } else {
+        /* Idle turns are cheap and many: publish their cycles now and then. */
+        pmd->turn.idle_cycles += cycles;
+        if (pmd->turn.idle_cycles > (1u << 24))
+            publish_stats(pmd);
+    }
+    return (int)total;
+}
+
+/* ---- control: scheduling ----------------------------------------------- */
+
+static struct poll_list *poll_list_new(unsigned cap, uint64_t version)
+{
+    struct poll_list *pl = calloc(1, sizeof(*pl) + cap * sizeof(struct rxq_ref));
+    if (pl)
+        pl->version = version;
+    return pl;
+}
+
+static void kick_and_wait(struct sw_dpif *dp, uint64_t version)
+{
+    for (unsigned i = 0; i < dp->n_pmds; i++)
+        kk_reactor_send(dp->pmds[i]->reactor, msg_noop, NULL); /* full queue: awake anyway */
+    bool online = rcu_pause();
+    for (unsigned i = 0; i < dp->n_pmds; i++)
+        while (__atomic_load_n(&dp->pmds[i]->acked, __ATOMIC_ACQUIRE) < version)
+            usleep(20);
+    rcu_resume(online);
+}
+
+/*
+ * Publish @lists (one per PMD, each with @version) and wait until every PMD
+ * runs with its list; then free the lists they replaced.
+ */
+static void publish_lists(struct sw_dpif *dp, struct poll_list **lists, uint64_t version)
+{
+    struct poll_list *old[SW_DPIF_MAX_PMDS];
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        old[i] = dp->pmds[i]->published;
+        kk_rcu_set(&dp->pmds[i]->published, lists[i]);
+    }
+    kick_and_wait(dp, version);
+    for (unsigned i = 0; i < dp->n_pmds; i++)
+        free(old[i]);
+}
+
+/*
+ * Assign every receive queue round-robin over the PMDs (ports in number
+ * order) and move to it in two steps (see the top of the file). With
+ * @stopping, every list becomes empty. Returns 0 or -ENOMEM (nothing
+ * changed).
+ */
+static int reschedule(struct sw_dpif *dp, bool stopping)
+{
+    unsigned total = 0;
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
+        if (dp->ports[p])
+            total += dp->ports[p]->port->n_rxq;
+    struct poll_list *step1[SW_DPIF_MAX_PMDS] = {0}, *step2[SW_DPIF_MAX_PMDS] = {0};
+    uint64_t v1 = dp->version + 1, v2 = dp->version + 2;
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        step1[i] = poll_list_new(total, v1);
+        step2[i] = poll_list_new(total, v2);
+        if (!step1[i] || !step2[i]) {
+            for (unsigned k = 0; k <= i; k++) {
+                free(step1[k]);
+                free(step2[k]);
+            }
+            return -ENOMEM;
+        }
+    }
+    unsigned next = 0;
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++) {
+        struct dp_port *port = dp->ports[p];
+        if (!port)
+            continue;
+        for (uint16_t q = 0; q < port->port->n_rxq; q++) {
+            int16_t was = port->rxq_pmd[q];
+            int16_t now = stopping ? -1 : (int16_t)(next++ % dp->n_pmds);
+            struct rxq_ref ref = {.port = port, .q = q};
+            if (now >= 0) {
+                step2[now]->rxqs[step2[now]->n++] = ref;
+                if (was == now)
+                    step1[now]->rxqs[step1[now]->n++] = ref;
+            }
+            port->rxq_pmd[q] = now;
+        }
+    }
+    dp->version = v2;
+    publish_lists(dp, step1, v1);
+    publish_lists(dp, step2, v2);
+    return 0;
+}
+
+/* ---- control: life cycle ------------------------------------------------ */
+
+static void expire_cb(void *arg)
+{
+    struct sw_dpif *dp = arg;
+    unsigned n = sw_mfc_expire(dp->mfc, kk_now_us() / 1000, dp->opts.flow_idle_ms);
+    if (n)
+        KK_LOGD(dpif_log, "%u megaflows expired", n);
+}
+
+static int pmd_create(struct sw_dpif *dp, unsigned index, int cpu, struct pmd **out)
+{
+    struct pmd *pmd = aligned_alloc(KK_CACHE_LINE, kk_align_up(sizeof(*pmd), KK_CACHE_LINE));
+    if (!pmd)
+        return -ENOMEM;
+    memset(pmd, 0, sizeof(*pmd));
+    pmd->dp = dp;
+    pmd->index = index;
+    pmd->cpu = cpu;
+    pmd->exec = (struct sw_odp_exec_ctx){
+        .output = pmd_output, .userspace = pmd_userspace, .arg = pmd, .pool = dp->pool};
+    pmd->published = poll_list_new(0, 0);
+    int rc = pmd->published ? sw_emc_create(dp->opts.emc_insert_inv_prob, &pmd->emc) : -ENOMEM;
+    if (rc == 0) {
+        struct kk_reactor_opts ro;
+        kk_reactor_opts_init(&ro);
+        char name[16];
+        snprintf(name, sizeof(name), "pmd%u", index);
+        ro.name = name;
+        ro.mode = dp->opts.busy_poll ? KK_REACTOR_BUSY_POLL : KK_REACTOR_ADAPTIVE;
+        ro.idle_us = dp->opts.idle_us;
+        rc = kk_reactor_create(&ro, &pmd->reactor);
+    }
+    if (rc == 0)
+        rc = kk_poller_register(pmd->reactor, pmd_poll, pmd, 0, &pmd->poller);
+    if (rc == 0) {
+        kk_poller_set_arm(pmd->poller, pmd_arm);
+        rc = kk_timer_create(pmd->reactor, nap_noop, pmd, &pmd->nap);
+    }
+    /* The PMD starts from an empty list (version 0), loaded on its first turn. */
+    pmd->cur = NULL;
+    if (rc == 0)
+        rc = kk_reactor_spawn(pmd->reactor, pmd->cpu);
+    if (rc) {
+        kk_reactor_destroy(pmd->reactor);
+        sw_emc_destroy(pmd->emc);
+        free(pmd->published);
+        free(pmd);
+        return rc;
+    }
+    *out = pmd;
+    return 0;
+}
+
+static void pmd_destroy(struct pmd *pmd)
+{
+    if (!pmd)
+        return;
+    bool online = rcu_pause();
+    kk_reactor_join(pmd->reactor);
+    rcu_resume(online);
+    /* Watches were registered on the PMD thread; the reactor frees them. */
+    kk_reactor_destroy(pmd->reactor);
+    sw_emc_destroy(pmd->emc);
+    free(pmd->published);
+    free(pmd);
+}
+
+int sw_dpif_create(const struct sw_dpif_opts *opts, struct sw_dpif **out)
+{
+    if (!opts || !out)
+        return -EINVAL;
+    struct sw_dpif_opts o = *opts;
+    if (o.n_pmds == 0)
+        o.n_pmds = 1;
+    if (o.n_pmds > SW_DPIF_MAX_PMDS)
+        return -EINVAL;
+    if (o.idle_us == 0)
+        o.idle_us = 8;
+    if (o.emc_insert_inv_prob == 0)
+        o.emc_insert_inv_prob = 100;
+    if (o.flow_idle_ms == 0)
+        o.flow_idle_ms = 10000;
+    if (o.max_flows == 0)
+        o.max_flows = 200000;
+    if (o.pool_buffers == 0)
+        o.pool_buffers = 16384;
+    o.pmd_cpus = NULL; /* each PMD keeps its CPU; the caller's array may go */
+
+    struct sw_dpif *dp = calloc(1, sizeof(*dp));
+    if (!dp)
+        return -ENOMEM;
+    dp->opts = o;
+    int rc = pkt_pool_create("dpif", o.pool_buffers, 0, 0, &dp->pool);
+    if (rc == 0)
+        rc = sw_mfc_create(&dp->mfc);
+    if (rc == 0) {
+        struct kk_reactor_opts ro;
+        kk_reactor_opts_init(&ro);
+        ro.name = "dp-ctl";
+        rc = kk_reactor_create(&ro, &dp->ctl);
+    }
+    if (rc == 0)
+        rc = kk_timer_create(dp->ctl, expire_cb, dp, &dp->expire_timer);
+    if (rc == 0)
+        rc = kk_timer_arm(dp->expire_timer, EXPIRE_PERIOD_US, EXPIRE_PERIOD_US);
+    if (rc == 0)
+        rc = kk_reactor_spawn(dp->ctl, -1);
+    for (unsigned i = 0; rc == 0 && i < o.n_pmds; i++) {
+        rc = pmd_create(dp, i, opts->pmd_cpus ? opts->pmd_cpus[i] : -1, &dp->pmds[i]);
+        if (rc == 0)
+            dp->n_pmds++;
+    }
+    if (rc) {
+        KK_LOGE(dpif_log, "cannot create the datapath: %s", strerror(-rc));
+        sw_dpif_destroy(dp);
+        return rc;
+    }
+    *out = dp;
+    return 0;
+}
+
+static void close_port(struct dp_port *p)
+{
+    pkt_port_close(p->port);
+    free(p);
+}
+
+void sw_dpif_destroy(struct sw_dpif *dp)
+{
+    if (!dp)
+        return;
+    /* PMDs stop polling first, so no port is in use when closed. */
+    if (dp->n_pmds)
+        reschedule(dp, true);
+    for (unsigned i = 0; i < dp->n_pmds; i++)
+        pmd_destroy(dp->pmds[i]);
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
+        if (dp->ports[p])
+            close_port(dp->ports[p]);
+    if (dp->ctl) {
+        bool online = rcu_pause();
+        kk_reactor_join(dp->ctl);
+        rcu_resume(online);
+        kk_reactor_destroy(dp->ctl);
+    }
+    bool online = rcu_pause();
+    sw_mfc_destroy(dp->mfc);
+    rcu_resume(online);
+    if (dp->pool) {
+        pkt_pool_flush_thread_cache(dp->pool);
+        pkt_pool_destroy(dp->pool);
+    }
+    free(dp);
+}
+
+/* ---- control: ports ---------------------------------------------------- */
+
+static struct dp_port *find_port_name(struct sw_dpif *dp, const char *name)
+{
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
+        if (dp->ports[p] && strcmp(dp->ports[p]->name, name) == 0)
+            return dp->ports[p];
+    return NULL;
+}
+
+int sw_dpif_port_add(struct sw_dpif *dp, const char *name, const char *spec, uint32_t *port_no,
+                     char *err, size_t errlen)
+{
+    if (!dp || !name || !spec || !port_no || !name[0] || strlen(name) >= 64) {
+        if (err && errlen)
+            snprintf(err, errlen, "bad arguments");
+        return -EINVAL;
+    }
+    if (find_port_name(dp, name)) {
+        if (err && errlen)
+            snprintf(err, errlen, "port name %s in use", name);
+        return -EEXIST;
+    }
+    uint32_t no = *port_no;
+    if (no == SW_DPIF_PORT_NONE) {
+        for (no = 0; no < SW_DPIF_MAX_PORTS && dp->ports[no]; no++)
+            ;
+        if (no == SW_DPIF_MAX_PORTS) {
+            if (err && errlen)
+                snprintf(err, errlen, "no free port number");
+            return -ENOSPC;
+        }
+    } else if (no >= SW_DPIF_MAX_PORTS) {
+        if (err && errlen)
+            snprintf(err, errlen, "port number %u out of range", no);
+        return -EINVAL;
+    } else if (dp->ports[no]) {
+        if (err && errlen)
+            snprintf(err, errlen, "port number %u in use", no);
+        return -EEXIST;
+    }
+    struct dp_port *p = aligned_alloc(KK_CACHE_LINE, kk_align_up(sizeof(*p), KK_CACHE_LINE));
+    if (!p)
+        return -ENOMEM;
+    memset(p, 0, sizeof(*p));
+    char tmp[1];
+    int rc = pkt_port_open(spec, (uint16_t)no, dp->pool, &p->port, err && errlen ? err : tmp,
+                           err && errlen ? errlen : sizeof(tmp));
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p->port_no = no;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->n_txq = p->port->n_txq ? p->port->n_txq : 1;
+    p->tx_shared = p->n_txq < dp->n_pmds + 1;
+    p->csum_ok = (p->port->caps & PKT_PORT_CAP_CSUM_OFFLOAD) != 0;
+    p->gso_ok = (p->port->caps & PKT_PORT_CAP_GSO) != 0;
+    for (unsigned q = 0; q < PKT_PORT_MAX_QUEUES; q++)
+        p->rxq_pmd[q] = -1;
+    __atomic_store_n(&dp->ports[no], p, __ATOMIC_RELEASE);
+    rc = reschedule(dp, false);
+    if (rc) {
+        __atomic_store_n(&dp->ports[no], NULL, __ATOMIC_RELEASE);
+        /* PMDs may have looked the slot up for output: wait for a turn. */
+        uint64_t v = ++dp->version;
+        struct poll_list *same[SW_DPIF_MAX_PMDS];
+        bool ok = true;
+        for (unsigned i = 0; i < dp->n_pmds; i++) {
+            struct poll_list *cur = dp->pmds[i]->published;
+            same[i] = poll_list_new(cur->n, v);
+            if (!same[i]) {
+                ok = false;
+                break;
+            }
+            memcpy(same[i]->rxqs, cur->rxqs, cur->n * sizeof(cur->rxqs[0]));
+            same[i]->n = cur->n;
+        }
+        if (ok) {
+            publish_lists(dp, same, v);
+            close_port(p);
+        } else {
+            KK_LOGE(dpif_log, "port %s: out of memory twice; leaking it", name);
+        }
+        return rc;
+    }
+    *port_no = no;
+    KK_LOGI(dpif_log, "port %u: %s added (%s, %u rx / %u tx queues%s)", no, name, spec,
+            p->port->n_rxq, p->n_txq, p->tx_shared ? ", shared tx" : "");
+    return 0;
+}
+
+int sw_dpif_port_del(struct sw_dpif *dp, uint32_t port_no)
+{
+    if (!dp || port_no >= SW_DPIF_MAX_PORTS || !dp->ports[port_no])
+        return -ENOENT;
+    struct dp_port *p = dp->ports[port_no];
+    __atomic_store_n(&dp->ports[port_no], NULL, __ATOMIC_RELEASE);
+    /* Retry on memory shortage: the port must leave the poll lists before
+     * it can close. */
+    while (reschedule(dp, false) == -ENOMEM)
+        usleep(1000);
+    KK_LOGI(dpif_log, "port %u: %s removed", port_no, p->name);
+    close_port(p);
+    return 0;
+}
+
+static void fill_info(const struct dp_port *p, struct sw_dpif_port_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->port_no = p->port_no;
+    snprintf(out->name, sizeof(out->name), "%s", p->name);
+    snprintf(out->type, sizeof(out->type), "%s", p->port->ops->type);
+    out->link_up = pkt_port_link_up(p->port);
+    out->n_rxq = p->port->n_rxq;
+    out->n_txq = p->port->n_txq;
+    struct pkt_queue_stats rx, tx;
+    pkt_port_stats(p->port, &rx, &tx);
+    out->rx_packets = rx.packets;
+    out->rx_bytes = rx.bytes;
+    out->rx_drops = rx.drops;
+    out->rx_errors = rx.errors;
+    out->tx_packets = tx.packets;
+    out->tx_bytes = tx.bytes;
+    out->tx_drops = tx.drops;
+    out->tx_errors = tx.errors;
+}
+
+int sw_dpif_port_query(struct sw_dpif *dp, uint32_t port_no, struct sw_dpif_port_info *out)
+{
+    if (!dp || !out || port_no >= SW_DPIF_MAX_PORTS || !dp->ports[port_no])
+        return -ENOENT;
+    fill_info(dp->ports[port_no], out);
+    return 0;
+}
+
+int sw_dpif_port_by_name(struct sw_dpif *dp, const char *name, uint32_t *port_no)
+{
+    struct dp_port *p = dp && name ? find_port_name(dp, name) : NULL;
+    if (!p)
+        return -ENOENT;
+    if (port_no)
+        *port_no = p->port_no;
+    return 0;
+}
+
+void sw_dpif_port_foreach(struct sw_dpif *dp,
+                          void (*fn)(void *arg, const struct sw_dpif_port_info *info), void *arg)
+{
+    if (!dp || !fn)
+        return;
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++) {
+        if (dp->ports[p]) {
+            struct sw_dpif_port_info info;
+            fill_info(dp->ports[p], &info);
+            fn(arg, &info);
+        }
+    }
+}
+
+/* ---- control: execute ---------------------------------------------------- */
+
+struct ctl_exec {
+    struct sw_dpif *dp;
+    unsigned lost;
+};
+
+static void ctl_output(void *arg, uint32_t port_no, struct pkt_buf *pkt)
+{
+    struct ctl_exec *c = arg;
+    struct dp_port *p = port_no < SW_DPIF_MAX_PORTS ? c->dp->ports[port_no] : NULL;
+    if (!p) {
+        pkt_free(pkt);
+        c->lost++;
+        return;
+    }
+    c->lost += port_send(c->dp, p, c->dp->n_pmds, &pkt, 1);
+}
+
+static void ctl_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt)
+{
+    struct ctl_exec *c = arg;
+    if (c->dp->opts.userspace)
+        c->dp->opts.userspace(c->dp->opts.upcall_arg, u, pkt, port_of_id(pkt->port));
+}
+
+static int execute_owned(struct sw_dpif *dp, struct pkt_buf *copy, uint32_t in_port,
+                         const void *actions, size_t actions_len)
+{
+    copy->port = in_port_id(in_port);
+    struct ctl_exec c = {.dp = dp};
+    struct sw_odp_exec_ctx ctx = {
+        .output = ctl_output, .userspace = ctl_userspace, .arg = &c, .pool = dp->pool};
+    sw_odp_execute(&ctx, &copy, 1, actions, actions_len);
+    return ctx.copy_failures ? -ENOMEM : 0;
+}
+
+int sw_dpif_execute(struct sw_dpif *dp, const struct pkt_buf *pkt, uint32_t in_port,
+                    const void *actions, size_t actions_len)
+{
+    if (!dp || !pkt || sw_odp_validate(actions, actions_len) != 0)
+        return -EINVAL;
+    struct pkt_buf *copy = pkt_from_bytes(dp->pool, pkt_data(pkt), pkt->data_len);
+    if (!copy)
+        return -ENOMEM;
+    for (const struct pkt_buf *s = pkt->next; s; s = s->next) {
+        struct pkt_buf *t = pkt_from_bytes(dp->pool, pkt_data(s), s->data_len);
+        if (!t) {
+            pkt_free(copy);
+            return -ENOMEM;
+        }
+        pkt_chain(copy, t);
+    }
+    copy->ol_flags = pkt->ol_flags;
+    copy->csum_start = pkt->csum_start;
+    copy->csum_offset = pkt->csum_offset;
+    copy->gso_size = pkt->gso_size;
+    copy->gso_type = pkt->gso_type;
+    copy->hdr_len = pkt->hdr_len;
+    copy->hash = pkt->hash;
+    return execute_owned(dp, copy, in_port, actions, actions_len);
+}
+
+int sw_dpif_execute_bytes(struct sw_dpif *dp, const void *frame, size_t len, uint32_t in_port,
+                          const void *actions, size_t actions_len)
+{
+    if (!dp || (!frame && len) || len > UINT32_MAX || sw_odp_validate(actions, actions_len) != 0)
+        return -EINVAL;
+    struct pkt_buf *copy = pkt_from_bytes(dp->pool, frame, (uint32_t)len);
+    if (!copy)
+        return -ENOMEM;
+    return execute_owned(dp, copy, in_port, actions, actions_len);
+}
+
+/* ---- control: megaflows -------------------------------------------------- */
+
+unsigned sw_dpif_revalidate(struct sw_dpif *dp, sw_mfc_reval_fn fn, void *arg)
+{
+    return dp && fn ? sw_mfc_revalidate(dp->mfc, fn, arg) : 0;
+}
+
+static enum sw_mfc_reval delete_all(void *arg, const struct sw_flow_key *key,
+                                    const struct sw_flow_mask *mask, const void *actions,
+                                    size_t actions_len, void *user, const void **new_actions,
+                                    size_t *new_len)
+{
+    (void)arg, (void)key, (void)mask, (void)actions, (void)actions_len, (void)user;
+    (void)new_actions, (void)new_len;
+    return SW_MFC_DELETE;
+}
+
+void sw_dpif_flow_flush(struct sw_dpif *dp)
+{
+    if (dp)
+        sw_mfc_revalidate(dp->mfc, delete_all, NULL);
+}
+
+unsigned sw_dpif_flow_count(struct sw_dpif *dp)
+{
+    return dp ? sw_mfc_count(dp->mfc) : 0;
+}
+
+struct dump_ctx {
+    struct sw_dpif *dp;
+    void (*fn)(void *arg, const struct sw_dpif_flow_info *info);
+    void *arg;
+};
+
+static enum sw_mfc_reval dump_one(void *arg, const struct sw_flow_key *key,
+                                  const struct sw_flow_mask *mask, const void *actions,
+                                  size_t actions_len, void *user, const void **new_actions,
+                                  size_t *new_len)
+{
+    (void)new_actions, (void)new_len;
+    struct dump_ctx *d = arg;
+    struct sw_dpif_flow_info info;
+    memset(&info, 0, sizeof(info));
+    info.key = *key;
+    info.mask = *mask;
+    info.actions = actions;
+    info.actions_len = actions_len;
+    info.user = user;
+    /* The cache's iteration gives no flow handle: find the flow by its own
+     * masked key. Overlapping megaflows could answer with another one; then
+     * its statistics stay zero. */
+    struct sw_mfc_flow *f = sw_mfc_lookup(d->dp->mfc, key);
+    if (f) {
+        struct sw_flow_key k;
+        struct sw_flow_mask m;
+        sw_mfc_flow_match(f, &k, &m);
+        if (!memcmp(&k, key, sizeof(k)) && !memcmp(&m, mask, sizeof(m)))
+            sw_mfc_flow_get_stats(f, &info.stats);
+    }
+    d->fn(d->arg, &info);
+    return SW_MFC_KEEP;
+}
+
+void sw_dpif_flow_dump(struct sw_dpif *dp,
+                       void (*fn)(void *arg, const struct sw_dpif_flow_info *info), void *arg)
+{
+    if (!dp || !fn)
+        return;
+    /* Lookups need a registered reader; registration nests. */
+    bool reg = kk_rcu_register_thread() == 0;
+    struct dump_ctx d = {.dp = dp, .fn = fn, .arg = arg};
+    sw_mfc_revalidate(dp->mfc, dump_one, &d);
+    if (reg)
+        kk_rcu_unregister_thread();
+}
+
+/* ---- control: PMD statistics --------------------------------------------- */
+
+unsigned sw_dpif_n_pmds(struct sw_dpif *dp)
+{
+    return dp ? dp->n_pmds : 0;
+}
+
+static void read_counters(const struct pmd *pmd, struct pmd_counters *c)
+{
+    const struct pmd_counters *s = &pmd->stats;
+    c->packets = __atomic_load_n(&s->packets, __ATOMIC_RELAXED);
+    c->emc_hits = __atomic_load_n(&s->emc_hits, __ATOMIC_RELAXED);
+    c->mfc_hits = __atomic_load_n(&s->mfc_hits, __ATOMIC_RELAXED);
+    c->upcalls = __atomic_load_n(&s->upcalls, __ATOMIC_RELAXED);
+    c->upcall_fails = __atomic_load_n(&s->upcall_fails, __ATOMIC_RELAXED);
+    c->lost = __atomic_load_n(&s->lost, __ATOMIC_RELAXED);
+    c->busy_cycles = __atomic_load_n(&s->busy_cycles, __ATOMIC_RELAXED);
+    c->idle_cycles = __atomic_load_n(&s->idle_cycles, __ATOMIC_RELAXED);
+}
+
+int sw_dpif_pmd_stats(struct sw_dpif *dp, unsigned pmd_index, struct sw_dpif_pmd_stats *out)
+{
+    if (!dp || !out || pmd_index >= dp->n_pmds)
+        return -ENOENT;
+    const struct pmd *pmd = dp->pmds[pmd_index];
+    struct pmd_counters c;
+    read_counters(pmd, &c);
+    const struct pmd_counters *b = &pmd->base;
+    out->cpu = pmd->cpu;
+    out->n_rxq = __atomic_load_n(&pmd->n_rxq, __ATOMIC_RELAXED);
+    out->packets = c.packets - b->packets;
+    out->emc_hits = c.emc_hits - b->emc_hits;
+    out->mfc_hits = c.mfc_hits - b->mfc_hits;
+    out->upcalls = c.upcalls - b->upcalls;
+    out->upcall_fails = c.upcall_fails - b->upcall_fails;
+    out->lost = c.lost - b->lost;
+    out->busy_cycles = c.busy_cycles - b->busy_cycles;
+    out->idle_cycles = c.idle_cycles - b->idle_cycles;
+    return 0;
+}
+
+void sw_dpif_pmd_stats_clear(struct sw_dpif *dp)
+{
+    if (!dp)
+        return;
+    for (unsigned i = 0; i < dp->n_pmds; i++)
+        read_counters(dp->pmds[i], &dp->pmds[i]->base);
+}
+
+int sw_dpif_rxq_pmd(struct sw_dpif *dp, uint32_t port_no, uint16_t q)
+{
+    if (!dp || port_no >= SW_DPIF_MAX_PORTS || !dp->ports[port_no] ||
+        q >= dp->ports[port_no]->port->n_rxq)
+        return -1;
+    return dp->ports[port_no]->rxq_pmd[q];
+}

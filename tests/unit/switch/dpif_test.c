@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The userspace datapath over in-process ring ports. Refused calls first;
+ * then forwarding through an upcall handler, megaflow installation with the
+ * handler's wildcards (many microflows, one upcall), EMC and megaflow hit
+ * counters, NO_INSTALL and CONSUMED, the max_flows cap, expiry,
+ * revalidation, sw_dpif_execute, and ports added and removed while two PMD
+ * threads forward (every packet accounted for).
+ *
+ * Ring wiring for a datapath port X: the datapath opens
+ * "ring:name=in.X,peer=out.X"; the test sends into ring in.X through
+ * "ring:name=inj.X,peer=in.X" and reads ring out.X through "ring:name=out.X".
+ * Assertions are on data; waits poll for a condition with a generous cap.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "dpif.h"
+#include "kk_common.h"
+#include "kk_rcu.h"
+#include "kk_reactor.h"
+#include "kk_test.h"
+#include "pkt.h"
+#include "pkt_build.h"
+#include "port.h"
+
+static struct pkt_pool *tpool;
+static unsigned ring_seq;
+
+/* ---- the slow path used by the tests ----------------------------------- */
+
+struct handler {
+    enum sw_upcall_result result;
+    uint32_t out[SW_DPIF_MAX_PORTS]; /* in_port -> output port; NONE: drop */
+    bool exact_tp_src;               /* wildcards include tp_src */
+    unsigned upcalls;                /* atomic */
+    unsigned userspace_calls;        /* atomic */
+    uint32_t userspace_in_port;
+    uint64_t userspace_cookie;
+};
+
+static enum sw_upcall_result handle(void *arg, struct sw_upcall *up)
+{
+    struct handler *h = arg;
+    __atomic_add_fetch(&h->upcalls, 1, __ATOMIC_RELAXED);
+    uint32_t in = up->key->in_port;
+    if (h->exact_tp_src)
+        up->wc.masks.tp_src = UINT16_MAX;
+    if (in < SW_DPIF_MAX_PORTS && h->out[in] != SW_DPIF_PORT_NONE)
+        sw_odp_put_output(&up->actions, h->out[in]);
+    up->flow_user = h;
+    return h->result;
+}
+
+static void on_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt,
+                         uint32_t in_port)
+{
+    struct handler *h = arg;
+    (void)pkt;
+    h->userspace_in_port = in_port;
+    h->userspace_cookie = u->cookie;
+    __atomic_add_fetch(&h->userspace_calls, 1, __ATOMIC_RELAXED);
+}
+
+static void handler_init(struct handler *h, enum sw_upcall_result r)
+{
+    memset(h, 0, sizeof(*h));
+    h->result = r;
+    for (unsigned i = 0; i < SW_DPIF_MAX_PORTS; i++)
+        h->out[i] = SW_DPIF_PORT_NONE;
+}
+
+/* ---- ports seen from the test --------------------------------------------- */
+
+struct tport {
+    char name[32];
+    char spec[96];
+    uint32_t no;
+    struct pkt_port *inj, *sink;
+};
+
+static void tport_init(struct tport *t)
+{
+    unsigned id = ring_seq++;
+    char err[128], spec[96];
+    snprintf(t->name, sizeof(t->name), "p%u", id);
+    snprintf(t->spec, sizeof(t->spec), "ring:name=in.%u,peer=out.%u,size=4096", id, id);
+    snprintf(spec, sizeof(spec), "ring:name=inj.%u,peer=in.%u,size=4096", id, id);
+    assert_int_equal(pkt_port_open(spec, 900, tpool, &t->inj, err, sizeof(err)), 0);
+    snprintf(spec, sizeof(spec), "ring:name=out.%u,size=4096", id);
+    assert_int_equal(pkt_port_open(spec, 901, tpool, &t->sink, err, sizeof(err)), 0);
+    t->no = SW_DPIF_PORT_NONE;
+}
+
+static void tport_add(struct sw_dpif *dp, struct tport *t)
+{
+    char err[128];
+    int rc = sw_dpif_port_add(dp, t->name, t->spec, &t->no, err, sizeof(err));
+    if (rc)
+        fail_msg("port_add %s: %d %s", t->spec, rc, err);
+}
+
+static void tport_fini(struct tport *t)
+{
+    pkt_port_close(t->inj);
+    pkt_port_close(t->sink);
+}
+
+static void build_udp(struct bld *b, uint16_t sport, uint16_t dport)
+{
+    b_init(b);
+    b_eth(b, PKT_ETH_TYPE_IPV4);
+    b_ipv4(b, PKT_IPPROTO_UDP, 0, NULL, 0);
+    b_udp(b, sport, dport);
+    b_payload(b, 18);
+    b_finish(b);
+}
+
+/* Send @n frames, the i-th with UDP source port @sport0 + i % @flows. */
+static void inject(struct tport *t, unsigned n, uint16_t sport0, unsigned flows)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct bld b;
+        build_udp(&b, (uint16_t)(sport0 + i % flows), 53);
+        struct pkt_buf *p = pkt_from_bytes(tpool, b.b, b.n);
+        assert_non_null(p);
+        while (pkt_port_tx_burst(t->inj, 0, &p, 1) != 1)
+            usleep(100);
+    }
+}
+
+/*
+ * Receive until @want frames came out of @t or 10 s passed; check each is
+ * a frame from inject() (UDP, destination 53, checksums right) unless
+ * @check is NULL, and free them. Returns the number received.
+ */
+static unsigned drain(struct tport *t, unsigned want, const uint8_t *expect, size_t expect_len)
+{
+    unsigned got = 0;
+    uint64_t deadline = kk_now_us() + 10 * 1000000;
+    while (got < want && kk_now_us() < deadline) {
+        struct pkt_buf *pkts[32];
+        unsigned n = pkt_port_rx_burst(t->sink, 0, pkts, 32);
+        for (unsigned i = 0; i < n; i++) {
+            if (expect) {
+                assert_int_equal(pkts[i]->pkt_len, expect_len);
+                assert_memory_equal(pkt_data(pkts[i]), expect, expect_len);
+            }
+        }
+        pkt_free_bulk(pkts, n);
+        got += n;
+        if (!n)
+            usleep(200);
+    }
+    return got;
+}
+
+/* Nothing more arrives for a while (used after the expected count). */
+static unsigned drain_rest(struct tport *t)
+{
+    usleep(20000);
+    struct pkt_buf *pkts[32];
+    unsigned total = 0, n;
+    while ((n = pkt_port_rx_burst(t->sink, 0, pkts, 32)) > 0) {
+        pkt_free_bulk(pkts, n);
+        total += n;
+    }
+    return total;
+}
+
+static void pmd_totals(struct sw_dpif *dp, struct sw_dpif_pmd_stats *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (unsigned i = 0; i < sw_dpif_n_pmds(dp); i++) {
+        struct sw_dpif_pmd_stats s;
+        assert_int_equal(sw_dpif_pmd_stats(dp, i, &s), 0);
+        sum->n_rxq += s.n_rxq;
+        sum->packets += s.packets;
+        sum->emc_hits += s.emc_hits;
+        sum->mfc_hits += s.mfc_hits;
+        sum->upcalls += s.upcalls;
+        sum->upcall_fails += s.upcall_fails;
+        sum->lost += s.lost;
+        sum->busy_cycles += s.busy_cycles;
+        sum->idle_cycles += s.idle_cycles;
+    }
+}
+
+/* Wait until the PMDs processed @packets in total (10 s cap). */
+static void wait_processed(struct sw_dpif *dp, uint64_t packets)
+{
+    struct sw_dpif_pmd_stats s;
+    uint64_t deadline = kk_now_us() + 10 * 1000000;
+    do {
+        pmd_totals(dp, &s);
+        if (s.packets >= packets)
+            return;
+        usleep(500);
+    } while (kk_now_us() < deadline);
+    fail_msg("PMDs processed %llu packets, not %llu", (unsigned long long)s.packets,
+             (unsigned long long)packets);
+}
+
+static void default_opts(struct sw_dpif_opts *o, struct handler *h)
+{
+    memset(o, 0, sizeof(*o));
+    o->n_pmds = 1;
+    o->upcall = handle;
+    o->userspace = on_userspace;
+    o->upcall_arg = h;
+    o->emc_insert_inv_prob = 1;
+    o->pool_buffers = 2048;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (kk_rcu_register_thread() != 0)
+        return -1;
+    return pkt_pool_create("dpif_test", 16384, 0, 0, &tpool);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pkt_pool_flush_thread_cache(tpool);
+    pkt_pool_destroy(tpool);
+    kk_rcu_unregister_thread();
+    return 0;
+}
+
+/* ---- refused calls -------------------------------------------------------- */
+
+static void test_refused(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(NULL, &dp), -EINVAL);
+    assert_int_equal(sw_dpif_create(&o, NULL), -EINVAL);
+    o.n_pmds = SW_DPIF_MAX_PMDS + 1;
+    assert_int_equal(sw_dpif_create(&o, &dp), -EINVAL);
+    o.n_pmds = 1;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+
+    char err[128] = "";
+    uint32_t no = SW_DPIF_PORT_NONE;
+    assert_true(sw_dpif_port_add(dp, "x", "nosuchtype:a=b", &no, err, sizeof(err)) < 0);
+    assert_true(err[0] != '\0');
+    struct tport a;
+    tport_init(&a);
+    tport_add(dp, &a);
+    assert_int_equal(a.no, 0);
+    no = SW_DPIF_PORT_NONE;
+    assert_int_equal(sw_dpif_port_add(dp, a.name, "ring:name=zz", &no, err, sizeof(err)), -EEXIST);
+    no = 0;
+    assert_int_equal(sw_dpif_port_add(dp, "other", "ring:name=zz", &no, err, sizeof(err)),
+                     -EEXIST);
+    no = SW_DPIF_MAX_PORTS;
+    assert_int_equal(sw_dpif_port_add(dp, "other", "ring:name=zz", &no, err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(sw_dpif_port_del(dp, 5), -ENOENT);
+    assert_int_equal(sw_dpif_port_del(dp, SW_DPIF_PORT_NONE), -ENOENT);
+    struct sw_dpif_port_info info;
+    assert_int_equal(sw_dpif_port_query(dp, 5, &info), -ENOENT);
+    assert_int_equal(sw_dpif_port_by_name(dp, "nope", &no), -ENOENT);
+    struct sw_dpif_pmd_stats ps;
+    assert_int_equal(sw_dpif_pmd_stats(dp, 1, &ps), -ENOENT);
+    assert_int_equal(sw_dpif_rxq_pmd(dp, 0, 1), -1);
+    assert_int_equal(sw_dpif_rxq_pmd(dp, 7, 0), -1);
+    uint8_t frame[64] = {0};
+    uint64_t bad[2] = {0x00080063u, 0}; /* type 99 */
+    assert_int_equal(sw_dpif_execute_bytes(dp, frame, sizeof(frame), 0, bad, 8), -EINVAL);
+
+    /* Named lookups and queries of a real port. */
+    assert_int_equal(sw_dpif_port_by_name(dp, a.name, &no), 0);
+    assert_int_equal(no, a.no);
+    assert_int_equal(sw_dpif_port_query(dp, a.no, &info), 0);
+    assert_string_equal(info.name, a.name);
+    assert_string_equal(info.type, "ring");
+    assert_int_equal(info.n_rxq, 1);
+    assert_int_equal(sw_dpif_rxq_pmd(dp, a.no, 0), 0);
+    sw_dpif_destroy(dp);
+    sw_dpif_destroy(NULL);
+    tport_fini(&a);
+}
+
+/* ---- forwarding and the caches -------------------------------------------- */
+
+struct dump_seen {
+    unsigned n;
+    struct sw_dpif_flow_info info[8];
+    char actions[8][64];
+};
+
+static void on_flow(void *arg, const struct sw_dpif_flow_info *info)
+{
+    struct dump_seen *d = arg;
+    if (d->n < 8) {
+        d->info[d->n] = *info;
+        sw_odp_format(info->actions, info->actions_len, d->actions[d->n], 64, NULL, NULL);
+    }
+    d->n++;
+}
+
+static void test_forward_megaflow_emc(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    h.out[a.no] = b.no;
+
+    /* 64 frames of 8 microflows: one megaflow (in_port + dl_type + nw_proto
+     * + nw_frag), so one upcall. */
+    inject(&a, 64, 1000, 8);
+    wait_processed(dp, 64);
+    assert_int_equal(drain(&b, 64, NULL, 0), 64);
+    struct sw_dpif_pmd_stats s;
+    pmd_totals(dp, &s);
+    assert_int_equal(s.packets, 64);
+    assert_int_equal(h.upcalls, 1);
+    assert_int_equal(s.upcalls, 1);
+    assert_int_equal(s.emc_hits + s.mfc_hits + s.upcalls, 64);
+    assert_int_equal(s.lost, 0);
+    assert_int_equal(s.n_rxq, 2);
+    assert_true(s.busy_cycles > 0);
+    assert_int_equal(sw_dpif_flow_count(dp), 1);
+
+    /* Again: every microflow is in the EMC now. Frames come out unchanged. */
+    sw_dpif_pmd_stats_clear(dp);
+    struct bld f;
+    build_udp(&f, 1003, 53);
+    inject(&a, 32, 1003, 1);
+    wait_processed(dp, 32);
+    assert_int_equal(drain(&b, 32, f.b, f.n), 32);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.packets, 32);
+    assert_int_equal(s.emc_hits, 32);
+    assert_int_equal(s.mfc_hits, 0);
+    assert_int_equal(s.upcalls, 0);
+
+    /* The dump shows the megaflow with the handler's wildcards and counts. */
+    struct dump_seen d = {0};
+    sw_dpif_flow_dump(dp, on_flow, &d);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.info[0].key.in_port, a.no);
+    assert_int_equal(d.info[0].mask.masks.in_port, UINT32_MAX);
+    assert_int_equal(d.info[0].mask.masks.tp_src, 0);
+    assert_int_equal(d.info[0].mask.masks.nw_src, 0);
+    assert_int_equal(d.info[0].stats.packets, 96);
+    assert_int_equal(d.info[0].stats.bytes, 96 * (uint64_t)f.n);
+    assert_ptr_equal(d.info[0].user, &h);
+    char want[16];
+    snprintf(want, sizeof(want), "%u", b.no);
+    assert_string_equal(d.actions[0], want);
+
+    struct sw_dpif_port_info info;
+    assert_int_equal(sw_dpif_port_query(dp, a.no, &info), 0);
+    assert_int_equal(info.rx_packets, 96);
+    assert_int_equal(sw_dpif_port_query(dp, b.no, &info), 0);
+    assert_int_equal(info.tx_packets, 96);
+    assert_int_equal(info.tx_bytes, 96 * (uint64_t)f.n);
+
+    sw_dpif_flow_flush(dp);
+    assert_int_equal(sw_dpif_flow_count(dp), 0);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+}
+
+static void test_megaflow_hits_without_emc(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.emc_insert_inv_prob = UINT32_MAX; /* (practically) never insert */
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    h.out[a.no] = b.no;
+    inject(&a, 40, 2000, 20);
+    wait_processed(dp, 40);
+    assert_int_equal(drain(&b, 40, NULL, 0), 40);
+    struct sw_dpif_pmd_stats s;
+    pmd_totals(dp, &s);
+    assert_int_equal(s.upcalls, 1);
+    assert_int_equal(s.emc_hits, 0);
+    assert_int_equal(s.mfc_hits, 39);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+}
+
+static void test_no_install_and_consumed(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_NO_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    h.out[a.no] = b.no;
+    inject(&a, 20, 3000, 2);
+    wait_processed(dp, 20);
+    assert_int_equal(drain(&b, 20, NULL, 0), 20);
+    assert_int_equal(h.upcalls, 20); /* nothing installed: every packet asks */
+    assert_int_equal(sw_dpif_flow_count(dp), 0);
+
+    h.result = SW_UPCALL_CONSUMED;
+    inject(&a, 10, 3000, 2);
+    wait_processed(dp, 30);
+    assert_int_equal(drain_rest(&b), 0);
+    assert_int_equal(h.upcalls, 30);
+    assert_int_equal(sw_dpif_flow_count(dp), 0);
+    struct sw_dpif_pmd_stats s;
+    pmd_totals(dp, &s);
+    assert_int_equal(s.upcalls, 30);
+    assert_int_equal(s.upcall_fails, 0);
+    assert_int_equal(s.lost, 0);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+    /* Consumed packets were freed: every buffer is back. */
+    pkt_pool_flush_thread_cache(tpool);
+    assert_int_equal(pkt_pool_avail(tpool), 16384);
+}
+
+static void test_max_flows(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    h.exact_tp_src = true;
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.max_flows = 3;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    h.out[a.no] = b.no;
+    inject(&a, 10, 4000, 10);
+    wait_processed(dp, 10);
+    assert_int_equal(drain(&b, 10, NULL, 0), 10); /* all forwarded from the slow path */
+    assert_int_equal(sw_dpif_flow_count(dp), 3);
+    struct sw_dpif_pmd_stats s;
+    pmd_totals(dp, &s);
+    assert_int_equal(s.upcalls, 10);
+    assert_int_equal(s.upcall_fails, 7);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+}
+
+static void test_expiry(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.flow_idle_ms = 20;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    h.out[a.no] = b.no;
+    inject(&a, 5, 5000, 1);
+    wait_processed(dp, 5);
+    assert_int_equal(drain(&b, 5, NULL, 0), 5);
+    /* The expiry check runs once a second: wait (bounded) for it. */
+    uint64_t deadline = kk_now_us() + 10 * 1000000;
+    while (sw_dpif_flow_count(dp) != 0 && kk_now_us() < deadline)
+        usleep(10000);
+    assert_int_equal(sw_dpif_flow_count(dp), 0);
+    /* The next packet misses again (its EMC entry saw the flow die). */
+    inject(&a, 1, 5000, 1);
+    wait_processed(dp, 6);
+    assert_int_equal(drain(&b, 1, NULL, 0), 1);
+    assert_int_equal(h.upcalls, 2);
+    assert_int_equal(sw_dpif_flow_count(dp), 1);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+}
+
+struct reval_arg {
+    uint16_t delete_tp_src;
+    struct sw_odp_buf replacement;
+    unsigned seen;
+};
+
+static enum sw_mfc_reval reval(void *arg, const struct sw_flow_key *key,
+                               const struct sw_flow_mask *mask, const void *actions,
+                               size_t actions_len, void *user, const void **new_actions,
+                               size_t *new_len)
+{
+    (void)mask, (void)actions, (void)actions_len, (void)user;
+    struct reval_arg *r = arg;
+    r->seen++;
+    if (key->tp_src == r->delete_tp_src)
+        return SW_MFC_DELETE;
+    *new_actions = r->replacement.data;
+    *new_len = r->replacement.len;
+    return SW_MFC_REPLACE;
+}
+
+static void test_revalidate(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    h.exact_tp_src = true;
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b, c;
+    tport_init(&a);
+    tport_init(&b);
+    tport_init(&c);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    tport_add(dp, &c);
+    h.out[a.no] = b.no;
+    inject(&a, 2, 6000, 2); /* tp_src 6000 and 6001 */
+    wait_processed(dp, 2);
+    assert_int_equal(drain(&b, 2, NULL, 0), 2);
+    assert_int_equal(sw_dpif_flow_count(dp), 2);
+
+    struct reval_arg r = {.delete_tp_src = 6000};
+    sw_odp_buf_init(&r.replacement);
+    sw_odp_put_push_vlan(&r.replacement, PKT_ETH_TYPE_VLAN, 42);
+    sw_odp_put_output(&r.replacement, c.no);
+    assert_int_equal(sw_dpif_revalidate(dp, reval, &r), 1);
+    assert_int_equal(r.seen, 2);
+    assert_int_equal(sw_dpif_flow_count(dp), 1);
+
+    /* 6001 takes the replaced actions (tagged, to c); 6000 asks again. */
+    struct bld f;
+    build_udp(&f, 6001, 53);
+    uint8_t tagged[2048];
+    memcpy(tagged, f.b, 12);
+    uint8_t tag[4] = {0x81, 0x00, 0x00, 42};
+    memcpy(tagged + 12, tag, 4);
+    memcpy(tagged + 16, f.b + 12, f.n - 12);
+    inject(&a, 1, 6001, 1);
+    wait_processed(dp, 3);
+    assert_int_equal(drain(&c, 1, tagged, f.n + 4), 1);
+    inject(&a, 1, 6000, 1);
+    wait_processed(dp, 4);
+    assert_int_equal(drain(&b, 1, NULL, 0), 1);
+    assert_int_equal(h.upcalls, 3);
+    assert_int_equal(sw_dpif_flow_count(dp), 2);
+
+    sw_dpif_flow_flush(dp);
+    assert_int_equal(sw_dpif_flow_count(dp), 0);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+    tport_fini(&c);
+}
+
+static void test_execute(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+
+    struct bld f;
+    build_udp(&f, 7000, 53);
+    struct sw_odp_buf act;
+    sw_odp_buf_init(&act);
+    sw_odp_put_output(&act, a.no);
+    sw_odp_put_push_vlan(&act, PKT_ETH_TYPE_VLAN, 7);
+    struct sw_odp_userspace us = {.reason = 1, .cookie = 0x77};
+    sw_odp_put(&act, SW_ODP_USERSPACE, (const uint8_t *)&us + 4, sizeof(us) - 4);
+    sw_odp_put_output(&act, b.no);
+    assert_int_equal(sw_dpif_execute_bytes(dp, f.b, f.n, 3, act.data, act.len), 0);
+    assert_int_equal(drain(&a, 1, f.b, f.n), 1);
+    uint8_t tagged[2048];
+    memcpy(tagged, f.b, 12);
+    uint8_t tag[4] = {0x81, 0x00, 0x00, 7};
+    memcpy(tagged + 12, tag, 4);
+    memcpy(tagged + 16, f.b + 12, f.n - 12);
+    assert_int_equal(drain(&b, 1, tagged, f.n + 4), 1);
+    assert_int_equal(h.userspace_calls, 1);
+    assert_int_equal(h.userspace_in_port, 3);
+    assert_int_equal(h.userspace_cookie, 0x77);
+
+    /* From a pkt_buf, which stays the caller's. */
+    struct pkt_buf *p = pkt_from_bytes(tpool, f.b, f.n);
+    sw_odp_buf_init(&act);
+    sw_odp_put_output(&act, b.no);
+    assert_int_equal(sw_dpif_execute(dp, p, SW_DPIF_PORT_NONE, act.data, act.len), 0);
+    assert_int_equal(drain(&b, 1, f.b, f.n), 1);
+    assert_int_equal(p->pkt_len, f.n);
+    pkt_free(p);
+    /* Nothing went through the PMDs. */
+    struct sw_dpif_pmd_stats s;
+    pmd_totals(dp, &s);
+    assert_int_equal(s.packets, 0);
+    assert_int_equal(h.upcalls, 0);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+}
+
+/* ---- ports come and go while two PMDs forward ---------------------------- */
+
+struct churn {
+    struct tport *ports;
+    unsigned n_ports;
+    unsigned to_send;
+    unsigned sent;     /* atomic */
+    unsigned received; /* atomic */
+    bool stop;         /* atomic */
+};
+
+static void *injector(void *arg)
+{
+    struct churn *c = arg;
+    unsigned i = 0;
+    while (i < c->to_send) {
+        struct tport *t = &c->ports[i % c->n_ports];
+        struct bld b;
+        build_udp(&b, (uint16_t)(100 + i % 50), 53);
+        struct pkt_buf *pkts[16];
+        unsigned n = 0;
+        while (n < 16 && pkt_alloc_bulk(tpool, &pkts[n], 1) == 0) {
+            memcpy(pkt_append(pkts[n], b.n), b.b, b.n);
+            n++;
+        }
+        unsigned k = pkt_port_tx_burst(t->inj, 0, pkts, (uint16_t)n);
+        pkt_free_bulk(pkts + k, n - k);
+        i += k;
+        __atomic_store_n(&c->sent, i, __ATOMIC_RELEASE);
+        if (k < n)
+            usleep(100);
+    }
+    return NULL;
+}
+
+static void *drainer(void *arg)
+{
+    struct churn *c = arg;
+    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+        unsigned got = 0;
+        for (unsigned i = 0; i < c->n_ports; i++) {
+            struct pkt_buf *pkts[32];
+            unsigned n = pkt_port_rx_burst(c->ports[i].sink, 0, pkts, 32);
+            pkt_free_bulk(pkts, n);
+            got += n;
+        }
+        __atomic_add_fetch(&c->received, got, __ATOMIC_RELEASE);
+        if (!got)
+            usleep(100);
+    }
+    return NULL;
+}
+
+static void test_port_churn_two_pmds(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.n_pmds = 2;
+    o.pool_buffers = 4096;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    assert_int_equal(sw_dpif_n_pmds(dp), 2);
+    struct tport ports[3];
+    for (int i = 0; i < 3; i++) {
+        tport_init(&ports[i]);
+        tport_add(dp, &ports[i]);
+    }
+    /* 0 <-> 1, 2 -> 0 */
+    h.out[ports[0].no] = ports[1].no;
+    h.out[ports[1].no] = ports[0].no;
+    h.out[ports[2].no] = ports[0].no;
+    /* Round robin over two PMDs. */
+    assert_int_equal(sw_dpif_rxq_pmd(dp, ports[0].no, 0), 0);
+    assert_int_equal(sw_dpif_rxq_pmd(dp, ports[1].no, 0), 1);
+    assert_int_equal(sw_dpif_rxq_pmd(dp, ports[2].no, 0), 0);
+
+    struct churn c = {.ports = ports, .n_ports = 3, .to_send = 60000};
+    pthread_t inj, drn;
+    assert_int_equal(pthread_create(&inj, NULL, injector, &c), 0);
+    assert_int_equal(pthread_create(&drn, NULL, drainer, &c), 0);
+    for (int round = 0; round < 30; round++) {
+        /* Remove a port (its queue's packets wait in the ring; packets
+         * sent to it are lost and counted) and bring it back: the other
+         * queues move between the PMDs each time. */
+        struct tport *t = &ports[round % 3];
+        uint32_t no = t->no;
+        assert_int_equal(sw_dpif_port_del(dp, no), 0);
+        struct sw_dpif_port_info info;
+        assert_int_equal(sw_dpif_port_query(dp, no, &info), -ENOENT);
+        usleep(1000);
+        tport_add(dp, t);
+        assert_int_equal(t->no, no);
+        if (round % 5 == 0)
+            sw_dpif_flow_flush(dp);
+    }
+    kk_rcu_thread_offline();
+    pthread_join(inj, NULL);
+    kk_rcu_thread_online();
+
+    /* Every packet sent is forwarded, or counted lost by a PMD. */
+    struct sw_dpif_pmd_stats s;
+    uint64_t deadline = kk_now_us() + 20 * 1000000;
+    for (;;) {
+        pmd_totals(dp, &s);
+        uint64_t rx = __atomic_load_n(&c.received, __ATOMIC_ACQUIRE);
+        if (s.packets == c.sent && rx + s.lost + s.upcall_fails == c.sent)
+            break;
+        if (kk_now_us() > deadline)
+            fail_msg("sent %u, processed %llu, forwarded %llu, lost %llu, failed %llu", c.sent,
+                     (unsigned long long)s.packets, (unsigned long long)rx,
+                     (unsigned long long)s.lost, (unsigned long long)s.upcall_fails);
+        usleep(2000);
+    }
+    assert_true(c.sent >= c.to_send);
+    assert_true(c.received > 0);
+    assert_int_equal(s.n_rxq, 3);
+    /* Both PMDs did work. */
+    struct sw_dpif_pmd_stats p0, p1;
+    sw_dpif_pmd_stats(dp, 0, &p0);
+    sw_dpif_pmd_stats(dp, 1, &p1);
+    assert_true(p0.packets > 0 && p1.packets > 0);
+    assert_int_equal(p0.cpu, -1);
+
+    __atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+    kk_rcu_thread_offline();
+    pthread_join(drn, NULL);
+    kk_rcu_thread_online();
+    sw_dpif_destroy(dp);
+    for (int i = 0; i < 3; i++)
+        tport_fini(&ports[i]);
+    pkt_pool_flush_thread_cache(tpool);
+    assert_int_equal(pkt_pool_avail(tpool), 16384);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_forward_megaflow_emc),
+        cmocka_unit_test(test_megaflow_hits_without_emc),
+        cmocka_unit_test(test_no_install_and_consumed),
+        cmocka_unit_test(test_max_flows),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_revalidate),
+        cmocka_unit_test(test_execute),
+        cmocka_unit_test(test_port_churn_two_pmds),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
