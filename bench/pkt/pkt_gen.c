@@ -19,9 +19,12 @@
  * at start and every 500 ms, so a learning switch (OVS's NORMAL action)
  * forwards to port 2 instead of flooding every port.
  *
+ * --warmup S runs traffic S seconds before the --seconds that are counted
+ * (caches fill, a benchmark clears the switch's counters meanwhile).
+ *
  * Output: one JSON line {"size":..,"flows":..,"seconds":..,"sent_pps":..,
  * "sink_pps":..}: frames the forwarder took from port 1 and frames that
- * arrived at port 2, per second.
+ * arrived at port 2, per second, over the counted seconds.
  */
 #include <getopt.h>
 #include <sched.h>
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
     unsigned size = 64;
-    double seconds = 3;
+    double seconds = 3, warmup = 0;
     bool packed = false;
     int cpu = -1;
     long flows = 0;
@@ -139,10 +142,11 @@ int main(int argc, char **argv)
         {"in", required_argument, NULL, 'i'},       {"out", required_argument, NULL, 'o'},
         {"size", required_argument, NULL, 'z'},     {"seconds", required_argument, NULL, 't'},
         {"packed", no_argument, NULL, 'p'},         {"cpu", required_argument, NULL, 'c'},
-        {"flows", required_argument, NULL, 'f'},    {NULL, 0, NULL, 0},
+        {"flows", required_argument, NULL, 'f'},    {"warmup", required_argument, NULL, 'w'},
+        {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "i:o:z:t:pc:f:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:o:z:t:pc:f:w:", opts, NULL)) != -1) {
         switch (c) {
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
@@ -151,9 +155,10 @@ int main(int argc, char **argv)
         case 'p': packed = true; break;
         case 'c': cpu = atoi(optarg); break;
         case 'f': flows = atol(optarg); break;
+        case 'w': warmup = atof(optarg); break;
         default:
             fprintf(stderr, "usage: pkt_gen --in SOCK --out SOCK [--size N] [--seconds S] "
-                            "[--packed] [--cpu N] [--flows N]\n");
+                            "[--packed] [--cpu N] [--flows N] [--warmup S]\n");
             return 2;
         }
     }
@@ -211,7 +216,11 @@ int main(int argc, char **argv)
     uint16_t tx_next = 0, rx_next = 0;
     unsigned tx_free = QSIZE, rx_free = QSIZE;
     uint64_t sent = 0, sunk = 0;
-    uint64_t start = kk_now_us(), end = start + (uint64_t)(seconds * 1e6), now = start;
+    /* Traffic runs --warmup seconds before the --seconds that are counted. */
+    uint64_t start = kk_now_us(), now = start;
+    uint64_t counting = start + (uint64_t)(warmup * 1e6);
+    uint64_t end = counting + (uint64_t)(seconds * 1e6);
+    bool warming = warmup > 0;
     for (unsigned turn = 1; now < end; turn++) {
         void *cookie;
         uint32_t len;
@@ -252,6 +261,11 @@ int main(int argc, char **argv)
         }
         if (turn % 64 == 0) {
             now = kk_now_us();
+            if (warming && now >= counting) {
+                warming = false;
+                start = now;
+                sent = sunk = 0;
+            }
             /* The sink's MAC, announced from port 2 for learning switches. */
             if (flows && learn_busy && vqd_get_used(learnq, &cookie, &len) == 1)
                 learn_busy = false;

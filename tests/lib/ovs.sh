@@ -104,6 +104,13 @@ ovs_start() {
         ovs_stop "$dir"
         return 1
     fi
+    # ovs-appctl finds a daemon through <name>.pid and <name>.<pid>.ctl; the
+    # DPDK build names its socket after its program (ovs-vswitchd-dpdk).
+    local pid
+    pid=$(cat "$dir/ovs-vswitchd.pid")
+    if [ ! -e "$dir/ovs-vswitchd.$pid.ctl" ] && [ -S "$dir/ovs-vswitchd-dpdk.$pid.ctl" ]; then
+        ln -s "ovs-vswitchd-dpdk.$pid.ctl" "$dir/ovs-vswitchd.$pid.ctl"
+    fi
     # The database must see the switch (it writes cur_cfg) before callers rely
     # on `ovs-vsctl` waiting for it.
     if ! ovs-vsctl --timeout=60 show >/dev/null; then
@@ -144,6 +151,7 @@ ovs_stop() {
             if [ $d = ovs-vswitchd ]; then
                 # --cleanup deletes datapaths and ports (DPDK: vhost sockets).
                 ovs_appctl "$dir" -t "$dir/$d.$pid.ctl" exit --cleanup >/dev/null 2>&1
+                rm -f "$dir/$d.$pid.ctl"
             else
                 ovs_appctl "$dir" -t "$dir/$d.$pid.ctl" exit >/dev/null 2>&1
             fi
