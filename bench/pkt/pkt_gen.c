@@ -19,8 +19,9 @@
  * at start and every 500 ms, so a learning switch (OVS's NORMAL action)
  * forwards to port 2 instead of flooding every port.
  *
- * --warmup S runs traffic S seconds before the --seconds that are counted
- * (caches fill, a benchmark clears the switch's counters meanwhile).
+ * --warmup S runs traffic S seconds (from when both ports are up) before
+ * the --seconds that are counted, and prints {"counting": true} when
+ * counting starts (a benchmark clears the switch's counters then).
  *
  * Output: one JSON line {"size":..,"flows":..,"seconds":..,"sent_pps":..,
  * "sink_pps":..}: frames the forwarder took from port 1 and frames that
@@ -265,6 +266,8 @@ int main(int argc, char **argv)
                 warming = false;
                 start = now;
                 sent = sunk = 0;
+                printf("{\"counting\": true}\n");
+                fflush(stdout);
             }
             /* The sink's MAC, announced from port 2 for learning switches. */
             if (flows && learn_busy && vqd_get_used(learnq, &cookie, &len) == 1)
