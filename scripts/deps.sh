@@ -18,7 +18,48 @@ STORAGE_PKGS="nbdkit libnbd-bin openssl"
 # End-to-end tests: QEMU (TCG) and the test guest's contents (tests/e2e/guest/build.sh).
 E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static fio iperf3 cpio gzip xz-utils kmod file"
 
-PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS"
+# Switch tests and benchmark (bench/switch, tests/lib/ovs.sh): Open vSwitch as
+# a peer and anchor (userspace datapath and the DPDK build), scapy, tshark and
+# iperf3 for traffic, iproute2/ping for namespaces and veths.
+SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk python3-scapy tshark iperf3 iproute2 iputils-ping"
+
+PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS"
+
+# The tests run private Open vSwitch instances (tests/lib/ovs.sh); the
+# package's system service must not run beside them (it would hold a PMD
+# thread, hugepages or /var/run/openvswitch). Stop and disable it, with or
+# without systemd. Idempotent.
+quiet_system_ovs() {
+    [ -e /usr/sbin/ovs-vswitchd ] || return 0
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        $SUDO systemctl disable --now openvswitch-switch.service ovs-vswitchd.service \
+            ovsdb-server.service >/dev/null 2>&1 || true
+    else
+        if [ -x /etc/init.d/openvswitch-switch ]; then
+            $SUDO /etc/init.d/openvswitch-switch stop >/dev/null 2>&1 || true
+        fi
+        if command -v update-rc.d >/dev/null 2>&1; then
+            $SUDO update-rc.d openvswitch-switch disable >/dev/null 2>&1 || true
+        fi
+    fi
+    # Whatever still runs from the system rundir (never the private instances,
+    # whose pidfiles live elsewhere).
+    for d in ovs-vswitchd ovsdb-server; do
+        pidfile=/var/run/openvswitch/$d.pid
+        if [ -f "$pidfile" ]; then
+            pid=$(cat "$pidfile" 2>/dev/null || true)
+            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+                $SUDO kill "$pid" 2>/dev/null || true
+            fi
+        fi
+    done
+}
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+
 
 missing=""
 for p in $PKGS; do
@@ -28,6 +69,9 @@ for p in $PKGS; do
 done
 
 if [ -z "$missing" ]; then
+    if [ "${1:-}" != "--check" ]; then
+        quiet_system_ovs
+    fi
     exit 0
 fi
 if [ "${1:-}" = "--check" ]; then
@@ -36,11 +80,8 @@ if [ "${1:-}" = "--check" ]; then
 fi
 
 echo "deps.sh: installing:$missing"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO="sudo"
-fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+quiet_system_ovs
