@@ -47,7 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..12"
+echo "1..13"
 
 # Links: kvmkit side ${p}k1/${p}k2 (root namespace) <-> OVS side o1/o2 ($nso);
 # host A's eth0 <-> ${p}ha on kvmkit's bridge; host B's eth0 <-> ob in $nso.
