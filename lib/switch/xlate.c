@@ -148,6 +148,13 @@ static void mask_bytes(uint8_t *m, const uint8_t *a, const uint8_t *b, size_t n,
     *any |= diff;
 }
 
+/* DSCP and ECN are separate fields: rewrite whichever changed, whole. */
+static uint8_t tos_mask(uint8_t a, uint8_t b)
+{
+    uint8_t d = a ^ b;
+    return (uint8_t)((d & 0xfc ? 0xfc : 0) | (d & 0x03 ? 0x03 : 0));
+}
+
 static void commit(struct xctx *x)
 {
     struct sw_flow_key *b = &x->base;
@@ -176,7 +183,7 @@ static void commit(struct xctx *x)
         memset(&s, 0, sizeof(s));
         s.src_mask = b->nw_src != f->nw_src ? UINT32_MAX : 0;
         s.dst_mask = b->nw_dst != f->nw_dst ? UINT32_MAX : 0;
-        s.tos_mask = b->nw_tos ^ f->nw_tos;
+        s.tos_mask = tos_mask(b->nw_tos, f->nw_tos);
         s.ttl_mask = b->nw_ttl != f->nw_ttl ? 0xff : 0;
         if (s.src_mask || s.dst_mask || s.tos_mask || s.ttl_mask) {
             s.src = f->nw_src & s.src_mask;
@@ -195,7 +202,7 @@ static void commit(struct xctx *x)
         any = false;
         mask_bytes(s.src_mask, f->ipv6_src, b->ipv6_src, 16, &any);
         mask_bytes(s.dst_mask, f->ipv6_dst, b->ipv6_dst, 16, &any);
-        s.tclass_mask = b->nw_tos ^ f->nw_tos;
+        s.tclass_mask = tos_mask(b->nw_tos, f->nw_tos);
         s.hlimit_mask = b->nw_ttl != f->nw_ttl ? 0xff : 0;
         if (any || s.tclass_mask || s.hlimit_mask) {
             for (int i = 0; i < 16; i++) {
@@ -721,7 +728,7 @@ int sw__ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
             wc_all(&wc->masks.vlan_tci, 2);
         if (vlan_selected(m, x->xvlan)) {
             x->mirrors |= 1u << i;
-            x->mirror_state[i] = *key;
+            x->mirror_state[i] = x->base;
         }
     }
     tr(x, "bridge(\"%s\")\n-------------\n", ofp->name);
