@@ -1312,7 +1312,8 @@ void sw_ofproto_fdb_foreach(struct sw_ofproto *ofp,
         return;
     struct fdb_ctx c = {.ofp = ofp};
     sw_mac_foreach(ofp->macs, sw__ofproto_now(ofp), fdb_collect, &c);
-    qsort(c.entries, c.n, sizeof(*c.entries), cmp_fdb);
+    if (c.n)
+        qsort(c.entries, c.n, sizeof(*c.entries), cmp_fdb);
     pthread_rwlock_rdlock(&ofp->cfg_lock);
     for (size_t i = 0; i < c.n; i++) {
         const struct ofport *p = sw__port_by_ofport(ofp, c.entries[i].ofport);
