@@ -252,9 +252,97 @@ void sw_flow_from_pkt(const struct pkt_flow *flow, struct sw_flow_key *key)
     }
 }
 
+/*
+ * The frames a datapath mostly sees, in one pass straight into the key:
+ * Ethernet, at most one VLAN tag, then either an EtherType the parser does
+ * not look into, or IPv4 without options, not a fragment, the whole
+ * datagram captured, carrying a complete and valid TCP, UDP, SCTP or ICMP
+ * header or another protocol. Every check the full parser makes on such a
+ * frame is made here, and the key comes out byte for byte as
+ * sw_flow_from_pkt(pkt_parse()) would make it (with status PKT_OK; the
+ * unit test and the fuzz target compare both). Anything else returns false
+ * (the key half written) and goes to the full parser.
+ */
+static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct sw_flow_key *key)
+{
+    if (len < PKT_ETH_HDR_LEN)
+        return false;
+    memset(key, 0, sizeof(*key));
+    key->in_port = in_port;
+    memcpy(key->dl_dst, d, PKT_ETH_ADDR_LEN);
+    memcpy(key->dl_src, d + PKT_ETH_ADDR_LEN, PKT_ETH_ADDR_LEN);
+    uint16_t type = pkt_get16(d + 12);
+    size_t ofs = PKT_ETH_HDR_LEN;
+    if (type == PKT_ETH_TYPE_VLAN || type == PKT_ETH_TYPE_QINQ) {
+        if (len < PKT_ETH_HDR_LEN + PKT_VLAN_HDR_LEN)
+            return false;
+        uint16_t tci = pkt_get16(d + 14);
+        key->vlan_tci = (uint16_t)((tci & (SW_VLAN_PCP_MASK | SW_VLAN_VID_MASK)) | SW_VLAN_PRESENT);
+        key->vlan_tpid = type;
+        type = pkt_get16(d + 16);
+        ofs += PKT_VLAN_HDR_LEN;
+        if (type == PKT_ETH_TYPE_VLAN || type == PKT_ETH_TYPE_QINQ)
+            return false;
+    }
+    key->dl_type = type;
+    if (type != PKT_ETH_TYPE_IPV4)
+        return type >= PKT_ETH_TYPE_MIN && type != PKT_ETH_TYPE_IPV6 && type != PKT_ETH_TYPE_ARP;
+
+    if (len - ofs < PKT_IPV4_HDR_LEN)
+        return false;
+    const uint8_t *ip = d + ofs;
+    uint32_t end = pkt_get16(ip + 2); /* from ip */
+    if (ip[0] != 0x45 || end < PKT_IPV4_HDR_LEN || end > len - ofs ||
+        (pkt_get16(ip + 6) & (PKT_IPV4_MF | PKT_IPV4_OFFSET_MASK)))
+        return false;
+    key->nw_src = pkt_get32(ip + 12);
+    key->nw_dst = pkt_get32(ip + 16);
+    key->nw_proto = ip[9];
+    key->nw_tos = ip[1];
+    key->nw_ttl = ip[8];
+    const uint8_t *l4 = ip + PKT_IPV4_HDR_LEN;
+    uint32_t l4_len = end - PKT_IPV4_HDR_LEN;
+    switch (ip[9]) {
+    case PKT_IPPROTO_TCP: {
+        if (l4_len < PKT_TCP_HDR_LEN)
+            return false;
+        uint32_t hlen = (uint32_t)(l4[12] >> 4) * 4;
+        if (hlen < PKT_TCP_HDR_LEN || hlen > l4_len)
+            return false;
+        key->tcp_flags = pkt_get16(l4 + 12) & PKT_TCP_FLAGS_MASK & SW_TCP_FLAGS_MASK;
+        break;
+    }
+    case PKT_IPPROTO_UDP: {
+        if (l4_len < PKT_UDP_HDR_LEN)
+            return false;
+        uint32_t ulen = pkt_get16(l4 + 4);
+        if (ulen < PKT_UDP_HDR_LEN || ulen > l4_len)
+            return false;
+        break;
+    }
+    case PKT_IPPROTO_SCTP:
+        if (l4_len < PKT_SCTP_HDR_LEN)
+            return false;
+        break;
+    case PKT_IPPROTO_ICMP:
+        if (l4_len < PKT_ICMP_HDR_LEN)
+            return false;
+        key->tp_src = l4[0];
+        key->tp_dst = l4[1];
+        return true;
+    default:
+        return true;
+    }
+    key->tp_src = pkt_get16(l4);
+    key->tp_dst = pkt_get16(l4 + 2);
+    return true;
+}
+
 enum pkt_status sw_flow_extract(const uint8_t *data, size_t len, uint32_t in_port,
                                 struct sw_flow_key *key, struct pkt_layout *layout)
 {
+    if (!layout && extract_fast(data, len, in_port, key))
+        return PKT_OK;
     struct pkt_flow flow;
     struct pkt_layout local;
     flow.in_port = in_port;

@@ -219,6 +219,12 @@ void sw_flow_from_pkt(const struct pkt_flow *flow, struct sw_flow_key *key);
  * layout (header offsets for actions that rewrite the packet). Returns the
  * parse status: a truncated or malformed frame still gets a key, filled as
  * far as it parsed. Never reads outside the frame. Any thread.
+ *
+ * Without @layout, common frames (Ethernet, at most one VLAN tag, a
+ * non-IP EtherType or IPv4 without options and not fragmented, whole, with
+ * a valid TCP/UDP/SCTP/ICMP header or another protocol) take a fast path
+ * that fills the key directly; the key and status are exactly the full
+ * parser's (the datapath's per-packet extraction).
  */
 enum pkt_status sw_flow_extract(const uint8_t *data, size_t len, uint32_t in_port,
                                 struct sw_flow_key *key, struct pkt_layout *layout);
