@@ -283,6 +283,19 @@ unsigned sw_mfc_expire(struct sw_mfc *mfc, uint64_t now_ms, uint64_t idle_ms)
     return removed;
 }
 
+unsigned sw_mfc_foreach(struct sw_mfc *mfc, void (*fn)(void *arg, struct sw_mfc_flow *flow),
+                        void *arg)
+{
+    unsigned n = 0;
+    if (!mfc || !fn)
+        return 0;
+    pthread_mutex_lock(&mfc->mutex);
+    for (struct sw_mfc_flow *f = mfc->head; f; f = f->next, n++)
+        fn(arg, f);
+    pthread_mutex_unlock(&mfc->mutex);
+    return n;
+}
+
 static void free_cb(void *p)
 {
     free(p);
@@ -366,13 +379,38 @@ void sw_emc_destroy(struct sw_emc *emc)
     free(emc);
 }
 
+/*
+ * Per packet, so no chain of 15 dependent multiplies: each pair of key
+ * words is folded with its own constants independently (the CPU overlaps
+ * the multiplies), the folds are added, and one last fold mixes the sum
+ * so both 32-bit halves (the two slot choices) depend on every word.
+ */
 uint64_t sw_emc_hash(const struct sw_flow_key *key)
 {
+    static const uint64_t secret[16] = {
+        0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull,
+        0x589965cc75374cc3ull, 0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+        0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+        0x27d4eb2f165667c5ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
+        0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull, 0x2545f4914f6cdd1dull,
+        0x5851f42d4c957f2dull,
+    };
+    _Static_assert(SW_FLOW_KEY_WORDS == 15, "pairs below");
     const uint64_t *k = sw_flow_key_words(key);
     uint64_t h = 0;
+    for (int i = 0; i < 14; i += 2)
+        h += kk_hash_fold(k[i] ^ secret[i], k[i + 1] ^ secret[i + 1]);
+    h += kk_hash_fold(k[14] ^ secret[14], secret[15]);
+    return kk_hash_fold(h ^ KK_HASH_K0, KK_HASH_K1);
+}
+
+static inline bool key_equal(const struct sw_flow_key *a, const struct sw_flow_key *b)
+{
+    const uint64_t *x = sw_flow_key_words(a), *y = sw_flow_key_words(b);
+    uint64_t diff = 0;
     for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
-        h = kk_hash_combine(h, k[i]);
-    return h;
+        diff |= x[i] ^ y[i];
+    return diff == 0;
 }
 
 static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
@@ -380,12 +418,22 @@ static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
     return &emc->entries[(way ? hash >> 32 : hash) & (SW_EMC_ENTRIES - 1)];
 }
 
+void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash)
+{
+    /* An entry spans up to three cache lines; the first holds the hash and
+     * the flow, which decide a miss. The second way is rarely needed. */
+    const uint8_t *e = (const uint8_t *)&emc->entries[hash & (SW_EMC_ENTRIES - 1)];
+    __builtin_prefetch(e);
+    __builtin_prefetch(e + 64);
+    __builtin_prefetch(e + sizeof(struct emc_entry) - 1);
+}
+
 struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
                                   uint64_t hash)
 {
     for (int way = 0; way < 2; way++) {
         struct emc_entry *e = slot(emc, hash, way);
-        if (!e->flow || e->hash != hash || memcmp(&e->key, key, sizeof(*key)) != 0)
+        if (!e->flow || e->hash != hash || !key_equal(&e->key, key))
             continue;
         if (sw_mfc_flow_dead(e->flow)) {
             entry_clear(emc, e);
@@ -405,9 +453,9 @@ void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t h
             return;
     }
     struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e = b;
-    if (a->flow && a->hash == hash && memcmp(&a->key, key, sizeof(*key)) == 0)
+    if (a->flow && a->hash == hash && key_equal(&a->key, key))
         e = a;
-    else if (b->flow && b->hash == hash && memcmp(&b->key, key, sizeof(*key)) == 0)
+    else if (b->flow && b->hash == hash && key_equal(&b->key, key))
         e = b;
     else if (!a->flow || sw_mfc_flow_dead(a->flow))
         e = a;

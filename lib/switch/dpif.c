@@ -1052,38 +1052,20 @@ unsigned sw_dpif_flow_count(struct sw_dpif *dp)
 }
 
 struct dump_ctx {
-    struct sw_dpif *dp;
     void (*fn)(void *arg, const struct sw_dpif_flow_info *info);
     void *arg;
 };
 
-static enum sw_mfc_reval dump_one(void *arg, const struct sw_flow_key *key,
-                                  const struct sw_flow_mask *mask, const void *actions,
-                                  size_t actions_len, void *user, const void **new_actions,
-                                  size_t *new_len)
+static void dump_one(void *arg, struct sw_mfc_flow *flow)
 {
-    (void)new_actions, (void)new_len;
     struct dump_ctx *d = arg;
     struct sw_dpif_flow_info info;
     memset(&info, 0, sizeof(info));
-    info.key = *key;
-    info.mask = *mask;
-    info.actions = actions;
-    info.actions_len = actions_len;
-    info.user = user;
-    /* The cache's iteration gives no flow handle: find the flow by its own
-     * masked key. Overlapping megaflows could answer with another one; then
-     * its statistics stay zero. */
-    struct sw_mfc_flow *f = sw_mfc_lookup(d->dp->mfc, key);
-    if (f) {
-        struct sw_flow_key k;
-        struct sw_flow_mask m;
-        sw_mfc_flow_match(f, &k, &m);
-        if (!memcmp(&k, key, sizeof(k)) && !memcmp(&m, mask, sizeof(m)))
-            sw_mfc_flow_get_stats(f, &info.stats);
-    }
+    sw_mfc_flow_match(flow, &info.key, &info.mask);
+    info.actions = sw_mfc_flow_actions(flow, &info.actions_len);
+    sw_mfc_flow_get_stats(flow, &info.stats);
+    info.user = sw_mfc_flow_user(flow);
     d->fn(d->arg, &info);
-    return SW_MFC_KEEP;
 }
 
 void sw_dpif_flow_dump(struct sw_dpif *dp,
@@ -1091,12 +1073,8 @@ void sw_dpif_flow_dump(struct sw_dpif *dp,
 {
     if (!dp || !fn)
         return;
-    /* Lookups need a registered reader; registration nests. */
-    bool reg = kk_rcu_register_thread() == 0;
-    struct dump_ctx d = {.dp = dp, .fn = fn, .arg = arg};
-    sw_mfc_revalidate(dp->mfc, dump_one, &d);
-    if (reg)
-        kk_rcu_unregister_thread();
+    struct dump_ctx d = {.fn = fn, .arg = arg};
+    sw_mfc_foreach(dp->mfc, dump_one, &d);
 }
 
 /* ---- control: PMD statistics --------------------------------------------- */
