@@ -256,9 +256,14 @@ const void *sw_mfc_flow_actions(const struct sw_mfc_flow *flow, size_t *len)
     return a->data;
 }
 
-bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow)
+static inline bool flow_dead(const struct sw_mfc_flow *flow)
 {
     return __atomic_load_n(&flow->dead, __ATOMIC_ACQUIRE);
+}
+
+bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow)
+{
+    return flow_dead(flow);
 }
 
 unsigned sw_mfc_count(struct sw_mfc *mfc)
@@ -435,7 +440,7 @@ struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *
         struct emc_entry *e = slot(emc, hash, way);
         if (!e->flow || e->hash != hash || !key_equal(&e->key, key))
             continue;
-        if (sw_mfc_flow_dead(e->flow)) {
+        if (flow_dead(e->flow)) {
             entry_clear(emc, e);
             return NULL;
         }
@@ -457,7 +462,7 @@ void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t h
         e = a;
     else if (b->flow && b->hash == hash && key_equal(&b->key, key))
         e = b;
-    else if (!a->flow || sw_mfc_flow_dead(a->flow))
+    else if (!a->flow || flow_dead(a->flow))
         e = a;
     /* The caller got @flow in this read section, so the cache's reference
      * is still held and the count cannot be zero here. */
