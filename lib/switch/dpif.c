@@ -387,6 +387,15 @@ static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
 
 /* ---- PMD: the burst ----------------------------------------------------- */
 
+static inline bool key_equal(const struct sw_flow_key *a, const struct sw_flow_key *b)
+{
+    const uint64_t *x = sw_flow_key_words(a), *y = sw_flow_key_words(b);
+    uint64_t diff = 0;
+    for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
+        diff |= x[i] ^ y[i];
+    return diff == 0;
+}
+
 /* Execute @actions on @n packets of one megaflow. */
 static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigned n,
                                  const void *actions, size_t len)
@@ -401,7 +410,8 @@ static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigne
 
 /*
  * The burst in passes, so that memory latency overlaps: (1) extract every
- * key, hash it and prefetch its EMC slot; (2) EMC lookups; (3) the misses
+ * key, hash it and prefetch its EMC slot (a key equal to the previous
+ * packet's reuses that packet's answer); (2) EMC lookups; (3) the misses
  * as one megaflow burst lookup, then upcalls; (4) group by megaflow — a
  * burst of a single flow (the common case) is executed in place, without
  * copying packet pointers — account each group once and execute it.
@@ -415,16 +425,24 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
     uint8_t miss[SW_DPIF_BURST];
     unsigned n_miss = 0;
 
+    bool same_as_prev[SW_DPIF_BURST];
     for (unsigned i = 0; i < n; i++) {
         struct pkt_buf *p = pkts[i];
         if (i + 1 < n)
             __builtin_prefetch(pkt_data(pkts[i + 1]));
         sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
-        hashes[i] = sw_emc_hash(&keys[i]);
-        sw_emc_prefetch(pmd->emc, hashes[i]);
+        /* Runs of one microflow (a bulk transfer's burst) skip the hash
+         * and the EMC: the previous packet's answer is theirs. */
+        same_as_prev[i] = i > 0 && key_equal(&keys[i], &keys[i - 1]);
+        if (same_as_prev[i]) {
+            hashes[i] = hashes[i - 1];
+        } else {
+            hashes[i] = sw_emc_hash(&keys[i]);
+            sw_emc_prefetch(pmd->emc, hashes[i]);
+        }
     }
     for (unsigned i = 0; i < n; i++) {
-        flows[i] = sw_emc_lookup(pmd->emc, &keys[i], hashes[i]);
+        flows[i] = same_as_prev[i] ? flows[i - 1] : sw_emc_lookup(pmd->emc, &keys[i], hashes[i]);
         if (kk_unlikely(!flows[i]))
             miss[n_miss++] = (uint8_t)i;
     }
