@@ -403,20 +403,13 @@ uint64_t sw_emc_hash(const struct sw_flow_key *key)
     _Static_assert(SW_FLOW_KEY_WORDS == 15, "pairs below");
     const uint64_t *k = sw_flow_key_words(key);
     uint64_t h = 0;
+#pragma GCC unroll 8
     for (int i = 0; i < 14; i += 2)
         h += kk_hash_fold(k[i] ^ secret[i], k[i + 1] ^ secret[i + 1]);
     h += kk_hash_fold(k[14] ^ secret[14], secret[15]);
     return kk_hash_fold(h ^ KK_HASH_K0, KK_HASH_K1);
 }
 
-static inline bool key_equal(const struct sw_flow_key *a, const struct sw_flow_key *b)
-{
-    const uint64_t *x = sw_flow_key_words(a), *y = sw_flow_key_words(b);
-    uint64_t diff = 0;
-    for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
-        diff |= x[i] ^ y[i];
-    return diff == 0;
-}
 
 static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
 {
@@ -438,7 +431,7 @@ struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *
 {
     for (int way = 0; way < 2; way++) {
         struct emc_entry *e = slot(emc, hash, way);
-        if (!e->flow || e->hash != hash || !key_equal(&e->key, key))
+        if (!e->flow || e->hash != hash || !sw_flow_key_equal(&e->key, key))
             continue;
         if (flow_dead(e->flow)) {
             entry_clear(emc, e);
@@ -458,9 +451,9 @@ void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t h
             return;
     }
     struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e = b;
-    if (a->flow && a->hash == hash && key_equal(&a->key, key))
+    if (a->flow && a->hash == hash && sw_flow_key_equal(&a->key, key))
         e = a;
-    else if (b->flow && b->hash == hash && key_equal(&b->key, key))
+    else if (b->flow && b->hash == hash && sw_flow_key_equal(&b->key, key))
         e = b;
     else if (!a->flow || flow_dead(a->flow))
         e = a;

@@ -387,14 +387,6 @@ static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
 
 /* ---- PMD: the burst ----------------------------------------------------- */
 
-static inline bool key_equal(const struct sw_flow_key *a, const struct sw_flow_key *b)
-{
-    const uint64_t *x = sw_flow_key_words(a), *y = sw_flow_key_words(b);
-    uint64_t diff = 0;
-    for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
-        diff |= x[i] ^ y[i];
-    return diff == 0;
-}
 
 /* Execute @actions on @n packets of one megaflow. */
 static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigned n,
@@ -433,7 +425,7 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
         sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
         /* Runs of one microflow (a bulk transfer's burst) skip the hash
          * and the EMC: the previous packet's answer is theirs. */
-        same_as_prev[i] = i > 0 && key_equal(&keys[i], &keys[i - 1]);
+        same_as_prev[i] = i > 0 && sw_flow_key_equal(&keys[i], &keys[i - 1]);
         if (same_as_prev[i]) {
             hashes[i] = hashes[i - 1];
         } else {

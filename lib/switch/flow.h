@@ -57,6 +57,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pkt_proto.h"
 
@@ -142,6 +143,23 @@ static inline const uint64_t *sw_flow_key_words(const struct sw_flow_key *key)
 static inline uint64_t *sw_flow_key_words_rw(struct sw_flow_key *key)
 {
     return (uint64_t *)(void *)key;
+}
+
+/* True if @a and @b are equal (every word). Per-packet code: unrolled, 16
+ * bytes at a time. */
+static inline bool sw_flow_key_equal(const struct sw_flow_key *a, const struct sw_flow_key *b)
+{
+    typedef uint64_t pair __attribute__((vector_size(16)));
+    const uint64_t *x = sw_flow_key_words(a), *y = sw_flow_key_words(b);
+    pair diff = {x[14] ^ y[14], 0};
+#pragma GCC unroll 8
+    for (int i = 0; i < SW_FLOW_KEY_WORDS - 1; i += 2) {
+        pair p, q;
+        memcpy(&p, x + i, sizeof(p));
+        memcpy(&q, y + i, sizeof(q));
+        diff |= p ^ q;
+    }
+    return (diff[0] | diff[1]) == 0;
 }
 
 /* True if @a and @b agree on every bit set in @mask. */

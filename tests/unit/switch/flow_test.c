@@ -614,6 +614,12 @@ static void test_hash_and_compare_under_mask(void **state)
         struct sw_flow_key k, k2;
         struct sw_flow_mask m;
         random_match(&rng, &k, &m);
+        /* Whole-key equality: itself, and one flipped bit anywhere. */
+        k2 = k;
+        assert_true(sw_flow_key_equal(&k, &k2));
+        ((uint8_t *)&k2)[iter % sizeof(k2)] ^= (uint8_t)(1u << (iter % 8));
+        assert_false(sw_flow_key_equal(&k, &k2));
+        assert_false(sw_flow_key_equal(&k2, &k));
         /* Flip bits outside the mask: equal and same hash. */
         k2 = k;
         uint8_t *b2 = (uint8_t *)&k2;
