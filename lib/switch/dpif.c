@@ -402,9 +402,9 @@ static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigne
 
 /*
  * The burst in passes, so that memory latency overlaps: (1) extract every
- * key, hash it and prefetch its EMC slot (a key equal to the previous
- * packet's reuses that packet's answer); (2) EMC lookups; (3) the misses
- * as one megaflow burst lookup, then upcalls; (4) group by megaflow — a
+ * key; (2) hash it and prefetch its EMC slot (a key equal to the previous
+ * packet's reuses that packet's answer); (3) EMC lookups; (4) the misses
+ * as one megaflow burst lookup, then upcalls; (5) group by megaflow — a
  * burst of a single flow (the common case) is executed in place, without
  * copying packet pointers — account each group once and execute it.
  */
@@ -423,6 +423,10 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
         if (i + 1 < n)
             __builtin_prefetch(pkt_data(pkts[i + 1]));
         sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
+    }
+    /* A separate pass: a key's 16-byte loads right after its 8-byte stores
+     * would stall on store forwarding. */
+    for (unsigned i = 0; i < n; i++) {
         /* Runs of one microflow (a bulk transfer's burst) skip the hash
          * and the EMC: the previous packet's answer is theirs. */
         same_as_prev[i] = i > 0 && sw_flow_key_equal(&keys[i], &keys[i - 1]);
