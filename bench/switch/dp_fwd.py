@@ -8,6 +8,7 @@ noise of the shared machine). Metrics: frames per second at the sink and the
 forwarder's busy cycles per packet.
 
   bench/switch/dp_fwd.py [--rounds 5] [--seconds 3] [--cases io,one,learn1,learn1000]
+  bench/switch/dp_fwd.py --cases io,one,one@/path/to/old/checkout   (before/after)
 """
 import argparse
 import json
@@ -19,7 +20,8 @@ import tempfile
 import time
 
 CASES = {
-    # name: (forwarder command builder, pkt_gen --flows)
+    # name: (forwarder command builder, pkt_gen --flows); "NAME@DIR" runs DIR's build
+    # of the forwarder (e.g. an older checkout) against the same pkt_gen.
     "io": (lambda p1, p2: ["build/apps/kvmkit", "testpmd", "-p", "vhost-user:path=" + p1,
                            "-p", "vhost-user:path=" + p2, "-f", "io", "-c", "1", "-s", "0",
                            "--json", "--busy-poll"], 1),
@@ -39,8 +41,12 @@ def run_case(name, seconds, tmp):
     for p in (p1, p2):
         if os.path.exists(p):
             os.unlink(p)
-    build, flows = CASES[name]
-    proc = subprocess.Popen(build(p1, p2), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    case, _, root = name.partition("@")
+    build, flows = CASES[case]
+    cmd = build(p1, p2)
+    if root:
+        cmd[0] = os.path.join(root, cmd[0])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     for _ in range(400):
         if os.path.exists(p1) and os.path.exists(p2):
             break
@@ -86,7 +92,7 @@ def main():
                   flush=True)
     rows = []
     io = statistics.median(seen[("io", "pps")]) if ("io", "pps") in seen else None
-    print("\n%-11s %9s %9s %9s %8s %8s %8s" % ("case", "Mpps med", "min", "max", "c/p med",
+    print("\n%-24s %9s %9s %9s %8s %8s %8s" % ("case", "Mpps med", "min", "max", "c/p med",
                                              "c/p min", "vs io"))
     for name in names:
         pps = seen[(name, "pps")]
@@ -95,9 +101,10 @@ def main():
                "mpps_min": round(min(pps) / 1e6, 3), "mpps_max": round(max(pps) / 1e6, 3),
                "cycles_per_packet_median": round(statistics.median(cpp), 1),
                "cycles_per_packet_min": round(min(cpp), 1),
-               "vs_io": round(statistics.median(pps) / io, 3) if io else None}
+               "vs_io": round(statistics.median(pps) / io, 3) if io else None,
+               "runs_mpps": [round(x / 1e6, 3) for x in pps], "runs_cycles_per_packet": cpp}
         rows.append(row)
-        print("%-11s %9.3f %9.3f %9.3f %8.1f %8.1f %8s" % (
+        print("%-24s %9.3f %9.3f %9.3f %8.1f %8.1f %8s" % (
             name, row["mpps_median"], row["mpps_min"], row["mpps_max"],
             row["cycles_per_packet_median"], row["cycles_per_packet_min"],
             "%.3f" % row["vs_io"] if row["vs_io"] else "-"))
