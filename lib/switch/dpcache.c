@@ -390,7 +390,7 @@ void sw_emc_destroy(struct sw_emc *emc)
  * the multiplies), the folds are added, and one last fold mixes the sum
  * so both 32-bit halves (the two slot choices) depend on every word.
  */
-uint64_t sw_emc_hash(const struct sw_flow_key *key)
+static inline uint64_t emc_hash(const struct sw_flow_key *key)
 {
     static const uint64_t secret[16] = {
         0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull,
@@ -410,13 +410,18 @@ uint64_t sw_emc_hash(const struct sw_flow_key *key)
     return kk_hash_fold(h ^ KK_HASH_K0, KK_HASH_K1);
 }
 
+uint64_t sw_emc_hash(const struct sw_flow_key *key)
+{
+    return emc_hash(key);
+}
+
 
 static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
 {
     return &emc->entries[(way ? hash >> 32 : hash) & (SW_EMC_ENTRIES - 1)];
 }
 
-void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash)
+static inline void emc_prefetch(const struct sw_emc *emc, uint64_t hash)
 {
     /* An entry spans up to three cache lines; the first holds the hash and
      * the flow, which decide a miss. The second way is rarely needed. */
@@ -426,8 +431,8 @@ void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash)
     __builtin_prefetch(e + sizeof(struct emc_entry) - 1);
 }
 
-struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
-                                  uint64_t hash)
+static inline struct sw_mfc_flow *emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
+                                             uint64_t hash)
 {
     for (int way = 0; way < 2; way++) {
         struct emc_entry *e = slot(emc, hash, way);
@@ -440,6 +445,44 @@ struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *
         return e->flow;
     }
     return NULL;
+}
+
+void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash)
+{
+    emc_prefetch(emc, hash);
+}
+
+struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
+                                  uint64_t hash)
+{
+    return emc_lookup(emc, key, hash);
+}
+
+unsigned sw_emc_lookup_burst(struct sw_emc *emc, const struct sw_flow_key *keys, unsigned n,
+                             uint64_t *hashes, struct sw_mfc_flow **flows)
+{
+    bool same[SW_EMC_BURST];
+    unsigned hits = 0;
+    for (unsigned done = 0; done < n; done += SW_EMC_BURST) {
+        const struct sw_flow_key *k = keys + done;
+        uint64_t *h = hashes + done;
+        struct sw_mfc_flow **f = flows + done;
+        unsigned m = n - done < SW_EMC_BURST ? n - done : SW_EMC_BURST;
+        for (unsigned i = 0; i < m; i++) {
+            same[i] = i > 0 && sw_flow_key_equal(&k[i], &k[i - 1]);
+            if (same[i]) {
+                h[i] = h[i - 1];
+            } else {
+                h[i] = emc_hash(&k[i]);
+                emc_prefetch(emc, h[i]);
+            }
+        }
+        for (unsigned i = 0; i < m; i++) {
+            f[i] = same[i] ? f[i - 1] : emc_lookup(emc, &k[i], h[i]);
+            hits += f[i] != NULL;
+        }
+    }
+    return hits;
 }
 
 void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t hash,

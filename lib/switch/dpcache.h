@@ -215,6 +215,19 @@ void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash);
 struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
                                   uint64_t hash);
 
+#define SW_EMC_BURST 32
+
+/*
+ * sw_emc_hash() and sw_emc_lookup() for the @n keys of the array @keys, in
+ * passes so that slot misses overlap (hash and prefetch every slot, then
+ * compare): hashes[i] and flows[i] (NULL on a miss) for each. A key equal
+ * to the one before it takes that key's answer without a lookup (runs of
+ * one microflow). Returns the number of hits. Owning thread only, as an
+ * RCU reader.
+ */
+unsigned sw_emc_lookup_burst(struct sw_emc *emc, const struct sw_flow_key *keys, unsigned n,
+                             uint64_t *hashes, struct sw_mfc_flow **flows);
+
 /*
  * Cache @flow (just returned by sw_mfc_lookup() or sw_mfc_insert(), and
  * not dead) for @key, subject to the insertion probability. Owning

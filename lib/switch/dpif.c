@@ -402,10 +402,10 @@ static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigne
 
 /*
  * The burst in passes, so that memory latency overlaps: (1) extract every
- * key; (2) hash it and prefetch its EMC slot (a key equal to the previous
- * packet's reuses that packet's answer); (3) EMC lookups; (4) the misses
- * as one megaflow burst lookup, then upcalls; (5) group by megaflow — a
- * burst of a single flow (the common case) is executed in place, without
+ * key; (2)+(3) sw_emc_lookup_burst(): hash every key and prefetch its slot,
+ * then compare (a key equal to the previous packet's reuses that packet's
+ * answer); (4) the misses as one megaflow burst lookup, then upcalls;
+ * (5) group by megaflow — a burst of a single flow (the common case) is executed in place, without
  * copying packet pointers — account each group once and execute it.
  */
 static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pkts, unsigned n)
@@ -417,31 +417,27 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
     uint8_t miss[SW_DPIF_BURST];
     unsigned n_miss = 0;
 
-    bool same_as_prev[SW_DPIF_BURST];
     for (unsigned i = 0; i < n; i++) {
         struct pkt_buf *p = pkts[i];
         if (i + 1 < n)
             __builtin_prefetch(pkt_data(pkts[i + 1]));
         sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
     }
-    /* A separate pass: a key's 16-byte loads right after its 8-byte stores
-     * would stall on store forwarding. */
-    for (unsigned i = 0; i < n; i++) {
-        /* Runs of one microflow (a bulk transfer's burst) skip the hash
-         * and the EMC: the previous packet's answer is theirs. */
-        same_as_prev[i] = i > 0 && sw_flow_key_equal(&keys[i], &keys[i - 1]);
-        if (same_as_prev[i]) {
-            hashes[i] = hashes[i - 1];
-        } else {
-            hashes[i] = sw_emc_hash(&keys[i]);
-            sw_emc_prefetch(pmd->emc, hashes[i]);
-        }
-    }
-    for (unsigned i = 0; i < n; i++) {
-        flows[i] = same_as_prev[i] ? flows[i - 1] : sw_emc_lookup(pmd->emc, &keys[i], hashes[i]);
+    /* After extraction, not interleaved with it: the burst lookup's 16-byte
+     * key loads right after a key's 8-byte stores would stall on store
+     * forwarding. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+/* keys[0, n) were all written above; GCC cannot see that through the calls. */
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+    sw_emc_lookup_burst(pmd->emc, keys, n, hashes, flows);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+    for (unsigned i = 0; i < n; i++)
         if (kk_unlikely(!flows[i]))
             miss[n_miss++] = (uint8_t)i;
-    }
     pmd->turn.emc_hits += n - n_miss;
 
     if (kk_unlikely(n_miss)) {

@@ -255,6 +255,57 @@ static void test_foreach_overlapping(void **state)
     sw_mfc_destroy(mfc);
 }
 
+/* ---- EMC burst lookups ---- */
+
+static void test_emc_burst_matches_single(void **state)
+{
+    struct sw_mfc *mfc;
+    struct sw_emc *emc;
+    assert_int_equal(sw_mfc_create(&mfc), 0);
+    assert_int_equal(sw_emc_create(1, &emc), 0);
+    /* Keys 0..9 (in_port), megaflows matching in_port exactly; keys 0..6
+     * cached, 7..9 not; key 3's flow then removed (dead). */
+    struct sw_flow_key k[10];
+    struct sw_mfc_flow *f[10];
+    struct sw_flow_mask m;
+    memset(&m, 0, sizeof(m));
+    m.masks.in_port = UINT32_MAX;
+    for (uint32_t i = 0; i < 10; i++) {
+        memset(&k[i], 0, sizeof(k[i]));
+        k[i].in_port = i;
+        k[i].nw_src = 0x0a000000u + i;
+        assert_int_equal(sw_mfc_insert(mfc, &k[i], &m, NULL, 0, NULL, 0, &f[i]), 0);
+        if (i < 7)
+            sw_emc_insert(emc, &k[i], sw_emc_hash(&k[i]), f[i]);
+    }
+    assert_int_equal(sw_mfc_remove(mfc, f[3]), 0);
+    /* 70 keys (more than one internal burst), with runs and repeats. */
+    uint64_t rng = 99;
+    struct sw_flow_key keys[70];
+    uint64_t hashes[70];
+    struct sw_mfc_flow *flows[70];
+    for (unsigned i = 0; i < 70; i++) {
+        unsigned pick = i > 0 && kk_test_rand(&rng) % 3 == 0 ? keys[i - 1].in_port
+                                                            : (unsigned)(kk_test_rand(&rng) % 10);
+        keys[i] = k[pick];
+    }
+    /* The first lookup of key 3 drops its dead entry: do singles second. */
+    unsigned hits = sw_emc_lookup_burst(emc, keys, 70, hashes, flows);
+    unsigned expect_hits = 0;
+    for (unsigned i = 0; i < 70; i++) {
+        unsigned id = keys[i].in_port;
+        assert_int_equal(hashes[i], sw_emc_hash(&keys[i]));
+        struct sw_mfc_flow *want = id < 7 && id != 3 ? f[id] : NULL;
+        assert_ptr_equal(flows[i], want);
+        assert_ptr_equal(sw_emc_lookup(emc, &keys[i], hashes[i]), want);
+        expect_hits += want != NULL;
+    }
+    assert_int_equal(hits, expect_hits);
+    assert_int_equal(sw_emc_lookup_burst(emc, keys, 0, hashes, flows), 0);
+    sw_emc_destroy(emc);
+    sw_mfc_destroy(mfc);
+}
+
 /* ---- random tables against direct lookups ---- */
 
 static enum sw_mfc_reval reval_cb(void *arg, const struct sw_flow_key *key,
@@ -505,6 +556,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_against_table, register_reader,
                                         unregister_reader),
         cmocka_unit_test_setup_teardown(test_foreach_overlapping, register_reader,
+                                        unregister_reader),
+        cmocka_unit_test_setup_teardown(test_emc_burst_matches_single, register_reader,
                                         unregister_reader),
         cmocka_unit_test(test_concurrent_reader),
     };
