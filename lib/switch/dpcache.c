@@ -256,9 +256,14 @@ const void *sw_mfc_flow_actions(const struct sw_mfc_flow *flow, size_t *len)
     return a->data;
 }
 
-bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow)
+static inline bool flow_dead(const struct sw_mfc_flow *flow)
 {
     return __atomic_load_n(&flow->dead, __ATOMIC_ACQUIRE);
+}
+
+bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow)
+{
+    return flow_dead(flow);
 }
 
 unsigned sw_mfc_count(struct sw_mfc *mfc)
@@ -281,6 +286,19 @@ unsigned sw_mfc_expire(struct sw_mfc *mfc, uint64_t now_ms, uint64_t idle_ms)
     }
     pthread_mutex_unlock(&mfc->mutex);
     return removed;
+}
+
+unsigned sw_mfc_foreach(struct sw_mfc *mfc, void (*fn)(void *arg, struct sw_mfc_flow *flow),
+                        void *arg)
+{
+    unsigned n = 0;
+    if (!mfc || !fn)
+        return 0;
+    pthread_mutex_lock(&mfc->mutex);
+    for (struct sw_mfc_flow *f = mfc->head; f; f = f->next, n++)
+        fn(arg, f);
+    pthread_mutex_unlock(&mfc->mutex);
+    return n;
 }
 
 static void free_cb(void *p)
@@ -366,34 +384,105 @@ void sw_emc_destroy(struct sw_emc *emc)
     free(emc);
 }
 
-uint64_t sw_emc_hash(const struct sw_flow_key *key)
+/*
+ * Per packet, so no chain of 15 dependent multiplies: each pair of key
+ * words is folded with its own constants independently (the CPU overlaps
+ * the multiplies), the folds are added, and one last fold mixes the sum
+ * so both 32-bit halves (the two slot choices) depend on every word.
+ */
+static inline uint64_t emc_hash(const struct sw_flow_key *key)
 {
+    static const uint64_t secret[16] = {
+        0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull,
+        0x589965cc75374cc3ull, 0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+        0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+        0x27d4eb2f165667c5ull, 0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull,
+        0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull, 0x2545f4914f6cdd1dull,
+        0x5851f42d4c957f2dull,
+    };
+    _Static_assert(SW_FLOW_KEY_WORDS == 15, "pairs below");
     const uint64_t *k = sw_flow_key_words(key);
     uint64_t h = 0;
-    for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
-        h = kk_hash_combine(h, k[i]);
-    return h;
+#pragma GCC unroll 8
+    for (int i = 0; i < 14; i += 2)
+        h += kk_hash_fold(k[i] ^ secret[i], k[i + 1] ^ secret[i + 1]);
+    h += kk_hash_fold(k[14] ^ secret[14], secret[15]);
+    return kk_hash_fold(h ^ KK_HASH_K0, KK_HASH_K1);
 }
+
+uint64_t sw_emc_hash(const struct sw_flow_key *key)
+{
+    return emc_hash(key);
+}
+
 
 static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
 {
     return &emc->entries[(way ? hash >> 32 : hash) & (SW_EMC_ENTRIES - 1)];
 }
 
-struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
-                                  uint64_t hash)
+static inline void emc_prefetch(const struct sw_emc *emc, uint64_t hash)
+{
+    /* An entry spans up to three cache lines; the first holds the hash and
+     * the flow, which decide a miss. The second way is rarely needed. */
+    const uint8_t *e = (const uint8_t *)&emc->entries[hash & (SW_EMC_ENTRIES - 1)];
+    __builtin_prefetch(e);
+    __builtin_prefetch(e + 64);
+    __builtin_prefetch(e + sizeof(struct emc_entry) - 1);
+}
+
+static inline struct sw_mfc_flow *emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
+                                             uint64_t hash)
 {
     for (int way = 0; way < 2; way++) {
         struct emc_entry *e = slot(emc, hash, way);
-        if (!e->flow || e->hash != hash || memcmp(&e->key, key, sizeof(*key)) != 0)
+        if (!e->flow || e->hash != hash || !sw_flow_key_equal(&e->key, key))
             continue;
-        if (sw_mfc_flow_dead(e->flow)) {
+        if (flow_dead(e->flow)) {
             entry_clear(emc, e);
             return NULL;
         }
         return e->flow;
     }
     return NULL;
+}
+
+void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash)
+{
+    emc_prefetch(emc, hash);
+}
+
+struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
+                                  uint64_t hash)
+{
+    return emc_lookup(emc, key, hash);
+}
+
+unsigned sw_emc_lookup_burst(struct sw_emc *emc, const struct sw_flow_key *keys, unsigned n,
+                             uint64_t *hashes, struct sw_mfc_flow **flows)
+{
+    bool same[SW_EMC_BURST];
+    unsigned hits = 0;
+    for (unsigned done = 0; done < n; done += SW_EMC_BURST) {
+        const struct sw_flow_key *k = keys + done;
+        uint64_t *h = hashes + done;
+        struct sw_mfc_flow **f = flows + done;
+        unsigned m = n - done < SW_EMC_BURST ? n - done : SW_EMC_BURST;
+        for (unsigned i = 0; i < m; i++) {
+            same[i] = i > 0 && sw_flow_key_equal(&k[i], &k[i - 1]);
+            if (same[i]) {
+                h[i] = h[i - 1];
+            } else {
+                h[i] = emc_hash(&k[i]);
+                emc_prefetch(emc, h[i]);
+            }
+        }
+        for (unsigned i = 0; i < m; i++) {
+            f[i] = same[i] ? f[i - 1] : emc_lookup(emc, &k[i], h[i]);
+            hits += f[i] != NULL;
+        }
+    }
+    return hits;
 }
 
 void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t hash,
@@ -405,11 +494,11 @@ void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t h
             return;
     }
     struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e = b;
-    if (a->flow && a->hash == hash && memcmp(&a->key, key, sizeof(*key)) == 0)
+    if (a->flow && a->hash == hash && sw_flow_key_equal(&a->key, key))
         e = a;
-    else if (b->flow && b->hash == hash && memcmp(&b->key, key, sizeof(*key)) == 0)
+    else if (b->flow && b->hash == hash && sw_flow_key_equal(&b->key, key))
         e = b;
-    else if (!a->flow || sw_mfc_flow_dead(a->flow))
+    else if (!a->flow || flow_dead(a->flow))
         e = a;
     /* The caller got @flow in this read section, so the cache's reference
      * is still held and the count cannot be zero here. */

@@ -174,6 +174,17 @@ typedef enum sw_mfc_reval (*sw_mfc_reval_fn)(void *arg, const struct sw_flow_key
  */
 unsigned sw_mfc_revalidate(struct sw_mfc *mfc, sw_mfc_reval_fn fn, void *arg);
 
+/*
+ * Call @fn for every installed flow, in no particular order, with the
+ * writer mutex held: the flow and its actions (sw_mfc_flow_actions) stay
+ * valid and unchanged during the callback, whose thread need not be an RCU
+ * reader. @fn may read the flow (match, statistics, actions, user) but
+ * must not call sw_mfc_* writers. Returns the number of flows visited (0
+ * for a NULL @mfc or @fn). Writer side (dumps, e.g. sw_dpif_flow_dump).
+ */
+unsigned sw_mfc_foreach(struct sw_mfc *mfc, void (*fn)(void *arg, struct sw_mfc_flow *flow),
+                        void *arg);
+
 /* ---- exact-match cache ---- */
 
 #define SW_EMC_ENTRIES 8192
@@ -191,11 +202,31 @@ void sw_emc_destroy(struct sw_emc *emc);
 uint64_t sw_emc_hash(const struct sw_flow_key *key);
 
 /*
+ * Start loading the EMC slot @hash selects first (a hint, no effect on
+ * contents), so that a burst can hash every packet, prefetch, and look up
+ * afterwards. Owning thread only.
+ */
+void sw_emc_prefetch(const struct sw_emc *emc, uint64_t hash);
+
+/*
  * The live flow cached for @key (@hash = sw_emc_hash(key)), or NULL. A
  * dead flow's entry is dropped. Owning thread only, as an RCU reader.
  */
 struct sw_mfc_flow *sw_emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
                                   uint64_t hash);
+
+#define SW_EMC_BURST 32
+
+/*
+ * sw_emc_hash() and sw_emc_lookup() for the @n keys of the array @keys, in
+ * passes so that slot misses overlap (hash and prefetch every slot, then
+ * compare): hashes[i] and flows[i] (NULL on a miss) for each. A key equal
+ * to the one before it takes that key's answer without a lookup (runs of
+ * one microflow). Returns the number of hits. Owning thread only, as an
+ * RCU reader.
+ */
+unsigned sw_emc_lookup_burst(struct sw_emc *emc, const struct sw_flow_key *keys, unsigned n,
+                             uint64_t *hashes, struct sw_mfc_flow **flows);
 
 /*
  * Cache @flow (just returned by sw_mfc_lookup() or sw_mfc_insert(), and

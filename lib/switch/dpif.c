@@ -253,22 +253,16 @@ static void flush_all(struct pmd *pmd)
     pmd->n_tx = 0;
 }
 
-static void pmd_output(void *arg, uint32_t port_no, struct pkt_buf *pkt)
+/* The transmit batch for @port_no this turn, or NULL (no such port). */
+static inline struct tx_batch *tx_batch_of(struct pmd *pmd, uint32_t port_no)
 {
-    struct pmd *pmd = arg;
-    if (kk_unlikely(port_no >= SW_DPIF_MAX_PORTS)) {
-        pkt_free(pkt);
-        pmd->turn.lost++;
-        return;
-    }
+    if (kk_unlikely(port_no >= SW_DPIF_MAX_PORTS))
+        return NULL;
     unsigned slot = pmd->tx_slot[port_no];
     if (kk_unlikely(slot == 0)) {
         struct dp_port *p = __atomic_load_n(&pmd->dp->ports[port_no], __ATOMIC_ACQUIRE);
-        if (!p) {
-            pkt_free(pkt);
-            pmd->turn.lost++;
-            return;
-        }
+        if (!p)
+            return NULL;
         if (pmd->n_tx == TX_SLOTS)
             flush_all(pmd);
         struct tx_batch *b = &pmd->tx[pmd->n_tx++];
@@ -278,10 +272,49 @@ static void pmd_output(void *arg, uint32_t port_no, struct pkt_buf *pkt)
         slot = pmd->n_tx;
         pmd->tx_slot[port_no] = (uint16_t)slot;
     }
-    struct tx_batch *b = &pmd->tx[slot - 1];
+    return &pmd->tx[slot - 1];
+}
+
+static void pmd_output(void *arg, uint32_t port_no, struct pkt_buf *pkt)
+{
+    struct pmd *pmd = arg;
+    struct tx_batch *b = tx_batch_of(pmd, port_no);
+    if (kk_unlikely(!b)) {
+        pkt_free(pkt);
+        pmd->turn.lost++;
+        return;
+    }
     b->pkts[b->n++] = pkt;
     if (b->n == SW_DPIF_BURST)
         flush_batch(pmd, b);
+}
+
+/*
+ * Queue @n packets for @port_no: the single-OUTPUT fast path (no per-packet
+ * callback). A whole burst meeting an empty batch is sent from the
+ * caller's array as it is, without copying the pointers.
+ */
+static void tx_append(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pkts, unsigned n)
+{
+    struct tx_batch *b = tx_batch_of(pmd, port_no);
+    if (kk_unlikely(!b)) {
+        pkt_free_bulk(pkts, n);
+        pmd->turn.lost += n;
+        return;
+    }
+    if (b->n == 0 && n == SW_DPIF_BURST) {
+        pmd->turn.lost += port_send(pmd->dp, b->port, pmd->index, pkts, n);
+        return;
+    }
+    while (n) {
+        unsigned k = KK_MIN(n, SW_DPIF_BURST - b->n);
+        memcpy(b->pkts + b->n, pkts, k * sizeof(*pkts));
+        b->n += k;
+        pkts += k;
+        n -= k;
+        if (b->n == SW_DPIF_BURST)
+            flush_batch(pmd, b);
+    }
 }
 
 static void pmd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt)
@@ -354,6 +387,27 @@ static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
 
 /* ---- PMD: the burst ----------------------------------------------------- */
 
+
+/* Execute @actions on @n packets of one megaflow. */
+static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigned n,
+                                 const void *actions, size_t len)
+{
+    const struct sw_odp_output *out = actions;
+    /* One OUTPUT and nothing else (the common flow): straight to the batch. */
+    if (len == sizeof(*out) && out->hdr.type == SW_ODP_OUTPUT)
+        tx_append(pmd, out->port, pkts, n);
+    else
+        sw_odp_execute(&pmd->exec, pkts, n, actions, len);
+}
+
+/*
+ * The burst in passes, so that memory latency overlaps: (1) extract every
+ * key; (2)+(3) sw_emc_lookup_burst(): hash every key and prefetch its slot,
+ * then compare (a key equal to the previous packet's reuses that packet's
+ * answer); (4) the misses as one megaflow burst lookup, then upcalls;
+ * (5) group by megaflow — a burst of a single flow (the common case) is executed in place, without
+ * copying packet pointers — account each group once and execute it.
+ */
 static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pkts, unsigned n)
 {
     struct sw_dpif *dp = pmd->dp;
@@ -363,21 +417,30 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
     uint8_t miss[SW_DPIF_BURST];
     unsigned n_miss = 0;
 
-    for (unsigned i = 0; i < n && i < 2; i++)
-        __builtin_prefetch(pkt_data(pkts[i]));
     for (unsigned i = 0; i < n; i++) {
-        if (i + 2 < n)
-            __builtin_prefetch(pkt_data(pkts[i + 2]));
         struct pkt_buf *p = pkts[i];
+        if (i + 1 < n)
+            __builtin_prefetch(pkt_data(pkts[i + 1]));
         sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
-        hashes[i] = sw_emc_hash(&keys[i]);
-        flows[i] = sw_emc_lookup(pmd->emc, &keys[i], hashes[i]);
-        if (!flows[i])
-            miss[n_miss++] = (uint8_t)i;
     }
+    /* After extraction, not interleaved with it: the burst lookup's 16-byte
+     * key loads right after a key's 8-byte stores would stall on store
+     * forwarding. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+/* keys[0, n) were all written above; GCC cannot see that through the calls. */
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+    sw_emc_lookup_burst(pmd->emc, keys, n, hashes, flows);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+    for (unsigned i = 0; i < n; i++)
+        if (kk_unlikely(!flows[i]))
+            miss[n_miss++] = (uint8_t)i;
     pmd->turn.emc_hits += n - n_miss;
 
-    if (n_miss) {
+    if (kk_unlikely(n_miss)) {
         const struct sw_flow_key *mkeys[SW_DPIF_BURST];
         struct sw_mfc_flow *mflows[SW_DPIF_BURST];
         for (unsigned j = 0; j < n_miss; j++)
@@ -400,6 +463,25 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
             }
             flows[i] = f;
         }
+    }
+
+    /* One megaflow for the whole burst: no grouping, no copies. */
+    struct sw_mfc_flow *first = n ? flows[0] : NULL;
+    uint64_t bytes = 0;
+    uint16_t tcp_flags = 0;
+    unsigned same = 0;
+    if (first) {
+        for (; same < n && flows[same] == first; same++) {
+            bytes += pkts[same]->pkt_len;
+            tcp_flags |= keys[same].tcp_flags;
+        }
+    }
+    if (first && same == n) {
+        sw_mfc_flow_account(first, pmd->now_ms, n, bytes, tcp_flags);
+        size_t len;
+        const void *actions = sw_mfc_flow_actions(first, &len);
+        execute_group(pmd, pkts, n, actions, len);
+        return;
     }
 
     /* Group by megaflow, keeping each flow's packets in order. */
@@ -434,7 +516,7 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
         sw_mfc_flow_account(g->flow, pmd->now_ms, g->n, g->bytes, g->tcp_flags);
         size_t len;
         const void *actions = sw_mfc_flow_actions(g->flow, &len);
-        sw_odp_execute(&pmd->exec, g->pkts, g->n, actions, len);
+        execute_group(pmd, g->pkts, g->n, actions, len);
     }
 }
 
@@ -1052,38 +1134,20 @@ unsigned sw_dpif_flow_count(struct sw_dpif *dp)
 }
 
 struct dump_ctx {
-    struct sw_dpif *dp;
     void (*fn)(void *arg, const struct sw_dpif_flow_info *info);
     void *arg;
 };
 
-static enum sw_mfc_reval dump_one(void *arg, const struct sw_flow_key *key,
-                                  const struct sw_flow_mask *mask, const void *actions,
-                                  size_t actions_len, void *user, const void **new_actions,
-                                  size_t *new_len)
+static void dump_one(void *arg, struct sw_mfc_flow *flow)
 {
-    (void)new_actions, (void)new_len;
     struct dump_ctx *d = arg;
     struct sw_dpif_flow_info info;
     memset(&info, 0, sizeof(info));
-    info.key = *key;
-    info.mask = *mask;
-    info.actions = actions;
-    info.actions_len = actions_len;
-    info.user = user;
-    /* The cache's iteration gives no flow handle: find the flow by its own
-     * masked key. Overlapping megaflows could answer with another one; then
-     * its statistics stay zero. */
-    struct sw_mfc_flow *f = sw_mfc_lookup(d->dp->mfc, key);
-    if (f) {
-        struct sw_flow_key k;
-        struct sw_flow_mask m;
-        sw_mfc_flow_match(f, &k, &m);
-        if (!memcmp(&k, key, sizeof(k)) && !memcmp(&m, mask, sizeof(m)))
-            sw_mfc_flow_get_stats(f, &info.stats);
-    }
+    sw_mfc_flow_match(flow, &info.key, &info.mask);
+    info.actions = sw_mfc_flow_actions(flow, &info.actions_len);
+    sw_mfc_flow_get_stats(flow, &info.stats);
+    info.user = sw_mfc_flow_user(flow);
     d->fn(d->arg, &info);
-    return SW_MFC_KEEP;
 }
 
 void sw_dpif_flow_dump(struct sw_dpif *dp,
@@ -1091,12 +1155,8 @@ void sw_dpif_flow_dump(struct sw_dpif *dp,
 {
     if (!dp || !fn)
         return;
-    /* Lookups need a registered reader; registration nests. */
-    bool reg = kk_rcu_register_thread() == 0;
-    struct dump_ctx d = {.dp = dp, .fn = fn, .arg = arg};
-    sw_mfc_revalidate(dp->mfc, dump_one, &d);
-    if (reg)
-        kk_rcu_unregister_thread();
+    struct dump_ctx d = {.fn = fn, .arg = arg};
+    sw_mfc_foreach(dp->mfc, dump_one, &d);
 }
 
 /* ---- control: PMD statistics --------------------------------------------- */

@@ -252,9 +252,139 @@ void sw_flow_from_pkt(const struct pkt_flow *flow, struct sw_flow_key *key)
     }
 }
 
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The key is built as whole 64-bit words in registers and stored once per
+ * word: narrow field stores followed by the word loads of hashing and
+ * comparing would stall on store forwarding. Little-endian layout: */
+_Static_assert(offsetof(struct sw_flow_key, dl_type) == 20 &&
+                   offsetof(struct sw_flow_key, vlan_tci) == 22 &&
+                   offsetof(struct sw_flow_key, vlan_tpid) == 24 &&
+                   offsetof(struct sw_flow_key, nw_dst) == 36 &&
+                   offsetof(struct sw_flow_key, nw_proto) == 76 &&
+                   offsetof(struct sw_flow_key, nw_tos) == 77 &&
+                   offsetof(struct sw_flow_key, nw_ttl) == 78 &&
+                   offsetof(struct sw_flow_key, tp_dst) == 82 &&
+                   offsetof(struct sw_flow_key, tcp_flags) == 84,
+               "extract_fast's word layout");
+#define FAST_WORDS 1
+#endif
+
+/*
+ * The frames a datapath mostly sees, in one pass straight into the key:
+ * Ethernet, at most one VLAN tag, then either an EtherType the parser does
+ * not look into, or IPv4 without options, not a fragment, the whole
+ * datagram captured, carrying a complete and valid TCP, UDP, SCTP or ICMP
+ * header or another protocol. Every check the full parser makes on such a
+ * frame is made here, and the key comes out byte for byte as
+ * sw_flow_from_pkt(pkt_parse()) would make it (with status PKT_OK; the
+ * unit test and the fuzz target compare both). Anything else returns false
+ * (the key untouched) and goes to the full parser. Big-endian hosts always
+ * take the full parser.
+ */
+static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct sw_flow_key *key)
+{
+#ifdef FAST_WORDS
+    if (len < PKT_ETH_HDR_LEN)
+        return false;
+    uint64_t *w = sw_flow_key_words_rw(key);
+    uint64_t w3 = 0, w4 = 0, w9 = 0, w10 = 0;
+    uint16_t type = pkt_get16(d + 12), tci = 0;
+    size_t ofs = PKT_ETH_HDR_LEN;
+    if (type == PKT_ETH_TYPE_VLAN || type == PKT_ETH_TYPE_QINQ) {
+        if (len < PKT_ETH_HDR_LEN + PKT_VLAN_HDR_LEN)
+            return false;
+        tci = (uint16_t)((pkt_get16(d + 14) & (SW_VLAN_PCP_MASK | SW_VLAN_VID_MASK)) |
+                         SW_VLAN_PRESENT);
+        w3 = type; /* vlan_tpid */
+        type = pkt_get16(d + 16);
+        ofs += PKT_VLAN_HDR_LEN;
+        if (type == PKT_ETH_TYPE_VLAN || type == PKT_ETH_TYPE_QINQ)
+            return false;
+    }
+    if (type == PKT_ETH_TYPE_IPV4) {
+        if (len - ofs < PKT_IPV4_HDR_LEN)
+            return false;
+        const uint8_t *ip = d + ofs;
+        uint32_t end = pkt_get16(ip + 2); /* from ip */
+        if (ip[0] != 0x45 || end < PKT_IPV4_HDR_LEN || end > len - ofs ||
+            (pkt_get16(ip + 6) & (PKT_IPV4_MF | PKT_IPV4_OFFSET_MASK)))
+            return false;
+        w4 = (uint64_t)pkt_get32(ip + 16) << 32 | pkt_get32(ip + 12);
+        w9 = (uint64_t)ip[8] << 48 | (uint64_t)ip[1] << 40 | (uint64_t)ip[9] << 32;
+        const uint8_t *l4 = ip + PKT_IPV4_HDR_LEN;
+        uint32_t l4_len = end - PKT_IPV4_HDR_LEN;
+        switch (ip[9]) {
+        case PKT_IPPROTO_TCP: {
+            if (l4_len < PKT_TCP_HDR_LEN)
+                return false;
+            uint32_t hlen = (uint32_t)(l4[12] >> 4) * 4;
+            if (hlen < PKT_TCP_HDR_LEN || hlen > l4_len)
+                return false;
+            w10 = (uint64_t)(pkt_get16(l4 + 12) & PKT_TCP_FLAGS_MASK & SW_TCP_FLAGS_MASK) << 32 |
+                  (uint64_t)pkt_get16(l4 + 2) << 16 | pkt_get16(l4);
+            break;
+        }
+        case PKT_IPPROTO_UDP: {
+            if (l4_len < PKT_UDP_HDR_LEN)
+                return false;
+            uint32_t ulen = pkt_get16(l4 + 4);
+            if (ulen < PKT_UDP_HDR_LEN || ulen > l4_len)
+                return false;
+            w10 = (uint64_t)pkt_get16(l4 + 2) << 16 | pkt_get16(l4);
+            break;
+        }
+        case PKT_IPPROTO_SCTP:
+            if (l4_len < PKT_SCTP_HDR_LEN)
+                return false;
+            w10 = (uint64_t)pkt_get16(l4 + 2) << 16 | pkt_get16(l4);
+            break;
+        case PKT_IPPROTO_ICMP:
+            if (l4_len < PKT_ICMP_HDR_LEN)
+                return false;
+            w10 = (uint64_t)l4[1] << 16 | l4[0];
+            break;
+        default:
+            break;
+        }
+    } else if (type < PKT_ETH_TYPE_MIN || type == PKT_ETH_TYPE_IPV6 ||
+               type == PKT_ETH_TYPE_ARP) {
+        return false;
+    }
+    w[0] = in_port;
+    w[1] = load64(d); /* dl_dst, first two bytes of dl_src */
+    w[2] = (uint64_t)tci << 48 | (uint64_t)type << 32 | load32(d + 8);
+    w[3] = w3;
+    w[4] = w4;
+    w[5] = w[6] = w[7] = w[8] = 0;
+    w[9] = w9;
+    w[10] = w10;
+    w[11] = w[12] = w[13] = w[14] = 0;
+    return true;
+#else
+    (void)d, (void)len, (void)in_port, (void)key;
+    return false;
+#endif
+}
+
 enum pkt_status sw_flow_extract(const uint8_t *data, size_t len, uint32_t in_port,
                                 struct sw_flow_key *key, struct pkt_layout *layout)
 {
+    if (!layout && extract_fast(data, len, in_port, key))
+        return PKT_OK;
     struct pkt_flow flow;
     struct pkt_layout local;
     flow.in_port = in_port;

@@ -58,6 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sw_flow_from_pkt(&flow, &key2);
     if (memcmp(&key, &key2, sizeof(key)) != 0)
         abort();
+    /* The fast path (no layout) gives the same key and status. */
+    struct sw_flow_key key3;
+    if (sw_flow_extract(data, size, in_port, &key3, NULL) != st ||
+        memcmp(&key, &key3, sizeof(key)) != 0)
+        abort();
 
     struct sw_flow_mask exact, mask;
     sw_flow_mask_exact(&exact);

@@ -195,6 +195,117 @@ static void test_refused_calls(void **state)
     sw_mfc_destroy(NULL);
 }
 
+/* ---- iteration ---- */
+
+struct seen_flows {
+    struct sw_mfc_flow *flows[8];
+    uint64_t packets[8];
+    unsigned n;
+};
+
+static void on_flow(void *arg, struct sw_mfc_flow *flow)
+{
+    struct seen_flows *s = arg;
+    assert_true(s->n < 8);
+    struct sw_mfc_flow_stats st;
+    sw_mfc_flow_get_stats(flow, &st);
+    size_t len;
+    const int32_t *a = sw_mfc_flow_actions(flow, &len);
+    assert_int_equal(len, sizeof(int32_t));
+    assert_int_equal((uint64_t)*a * 10, st.packets); /* each flow's own statistics */
+    s->flows[s->n] = flow;
+    s->packets[s->n++] = st.packets;
+}
+
+static void test_foreach_overlapping(void **state)
+{
+    assert_int_equal(sw_mfc_foreach(NULL, on_flow, NULL), 0);
+    struct sw_mfc *mfc;
+    assert_int_equal(sw_mfc_create(&mfc), 0);
+    assert_int_equal(sw_mfc_foreach(mfc, NULL, NULL), 0);
+    /* Three megaflows covering one key: catch-all, in_port, in_port +
+     * dl_type. A lookup by masked key cannot tell them apart; iteration must. */
+    struct sw_flow_key k;
+    memset(&k, 0, sizeof(k));
+    k.in_port = 2;
+    k.dl_type = 0x0800;
+    struct sw_flow_mask m[3];
+    memset(m, 0, sizeof(m));
+    m[1].masks.in_port = UINT32_MAX;
+    m[2].masks.in_port = UINT32_MAX;
+    m[2].masks.dl_type = UINT16_MAX;
+    struct sw_mfc_flow *f[3];
+    for (int32_t i = 0; i < 3; i++) {
+        int32_t d = i + 1;
+        assert_int_equal(sw_mfc_insert(mfc, &k, &m[i], &d, sizeof(d), NULL, 0, &f[i]), 0);
+        sw_mfc_flow_account(f[i], 1, (uint32_t)(d * 10), 640, 0);
+    }
+    struct seen_flows s = {0};
+    assert_int_equal(sw_mfc_foreach(mfc, on_flow, &s), 3);
+    assert_int_equal(s.n, 3);
+    for (int i = 0; i < 3; i++) {
+        int hits = 0;
+        for (unsigned j = 0; j < s.n; j++)
+            hits += s.flows[j] == f[i];
+        assert_int_equal(hits, 1);
+    }
+    sw_mfc_remove(mfc, f[1]);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sw_mfc_foreach(mfc, on_flow, &s), 2);
+    sw_mfc_destroy(mfc);
+}
+
+/* ---- EMC burst lookups ---- */
+
+static void test_emc_burst_matches_single(void **state)
+{
+    struct sw_mfc *mfc;
+    struct sw_emc *emc;
+    assert_int_equal(sw_mfc_create(&mfc), 0);
+    assert_int_equal(sw_emc_create(1, &emc), 0);
+    /* Keys 0..9 (in_port), megaflows matching in_port exactly; keys 0..6
+     * cached, 7..9 not; key 3's flow then removed (dead). */
+    struct sw_flow_key k[10];
+    struct sw_mfc_flow *f[10];
+    struct sw_flow_mask m;
+    memset(&m, 0, sizeof(m));
+    m.masks.in_port = UINT32_MAX;
+    for (uint32_t i = 0; i < 10; i++) {
+        memset(&k[i], 0, sizeof(k[i]));
+        k[i].in_port = i;
+        k[i].nw_src = 0x0a000000u + i;
+        assert_int_equal(sw_mfc_insert(mfc, &k[i], &m, NULL, 0, NULL, 0, &f[i]), 0);
+        if (i < 7)
+            sw_emc_insert(emc, &k[i], sw_emc_hash(&k[i]), f[i]);
+    }
+    assert_int_equal(sw_mfc_remove(mfc, f[3]), 0);
+    /* 70 keys (more than one internal burst), with runs and repeats. */
+    uint64_t rng = 99;
+    struct sw_flow_key keys[70];
+    uint64_t hashes[70];
+    struct sw_mfc_flow *flows[70];
+    for (unsigned i = 0; i < 70; i++) {
+        unsigned pick = i > 0 && kk_test_rand(&rng) % 3 == 0 ? keys[i - 1].in_port
+                                                            : (unsigned)(kk_test_rand(&rng) % 10);
+        keys[i] = k[pick];
+    }
+    /* The first lookup of key 3 drops its dead entry: do singles second. */
+    unsigned hits = sw_emc_lookup_burst(emc, keys, 70, hashes, flows);
+    unsigned expect_hits = 0;
+    for (unsigned i = 0; i < 70; i++) {
+        unsigned id = keys[i].in_port;
+        assert_int_equal(hashes[i], sw_emc_hash(&keys[i]));
+        struct sw_mfc_flow *want = id < 7 && id != 3 ? f[id] : NULL;
+        assert_ptr_equal(flows[i], want);
+        assert_ptr_equal(sw_emc_lookup(emc, &keys[i], hashes[i]), want);
+        expect_hits += want != NULL;
+    }
+    assert_int_equal(hits, expect_hits);
+    assert_int_equal(sw_emc_lookup_burst(emc, keys, 0, hashes, flows), 0);
+    sw_emc_destroy(emc);
+    sw_mfc_destroy(mfc);
+}
+
 /* ---- random tables against direct lookups ---- */
 
 static enum sw_mfc_reval reval_cb(void *arg, const struct sw_flow_key *key,
@@ -443,6 +554,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_refused_calls, register_reader, unregister_reader),
         cmocka_unit_test_setup_teardown(test_random_against_table, register_reader,
+                                        unregister_reader),
+        cmocka_unit_test_setup_teardown(test_foreach_overlapping, register_reader,
+                                        unregister_reader),
+        cmocka_unit_test_setup_teardown(test_emc_burst_matches_single, register_reader,
                                         unregister_reader),
         cmocka_unit_test(test_concurrent_reader),
     };

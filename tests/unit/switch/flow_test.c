@@ -128,6 +128,33 @@ static void ipv4_options_udp(struct bld *b)
     b_finish(b);
 }
 
+static void ipv4_udp(struct bld *b)
+{
+    b_eth(b, PKT_ETH_TYPE_IPV4);
+    b_ipv4(b, PKT_IPPROTO_UDP, PKT_IPV4_DF, NULL, 0);
+    b_udp(b, 10000, 5001);
+    b_payload(b, 18);
+    b_finish(b);
+}
+
+static void vlan_ipv4_tcp(struct bld *b)
+{
+    b_eth(b, PKT_ETH_TYPE_VLAN);
+    b_tag(b, 3 << 13 | PKT_VLAN_DEI | 0x123, PKT_ETH_TYPE_IPV4); /* DEI is not kept */
+    b_ipv4(b, PKT_IPPROTO_TCP, 0, NULL, 0);
+    b_tcp(b, 1234, 22, PKT_TCP_ACK | PKT_TCP_PSH, 0);
+    b_payload(b, 5);
+    b_finish(b);
+}
+
+static void ipv4_gre(struct bld *b)
+{
+    b_eth(b, PKT_ETH_TYPE_IPV4);
+    b_ipv4(b, 47, 0, NULL, 0);
+    b_payload(b, 24);
+    b_finish(b);
+}
+
 static void ipv4_icmp_echo(struct bld *b)
 {
     b_eth(b, PKT_ETH_TYPE_IPV4);
@@ -279,6 +306,11 @@ static const struct extract_case extract_cases[] = {
      ETH "dl_vlan=100,dl_vlan_pcp=1,vlan_tpid=0x88a8,dl_vlan2=10,dl_vlan_pcp2=7,"
          "vlan_tpid2=0x8100,tcp," IP4 ",tp_src=49152,tp_dst=80,tcp_flags=0x1c2"},
     {"ipv4-options-udp", ipv4_options_udp, ETH "udp," IP4 ",tp_src=53,tp_dst=33000"},
+    {"ipv4-udp", ipv4_udp, ETH "udp," IP4 ",tp_src=10000,tp_dst=5001"},
+    {"vlan-ipv4-tcp", vlan_ipv4_tcp,
+     ETH "dl_vlan=291,dl_vlan_pcp=3,vlan_tpid=0x8100,tcp," IP4 ",tp_src=1234,tp_dst=22,"
+         "tcp_flags=+ack+psh"},
+    {"ipv4-gre", ipv4_gre, ETH "ip,nw_proto=47," IP4},
     {"ipv4-icmp-echo", ipv4_icmp_echo, ETH "icmp," IP4 ",icmp_type=8"},
     {"ipv4-icmp-unreachable", ipv4_icmp_unreachable,
      ETH "icmp," IP4 ",icmp_type=3,icmp_code=4"},
@@ -387,6 +419,59 @@ static void test_extract_every_protocol(void **state)
         }
     }
     printf("# %zu frames, %u truncations\n", KK_ARRAY_SIZE(extract_cases), cuts);
+}
+
+/* The fast path (no layout) against the full parser (layout), on one frame. */
+static void assert_fast_agrees(const char *name, const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1); /* exact size: ASan sees any overread */
+    assert_non_null(copy);
+    if (len)
+        memcpy(copy, data, len);
+    struct sw_flow_key fast, full;
+    struct pkt_layout lay;
+    memset(&fast, 0x5a, sizeof(fast));
+    enum pkt_status st_fast = sw_flow_extract(len ? copy : NULL, len, IN_PORT, &fast, NULL);
+    enum pkt_status st_full = sw_flow_extract(len ? copy : NULL, len, IN_PORT, &full, &lay);
+    free(copy);
+    if (st_fast != st_full || memcmp(&fast, &full, sizeof(fast)) != 0) {
+        char a[SW_FLOW_FORMAT_MAX], b[SW_FLOW_FORMAT_MAX];
+        struct sw_flow_mask exact;
+        sw_flow_mask_exact(&exact);
+        sw_flow_format(&fast, &exact, a, sizeof(a));
+        sw_flow_format(&full, &exact, b, sizeof(b));
+        fail_msg("%s (%zu bytes): fast path differs\n fast %d %s\n full %d %s", name, len,
+                 st_fast, a, st_full, b);
+    }
+}
+
+static void test_extract_fast_path_agrees(void **state)
+{
+    uint64_t rng = 0x12345678;
+    unsigned n = 0;
+    for (size_t i = 0; i < KK_ARRAY_SIZE(extract_cases); i++) {
+        const struct extract_case *c = &extract_cases[i];
+        struct bld b;
+        b_init(&b);
+        c->build(&b);
+        /* Every truncation, and every extension with trailing bytes. */
+        for (uint32_t cut = 0; cut <= b.n; cut++, n++)
+            assert_fast_agrees(c->name, b.b, cut);
+        /* Random single-byte and few-byte corruptions of the headers
+         * (lengths, versions, flags, protocols, TPIDs all get hit). */
+        for (int t = 0; t < 3000; t++, n++) {
+            uint8_t f[sizeof(b.b)];
+            memcpy(f, b.b, b.n);
+            unsigned k = 1 + (unsigned)(kk_test_rand(&rng) % 3);
+            for (unsigned j = 0; j < k; j++) {
+                size_t at = (size_t)(kk_test_rand(&rng) % (b.n < 80 ? b.n : 80));
+                f[at] = (uint8_t)(kk_test_rand(&rng) & 1 ? kk_test_rand(&rng) : f[at] ^ 0x40);
+            }
+            size_t len = b.n - (size_t)(kk_test_rand(&rng) % 4 == 0 ? kk_test_rand(&rng) % b.n : 0);
+            assert_fast_agrees(c->name, f, len);
+        }
+    }
+    printf("# %u frames compared\n", n);
 }
 
 static void test_extract_from_pkt_flow(void **state)
@@ -529,6 +614,12 @@ static void test_hash_and_compare_under_mask(void **state)
         struct sw_flow_key k, k2;
         struct sw_flow_mask m;
         random_match(&rng, &k, &m);
+        /* Whole-key equality: itself, and one flipped bit anywhere. */
+        k2 = k;
+        assert_true(sw_flow_key_equal(&k, &k2));
+        ((uint8_t *)&k2)[iter % sizeof(k2)] ^= (uint8_t)(1u << (iter % 8));
+        assert_false(sw_flow_key_equal(&k, &k2));
+        assert_false(sw_flow_key_equal(&k2, &k));
         /* Flip bits outside the mask: equal and same hash. */
         k2 = k;
         uint8_t *b2 = (uint8_t *)&k2;
@@ -563,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_parse_refuses_bad_text),
         cmocka_unit_test(test_extract_every_protocol),
         cmocka_unit_test(test_extract_from_pkt_flow),
+        cmocka_unit_test(test_extract_fast_path_agrees),
         cmocka_unit_test(test_format_canonical),
         cmocka_unit_test(test_format_truncates_like_snprintf),
         cmocka_unit_test(test_random_round_trips),
