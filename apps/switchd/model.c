@@ -105,7 +105,7 @@ enum sw_upcall_result sd_upcall(void *arg, struct sw_upcall *up)
 static json_t *port_config(const struct sd_port *p)
 {
     json_t *j = json_pack("{s:s, s:O, s:i}", "name", p->name, "settings", p->settings, "ofport",
-                          (json_int_t)p->ofport);
+                          (int)p->ofport);
     if (p->is_bond) {
         json_t *m = json_array();
         for (size_t i = 0; i < p->n_ifaces; i++)

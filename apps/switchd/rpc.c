@@ -136,7 +136,7 @@ static void add_port_common(struct switchd *sd, struct kk_jsonrpc_request *req,
     }
     struct sd_port *p = sd_port_find(sd, name);
     kk_jsonrpc_respond(req, json_pack("{s:s, s:i}", "name", name, "ofport",
-                                      (json_int_t)(p ? p->ofport : 0)));
+                                      (int)(p ? p->ofport : 0)));
 }
 
 static void rpc_port_add(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -232,7 +232,7 @@ static json_t *port_json(struct switchd *sd, struct sd_port *p)
         if (sw_dpif_port_query(sd->dpif, p->ifaces[i].dp_port, &info) == 0 && info.link_up)
             up = true;
     json_t *j = json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", p->name, "ofport",
-                          (json_int_t)p->ofport, "type",
+                          (int)p->ofport, "type",
                           p->is_bond ? "bond" : iface_type(&p->ifaces[0]), "link_up", up,
                           "is_bond", p->is_bond);
     if (!p->is_bond) {
@@ -241,7 +241,7 @@ static json_t *port_json(struct switchd *sd, struct sd_port *p)
         json_t *m = json_array();
         for (size_t i = 0; i < p->n_ifaces; i++)
             json_array_append_new(m, json_pack("{s:s, s:i}", "name", p->ifaces[i].name,
-                                               "dp_port", (json_int_t)p->ifaces[i].dp_port));
+                                               "dp_port", (int)p->ifaces[i].dp_port));
         json_object_set_new(j, "members", m);
         json_object_set_new(j, "dp_port", json_integer(-1));
     }
@@ -416,11 +416,11 @@ static void rule_entry(void *arg, const struct sw_rule_info *r)
     double dur = c->now_ms > r->created_ms ? (double)(c->now_ms - r->created_ms) / 1000.0 : 0;
     json_array_append_new(
         c->out, json_pack("{s:i, s:i, s:I, s:f, s:I, s:I, s:i, s:i, s:s, s:s}", "table",
-                          (json_int_t)r->table_id, "priority", (json_int_t)r->priority, "cookie",
+                          (int)r->table_id, "priority", (int)r->priority, "cookie",
                           (json_int_t)r->cookie, "duration", dur, "n_packets",
                           (json_int_t)r->n_packets, "n_bytes", (json_int_t)r->n_bytes,
-                          "idle_timeout", (json_int_t)r->idle_timeout, "hard_timeout",
-                          (json_int_t)r->hard_timeout, "match", text, "actions", actions));
+                          "idle_timeout", (int)r->idle_timeout, "hard_timeout",
+                          (int)r->hard_timeout, "match", text, "actions", actions));
 }
 
 /* The rules changed through ofctl: keep them in the configuration. */
@@ -498,7 +498,7 @@ static void rpc_flow_add(void *arg, struct kk_jsonrpc_request *req, const json_t
         flows_changed(br);
     }
     if (rc == 0)
-        kk_jsonrpc_respond(req, json_pack("{s:i}", "added", (json_int_t)added));
+        kk_jsonrpc_respond(req, json_pack("{s:i}", "added", (int)added));
 }
 
 static void rpc_flow_mod(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -544,7 +544,7 @@ static void rpc_flow_del(void *arg, struct kk_jsonrpc_request *req, const json_t
     KK_LOGI(switchd_log, "bridge %s: %u rule%s deleted (%s)", br->name, n, n == 1 ? "" : "s",
             *match ? match : "all");
     flows_changed(br);
-    kk_jsonrpc_respond(req, json_pack("{s:i}", "deleted", (json_int_t)n));
+    kk_jsonrpc_respond(req, json_pack("{s:i}", "deleted", (int)n));
 }
 
 static void rpc_flow_dump(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -576,9 +576,9 @@ static void fdb_entry(void *arg, const struct sw_fdb_entry *e)
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2],
              e->mac[3], e->mac[4], e->mac[5]);
     json_array_append_new(arg, json_pack("{s:s, s:i, s:i, s:s, s:i}", "port", e->port_name,
-                                         "ofport", (json_int_t)e->ofport, "vlan",
-                                         (json_int_t)e->vlan, "mac", mac, "age",
-                                         (json_int_t)e->age_s));
+                                         "ofport", (int)e->ofport, "vlan",
+                                         (int)e->vlan, "mac", mac, "age",
+                                         (int)e->age_s));
 }
 
 static void rpc_fdb_show(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -691,8 +691,8 @@ static void rpc_pmd_stats(void *arg, struct kk_jsonrpc_request *req, const json_
         uint64_t total = s.busy_cycles + s.idle_cycles;
         json_array_append_new(
             a, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
-                         "pmd", (json_int_t)i, "cpu", (json_int_t)s.cpu, "n_rxq",
-                         (json_int_t)s.n_rxq, "packets", (json_int_t)s.packets, "emc_hits",
+                         "pmd", (int)i, "cpu", (int)s.cpu, "n_rxq",
+                         (int)s.n_rxq, "packets", (json_int_t)s.packets, "emc_hits",
                          (json_int_t)s.emc_hits, "mfc_hits", (json_int_t)s.mfc_hits, "upcalls",
                          (json_int_t)s.upcalls, "upcall_fails", (json_int_t)s.upcall_fails,
                          "lost", (json_int_t)s.lost, "busy_cycles", (json_int_t)s.busy_cycles,
@@ -726,7 +726,7 @@ static void rxq_entry(void *arg, const struct sw_dpif_port_info *info)
         if (slot)
             json_array_append_new(json_object_get(slot, "rxqs"),
                                   json_pack("{s:s, s:i, s:i}", "port", info->name, "dp_port",
-                                            (json_int_t)info->port_no, "queue", (json_int_t)q));
+                                            (int)info->port_no, "queue", (int)q));
     }
 }
 
@@ -739,8 +739,8 @@ static void rpc_pmd_rxq_show(void *arg, struct kk_jsonrpc_request *req, const js
     for (unsigned i = 0; i < sw_dpif_n_pmds(sd->dpif); i++) {
         struct sw_dpif_pmd_stats s;
         int cpu = sw_dpif_pmd_stats(sd->dpif, i, &s) == 0 ? s.cpu : -1;
-        json_array_append_new(c.pmds, json_pack("{s:i, s:i, s:[]}", "pmd", (json_int_t)i, "cpu",
-                                                (json_int_t)cpu, "rxqs"));
+        json_array_append_new(c.pmds, json_pack("{s:i, s:i, s:[]}", "pmd", (int)i, "cpu",
+                                                (int)cpu, "rxqs"));
     }
     sw_dpif_port_foreach(sd->dpif, rxq_entry, &c);
     kk_jsonrpc_respond(req, c.pmds);
