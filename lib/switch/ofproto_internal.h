@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ofproto_internal.h — structures shared by ofproto.c (bridge, ports,
+ * mirrors, rules), ofpact.c (action lists) and xlate.c (translation).
+ * Not a public header.
+ */
+#ifndef SW_OFPROTO_INTERNAL_H
+#define SW_OFPROTO_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "classifier.h"
+#include "mac_learning.h"
+#include "ofproto.h"
+
+/* ---- action lists (ofpact.c) ---- */
+
+enum ofpact_type {
+    OFPACT_OUTPUT = 1,   /* port */
+    OFPACT_IN_PORT,
+    OFPACT_FLOOD,
+    OFPACT_ALL,
+    OFPACT_NORMAL,
+    OFPACT_CONTROLLER,   /* u16 = max_len */
+    OFPACT_MOD_VLAN_VID, /* u16 = vid; flavor 1: set_field (no push when untagged) */
+    OFPACT_MOD_VLAN_PCP, /* u16 = pcp; flavor 1: set_field */
+    OFPACT_POP_VLAN,     /* flavor 0: strip_vlan, 1: pop_vlan */
+    OFPACT_PUSH_VLAN,    /* u16 = tpid */
+    OFPACT_SET_FIELD,    /* field, value, mask; flavor 0: mod_*, 1: set_field */
+    OFPACT_DEC_TTL,
+    OFPACT_RESUBMIT,     /* port (0: current in_port), table (OFPACT_TABLE_CURRENT) */
+    OFPACT_GOTO_TABLE,   /* table */
+};
+
+#define OFPACT_TABLE_CURRENT 255
+
+struct ofpact {
+    uint8_t type;
+    uint8_t flavor;
+    uint8_t field;       /* index into sw__ofp_fields */
+    uint8_t table;
+    uint16_t u16;
+    uint32_t port;
+    struct sw_flow_key value;   /* OFPACT_SET_FIELD: value & mask */
+    struct sw_flow_mask mask;
+};
+
+struct sw_ofpacts {
+    unsigned n;
+    struct ofpact a[];
+};
+
+/* Settable fields. */
+enum ofp_field_type { FT_MAC, FT_IPV4, FT_IPV6, FT_INT };
+enum ofp_field_group { FG_ETH, FG_IPV4, FG_IP, FG_IPV6, FG_L4 };
+struct ofp_field {
+    const char *name;       /* set_field name */
+    const char *mod_name;   /* mod_* action name, or NULL */
+    const char *flow_name;  /* sw_flow_parse() field the value is parsed as */
+    enum ofp_field_group group;
+};
+extern const struct ofp_field sw__ofp_fields[];
+extern const unsigned sw__ofp_n_fields;
+
+/* Largest ofport an action can name (also OFPP_* aliases are parsed to actions). */
+int sw__ofpacts_dup(const struct sw_ofpacts *a, struct sw_ofpacts **out);
+/* True if the list outputs to @ofport (del-flows out_port filter). */
+bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport);
+
+/* ---- bridge ---- */
+
+struct ofport {
+    char name[64];
+    uint32_t ofport;
+    enum sw_vlan_mode vlan_mode;
+    uint16_t tag;
+    bool all_trunks;
+    uint16_t n_trunks;
+    uint8_t trunks[4096 / 8];   /* bitmap */
+    bool is_bond;
+    uint32_t dp_port;           /* single port */
+    bool link_up;
+    struct sw_bond *bond;
+    uint32_t *members;
+    size_t n_members;
+    uint32_t mirror_src;        /* mirrors selecting packets received here */
+    uint32_t mirror_dst;        /* ... and sent here */
+};
+
+struct mirror {
+    char name[64];
+    bool select_all;
+    bool any_vlan;
+    uint8_t vlans[4096 / 8];
+    uint32_t out_ofport;
+};
+
+struct rule {
+    struct rule *prev, *next;   /* bridge's rule list (control thread) */
+    uint8_t table_id;
+    int32_t priority;
+    struct sw_flow_key match;
+    struct sw_flow_mask mask;
+    uint64_t cookie;
+    uint16_t idle_timeout, hard_timeout, flags;
+    uint64_t created_ms;
+    _Atomic uint64_t used_ms;
+    _Atomic uint64_t n_packets, n_bytes;
+    struct sw_ofpacts *_Atomic actions;
+    struct sw_cls_rule *cr;
+};
+
+struct sw_ofproto {
+    char name[64];
+    uint8_t mac[6];
+    uint64_t (*now_fn)(void *arg);
+    void *now_arg;
+
+    pthread_mutex_t mutex;        /* control operations, one at a time */
+    pthread_rwlock_t cfg_lock;    /* ports and mirrors: xlate reads, control writes */
+    struct ofport *ports[SW_OFP_MAX_PORTS]; /* sorted by ofport */
+    unsigned n_ports;
+    struct mirror *mirrors[SW_OFP_MAX_MIRRORS];
+
+    struct sw_cls *_Atomic tables[SW_OFP_TABLES];
+    _Atomic uint64_t version;     /* rule version translations use */
+    struct rule rules;            /* list sentinel */
+    unsigned n_rules;
+
+    struct sw_mac_table *macs;
+    _Atomic uint64_t seq;         /* configuration and rule changes */
+};
+
+uint64_t sw__ofproto_now(const struct sw_ofproto *ofp);
+/* Under cfg_lock (either mode). */
+struct ofport *sw__port_by_ofport(const struct sw_ofproto *ofp, uint32_t ofport);
+struct ofport *sw__port_by_dp(const struct sw_ofproto *ofp, uint32_t dp_port);
+struct ofport *sw__port_by_name(const struct sw_ofproto *ofp, const char *name);
+/* Port name -> ofport for parsers (takes cfg_lock). 0 or -ENOENT. */
+int sw__ofport_from_text(struct sw_ofproto *ofp, const char *text, uint32_t *ofport);
+
+/* xlate.c: sw_ofproto_xlate() with the bytes to count per rule hit. */
+int sw__ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
+                      struct sw_odp_buf *actions, struct sw_flow_mask *wc, unsigned flags,
+                      struct sw_xlate_trace *trace, uint64_t bytes);
+
+static inline bool sw__vlan_bit(const uint8_t *bitmap, uint16_t vlan)
+{
+    return bitmap[vlan >> 3] & (1u << (vlan & 7));
+}
+
+static inline int sw__fail(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <errno.h>
+static inline int sw__fail(char *err, size_t err_size, const char *fmt, ...)
+{
+    if (err && err_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+#endif /* SW_OFPROTO_INTERNAL_H */
