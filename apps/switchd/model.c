@@ -133,8 +133,22 @@ json_t *sd_config_json(struct switchd *sd)
     return json_pack("{s:i, s:o}", "version", 1, "bridges", bridges);
 }
 
+void sd_revalidate(struct switchd *sd)
+{
+    for (struct sd_bridge *br = sd->bridges; br; br = br->next) {
+        uint64_t seq = sw_ofproto_change_seq(br->ofproto);
+        if (seq != br->seen_seq) {
+            br->seen_seq = seq;
+            sw_dpif_revalidate(sd->dpif, sw_ofproto_mfc_reval, br->ofproto);
+        }
+    }
+}
+
 void sd_config_changed(struct switchd *sd)
 {
+    /* a command returns once the datapath follows it: no stale megaflow
+     * forwards a packet the new configuration would treat differently */
+    sd_revalidate(sd);
     if (!sd->config_path || sd->restoring)
         return;
     json_t *c = sd_config_json(sd);
@@ -1069,12 +1083,8 @@ void sd_run(struct switchd *sd)
                 p->lacp_negotiated = neg;
             }
         }
-        uint64_t seq = sw_ofproto_change_seq(br->ofproto);
-        if (seq != br->seen_seq) {
-            br->seen_seq = seq;
-            sw_dpif_revalidate(sd->dpif, sw_ofproto_mfc_reval, br->ofproto);
-        }
     }
+    sd_revalidate(sd);
 }
 
 /* ---- restore and shutdown ------------------------------------------------------ */

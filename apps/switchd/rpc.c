@@ -610,6 +610,7 @@ static void rpc_fdb_flush(void *arg, struct kk_jsonrpc_request *req, const json_
         for (struct sd_bridge *br = sd->bridges; br; br = br->next)
             sw_ofproto_fdb_flush(br->ofproto);
     }
+    sd_revalidate(sd);
     KK_LOGI(switchd_log, "MAC table%s flushed%s%s", bridge ? "" : "s", bridge ? " on " : "",
             bridge ? bridge : "");
     kk_jsonrpc_respond(req, json_true());

@@ -128,7 +128,9 @@ const char *sd_dp_port_name(struct switchd *sd, uint32_t dp_port);
 /* The dpif's callbacks. */
 enum sw_upcall_result sd_upcall(void *arg, struct sw_upcall *up);
 
-/* The periodic run: links, bonds, MAC aging, revalidation, saving. */
+/* Revalidate the megaflows of every bridge whose change sequence moved. */
+void sd_revalidate(struct switchd *sd);
+/* The periodic run: links, bonds, MAC aging, revalidation. */
 void sd_run(struct switchd *sd);
 
 /* Configuration file: mark changed (saved at once unless restoring), the

@@ -101,7 +101,7 @@ count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
 refused() { [ "$1" -ne 0 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..40"
+echo "1..43"
 
 out=$("$D" --help)
 ok "--help describes the daemon" grep -q -- "--pmd-cpus" <<<"$out"
