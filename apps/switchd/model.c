@@ -124,6 +124,10 @@ json_t *sd_config_json(struct switchd *sd)
             json_array_append_new(ports, port_config(p));
         for (struct sd_mirror *m = b->mirrors; m; m = m->next)
             json_array_append(mirrors, m->spec);
+        size_t i;
+        json_t *v;
+        json_array_foreach(b->stale, i, v)
+            json_array_append(json_object_get(v, "output_port") ? mirrors : ports, v);
         json_t *bj = json_pack("{s:s, s:o, s:o}", "name", b->name, "ports", ports, "mirrors",
                                mirrors);
         if (b->flows)
@@ -486,6 +490,7 @@ int sd_bridge_add(struct switchd *sd, const char *name, char *err, size_t errlen
         return -ENOMEM;
     }
     br->sd = sd;
+    br->stale = json_array();
     iface_mac(name, 0x62726964, br->mac);
     struct sw_ofproto_settings s = {.name = name};
     memcpy(s.mac, br->mac, 6);
@@ -494,6 +499,7 @@ int sd_bridge_add(struct switchd *sd, const char *name, char *err, size_t errlen
     int rc = sw_ofproto_create(&s, &br->ofproto);
     if (rc < 0) {
         snprintf(err, errlen, "bridge %s: %s", name, kk_strerror(rc));
+        json_decref(br->stale);
         free(br->name);
         free(br);
         return rc;
@@ -540,6 +546,7 @@ int sd_bridge_del(struct switchd *sd, struct sd_bridge *br)
     sw_ofproto_destroy(br->ofproto);
     KK_LOGI(switchd_log, "bridge %s deleted", br->name);
     json_decref(br->flows);
+    json_decref(br->stale);
     free(br->name);
     free(br);
     sd_config_changed(sd);
@@ -547,6 +554,24 @@ int sd_bridge_del(struct switchd *sd, struct sd_bridge *br)
 }
 
 /* ---- ports ----------------------------------------------------------------- */
+
+/* A port or mirror configured again (or its bridge deleted) is no longer
+ * waiting to be restored. */
+bool sd_forget_stale(struct switchd *sd, const char *name, bool mirror)
+{
+    bool found = false;
+    for (struct sd_bridge *b = sd->bridges; b; b = b->next)
+        for (size_t i = json_array_size(b->stale); i-- > 0;) {
+            json_t *v = json_array_get(b->stale, i);
+            bool is_mirror = json_object_get(v, "output_port") != NULL;
+            const char *n = json_string_value(json_object_get(v, "name"));
+            if (n && is_mirror == mirror && strcmp(n, name) == 0) {
+                json_array_remove(b->stale, i);
+                found = true;
+            }
+        }
+    return found;
+}
 
 static uint32_t alloc_dp_port(struct switchd *sd)
 {
@@ -748,6 +773,7 @@ int sd_port_add(struct sd_bridge *br, const char *name, const json_t *members,
     while (*pp)
         pp = &(*pp)->next;
     *pp = p;
+    sd_forget_stale(sd, name, false);
     for (size_t i = 0; i < n; i++) {
         p->ifaces[i].link_up = !is_bond;
         sync_link(p, &p->ifaces[i], true);
@@ -993,6 +1019,7 @@ int sd_mirror_add(struct sd_bridge *br, const char *name, const json_t *spec, ch
     while (*mp)
         mp = &(*mp)->next;
     *mp = m;
+    sd_forget_stale(br->sd, name, true);
     KK_LOGI(switchd_log, "mirror %s added to bridge %s (output %s)", name, br->name, s.output);
     sd_config_changed(br->sd);
     return 0;
@@ -1128,8 +1155,10 @@ int sd_restore(struct switchd *sd)
                                    err, sizeof(err))
                      : -EINVAL;
             if (rc < 0) {
-                KK_LOGE(switchd_log, "restore: port %s of bridge %s: %s", pn ? pn : "?", name,
-                        err);
+                KK_LOGE(switchd_log, "restore: port %s of bridge %s: %s (kept in the "
+                                     "configuration, retried on the next start)",
+                        pn ? pn : "?", name, err);
+                json_array_append(br->stale, v);
                 failed++;
             } else {
                 n_ports++;
@@ -1139,8 +1168,11 @@ int sd_restore(struct switchd *sd)
             const char *mn = json_string_value(json_object_get(v, "name"));
             rc = mn ? sd_mirror_add(br, mn, v, err, sizeof(err)) : -EINVAL;
             if (rc < 0) {
-                KK_LOGE(switchd_log, "restore: mirror %s of bridge %s: %s", mn ? mn : "?",
-                        name, err);
+                KK_LOGE(switchd_log, "restore: mirror %s of bridge %s: %s (kept in the "
+                                     "configuration, retried on the next start)",
+                        mn ? mn : "?", name, err);
+                if (json_object_get(v, "output_port"))
+                    json_array_append(br->stale, v);
                 failed++;
             } else {
                 n_mirrors++;

@@ -177,7 +177,11 @@ static void rpc_port_del(void *arg, struct kk_jsonrpc_request *req, const json_t
     if (!p) {
         struct sd_iface *it;
         struct sd_port *bond = sd_iface_find(sd, name, &it);
-        if (if_exists)
+        if (!bond && sd_forget_stale(sd, name, false)) {
+            /* configured but never restored (its interface was missing) */
+            sd_config_changed(sd);
+            kk_jsonrpc_respond(req, json_true());
+        } else if (if_exists)
             kk_jsonrpc_respond(req, json_true());
         else if (bond)
             kk_jsonrpc_respond_errno(req, -EINVAL, "%s is a member of bond %s: delete the bond",

@@ -75,6 +75,9 @@ struct sd_bridge {
     struct sd_mirror *mirrors;
     uint64_t seen_seq;       /* ofproto change sequence at the last revalidation */
     json_t *flows;           /* saved rules (add-flow texts), NULL: the default */
+    json_t *stale;           /* ports and mirrors that failed to restore (an
+                                interface missing at start): kept in the file,
+                                retried on the next start */
     struct sd_bridge *next;
 };
 
@@ -117,6 +120,10 @@ int sd_port_add(struct sd_bridge *br, const char *name, const json_t *members,
                 const json_t *settings, uint32_t ofport, char *err, size_t errlen);
 int sd_port_del(struct sd_port *port);
 int sd_port_set(struct sd_port *port, const json_t *settings, char *err, size_t errlen);
+
+/* Drop a port (@mirror false) or mirror that failed to restore from the
+ * saved configuration. Returns true if there was one. */
+bool sd_forget_stale(struct switchd *sd, const char *name, bool mirror);
 
 int sd_mirror_add(struct sd_bridge *br, const char *name, const json_t *spec, char *err,
                   size_t errlen);

@@ -45,7 +45,7 @@ appctl() { "$K" appctl "$@"; }
 refused() { [ "$1" -eq 1 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..79"
+echo "1..83"
 
 # ---- options ----
 out=$("$D" --help)
@@ -218,9 +218,26 @@ if [ "$(id -u)" = 0 ]; then
     vsctl add-port br0 $tapname type=tap
     ok "a tap port creates its interface" ip link show $tapname >/dev/null
     vsctl del-port br0 $tapname
+    # an interface missing at a restart: kept in the file, back when it is
+    ip link add $tapname type veth peer name ${tapname}p && ip link set $tapname up &&
+        vsctl add-br brd && vsctl add-port brd $tapname
+    ok "a port on a veth interface" [ $? -eq 0 ]
+    stop
+    ip link del $tapname
+    start
+    ok "restarted without its interface: the port is not up" bash -c "! '$K' vsctl list-ports brd | grep -q $tapname"
+    ok "  ... but stays in the configuration file" grep -q "\"$tapname\"" "$conf"
+    stop
+    ip link add $tapname type veth peer name ${tapname}p && ip link set $tapname up
+    start
+    ok "  ... and comes back with the interface" bash -c "'$K' vsctl list-ports brd | grep -q $tapname"
+    vsctl del-br brd
+    ip link del $tapname
 else
-    echo "ok $((tap_n + 1)) # SKIP tap ports need root"
-    tap_n=$((tap_n + 1))
+    for i in 1 2 3 4 5; do
+        echo "ok $((tap_n + 1)) # SKIP tap and veth interfaces need root"
+        tap_n=$((tap_n + 1))
+    done
 fi
 
 # ---- restart ----
