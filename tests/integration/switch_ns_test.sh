@@ -31,7 +31,7 @@ for tool in ping iperf3 tshark; do
         exit 0
     fi
 done
-if ! python3 -c 'import scapy' 2>/dev/null; then
+if ! /usr/bin/python3 -c "import scapy" 2>/dev/null; then
     echo "1..0 # SKIP python3-scapy not installed (scripts/deps.sh installs it)"
     exit 0
 fi
@@ -157,7 +157,7 @@ ok "the trunk's peer sees host 1's ARP tagged with VLAN 10 ($n)" [ "$n" -ge 1 ]
 n=$(count "$dir/trunk.pcap" "vlan.id == 20")
 ok "  ... and nothing of VLAN 20 ($n)" [ "$n" -eq 0 ]
 capture 3 4 "$dir/untag.pcap"
-ip netns exec ${p}n4 python3 - <<'PY' >/dev/null 2>&1
+ip netns exec ${p}n4 /usr/bin/python3 - <<'PY' >/dev/null 2>&1
 from scapy.all import Ether, Dot1Q, IP, UDP, Raw, sendp
 sendp(Ether(src="02:00:00:00:00:04", dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=20) /
       IP(src="10.88.0.4", dst="10.88.0.3") / UDP(sport=4000, dport=4001) / Raw(b"kvmkit-vlan20"),
