@@ -18,6 +18,7 @@
 #include "blk/blk_cli.h"
 #include "blkperf/blkperf.h"
 #include "img/img_cmd.h"
+#include "switch/switch_cli.h"
 #include "testpmd/testpmd.h"
 
 struct command {
@@ -40,6 +41,12 @@ static const struct command commands[] = {
      blk_cli_help},
     {"blkperf", "drive block I/O at a bdev, a vhost-user-blk target or an NBD server",
      blkperf_main, blkperf_help},
+    {"vsctl", "configure kvmkit-switchd: bridges, ports, bonds, mirrors", vsctl_main,
+     vsctl_help},
+    {"ofctl", "OpenFlow rules of a kvmkit-switchd bridge (ovs-ofctl syntax)", ofctl_main,
+     ofctl_help},
+    {"appctl", "inspect kvmkit-switchd: MAC tables, megaflows, PMD stats, trace, bonds",
+     appctl_main, appctl_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };

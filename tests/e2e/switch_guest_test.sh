@@ -98,6 +98,8 @@ while [ \$i -lt 90 ] && ping -c 1 -W 1 10.0.0.$peer >/dev/null 2>&1; do
 done
 echo OUTAGE-SEEN
 up 10.0.0.$peer 150 && echo PEER-AFTER-OK
+# Stay up a little: the peer may still be waiting for our answers.
+sleep 8
 exit 0
 GUEST
 done
