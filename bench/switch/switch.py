@@ -353,7 +353,7 @@ class Kvmkit:
         self.before = {}
 
     def ctl(self, *args, timeout=120):
-        return sh([KVMKIT, args[0], "--rpc", self.rpc, *args[1:]], timeout=timeout)
+        return sh([KVMKIT, args[0], "-s", self.rpc, *args[1:]], timeout=timeout)
 
     def start(self, case, flows_file):
         config = os.path.join(self.tmp, "switchd.conf")
@@ -379,7 +379,7 @@ class Kvmkit:
         return p1, p2
 
     def read(self):
-        out = self.ctl("appctl", "dpif-netdev/pmd-stats-show", "--json").stdout
+        out = self.ctl("appctl", "--json", "dpif-netdev/pmd-stats-show").stdout
         return kvmkit_counters(json.loads(out))
 
     def counting(self):
