@@ -219,7 +219,9 @@ int sw_lacp_pdu_parse(const void *frame, size_t len, struct sw_lacp_pdu *pdu, ch
                         errlen)) ||
         (rc = check_tlv(p + OFF_TERMINATOR, TLV_TERMINATOR, 0, "terminator", err, errlen)))
         return rc;
-    /* Reserved bytes are ignored on receipt (802.1AX 6.4.2.3). */
+    /* Reserved bytes are ignored on receipt (802.1AX 6.4.2.3). Zeroed
+     * first so that no byte of *pdu (padding included) is left undefined. */
+    memset(pdu, 0, sizeof(*pdu));
     get_info(p + OFF_ACTOR + 2, &pdu->actor);
     get_info(p + OFF_PARTNER + 2, &pdu->partner);
     pdu->collector_max_delay = get16(p + OFF_COLLECTOR + 2);

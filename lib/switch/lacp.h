@@ -57,8 +57,10 @@ bool sw_lacp_is_lacp_frame(const void *frame, size_t len);
 
 /*
  * Validate and decode an LACPDU frame (Ethernet header included). Returns
- * 0, or -EINVAL with a one-line reason in @err (wrong type/subtype/version,
- * TLV type or length wrong, short frame).
+ * 0 with every byte of *pdu written (padding zeroed), or -EINVAL with a
+ * one-line reason in @err (wrong type/subtype/version, TLV type or length
+ * wrong, short frame). Compare decoded infos field by field all the same:
+ * structs filled otherwise may have undefined padding.
  */
 int sw_lacp_pdu_parse(const void *frame, size_t len, struct sw_lacp_pdu *pdu, char *err,
                       size_t errlen);

@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "kk_common.h"
+#include "kk_hash.h"
 #include "kk_log.h"
 #include "kk_rcu.h"
 #include "lacp.h"
@@ -19,6 +21,9 @@
 #include "pkt.h"
 
 KK_LOG_COMPONENT(ofproto_log, "ofproto");
+
+/* Buckets of a new bridge's rule index; it doubles when rules outnumber them. */
+#define RULE_INDEX_MIN_BUCKETS 64
 
 static uint64_t monotonic_ms(void *arg)
 {
@@ -57,7 +62,11 @@ int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **o
     atomic_init(&ofp->version, 1);
     unsigned aging = s->mac_aging_s ? s->mac_aging_s : SW_OFP_DEFAULT_AGING_S;
     unsigned entries = s->mac_max_entries ? s->mac_max_entries : SW_OFP_DEFAULT_MAC_ENTRIES;
-    int r = sw_mac_table_create(entries, (uint64_t)aging * 1000, &ofp->macs);
+    ofp->index_buckets = RULE_INDEX_MIN_BUCKETS;
+    ofp->index = calloc(ofp->index_buckets, sizeof(*ofp->index));
+    int r = ofp->index ? 0 : -ENOMEM;
+    if (r == 0)
+        r = sw_mac_table_create(entries, (uint64_t)aging * 1000, &ofp->macs);
     if (r == 0 && !s->no_default_flow) {
         char err[128];
         r = sw_ofproto_add_flow(ofp, "priority=0,actions=normal", err, sizeof(err));
@@ -103,6 +112,7 @@ void sw_ofproto_destroy(struct sw_ofproto *ofp)
         free_port(ofp->ports[i]);
     for (unsigned i = 0; i < SW_OFP_MAX_MIRRORS; i++)
         free(ofp->mirrors[i]);
+    free(ofp->index);
     sw_mac_table_destroy(ofp->macs);
     pthread_rwlock_destroy(&ofp->cfg_lock);
     pthread_mutex_destroy(&ofp->mutex);
@@ -920,12 +930,103 @@ static struct sw_cls *table_get(struct sw_ofproto *ofp, uint8_t t, int *err)
     return cls;
 }
 
+/* ---- rule index: (table, priority, match, mask) -> rule ---- */
+
+/* @match is masked. Add keeps at most one rule per (table, priority, match,
+ * mask), so the index has no duplicates. */
+static uint64_t rule_hash(unsigned table_id, int32_t priority, const struct sw_flow_key *match,
+                          const struct sw_flow_mask *mask)
+{
+    uint64_t h = kk_hash_bytes(match, sizeof(*match), ((uint64_t)table_id << 32) |
+                                                          (uint32_t)priority);
+    return kk_hash_combine(h, kk_hash_bytes(mask, sizeof(*mask), 0));
+}
+
+/* The rule of table @table_id with exactly @priority, @match (masked) and
+ * @mask, or NULL. */
+static struct rule *index_find(const struct sw_ofproto *ofp, unsigned table_id,
+                               int32_t priority, const struct sw_flow_key *match,
+                               const struct sw_flow_mask *mask)
+{
+    uint64_t h = rule_hash(table_id, priority, match, mask);
+    for (struct rule *r = ofp->index[h & (ofp->index_buckets - 1)]; r; r = r->hash_next)
+        if (r->hash == h && r->table_id == table_id && r->priority == priority &&
+            !memcmp(&r->mask, mask, sizeof(*mask)) && !memcmp(&r->match, match, sizeof(*match)))
+            return r;
+    return NULL;
+}
+
+/* Double the buckets. On allocation failure the index stays as it is:
+ * still correct, with longer chains. */
+static void index_grow(struct sw_ofproto *ofp)
+{
+    size_t n = ofp->index_buckets * 2;
+    struct rule **b = calloc(n, sizeof(*b));
+    if (!b)
+        return;
+    for (size_t i = 0; i < ofp->index_buckets; i++) {
+        for (struct rule *r = ofp->index[i], *next; r; r = next) {
+            next = r->hash_next;
+            r->hash_next = b[r->hash & (n - 1)];
+            b[r->hash & (n - 1)] = r;
+        }
+    }
+    free(ofp->index);
+    ofp->index = b;
+    ofp->index_buckets = n;
+}
+
+/* Append @r (inserted in its classifier) to the bridge's list and its
+ * table's, and index it. */
+static void link_rule(struct sw_ofproto *ofp, struct rule *r)
+{
+    r->prev = ofp->rules.prev;
+    r->next = &ofp->rules;
+    ofp->rules.prev->next = r;
+    ofp->rules.prev = r;
+    ofp->n_rules++;
+
+    struct rule_list *t = &ofp->table_rules[r->table_id];
+    r->table_prev = t->tail;
+    r->table_next = NULL;
+    if (t->tail)
+        t->tail->table_next = r;
+    else
+        t->head = r;
+    t->tail = r;
+    t->n++;
+
+    r->hash = rule_hash(r->table_id, r->priority, &r->match, &r->mask);
+    struct rule **bucket = &ofp->index[r->hash & (ofp->index_buckets - 1)];
+    r->hash_next = *bucket;
+    *bucket = r;
+    if (ofp->n_rules > ofp->index_buckets)
+        index_grow(ofp);
+}
+
+/* Remove @r from its classifier at @version and from the lists and index. */
 static void unlink_rule(struct sw_ofproto *ofp, struct rule *r, uint64_t version)
 {
     sw_cls_remove(ofp->tables[r->table_id], r->cr, version);
     r->prev->next = r->next;
     r->next->prev = r->prev;
     ofp->n_rules--;
+
+    struct rule_list *t = &ofp->table_rules[r->table_id];
+    if (r->table_prev)
+        r->table_prev->table_next = r->table_next;
+    else
+        t->head = r->table_next;
+    if (r->table_next)
+        r->table_next->table_prev = r->table_prev;
+    else
+        t->tail = r->table_prev;
+    t->n--;
+
+    struct rule **p = &ofp->index[r->hash & (ofp->index_buckets - 1)];
+    while (*p != r)
+        p = &(*p)->hash_next;
+    *p = r->hash_next;
 }
 
 /* Publish @version in every table touched (bitmap) and to translations. */
@@ -943,6 +1044,139 @@ static void touch(uint8_t *touched, unsigned t)
     touched[t >> 3] |= (uint8_t)(1u << (t & 7));
 }
 
+/* A flow-mod being applied: the version it changes, the tables it touched,
+ * and the rules it removed (freed once that version is published). */
+struct fm_batch {
+    struct sw_ofproto *ofp;
+    uint64_t version;
+    uint8_t touched[(SW_OFP_TABLES + 7) / 8];
+    struct rule *dead[64];
+    unsigned n_dead, changed;
+};
+
+static void batch_remove(struct fm_batch *b, struct rule *o)
+{
+    if (b->n_dead == KK_ARRAY_SIZE(b->dead)) {
+        /* publish this batch and go on with another version */
+        publish(b->ofp, b->touched, b->version);
+        for (unsigned i = 0; i < b->n_dead; i++)
+            kk_rcu_call(free_rule, b->dead[i]);
+        b->n_dead = 0;
+        b->version++;
+    }
+    unlink_rule(b->ofp, o, b->version);
+    b->dead[b->n_dead++] = o;
+    touch(b->touched, o->table_id);
+}
+
+static void batch_finish(struct fm_batch *b)
+{
+    publish(b->ofp, b->touched, b->version);
+    for (unsigned i = 0; i < b->n_dead; i++)
+        kk_rcu_call(free_rule, b->dead[i]);
+}
+
+static int add_rule(struct fm_batch *b, const struct sw_flow_mod *fm, uint64_t now)
+{
+    struct sw_ofproto *ofp = b->ofp;
+    struct rule *nr = calloc(1, sizeof(*nr));
+    struct sw_ofpacts *acts = NULL;
+    if (!nr || sw__ofpacts_dup(fm->actions, &acts)) {
+        free(nr);
+        return -ENOMEM;
+    }
+    nr->table_id = fm->table_id;
+    nr->priority = fm->priority;
+    sw_flow_key_mask(&nr->match, &fm->match, &fm->mask);
+    nr->mask = fm->mask;
+    nr->cookie = fm->cookie;
+    nr->idle_timeout = fm->idle_timeout;
+    nr->hard_timeout = fm->hard_timeout;
+    nr->flags = fm->flags;
+    nr->created_ms = now;
+    atomic_init(&nr->used_ms, now);
+    atomic_init(&nr->actions, acts);
+    int r = 0;
+    struct sw_cls *cls = table_get(ofp, fm->table_id, &r);
+    if (!cls || (r = sw_cls_insert(cls, &nr->match, &nr->mask, nr->priority, b->version, nr,
+                                   &nr->cr)) != 0) {
+        free_rule(nr);
+        return r;
+    }
+    /* an identical rule is replaced (OpenFlow "add" semantics), in the
+     * same version: translations see the old rule or the new one */
+    struct rule *old = index_find(ofp, nr->table_id, nr->priority, &nr->match, &nr->mask);
+    if (old)
+        batch_remove(b, old);
+    link_rule(ofp, nr);
+    touch(b->touched, fm->table_id);
+    b->changed = 1;
+    return 0;
+}
+
+/* Modify or delete @o if @fm (match masked) selects it. 0 or -ENOMEM. */
+static int change_rule(struct fm_batch *b, struct rule *o, const struct sw_flow_mod *fm,
+                       bool strict, bool del)
+{
+    if (!rule_selected(o, fm, strict) ||
+        (del && fm->out_port &&
+         !sw__ofpacts_output_to(atomic_load(&o->actions), fm->out_port)))
+        return 0;
+    if (del) {
+        batch_remove(b, o);
+    } else {
+        struct sw_ofpacts *acts;
+        if (sw__ofpacts_dup(fm->actions, &acts))
+            return -ENOMEM;
+        struct sw_ofpacts *old = atomic_exchange(&o->actions, acts);
+        kk_rcu_call((kk_rcu_fn)sw_ofpacts_free, old);
+    }
+    b->changed++;
+    return 0;
+}
+
+/* The next rule after @o in the bridge's list (@all) or its table's. */
+static struct rule *scan_next(struct sw_ofproto *ofp, const struct rule *o, bool all)
+{
+    if (!all)
+        return o->table_next;
+    return o->next != &ofp->rules ? o->next : NULL;
+}
+
+static int modify_or_delete(struct fm_batch *b, enum sw_flow_mod_cmd cmd,
+                            const struct sw_flow_mod *fm)
+{
+    struct sw_ofproto *ofp = b->ofp;
+    bool strict = cmd == SW_FM_MODIFY_STRICT || cmd == SW_FM_DELETE_STRICT;
+    bool del = cmd == SW_FM_DELETE || cmd == SW_FM_DELETE_STRICT;
+    bool all = fm->table_all;
+    if (!all && fm->table_id >= SW_OFP_TABLES)
+        return 0; /* no such table, no rule */
+    struct sw_flow_mod sel = *fm;
+    sw_flow_key_mask(&sel.match, &fm->match, &fm->mask);
+    int r = 0;
+    if (strict) {
+        /* at most one rule per table: look each table concerned up */
+        unsigned first = all ? 0 : fm->table_id, end = all ? SW_OFP_TABLES : first + 1u;
+        for (unsigned t = first; t < end && !r; t++) {
+            if (!ofp->table_rules[t].n)
+                continue;
+            struct rule *o = index_find(ofp, t, sel.priority, &sel.match, &sel.mask);
+            if (o)
+                r = change_rule(b, o, &sel, true, del);
+        }
+        return r;
+    }
+    /* non-strict: scan the table named, or every rule */
+    struct rule *o = all ? scan_next(ofp, &ofp->rules, true) : ofp->table_rules[fm->table_id].head;
+    while (o && !r) {
+        struct rule *next = scan_next(ofp, o, all); /* before @o may be unlinked */
+        r = change_rule(b, o, &sel, false, del);
+        o = next;
+    }
+    return r;
+}
+
 int sw_ofproto_flow_mod(struct sw_ofproto *ofp, enum sw_flow_mod_cmd cmd,
                         const struct sw_flow_mod *fm, unsigned *n_changed)
 {
@@ -952,102 +1186,24 @@ int sw_ofproto_flow_mod(struct sw_ofproto *ofp, enum sw_flow_mod_cmd cmd,
         return -EINVAL;
     if (cmd == SW_FM_ADD && fm->table_id >= SW_OFP_TABLES)
         return -EINVAL;
-    uint8_t touched[(SW_OFP_TABLES + 7) / 8] = {0};
-    struct rule *dead[64];
-    unsigned n_dead = 0, changed = 0;
-    int r = 0;
+    struct fm_batch b = {.ofp = ofp};
+    int r;
 
     pthread_mutex_lock(&ofp->mutex);
-    uint64_t version = atomic_load(&ofp->version) + 1;
-    uint64_t now = sw__ofproto_now(ofp);
-
+    b.version = atomic_load(&ofp->version) + 1;
     if (cmd == SW_FM_ADD) {
-        struct rule *nr = calloc(1, sizeof(*nr));
-        struct sw_ofpacts *acts = NULL;
-        if (!nr || sw__ofpacts_dup(fm->actions, &acts)) {
-            free(nr);
-            r = -ENOMEM;
-            goto out;
+        r = add_rule(&b, fm, sw__ofproto_now(ofp));
+        if (r) {
+            pthread_mutex_unlock(&ofp->mutex);
+            return r;
         }
-        nr->table_id = fm->table_id;
-        nr->priority = fm->priority;
-        sw_flow_key_mask(&nr->match, &fm->match, &fm->mask);
-        nr->mask = fm->mask;
-        nr->cookie = fm->cookie;
-        nr->idle_timeout = fm->idle_timeout;
-        nr->hard_timeout = fm->hard_timeout;
-        nr->flags = fm->flags;
-        nr->created_ms = now;
-        atomic_init(&nr->used_ms, now);
-        atomic_init(&nr->actions, acts);
-        struct sw_cls *cls = table_get(ofp, fm->table_id, &r);
-        if (!cls || (r = sw_cls_insert(cls, &nr->match, &nr->mask, nr->priority, version, nr,
-                                       &nr->cr)) != 0) {
-            free_rule(nr);
-            goto out;
-        }
-        /* an identical rule is replaced (OpenFlow "add" semantics) */
-        struct sw_flow_mod strict = *fm;
-        strict.table_all = false;
-        strict.cookie_mask = 0;
-        strict.match = nr->match;
-        for (struct rule *o = ofp->rules.next; o != &ofp->rules; o = o->next) {
-            if (rule_selected(o, &strict, true)) {
-                unlink_rule(ofp, o, version);
-                dead[n_dead++] = o;
-                break;
-            }
-        }
-        nr->prev = ofp->rules.prev;
-        nr->next = &ofp->rules;
-        ofp->rules.prev->next = nr;
-        ofp->rules.prev = nr;
-        ofp->n_rules++;
-        touch(touched, fm->table_id);
-        changed = 1;
     } else {
-        bool strict = cmd == SW_FM_MODIFY_STRICT || cmd == SW_FM_DELETE_STRICT;
-        bool del = cmd == SW_FM_DELETE || cmd == SW_FM_DELETE_STRICT;
-        struct sw_flow_mod sel = *fm;
-        sw_flow_key_mask(&sel.match, &fm->match, &fm->mask);
-        for (struct rule *o = ofp->rules.next; o != &ofp->rules;) {
-            struct rule *next = o->next;
-            if (rule_selected(o, &sel, strict) &&
-                (!del || !fm->out_port ||
-                 sw__ofpacts_output_to(atomic_load(&o->actions), fm->out_port))) {
-                if (del) {
-                    if (n_dead == sizeof(dead) / sizeof(dead[0])) {
-                        /* publish this batch and go on with another version */
-                        publish(ofp, touched, version);
-                        for (unsigned i = 0; i < n_dead; i++)
-                            kk_rcu_call(free_rule, dead[i]);
-                        n_dead = 0;
-                        version++;
-                    }
-                    unlink_rule(ofp, o, version);
-                    dead[n_dead++] = o;
-                    touch(touched, o->table_id);
-                } else {
-                    struct sw_ofpacts *acts;
-                    if (sw__ofpacts_dup(fm->actions, &acts)) {
-                        r = -ENOMEM;
-                        break;
-                    }
-                    struct sw_ofpacts *old = atomic_exchange(&o->actions, acts);
-                    kk_rcu_call((kk_rcu_fn)sw_ofpacts_free, old);
-                }
-                changed++;
-            }
-            o = next;
-        }
+        r = modify_or_delete(&b, cmd, fm);
     }
-    publish(ofp, touched, version);
-    for (unsigned i = 0; i < n_dead; i++)
-        kk_rcu_call(free_rule, dead[i]);
-out:
+    batch_finish(&b);
     pthread_mutex_unlock(&ofp->mutex);
     if (n_changed)
-        *n_changed = changed;
+        *n_changed = b.changed;
     return r;
 }
 

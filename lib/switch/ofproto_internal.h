@@ -96,8 +96,16 @@ struct mirror {
     uint32_t out_ofport;
 };
 
+/* Control-thread bookkeeping of a rule (under the bridge mutex): the
+ * bridge's list (insertion order: dumps break priority ties with it), its
+ * table's list (non-strict flow-mods scan only the tables they name) and
+ * the bridge's index by (table, priority, match, mask) (strict flow-mods
+ * and add's replacement of an identical rule). */
 struct rule {
-    struct rule *prev, *next;   /* bridge's rule list (control thread) */
+    struct rule *prev, *next;   /* bridge's rule list */
+    struct rule *table_prev, *table_next;   /* its table's list, NULL-terminated */
+    struct rule *hash_next;     /* index bucket chain */
+    uint64_t hash;              /* rule_hash() of table, priority, match, mask */
     uint8_t table_id;
     int32_t priority;
     struct sw_flow_key match;
@@ -109,6 +117,12 @@ struct rule {
     _Atomic uint64_t n_packets, n_bytes;
     struct sw_ofpacts *_Atomic actions;
     struct sw_cls_rule *cr;
+};
+
+/* A table's rules (struct rule's table_prev/table_next). */
+struct rule_list {
+    struct rule *head, *tail;
+    unsigned n;
 };
 
 struct sw_ofproto {
@@ -127,6 +141,9 @@ struct sw_ofproto {
     _Atomic uint64_t version;     /* rule version translations use */
     struct rule rules;            /* list sentinel */
     unsigned n_rules;
+    struct rule_list table_rules[SW_OFP_TABLES]; /* each table's, insertion order */
+    struct rule **index;          /* hash buckets (chains), a power of two */
+    size_t index_buckets;
 
     struct sw_mac_table *macs;
     _Atomic uint64_t seq;         /* configuration and rule changes */

@@ -27,6 +27,19 @@ static struct sw_lacp_pdu sample_pdu(void)
     return pdu;
 }
 
+/* Field by field: struct sw_lacp_info has a padding byte that no one
+ * initializes (not even a designated initializer is bound to), so its
+ * bytes must not be compared. */
+static void assert_info_equal(const struct sw_lacp_info *a, const struct sw_lacp_info *b)
+{
+    assert_int_equal(a->sys_priority, b->sys_priority);
+    assert_memory_equal(a->sys_id, b->sys_id, sizeof(a->sys_id));
+    assert_int_equal(a->key, b->key);
+    assert_int_equal(a->port_priority, b->port_priority);
+    assert_int_equal(a->port_id, b->port_id);
+    assert_int_equal(a->state, b->state);
+}
+
 static int parse_copy(const uint8_t *frame, size_t len, char *err, size_t errlen)
 {
     uint8_t *copy = malloc(len ? len : 1);
@@ -142,8 +155,8 @@ static void test_build_layout_and_round_trip(void **state)
     struct sw_lacp_pdu back;
     char err[128];
     assert_int_equal(sw_lacp_pdu_parse(f, SW_LACP_FRAME_LEN, &back, err, sizeof(err)), 0);
-    assert_memory_equal(&back.actor, &pdu.actor, sizeof(pdu.actor));
-    assert_memory_equal(&back.partner, &pdu.partner, sizeof(pdu.partner));
+    assert_info_equal(&back.actor, &pdu.actor);
+    assert_info_equal(&back.partner, &pdu.partner);
     assert_int_equal(back.collector_max_delay, 0x55aa);
 
     /* Random round trips. */
@@ -169,8 +182,8 @@ static void test_build_layout_and_round_trip(void **state)
         sw_lacp_pdu_build(&p, SRC_MAC, fr);
         struct sw_lacp_pdu q;
         assert_int_equal(sw_lacp_pdu_parse(fr, sizeof(fr), &q, NULL, 0), 0);
-        assert_memory_equal(&q.actor, &p.actor, sizeof(p.actor));
-        assert_memory_equal(&q.partner, &p.partner, sizeof(p.partner));
+        assert_info_equal(&q.actor, &p.actor);
+        assert_info_equal(&q.partner, &p.partner);
         assert_int_equal(q.collector_max_delay, p.collector_max_delay);
     }
 }
@@ -571,9 +584,9 @@ static void test_partner_view_and_immediate_tx(void **state)
     assert_int_equal(mine.actor.port_id, 1);
     assert_int_equal(mine.actor.port_priority, 65535);
     assert_memory_equal(c.frame + 6, ((uint8_t[]){0x02, 0xbb, 0, 0, 1, 1}), 6);
-    uint8_t zero[sizeof(mine.partner)];
-    memset(zero, 0, sizeof(zero));
-    assert_memory_equal(&mine.partner, zero, sizeof(zero));
+    struct sw_lacp_info zero;
+    memset(&zero, 0, sizeof(zero));
+    assert_info_equal(&mine.partner, &zero);
     /* Nothing more for 30 s (slow, no partner), not even at 29.9 s. */
     sw_lacp_run(l, 1000, capture_send, &c);
     sw_lacp_run(l, 29900, capture_send, &c);
@@ -605,7 +618,7 @@ static void test_partner_view_and_immediate_tx(void **state)
     /* We echo what we recorded: its SYNC does not count yet. */
     struct sw_lacp_info recorded = peer.actor;
     recorded.state &= (uint8_t)~SW_LACP_STATE_SYNC;
-    assert_memory_equal(&mine.partner, &recorded, sizeof(recorded));
+    assert_info_equal(&mine.partner, &recorded);
 
     /* Now it has heard us right: in use. */
     peer.partner = mine.actor;

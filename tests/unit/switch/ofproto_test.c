@@ -4,9 +4,11 @@
  * be refused (each error names its field or action), action and flow
  * format/parse round trips, flow-mod semantics (add replaces, modify and
  * delete strict and non-strict, cookies, out_port), dumps, timeouts,
- * trace text, upcall results.
+ * trace text, upcall results, and a bridge of 100,000 rules (identical
+ * adds replace, strict deletes remove exactly one, lookups hit the rule).
  */
 #include <errno.h>
+#include <time.h>
 
 #include "kk_rcu.h"
 #include "kk_test.h"
@@ -315,6 +317,151 @@ static void test_stats_timeouts_trace_upcall(void **state)
     sw_ofproto_destroy(ofp);
 }
 
+/* Rule @i of the large table: a distinct nw_src and tp_src per rule, output
+ * to port 2 or 3 so that translation shows which rule was hit. */
+#define MANY_RULES 100000
+
+static void many_rule_text(unsigned i, unsigned out, char *buf, size_t size)
+{
+    snprintf(buf, size, "priority=100,ip,nw_src=10.%u.%u.%u,udp,tp_src=%u,actions=output:%u",
+             (i >> 16) & 255, (i >> 8) & 255, i & 255, i & 0xffff, out);
+}
+
+static unsigned many_rule_out(unsigned i)
+{
+    return 2 + (i & 1);
+}
+
+/* Translate the packet rule @i matches (from eth1) and return its actions. */
+static void many_rule_xlate(struct sw_ofproto *ofp, unsigned i, char *actions, size_t size)
+{
+    char flow[160];
+    snprintf(flow, sizeof(flow), "in_port=11,ip,nw_src=10.%u.%u.%u,nw_dst=192.168.0.1,udp,"
+             "tp_src=%u,tp_dst=53", (i >> 16) & 255, (i >> 8) & 255, i & 255, i & 0xffff);
+    struct sw_flow_key key;
+    struct sw_flow_mask m, wc;
+    assert_int_equal(sw_flow_parse(flow, &key, &m, NULL, 0), 0);
+    struct sw_odp_buf odp;
+    sw_odp_buf_init(&odp);
+    memset(&wc, 0, sizeof(wc));
+    assert_int_equal(sw_ofproto_xlate(ofp, &key, NULL, &odp, &wc, SW_XLATE_NO_STATS, NULL), 0);
+    sw_odp_format(odp.data, odp.len, actions, size, NULL, NULL);
+}
+
+static double elapsed_ms(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static void test_many_rules(void **state)
+{
+    (void)state;
+    struct sw_ofproto *ofp = bridge(false);
+    char text[160], err[256], actions[256], dump[512];
+    unsigned n;
+
+    /* parsed first, like kvmkit-switchd's flow.add, so the timing is the loading */
+    struct sw_flow_mod *fms = calloc(MANY_RULES, sizeof(*fms));
+    assert_non_null(fms);
+    for (unsigned i = 0; i < MANY_RULES; i++) {
+        many_rule_text(i, many_rule_out(i), text, sizeof(text));
+        assert_int_equal(sw_flow_mod_parse(ofp, SW_FM_ADD, text, &fms[i], err, sizeof(err)), 0);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned i = 0; i < MANY_RULES; i++) {
+        assert_int_equal(sw_ofproto_flow_mod(ofp, SW_FM_ADD, &fms[i], &n), 0);
+        assert_int_equal(n, 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("# loaded %u rules in %.0f ms\n", MANY_RULES, elapsed_ms(&t0, &t1));
+    for (unsigned i = 0; i < MANY_RULES; i++)
+        sw_flow_mod_uninit(&fms[i]);
+    free(fms);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES);
+
+    /* every 997th rule, and the last, is hit through translation */
+    for (unsigned i = 0; i < MANY_RULES + 997; i += 997) {
+        unsigned rule = i < MANY_RULES ? i : MANY_RULES - 1;
+        char exp[8];
+        snprintf(exp, sizeof(exp), "%u", 10 + many_rule_out(rule));
+        many_rule_xlate(ofp, rule, actions, sizeof(actions));
+        assert_string_equal(actions, exp);
+    }
+
+    /* an identical (table, priority, match) add replaces: same count, new actions */
+    many_rule_text(4242, 3, text, sizeof(text));  /* rule 4242 had output:2 */
+    assert_int_equal(sw_ofproto_add_flow(ofp, text, err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES);
+    many_rule_xlate(ofp, 4242, actions, sizeof(actions));
+    assert_string_equal(actions, "13");
+    /* 4242 = 0x1092: nw_src 10.0.16.146 */
+    sw_ofproto_dump_flows(ofp, "udp,nw_src=10.0.16.146", false, dump, sizeof(dump));
+    assert_string_equal(dump, " cookie=0x0, table=0, priority=100,udp,nw_src=10.0.16.146,"
+                                 "tp_src=4242 actions=output:3\n");
+    /* same match at another priority is another rule */
+    snprintf(text, sizeof(text), "priority=99,ip,nw_src=10.0.16.146,udp,tp_src=4242,"
+             "actions=output:1");
+    assert_int_equal(sw_ofproto_add_flow(ofp, text, err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES + 1);
+
+    /* strict delete: a near miss (other priority, other tp_src) removes nothing */
+    /* (rule 66560 = 0x10400: nw_src 10.1.4.0, tp_src 1024, output:2) */
+    assert_int_equal(sw_ofproto_del_flows(ofp, "priority=101,ip,nw_src=10.1.4.0,udp,"
+                                               "tp_src=1024", true, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sw_ofproto_del_flows(ofp, "priority=100,ip,nw_src=10.1.4.0,udp,"
+                                               "tp_src=1025", true, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sw_ofproto_del_flows(ofp, "priority=100,ip,nw_src=10.1.4.0,udp",
+                                          true, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES + 1);
+    many_rule_xlate(ofp, 66560, actions, sizeof(actions));
+    assert_string_equal(actions, "12");
+    assert_int_equal(sw_ofproto_del_flows(ofp, "priority=100,ip,nw_src=10.1.4.0,udp,"
+                                               "tp_src=1024", true, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES);
+    many_rule_xlate(ofp, 66560, actions, sizeof(actions));
+    assert_string_equal(actions, "drop");                    /* table miss */
+    many_rule_xlate(ofp, 66561, actions, sizeof(actions));   /* its neighbours stay */
+    assert_string_equal(actions, "13");
+    many_rule_xlate(ofp, 66559, actions, sizeof(actions));
+    assert_string_equal(actions, "13");
+    /* deleting it again finds nothing; re-adding it works */
+    assert_int_equal(sw_ofproto_del_flows(ofp, "priority=100,ip,nw_src=10.1.4.0,udp,"
+                                               "tp_src=1024", true, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    many_rule_text(66560, 3, text, sizeof(text));
+    assert_int_equal(sw_ofproto_add_flow(ofp, text, err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES + 1);
+    many_rule_xlate(ofp, 66560, actions, sizeof(actions));
+    assert_string_equal(actions, "13");
+
+    /* strict modify of one rule; the priority-99 twin of 4242 is untouched */
+    assert_int_equal(sw_ofproto_mod_flows(ofp, "priority=100,ip,nw_src=10.0.16.146,udp,"
+                                               "tp_src=4242,actions=output:1", true, err,
+                                          sizeof(err)), 0);
+    sw_ofproto_dump_flows(ofp, "udp,nw_src=10.0.16.146", false, dump, sizeof(dump));
+    assert_string_equal(dump, " cookie=0x0, table=0, priority=100,udp,nw_src=10.0.16.146,"
+                                 "tp_src=4242 actions=output:1\n"
+                                 " cookie=0x0, table=0, priority=99,udp,nw_src=10.0.16.146,"
+                                 "tp_src=4242 actions=output:1\n");
+    /* non-strict delete in another table finds nothing; in table 0 it finds both */
+    assert_int_equal(sw_ofproto_del_flows(ofp, "table=1,udp,nw_src=10.0.16.146", false, &n,
+                                          err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sw_ofproto_del_flows(ofp, "table=0,udp,nw_src=10.0.16.146", false, &n,
+                                          err, sizeof(err)), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sw_ofproto_rule_count(ofp), MANY_RULES - 1);
+    assert_int_equal(sw_ofproto_del_flows(ofp, "", false, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, MANY_RULES - 1);
+    assert_int_equal(sw_ofproto_rule_count(ofp), 0);
+    sw_ofproto_destroy(ofp);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -336,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_flow_mods_and_dump),
         cmocka_unit_test(test_stats_timeouts_trace_upcall),
+        cmocka_unit_test(test_many_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
