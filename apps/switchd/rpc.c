@@ -384,13 +384,17 @@ struct rule_ctx {
     json_t *out;
     uint64_t now_ms;
     bool for_save;
+    bool failed; /* a rule did not fit its text buffer, or out of memory */
 };
 
 static void rule_entry(void *arg, const struct sw_rule_info *r)
 {
     struct rule_ctx *c = arg;
     char text[8192];
-    sw_rule_format(r, text, sizeof(text));
+    if (sw_rule_format(r, text, sizeof(text)) >= (int)sizeof(text)) {
+        c->failed = true;
+        return;
+    }
     char *acts = strstr(text, " actions=");
     const char *actions = "drop";
     if (acts) {
@@ -401,20 +405,26 @@ static void rule_entry(void *arg, const struct sw_rule_info *r)
         text[0] = '\0';
     }
     if (c->for_save) {
-        char line[8400];
-        size_t n = (size_t)snprintf(line, sizeof(line), "table=%u,", r->table_id);
+        /* The prefix is bounded; the match and actions are not: no truncation. */
+        char pre[192];
+        size_t n = (size_t)snprintf(pre, sizeof(pre), "table=%u,", r->table_id);
         if (r->cookie)
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "cookie=0x%" PRIx64 ",", r->cookie);
+            n += (size_t)snprintf(pre + n, sizeof(pre) - n, "cookie=0x%" PRIx64 ",", r->cookie);
         if (r->idle_timeout)
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "idle_timeout=%u,", r->idle_timeout);
+            n += (size_t)snprintf(pre + n, sizeof(pre) - n, "idle_timeout=%u,", r->idle_timeout);
         if (r->hard_timeout)
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "hard_timeout=%u,", r->hard_timeout);
+            n += (size_t)snprintf(pre + n, sizeof(pre) - n, "hard_timeout=%u,", r->hard_timeout);
         if (r->flags & SW_OFP_FLAG_SEND_FLOW_REM)
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "send_flow_rem,");
+            n += (size_t)snprintf(pre + n, sizeof(pre) - n, "send_flow_rem,");
         if (r->flags & SW_OFP_FLAG_NO_COUNTS)
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "no_counts,");
-        snprintf(line + n, sizeof(line) - n, "%s%sactions=%s", text, *text ? "," : "", actions);
+            snprintf(pre + n, sizeof(pre) - n, "no_counts,");
+        char *line = NULL;
+        if (asprintf(&line, "%s%s%sactions=%s", pre, text, *text ? "," : "", actions) < 0) {
+            c->failed = true;
+            return;
+        }
         json_array_append_new(c->out, json_string(line));
+        free(line);
         return;
     }
     double dur = c->now_ms > r->created_ms ? (double)(c->now_ms - r->created_ms) / 1000.0 : 0;
@@ -433,6 +443,13 @@ static void flows_changed(struct sd_bridge *br)
     struct rule_ctx c = {.out = json_array(), .for_save = true};
     char err[256];
     sw_ofproto_flow_dump(br->ofproto, NULL, rule_entry, &c, err, sizeof(err));
+    if (c.failed) {
+        /* Never save a cut rule: keep the last complete set and say so. */
+        KK_LOGE(switchd_log, "%s: a rule's text exceeds 8 KiB (or out of memory): "
+                "the rules in the configuration file were not updated", br->name);
+        json_decref(c.out);
+        return;
+    }
     json_decref(br->flows);
     br->flows = c.out;
     sd_config_changed(br->sd);
