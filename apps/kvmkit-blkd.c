@@ -640,34 +640,6 @@ static void usage(FILE *out)
             "  daemon.info   daemon.shutdown   log.set_levels {spec}\n");
 }
 
-static int parse_cores(const char *s, int *cpus, unsigned *n)
-{
-    *n = 0;
-    while (*s) {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a > 4095)
-            return -EINVAL;
-        if (*end == '-') {
-            s = end + 1;
-            b = strtol(s, &end, 10);
-            if (end == s || b < a || b > 4095)
-                return -EINVAL;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n >= MAX_WORKERS)
-                return -E2BIG;
-            cpus[(*n)++] = (int)c;
-        }
-        s = end;
-        if (*s == ',')
-            s++;
-        else if (*s)
-            return -EINVAL;
-    }
-    return *n ? 0 : -EINVAL;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -694,7 +666,7 @@ int main(int argc, char **argv)
             bd.config_path = optarg;
             break;
         case 'C':
-            if (parse_cores(optarg, cpus, &n_cpus) < 0) {
+            if (kk_parse_cpu_list(optarg, cpus, MAX_WORKERS, &n_cpus) < 0) {
                 fprintf(stderr, "kvmkit-blkd: --cores takes CPU numbers and ranges, e.g. 0,2-3\n");
                 return 2;
             }

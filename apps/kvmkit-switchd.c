@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kk_daemon.h"
 #include "kk_err.h"
 #include "kk_log.h"
 #include "kk_version.h"
@@ -68,34 +69,6 @@ static void usage(FILE *out)
                  "failure, 2 on bad options.\n");
 }
 
-static int parse_cpus(const char *s, int *cpus, unsigned *n)
-{
-    *n = 0;
-    while (*s) {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a > 4095)
-            return -EINVAL;
-        if (*end == '-') {
-            s = end + 1;
-            b = strtol(s, &end, 10);
-            if (end == s || b < a || b > 4095)
-                return -EINVAL;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n >= SW_DPIF_MAX_PMDS)
-                return -E2BIG;
-            cpus[(*n)++] = (int)c;
-        }
-        s = end;
-        if (*s == ',')
-            s++;
-        else if (*s)
-            return -EINVAL;
-    }
-    return *n ? 0 : -EINVAL;
-}
-
 static void run_timer(void *arg)
 {
     sd_run(arg);
@@ -126,7 +99,7 @@ int main(int argc, char **argv)
             sd.config_path = optarg;
             break;
         case 'p':
-            if (parse_cpus(optarg, cpus, &n_cpus) < 0) {
+            if (kk_parse_cpu_list(optarg, cpus, SW_DPIF_MAX_PMDS, &n_cpus) < 0) {
                 fprintf(stderr, "kvmkit-switchd: --pmd-cpus takes CPU numbers and ranges, "
                                 "e.g. 1 or 0-1 or 2,4 (at most %d), not '%s'\n",
                         SW_DPIF_MAX_PMDS, optarg);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kk_common.h"
+#include "kk_daemon.h"
 #include "kk_err.h"
 #include "kk_log.h"
 #include "kk_reactor.h"
@@ -125,21 +126,6 @@ static int parse_double(const char *s, double min, double max, double *out)
         return -EINVAL;
     *out = v;
     return 0;
-}
-
-static int parse_cores(const char *s, int *cpus, unsigned *n)
-{
-    *n = 0;
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", s);
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        double v;
-        if (*n == MAX_WORKERS || parse_double(tok, 0, CPU_SETSIZE - 1, &v) < 0 ||
-            v != (int)v)
-            return -EINVAL;
-        cpus[(*n)++] = (int)v;
-    }
-    return *n ? 0 : -EINVAL;
 }
 
 /* ---- txonly frames ---------------------------------------------------------- */
@@ -478,7 +464,7 @@ int testpmd_main(int argc, char **argv)
             break;
         }
         case 'c':
-            if (parse_cores(optarg, cpus, &n_cpus) < 0) {
+            if (kk_parse_cpu_list(optarg, cpus, MAX_WORKERS, &n_cpus) < 0) {
                 fprintf(stderr, "testpmd: --cores %s: expected CPU numbers like 0,1\n", optarg);
                 return 2;
             }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -129,4 +130,32 @@ void kk_daemon_fini(struct kk_daemon *d)
     if (d->signal_fd >= 0)
         close(d->signal_fd);
     d->signal_fd = -1;
+}
+
+int kk_parse_cpu_list(const char *s, int *cpus, unsigned max, unsigned *n)
+{
+    *n = 0;
+    while (*s) {
+        char *end;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || a < 0 || a > 4095)
+            return -EINVAL;
+        if (*end == '-') {
+            s = end + 1;
+            b = strtol(s, &end, 10);
+            if (end == s || b < a || b > 4095)
+                return -EINVAL;
+        }
+        for (long c = a; c <= b; c++) {
+            if (*n >= max)
+                return -E2BIG;
+            cpus[(*n)++] = (int)c;
+        }
+        s = end;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -EINVAL;
+    }
+    return *n ? 0 : -EINVAL;
 }

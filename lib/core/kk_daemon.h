@@ -41,4 +41,11 @@ int kk_daemon_run(struct kk_daemon *d);
 /* Close the control socket (removing its file) and free everything. */
 void kk_daemon_fini(struct kk_daemon *d);
 
+/*
+ * Parse a CPU list such as "1", "0-3" or "0,2-3" (numbers 0..4095) into
+ * @cpus (room for @max). Returns 0 with *n set, -E2BIG for more than @max
+ * CPUs, or -EINVAL (empty, malformed, descending range).
+ */
+int kk_parse_cpu_list(const char *s, int *cpus, unsigned max, unsigned *n);
+
 #endif /* KK_DAEMON_H */
