@@ -55,6 +55,8 @@ static void usage(FILE *out)
             "  -b, --busy-poll       PMD threads never sleep (dedicated cores)\n"
             "  -i, --idle-us N       how long an idle PMD thread polls before it sleeps\n"
             "                        (default 8)\n"
+            "  -e, --emc-entries N   exact-match cache slots per PMD thread, a power of two\n"
+            "                        from 1024 to 1048576, 128 bytes each (default 16384)\n"
             "  -l, --log-level SPEC  log levels, e.g. info or info,switchd=debug,dpif=debug\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n"
@@ -81,7 +83,8 @@ int main(int argc, char **argv)
         {"pmd-cpus", required_argument, NULL, 'p'}, {"busy-poll", no_argument, NULL, 'b'},
         {"idle-us", required_argument, NULL, 'i'},  {"log-level", required_argument, NULL, 'l'},
         {"log", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},        {"emc-entries", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
     };
     static struct switchd sd;
     const char *rpc = getenv("KVMKIT_SWITCHD_SOCKET");
@@ -89,8 +92,9 @@ int main(int argc, char **argv)
     unsigned n_cpus = 0;
     bool busy = false;
     uint32_t idle_us = 0;
+    unsigned emc_entries = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "r:c:p:bi:l:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:c:p:bi:e:l:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             rpc = optarg;
@@ -118,6 +122,19 @@ int main(int argc, char **argv)
                 return 2;
             }
             idle_us = (uint32_t)v;
+            break;
+        }
+        case 'e': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < SW_EMC_MIN_ENTRIES || v > SW_EMC_MAX_ENTRIES ||
+                (v & (v - 1))) {
+                fprintf(stderr, "kvmkit-switchd: --emc-entries must be a power of two from "
+                                "%u to %u, not '%s'\n", SW_EMC_MIN_ENTRIES, SW_EMC_MAX_ENTRIES,
+                        optarg);
+                return 2;
+            }
+            emc_entries = (unsigned)v;
             break;
         }
         case 'l':
@@ -157,6 +174,7 @@ int main(int argc, char **argv)
         .pmd_cpus = n_cpus ? cpus : NULL,
         .busy_poll = busy,
         .idle_us = idle_us,
+        .emc_entries = emc_entries,
         .upcall = sd_upcall,
         .upcall_arg = &sd,
     };

@@ -5,9 +5,10 @@
  * main thread moves what comes out of port b back into port a, so no
  * buffer is allocated while measuring. Reports the PMD's packets per
  * second and busy cycles per packet (EMC hits: one megaflow, @flows
- * microflows).
+ * microflows; with @exact, one exact megaflow per microflow, as rules that
+ * look at every flow's addresses and ports make).
  *
- *   dpif_bench [seconds [flows [busy_poll]]]
+ *   dpif_bench [seconds [flows [busy_poll [exact]]]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,13 @@
 #include "port.h"
 
 static uint32_t out_port;
+static bool exact;
 
 static enum sw_upcall_result upcall(void *arg, struct sw_upcall *up)
 {
     (void)arg;
+    if (exact)
+        memset(&up->wc, 0xff, sizeof(up->wc));
     sw_odp_put_output(&up->actions, out_port);
     return SW_UPCALL_INSTALL;
 }
@@ -33,10 +37,13 @@ int main(int argc, char **argv)
     double seconds = argc > 1 ? atof(argv[1]) : 3;
     unsigned flows = argc > 2 ? (unsigned)atoi(argv[2]) : 1;
     bool busy = argc > 3 && atoi(argv[3]);
+    exact = argc > 4 && atoi(argv[4]);
     if (flows == 0)
         flows = 1;
+    /* Frames in the loop: enough for every microflow to appear. */
+    unsigned n_frames = flows > 2048 ? 16384 : 2048;
     struct pkt_pool *pool;
-    if (pkt_pool_create("bench", 8192, 0, 0, &pool))
+    if (pkt_pool_create("bench", 32768, 0, 0, &pool))
         return 1;
     struct sw_dpif_opts o = {.n_pmds = 1, .upcall = upcall, .busy_poll = busy,
                              .emc_insert_inv_prob = 1};
@@ -46,10 +53,10 @@ int main(int argc, char **argv)
     char err[128];
     uint32_t a = SW_DPIF_PORT_NONE, b = SW_DPIF_PORT_NONE;
     struct pkt_port *inj, *sink;
-    if (sw_dpif_port_add(dp, "a", "ring:name=ba,peer=bb,size=4096", &a, err, sizeof(err)) ||
-        sw_dpif_port_add(dp, "b", "ring:name=bc,peer=bd,size=4096", &b, err, sizeof(err)) ||
-        pkt_port_open("ring:name=bx,peer=ba,size=4096", 900, pool, &inj, err, sizeof(err)) ||
-        pkt_port_open("ring:name=bb,size=4096", 901, pool, &sink, err, sizeof(err))) {
+    if (sw_dpif_port_add(dp, "a", "ring:name=ba,peer=bb,size=16384", &a, err, sizeof(err)) ||
+        sw_dpif_port_add(dp, "b", "ring:name=bc,peer=bd,size=16384", &b, err, sizeof(err)) ||
+        pkt_port_open("ring:name=bx,peer=ba,size=16384", 900, pool, &inj, err, sizeof(err)) ||
+        pkt_port_open("ring:name=bb,size=16384", 901, pool, &sink, err, sizeof(err))) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -59,11 +66,14 @@ int main(int argc, char **argv)
     uint8_t ip[20] = {0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
     memcpy(frame + 14, ip, 20);
     frame[34 + 5] = 26; /* UDP length */
-    for (unsigned i = 0; i < 2048; i++) {
+    for (unsigned i = 0; i < n_frames; i++) {
         struct pkt_buf *p = pkt_from_bytes(pool, frame, sizeof(frame));
-        uint16_t sport = (uint16_t)(1024 + i % flows);
+        unsigned f = i % flows;
+        uint16_t sport = (uint16_t)(1024 + f % 50000);
         pkt_data(p)[34] = (uint8_t)(sport >> 8);
         pkt_data(p)[35] = (uint8_t)sport;
+        pkt_data(p)[28] = (uint8_t)(f >> 16); /* IPv4 source 10.x.y.z */
+        pkt_data(p)[29] = (uint8_t)(f >> 8);
         while (pkt_port_tx_burst(inj, 0, &p, 1) != 1)
             ;
     }

@@ -4,12 +4,14 @@
  * See dpcache.h for the design.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classifier.h"
 #include "dpcache.h"
+#include "kk_common.h"
 #include "kk_hash.h"
 #include "kk_rcu.h"
 
@@ -19,28 +21,59 @@ struct mfc_actions {
     uint8_t data[];
 };
 
-struct sw_mfc_flow {
-    struct sw_flow_key key; /* masked */
-    struct sw_flow_mask mask;
-    struct sw_cls_rule *rule;
-    struct mfc_actions *actions; /* RCU-published */
-    void *user;
-    uint32_t refcnt;        /* atomic */
-    bool dead;              /* atomic */
-    /* statistics: relaxed atomics */
+/* One writer's statistics (a PMD thread's shard), or the shared ones. */
+struct mfc_stats {
     uint64_t packets;
     uint64_t bytes;
     uint64_t used_ms;
     uint16_t tcp_flags;
+};
+
+struct mfc_shard {
+    struct mfc_stats s;
+} __attribute__((aligned(64)));
+
+#define INLINE_ACTIONS_MAX (64 - sizeof(struct mfc_actions))
+
+/*
+ * Layout for the hit path: line 0 holds everything an EMC hit reads and
+ * writes (dead flag, actions pointer, the first shard's statistics); line 1
+ * holds the flow's first actions inline (when they fit). The match
+ * and the writer-side fields follow; shards 1.. each have a line of their
+ * own (no false sharing between PMD threads hitting one flow).
+ */
+struct sw_mfc_flow {
+    /* line 0 */
+    struct mfc_actions *actions; /* RCU-published */
+    uint32_t refcnt;             /* atomic */
+    bool dead;                   /* atomic */
+    uint16_t n_shards;
+    struct mfc_stats s0;         /* shard 0: relaxed stores by its one writer */
+    /* line 1 */
+    union {
+        struct mfc_actions hdr;
+        uint8_t bytes[64];
+    } inl __attribute__((aligned(64)));
+    /* cold */
+    struct sw_flow_key key; /* masked */
+    struct sw_flow_mask mask;
+    struct sw_cls_rule *rule;
+    void *user;
+    struct mfc_stats shared; /* callers without a shard: relaxed atomic RMW */
     /* writer-side list, under mfc->mutex */
     struct sw_mfc_flow *prev, *next;
+    struct mfc_shard shards[]; /* shards 1 .. n_shards-1 */
 };
+
+_Static_assert(offsetof(struct sw_mfc_flow, s0) + sizeof(struct mfc_stats) <= 64,
+               "hit fields in one cache line");
 
 struct sw_mfc {
     struct sw_cls *cls;
     pthread_mutex_t mutex;
     struct sw_mfc_flow *head;
     unsigned count; /* atomic */
+    unsigned n_shards;
 };
 
 static struct mfc_actions *actions_new(const void *data, size_t len)
@@ -54,10 +87,21 @@ static struct mfc_actions *actions_new(const void *data, size_t len)
     return a;
 }
 
+static bool actions_inline(const struct sw_mfc_flow *flow, const struct mfc_actions *a)
+{
+    return a == &flow->inl.hdr;
+}
+
 static void flow_free(struct sw_mfc_flow *flow)
 {
-    free(flow->actions);
+    if (!actions_inline(flow, flow->actions))
+        free(flow->actions);
     free(flow);
+}
+
+static struct mfc_stats *shard_of(struct sw_mfc_flow *flow, unsigned shard)
+{
+    return shard == 0 ? &flow->s0 : &flow->shards[shard - 1].s;
 }
 
 /*
@@ -78,7 +122,12 @@ static void flow_unref_cb(void *arg)
 
 int sw_mfc_create(struct sw_mfc **out)
 {
-    if (!out)
+    return sw_mfc_create_sharded(0, out);
+}
+
+int sw_mfc_create_sharded(unsigned n_shards, struct sw_mfc **out)
+{
+    if (!out || n_shards > SW_MFC_MAX_SHARDS)
         return -EINVAL;
     struct sw_mfc *mfc = calloc(1, sizeof(*mfc));
     if (!mfc)
@@ -89,6 +138,7 @@ int sw_mfc_create(struct sw_mfc **out)
         return rc;
     }
     pthread_mutex_init(&mfc->mutex, NULL);
+    mfc->n_shards = n_shards;
     *out = mfc;
     return 0;
 }
@@ -146,17 +196,31 @@ int sw_mfc_insert(struct sw_mfc *mfc, const struct sw_flow_key *key,
         return -EEXIST;
     }
     int rc = -ENOMEM;
-    struct sw_mfc_flow *flow = calloc(1, sizeof(*flow));
+    unsigned extra = mfc->n_shards > 1 ? mfc->n_shards - 1 : 0;
+    /* Cache-line aligned, an odd number of lines when there are no extra
+     * shards (7): flows allocated one after another do not pile their hot
+     * lines into a few cache sets, as a power-of-two stride would. */
+    size_t size = sizeof(struct sw_mfc_flow) + extra * sizeof(struct mfc_shard);
+    struct sw_mfc_flow *flow = aligned_alloc(64, size);
     if (!flow)
         goto out;
-    flow->actions = actions_new(actions, actions_len);
-    if (!flow->actions)
-        goto out_free;
+    memset(flow, 0, size);
+    if (actions_len <= INLINE_ACTIONS_MAX) {
+        flow->inl.hdr.len = actions_len;
+        if (actions_len)
+            memcpy(flow->inl.hdr.data, actions, actions_len);
+        flow->actions = &flow->inl.hdr;
+    } else {
+        flow->actions = actions_new(actions, actions_len);
+        if (!flow->actions)
+            goto out_free;
+    }
     flow->key = masked;
     flow->mask = *mask;
     flow->user = user;
     flow->refcnt = 1;
-    flow->used_ms = now_ms;
+    flow->n_shards = (uint16_t)mfc->n_shards;
+    flow->shared.used_ms = now_ms;
     uint64_t v = sw_cls_version(mfc->cls) + 1;
     rc = sw_cls_insert(mfc->cls, &masked, mask, 0, v, flow, &flow->rule);
     if (rc)
@@ -172,8 +236,6 @@ int sw_mfc_insert(struct sw_mfc *mfc, const struct sw_flow_key *key,
     pthread_mutex_unlock(&mfc->mutex);
     return 0;
 out_free:
-    if (flow)
-        free(flow->actions);
     free(flow);
 out:
     pthread_mutex_unlock(&mfc->mutex);
@@ -220,20 +282,57 @@ unsigned sw_mfc_lookup_burst(const struct sw_mfc *mfc, const struct sw_flow_key 
 void sw_mfc_flow_account(struct sw_mfc_flow *flow, uint64_t now_ms, uint32_t packets,
                          uint64_t bytes, uint16_t tcp_flags)
 {
-    __atomic_add_fetch(&flow->packets, packets, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&flow->bytes, bytes, __ATOMIC_RELAXED);
+    struct mfc_stats *s = &flow->shared;
+    __atomic_add_fetch(&s->packets, packets, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->bytes, bytes, __ATOMIC_RELAXED);
     /* Several threads may store; any recent time will do for expiry. */
-    __atomic_store_n(&flow->used_ms, now_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->used_ms, now_ms, __ATOMIC_RELAXED);
     if (tcp_flags)
-        __atomic_or_fetch(&flow->tcp_flags, tcp_flags, __ATOMIC_RELAXED);
+        __atomic_or_fetch(&s->tcp_flags, tcp_flags, __ATOMIC_RELAXED);
+}
+
+void sw_mfc_flow_account_shard(struct sw_mfc_flow *flow, unsigned shard, uint64_t now_ms,
+                               uint32_t packets, uint64_t bytes, uint16_t tcp_flags)
+{
+    if (kk_unlikely(shard >= flow->n_shards)) {
+        sw_mfc_flow_account(flow, now_ms, packets, bytes, tcp_flags);
+        return;
+    }
+    /* One writer per shard: plain read-modify-write, published with relaxed
+     * stores so that readers never see a torn value. */
+    struct mfc_stats *s = shard_of(flow, shard);
+    __atomic_store_n(&s->packets, s->packets + packets, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->bytes, s->bytes + bytes, __ATOMIC_RELAXED);
+    if (s->used_ms != now_ms)
+        __atomic_store_n(&s->used_ms, now_ms, __ATOMIC_RELAXED);
+    if (tcp_flags & ~s->tcp_flags)
+        __atomic_store_n(&s->tcp_flags, (uint16_t)(s->tcp_flags | tcp_flags), __ATOMIC_RELAXED);
+}
+
+static void stats_add(struct sw_mfc_flow_stats *out, const struct mfc_stats *s)
+{
+    out->packets += __atomic_load_n(&s->packets, __ATOMIC_RELAXED);
+    out->bytes += __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
+    uint64_t used = __atomic_load_n(&s->used_ms, __ATOMIC_RELAXED);
+    if (used > out->used_ms)
+        out->used_ms = used;
+    out->tcp_flags |= __atomic_load_n(&s->tcp_flags, __ATOMIC_RELAXED);
 }
 
 void sw_mfc_flow_get_stats(const struct sw_mfc_flow *flow, struct sw_mfc_flow_stats *out)
 {
-    out->packets = __atomic_load_n(&flow->packets, __ATOMIC_RELAXED);
-    out->bytes = __atomic_load_n(&flow->bytes, __ATOMIC_RELAXED);
-    out->used_ms = __atomic_load_n(&flow->used_ms, __ATOMIC_RELAXED);
-    out->tcp_flags = __atomic_load_n(&flow->tcp_flags, __ATOMIC_RELAXED);
+    memset(out, 0, sizeof(*out));
+    struct sw_mfc_flow *f = (struct sw_mfc_flow *)(uintptr_t)flow;
+    stats_add(out, &f->shared);
+    for (unsigned i = 0; i < f->n_shards; i++)
+        stats_add(out, shard_of(f, i));
+}
+
+static uint64_t flow_used_ms(const struct sw_mfc_flow *flow)
+{
+    struct sw_mfc_flow_stats st;
+    sw_mfc_flow_get_stats(flow, &st);
+    return st.used_ms;
 }
 
 void *sw_mfc_flow_user(const struct sw_mfc_flow *flow)
@@ -278,7 +377,7 @@ unsigned sw_mfc_expire(struct sw_mfc *mfc, uint64_t now_ms, uint64_t idle_ms)
     struct sw_mfc_flow *next;
     for (struct sw_mfc_flow *f = mfc->head; f; f = next) {
         next = f->next;
-        uint64_t used = __atomic_load_n(&f->used_ms, __ATOMIC_RELAXED);
+        uint64_t used = flow_used_ms(f);
         if (used + idle_ms < now_ms) {
             remove_locked(mfc, f);
             removed++;
@@ -322,7 +421,8 @@ unsigned sw_mfc_revalidate(struct sw_mfc *mfc, sw_mfc_reval_fn fn, void *arg)
             if (a) {
                 struct mfc_actions *old = f->actions;
                 kk_rcu_set(&f->actions, a);
-                kk_rcu_call(free_cb, old);
+                if (!actions_inline(f, old))
+                    kk_rcu_call(free_cb, old);
                 continue;
             }
             verdict = SW_MFC_DELETE;
@@ -338,28 +438,39 @@ unsigned sw_mfc_revalidate(struct sw_mfc *mfc, sw_mfc_reval_fn fn, void *arg)
 
 /* ---- EMC ---- */
 
+/* Two cache lines: the key, then the flow (the hash only picks slots;
+ * comparing the key decides). */
 struct emc_entry {
-    uint64_t hash;
-    struct sw_mfc_flow *flow; /* counted reference, or NULL */
     struct sw_flow_key key;
-};
+    struct sw_mfc_flow *flow; /* counted reference, or NULL */
+} __attribute__((aligned(128)));
+
+_Static_assert(sizeof(struct emc_entry) == 128, "EMC entry of two cache lines");
 
 struct sw_emc {
     uint32_t insert_inv_prob;
     uint32_t rng;
     unsigned count;
-    struct emc_entry entries[SW_EMC_ENTRIES];
+    unsigned n_entries; /* a power of two */
+    struct emc_entry entries[];
 };
-
-_Static_assert((SW_EMC_ENTRIES & (SW_EMC_ENTRIES - 1)) == 0, "EMC size a power of 2");
 
 int sw_emc_create(uint32_t insert_inv_prob, struct sw_emc **out)
 {
-    if (!out)
+    return sw_emc_create_sized(SW_EMC_ENTRIES, insert_inv_prob, out);
+}
+
+int sw_emc_create_sized(unsigned entries, uint32_t insert_inv_prob, struct sw_emc **out)
+{
+    if (!out || entries < SW_EMC_MIN_ENTRIES || entries > SW_EMC_MAX_ENTRIES ||
+        (entries & (entries - 1)))
         return -EINVAL;
-    struct sw_emc *emc = calloc(1, sizeof(*emc));
+    size_t size = sizeof(struct sw_emc) + (size_t)entries * sizeof(struct emc_entry);
+    struct sw_emc *emc = aligned_alloc(128, size);
     if (!emc)
         return -ENOMEM;
+    memset(emc, 0, size);
+    emc->n_entries = entries;
     emc->insert_inv_prob = insert_inv_prob;
     emc->rng = 0x9e3779b9u;
     *out = emc;
@@ -379,7 +490,7 @@ void sw_emc_destroy(struct sw_emc *emc)
 {
     if (!emc)
         return;
-    for (unsigned i = 0; i < SW_EMC_ENTRIES; i++)
+    for (unsigned i = 0; i < emc->n_entries; i++)
         entry_clear(emc, &emc->entries[i]);
     free(emc);
 }
@@ -418,17 +529,15 @@ uint64_t sw_emc_hash(const struct sw_flow_key *key)
 
 static inline struct emc_entry *slot(struct sw_emc *emc, uint64_t hash, int way)
 {
-    return &emc->entries[(way ? hash >> 32 : hash) & (SW_EMC_ENTRIES - 1)];
+    return &emc->entries[(way ? hash >> 32 : hash) & (emc->n_entries - 1)];
 }
 
 static inline void emc_prefetch(const struct sw_emc *emc, uint64_t hash)
 {
-    /* An entry spans up to three cache lines; the first holds the hash and
-     * the flow, which decide a miss. The second way is rarely needed. */
-    const uint8_t *e = (const uint8_t *)&emc->entries[hash & (SW_EMC_ENTRIES - 1)];
+    /* An entry is two cache lines. The second way is rarely needed. */
+    const uint8_t *e = (const uint8_t *)&emc->entries[hash & (emc->n_entries - 1)];
     __builtin_prefetch(e);
     __builtin_prefetch(e + 64);
-    __builtin_prefetch(e + sizeof(struct emc_entry) - 1);
 }
 
 static inline struct sw_mfc_flow *emc_lookup(struct sw_emc *emc, const struct sw_flow_key *key,
@@ -436,7 +545,7 @@ static inline struct sw_mfc_flow *emc_lookup(struct sw_emc *emc, const struct sw
 {
     for (int way = 0; way < 2; way++) {
         struct emc_entry *e = slot(emc, hash, way);
-        if (!e->flow || e->hash != hash || !sw_flow_key_equal(&e->key, key))
+        if (!e->flow || !sw_flow_key_equal(&e->key, key))
             continue;
         if (flow_dead(e->flow)) {
             entry_clear(emc, e);
@@ -488,26 +597,40 @@ unsigned sw_emc_lookup_burst(struct sw_emc *emc, const struct sw_flow_key *keys,
 void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t hash,
                    struct sw_mfc_flow *flow)
 {
-    if (emc->insert_inv_prob > 1) {
-        emc->rng = emc->rng * 1103515245u + 12345u;
-        if ((emc->rng >> 8) % emc->insert_inv_prob != 0)
-            return;
-    }
-    struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e = b;
-    if (a->flow && a->hash == hash && sw_flow_key_equal(&a->key, key))
+    if (emc->insert_inv_prob == UINT32_MAX)
+        return; /* disabled */
+    struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e;
+    if (a->flow && sw_flow_key_equal(&a->key, key)) {
         e = a;
-    else if (b->flow && b->hash == hash && sw_flow_key_equal(&b->key, key))
+    } else if (b->flow && sw_flow_key_equal(&b->key, key)) {
         e = b;
-    else if (!a->flow || flow_dead(a->flow))
+    } else if (!a->flow || flow_dead(a->flow)) {
         e = a;
+    } else if (!b->flow || flow_dead(b->flow)) {
+        e = b;
+    } else {
+        /* Both slots hold live flows: replace one only now and then, so
+         * that more microflows than slots do not keep evicting each other
+         * (a free slot is always taken, so the cache fills at once). */
+        if (emc->insert_inv_prob > 1) {
+            emc->rng = emc->rng * 1103515245u + 12345u;
+            if ((emc->rng >> 8) % emc->insert_inv_prob != 0)
+                return;
+        }
+        e = b;
+    }
     /* The caller got @flow in this read section, so the cache's reference
      * is still held and the count cannot be zero here. */
     __atomic_add_fetch(&flow->refcnt, 1, __ATOMIC_RELAXED);
     entry_clear(emc, e);
-    e->hash = hash;
     e->key = *key;
     e->flow = flow;
     emc->count++;
+}
+
+unsigned sw_emc_size(const struct sw_emc *emc)
+{
+    return emc->n_entries;
 }
 
 unsigned sw_emc_count(const struct sw_emc *emc)

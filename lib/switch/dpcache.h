@@ -28,11 +28,15 @@
  * replaced whole by revalidation, published by pointer, old block freed
  * after a grace period) and statistics.
  *
- * Statistics: PMD threads update them with relaxed atomic adds (packets,
- * bytes), a relaxed store (last use) and a relaxed atomic OR (TCP flags):
- * several threads may hit one flow, and per-thread counters would cost a
- * slot per thread per flow. Call sw_mfc_flow_account() once per flow per
- * burst, not per packet, so the atomic traffic stays small.
+ * Statistics are sharded by writer: a cache created with N shards gives
+ * each flow N sets of counters, set 0 in the flow's first cache line (with
+ * the dead flag and the actions pointer: an EMC hit touches one line) and
+ * the others on lines of their own. A PMD thread accounts to its own shard
+ * with plain adds published by relaxed stores (one writer, no atomic
+ * read-modify-write, no cache line shared with other writers); readers sum
+ * the shards. Callers without a shard use sw_mfc_flow_account(), which adds
+ * to a shared set with relaxed atomics. Account once per run of packets of
+ * one flow, not per packet.
  *
  * Lifetime: a flow is reference counted. The cache holds one reference
  * while the flow is installed; each EMC entry pointing to it holds one.
@@ -50,14 +54,19 @@
  *
  * EMC design
  * ----------
- * One per PMD thread, never shared: SW_EMC_ENTRIES slots, each key may
+ * One per PMD thread, never shared: a power-of-two number of slots
+ * (SW_EMC_ENTRIES by default: 16384 slots of 128 bytes, 2 MiB, so that
+ * 10,000 active microflows still fit; OVS has 8192), each key may
  * sit in one of two slots chosen by two independent slices of its hash
  * (replace the emptier or the one holding a dead flow, else the second).
- * A slot holds the full key, its hash and a counted reference to the
- * megaflow; a hit compares the hash, then the whole key, then checks the
- * flow is not dead. Insertion can be made probabilistic (one in N misses
- * inserts, like OVS's emc-insert-inv-prob) so that a flood of short flows
- * does not thrash it.
+ * A slot (two cache lines) holds the full key and a counted reference to
+ * the megaflow; a hit compares the whole key, then checks the flow is not
+ * dead (the flow's first line, which the statistics update touches
+ * anyway). A miss always takes a free (or dead) slot of its two; evicting
+ * a live entry can be made probabilistic (one in N such misses, like OVS's
+ * emc-insert-inv-prob, which applies it to every miss) so that more
+ * microflows than slots do not thrash the cache, while an EMC with room
+ * fills at once.
  */
 #ifndef SW_DPCACHE_H
 #define SW_DPCACHE_H
@@ -73,8 +82,17 @@ struct sw_emc;
 
 /* ---- megaflow cache ---- */
 
+#define SW_MFC_MAX_SHARDS 64
+
 /* Create an empty cache. Returns 0 and *out, or -EINVAL (@out NULL) or -ENOMEM. */
 int sw_mfc_create(struct sw_mfc **out);
+
+/*
+ * Create an empty cache whose flows carry @n_shards single-writer
+ * statistics shards (for sw_mfc_flow_account_shard(); at most
+ * SW_MFC_MAX_SHARDS, else -EINVAL). sw_mfc_create() is this with 0.
+ */
+int sw_mfc_create_sharded(unsigned n_shards, struct sw_mfc **out);
 
 /*
  * Remove every flow and free the cache (waits for RCU callbacks: not from
@@ -121,6 +139,14 @@ unsigned sw_mfc_lookup_burst(const struct sw_mfc *mfc, const struct sw_flow_key 
  */
 void sw_mfc_flow_account(struct sw_mfc_flow *flow, uint64_t now_ms, uint32_t packets,
                          uint64_t bytes, uint16_t tcp_flags);
+
+/*
+ * The same into shard @shard, whose only writer must be the calling thread
+ * (e.g. PMD thread i uses shard i): no atomic read-modify-write. A shard
+ * the cache does not have falls back to sw_mfc_flow_account().
+ */
+void sw_mfc_flow_account_shard(struct sw_mfc_flow *flow, unsigned shard, uint64_t now_ms,
+                               uint32_t packets, uint64_t bytes, uint16_t tcp_flags);
 
 struct sw_mfc_flow_stats {
     uint64_t packets;
@@ -187,13 +213,23 @@ unsigned sw_mfc_foreach(struct sw_mfc *mfc, void (*fn)(void *arg, struct sw_mfc_
 
 /* ---- exact-match cache ---- */
 
-#define SW_EMC_ENTRIES 8192
+#define SW_EMC_ENTRIES 16384
+#define SW_EMC_MIN_ENTRIES 1024
+#define SW_EMC_MAX_ENTRIES (1u << 20)
 
 /*
- * Create an EMC for one thread. @insert_inv_prob: insert one miss in N
- * (0 or 1: every miss). Returns 0 and *out, -EINVAL or -ENOMEM.
+ * Create an EMC for one thread with SW_EMC_ENTRIES slots. @insert_inv_prob:
+ * a miss whose two slots hold live flows replaces one in N times (0 or 1:
+ * always); UINT32_MAX disables insertion altogether. Returns 0 and *out,
+ * -EINVAL or -ENOMEM.
  */
 int sw_emc_create(uint32_t insert_inv_prob, struct sw_emc **out);
+
+/* The same with @entries slots: a power of two in [SW_EMC_MIN_ENTRIES, SW_EMC_MAX_ENTRIES]. */
+int sw_emc_create_sized(unsigned entries, uint32_t insert_inv_prob, struct sw_emc **out);
+
+/* Number of slots. */
+unsigned sw_emc_size(const struct sw_emc *emc);
 
 /* Drop every reference and free. The owning thread, or once it stopped. Accepts NULL. */
 void sw_emc_destroy(struct sw_emc *emc);
@@ -230,7 +266,7 @@ unsigned sw_emc_lookup_burst(struct sw_emc *emc, const struct sw_flow_key *keys,
 
 /*
  * Cache @flow (just returned by sw_mfc_lookup() or sw_mfc_insert(), and
- * not dead) for @key, subject to the insertion probability. Owning
+ * not dead) for @key, subject to the replacement probability. Owning
  * thread only, as an RCU reader.
  */
 void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t hash,

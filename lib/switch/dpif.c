@@ -92,8 +92,6 @@ struct tx_batch {
 struct flow_group {
     struct sw_mfc_flow *flow;
     unsigned n;
-    uint64_t bytes;
-    uint16_t tcp_flags;
     struct pkt_buf *pkts[SW_DPIF_BURST];
 };
 
@@ -388,25 +386,13 @@ static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
 /* ---- PMD: the burst ----------------------------------------------------- */
 
 
-/* Execute @actions on @n packets of one megaflow. */
-static inline void execute_group(struct pmd *pmd, struct pkt_buf **pkts, unsigned n,
-                                 const void *actions, size_t len)
-{
-    const struct sw_odp_output *out = actions;
-    /* One OUTPUT and nothing else (the common flow): straight to the batch. */
-    if (len == sizeof(*out) && out->hdr.type == SW_ODP_OUTPUT)
-        tx_append(pmd, out->port, pkts, n);
-    else
-        sw_odp_execute(&pmd->exec, pkts, n, actions, len);
-}
-
 /*
  * The burst in passes, so that memory latency overlaps: (1) extract every
  * key; (2)+(3) sw_emc_lookup_burst(): hash every key and prefetch its slot,
  * then compare (a key equal to the previous packet's reuses that packet's
  * answer); (4) the misses as one megaflow burst lookup, then upcalls;
- * (5) group by megaflow — a burst of a single flow (the common case) is executed in place, without
- * copying packet pointers — account each group once and execute it.
+ * (5) runs of one megaflow, accounted once each; single-OUTPUT flows go
+ * straight to their port's batch, others are grouped and executed.
  */
 static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pkts, unsigned n)
 {
@@ -465,32 +451,35 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
         }
     }
 
-    /* One megaflow for the whole burst: no grouping, no copies. */
-    struct sw_mfc_flow *first = n ? flows[0] : NULL;
-    uint64_t bytes = 0;
-    uint16_t tcp_flags = 0;
-    unsigned same = 0;
-    if (first) {
-        for (; same < n && flows[same] == first; same++) {
-            bytes += pkts[same]->pkt_len;
-            tcp_flags |= keys[same].tcp_flags;
-        }
-    }
-    if (first && same == n) {
-        sw_mfc_flow_account(first, pmd->now_ms, n, bytes, tcp_flags);
-        size_t len;
-        const void *actions = sw_mfc_flow_actions(first, &len);
-        execute_group(pmd, pkts, n, actions, len);
-        return;
-    }
-
-    /* Group by megaflow, keeping each flow's packets in order. */
+    /*
+     * Runs of one megaflow, in order: each run is accounted once (to this
+     * PMD's statistics shard) and, when its flow's actions are a single
+     * OUTPUT (the common flow), appended to that port's transmit batch
+     * straight away — a burst of one flow goes out from the caller's array
+     * as it is. Runs of other flows are grouped by megaflow (keeping each
+     * flow's packets in order) and executed after the loop.
+     */
     unsigned n_groups = 0;
     struct flow_group *groups = pmd->groups, *g = NULL;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0, j; i < n; i = j) {
         struct sw_mfc_flow *f = flows[i];
-        if (!f)
+        if (!f) {
+            j = i + 1;
             continue;
+        }
+        uint64_t bytes = pkts[i]->pkt_len;
+        uint16_t tcp_flags = keys[i].tcp_flags;
+        for (j = i + 1; j < n && flows[j] == f; j++) {
+            bytes += pkts[j]->pkt_len;
+            tcp_flags |= keys[j].tcp_flags;
+        }
+        sw_mfc_flow_account_shard(f, pmd->index, pmd->now_ms, j - i, bytes, tcp_flags);
+        size_t len;
+        const struct sw_odp_output *out = sw_mfc_flow_actions(f, &len);
+        if (len == sizeof(*out) && out->hdr.type == SW_ODP_OUTPUT) {
+            tx_append(pmd, out->port, pkts + i, j - i);
+            continue;
+        }
         if (!g || g->flow != f) {
             g = NULL;
             for (unsigned k = 0; k < n_groups; k++) {
@@ -503,20 +492,16 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
                 g = &groups[n_groups++];
                 g->flow = f;
                 g->n = 0;
-                g->bytes = 0;
-                g->tcp_flags = 0;
             }
         }
-        g->pkts[g->n++] = pkts[i];
-        g->bytes += pkts[i]->pkt_len;
-        g->tcp_flags |= keys[i].tcp_flags;
+        memcpy(g->pkts + g->n, pkts + i, (j - i) * sizeof(*pkts));
+        g->n += j - i;
     }
     for (unsigned k = 0; k < n_groups; k++) {
         g = &groups[k];
-        sw_mfc_flow_account(g->flow, pmd->now_ms, g->n, g->bytes, g->tcp_flags);
         size_t len;
         const void *actions = sw_mfc_flow_actions(g->flow, &len);
-        execute_group(pmd, g->pkts, g->n, actions, len);
+        sw_odp_execute(&pmd->exec, g->pkts, g->n, actions, len);
     }
 }
 
@@ -737,7 +722,7 @@ static int pmd_create(struct sw_dpif *dp, unsigned index, int cpu, struct pmd **
     pmd->exec = (struct sw_odp_exec_ctx){
         .output = pmd_output, .userspace = pmd_userspace, .arg = pmd, .pool = dp->pool};
     pmd->published = poll_list_new(0, 0);
-    int rc = pmd->published ? sw_emc_create(dp->opts.emc_insert_inv_prob, &pmd->emc) : -ENOMEM;
+    int rc = pmd->published ? sw_emc_create_sized(dp->opts.emc_entries, dp->opts.emc_insert_inv_prob, &pmd->emc) : -ENOMEM;
     if (rc == 0) {
         struct kk_reactor_opts ro;
         kk_reactor_opts_init(&ro);
@@ -796,6 +781,11 @@ int sw_dpif_create(const struct sw_dpif_opts *opts, struct sw_dpif **out)
         o.idle_us = 8;
     if (o.emc_insert_inv_prob == 0)
         o.emc_insert_inv_prob = 100;
+    if (o.emc_entries == 0)
+        o.emc_entries = SW_EMC_ENTRIES;
+    if (o.emc_entries < SW_EMC_MIN_ENTRIES || o.emc_entries > SW_EMC_MAX_ENTRIES ||
+        (o.emc_entries & (o.emc_entries - 1)))
+        return -EINVAL;
     if (o.flow_idle_ms == 0)
         o.flow_idle_ms = 10000;
     if (o.max_flows == 0)
@@ -810,7 +800,7 @@ int sw_dpif_create(const struct sw_dpif_opts *opts, struct sw_dpif **out)
     dp->opts = o;
     int rc = pkt_pool_create("dpif", o.pool_buffers, 0, 0, &dp->pool);
     if (rc == 0)
-        rc = sw_mfc_create(&dp->mfc);
+        rc = sw_mfc_create_sharded(o.n_pmds, &dp->mfc);
     if (rc == 0) {
         struct kk_reactor_opts ro;
         kk_reactor_opts_init(&ro);

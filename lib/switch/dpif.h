@@ -97,7 +97,10 @@ struct sw_dpif_opts {
     const int *pmd_cpus;         /* CPU for each PMD thread, or NULL: unpinned */
     bool busy_poll;              /* never sleep (default: sleep when idle, adaptively) */
     uint32_t idle_us;            /* spin this long before sleeping (default 8) */
-    uint32_t emc_insert_inv_prob;/* insert one EMC miss in N (default 100, 1 = always) */
+    uint32_t emc_insert_inv_prob;/* an EMC miss evicts a live entry one time in N (default
+                                  * 100, 1 = always; free slots are always taken);
+                                  * UINT32_MAX: no EMC insertion at all */
+    unsigned emc_entries;        /* EMC slots per PMD (default SW_EMC_ENTRIES; a power of 2) */
     uint64_t flow_idle_ms;       /* megaflow idle timeout (default 10000) */
     unsigned max_flows;          /* megaflow cap (default 200000) */
     uint32_t pool_buffers;       /* packet buffers in the datapath's pool (default 16384) */

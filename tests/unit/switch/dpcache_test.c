@@ -255,6 +255,95 @@ static void test_foreach_overlapping(void **state)
     sw_mfc_destroy(mfc);
 }
 
+/* ---- sharded statistics, inline and out-of-line actions ---- */
+
+struct shard_writer {
+    struct sw_mfc_flow *flow;
+    unsigned shard;
+    unsigned rounds;
+};
+
+static void *shard_writer_main(void *arg)
+{
+    struct shard_writer *w = arg;
+    for (unsigned i = 0; i < w->rounds; i++)
+        sw_mfc_flow_account_shard(w->flow, w->shard, 100 + w->shard, 2, 128,
+                                  (uint16_t)(1u << w->shard));
+    return NULL;
+}
+
+static enum sw_mfc_reval replace_with_big(void *arg, const struct sw_flow_key *key,
+                                          const struct sw_flow_mask *mask, const void *actions,
+                                          size_t actions_len, void *user,
+                                          const void **new_actions, size_t *new_len)
+{
+    *new_actions = arg;
+    *new_len = 200;
+    return SW_MFC_REPLACE;
+}
+
+static void test_sharded_stats(void **state)
+{
+    struct sw_mfc *mfc;
+    assert_int_equal(sw_mfc_create_sharded(SW_MFC_MAX_SHARDS + 1, &mfc), -EINVAL);
+    assert_int_equal(sw_mfc_create_sharded(4, &mfc), 0);
+    struct sw_flow_key k;
+    memset(&k, 0, sizeof(k));
+    k.in_port = 7;
+    struct sw_flow_mask m;
+    memset(&m, 0, sizeof(m));
+    m.masks.in_port = UINT32_MAX;
+    uint8_t small[16], big[200];
+    for (unsigned i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7 + 1);
+    memset(small, 0xab, sizeof(small));
+    struct sw_mfc_flow *f;
+    assert_int_equal(sw_mfc_insert(mfc, &k, &m, small, sizeof(small), NULL, 50, &f), 0);
+
+    /* Four writers, each on its own shard, at once; one more through the
+     * shared counters and one with a shard the cache does not have. */
+    enum { ROUNDS = 200000 };
+    pthread_t th[4];
+    struct shard_writer w[4];
+    for (unsigned i = 0; i < 4; i++) {
+        w[i] = (struct shard_writer){.flow = f, .shard = i, .rounds = ROUNDS};
+        assert_int_equal(pthread_create(&th[i], NULL, shard_writer_main, &w[i]), 0);
+    }
+    for (unsigned i = 0; i < 1000; i++)
+        sw_mfc_flow_account(f, 90, 1, 64, 0);
+    sw_mfc_flow_account_shard(f, 9, 95, 1, 64, 0x100);
+    for (unsigned i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    struct sw_mfc_flow_stats st;
+    sw_mfc_flow_get_stats(f, &st);
+    assert_int_equal(st.packets, 4ull * ROUNDS * 2 + 1001);
+    assert_int_equal(st.bytes, 4ull * ROUNDS * 128 + 1001 * 64);
+    assert_int_equal(st.used_ms, 103); /* the latest of all shards */
+    assert_int_equal(st.tcp_flags, 0x10f);
+
+    /* Actions: inline first, then replaced by a block too big to inline. */
+    size_t len;
+    const uint8_t *a = sw_mfc_flow_actions(f, &len);
+    assert_int_equal(len, sizeof(small));
+    assert_memory_equal(a, small, sizeof(small));
+    assert_int_equal(sw_mfc_revalidate(mfc, replace_with_big, big), 0);
+    a = sw_mfc_flow_actions(f, &len);
+    assert_int_equal(len, sizeof(big));
+    assert_memory_equal(a, big, sizeof(big));
+    /* A flow whose first actions do not fit inline. */
+    k.in_port = 8;
+    struct sw_mfc_flow *g;
+    assert_int_equal(sw_mfc_insert(mfc, &k, &m, big, sizeof(big), NULL, 50, &g), 0);
+    a = sw_mfc_flow_actions(g, &len);
+    assert_int_equal(len, sizeof(big));
+    assert_memory_equal(a, big, sizeof(big));
+    /* Expiry sees the shards' last use: f was used at 103, g never. */
+    assert_int_equal(sw_mfc_expire(mfc, 1100, 1000), 1);
+    assert_int_equal(sw_mfc_count(mfc), 1);
+    assert_ptr_equal(sw_mfc_lookup(mfc, &k), NULL);
+    sw_mfc_destroy(mfc);
+}
+
 /* ---- EMC burst lookups ---- */
 
 static void test_emc_burst_matches_single(void **state)
@@ -302,6 +391,58 @@ static void test_emc_burst_matches_single(void **state)
     }
     assert_int_equal(hits, expect_hits);
     assert_int_equal(sw_emc_lookup_burst(emc, keys, 0, hashes, flows), 0);
+    sw_emc_destroy(emc);
+    sw_mfc_destroy(mfc);
+}
+
+/* ---- EMC fill and replacement policy ---- */
+
+static void test_emc_fill_then_resist_thrash(void **state)
+{
+    struct sw_emc *emc;
+    assert_int_equal(sw_emc_create_sized(1000, 1, &emc), -EINVAL);
+    assert_int_equal(sw_emc_create_sized(512, 1, &emc), -EINVAL);
+    assert_int_equal(sw_emc_create_sized(SW_EMC_MAX_ENTRIES * 2, 1, &emc), -EINVAL);
+    assert_int_equal(sw_emc_create_sized(1024, 1000000, &emc), 0);
+    assert_int_equal(sw_emc_size(emc), 1024);
+    struct sw_mfc *mfc;
+    assert_int_equal(sw_mfc_create(&mfc), 0);
+    struct sw_flow_mask m;
+    memset(&m, 0, sizeof(m)); /* one catch-all megaflow for every key */
+    struct sw_flow_key k;
+    memset(&k, 0, sizeof(k));
+    struct sw_mfc_flow *f;
+    assert_int_equal(sw_mfc_insert(mfc, &k, &m, NULL, 0, NULL, 0, &f), 0);
+    /* 600 keys into 1024 slots: free slots are always taken, whatever the
+     * replacement probability (only keys whose two slots are both taken
+     * already can miss out). */
+    for (uint32_t i = 0; i < 600; i++) {
+        k.nw_src = i;
+        sw_emc_insert(emc, &k, sw_emc_hash(&k), f);
+    }
+    unsigned filled = sw_emc_count(emc);
+    print_message("# 600 keys: %u cached in 1024 slots\n", filled);
+    assert_true(filled >= 500 && filled <= 600);
+    /* 20,000 more keys: live entries are replaced one time in a million,
+     * so what is cached stays (no thrashing). */
+    for (uint32_t i = 600; i < 20600; i++) {
+        k.nw_src = i;
+        sw_emc_insert(emc, &k, sw_emc_hash(&k), f);
+    }
+    unsigned kept = 0;
+    for (uint32_t i = 0; i < 600; i++) {
+        k.nw_src = i;
+        kept += sw_emc_lookup(emc, &k, sw_emc_hash(&k)) != NULL;
+    }
+    print_message("# after 20000 more keys: %u of the first 600 still cached, %u slots used\n",
+                  kept, sw_emc_count(emc));
+    assert_true(kept + 20 >= filled);
+    assert_true(sw_emc_count(emc) <= 1024);
+    sw_emc_destroy(emc);
+    /* Disabled: nothing is ever cached. */
+    assert_int_equal(sw_emc_create(UINT32_MAX, &emc), 0);
+    sw_emc_insert(emc, &k, sw_emc_hash(&k), f);
+    assert_int_equal(sw_emc_count(emc), 0);
     sw_emc_destroy(emc);
     sw_mfc_destroy(mfc);
 }
@@ -560,6 +701,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emc_burst_matches_single, register_reader,
                                         unregister_reader),
         cmocka_unit_test(test_concurrent_reader),
+        cmocka_unit_test_setup_teardown(test_sharded_stats, register_reader, unregister_reader),
+        cmocka_unit_test_setup_teardown(test_emc_fill_then_resist_thrash, register_reader,
+                                        unregister_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
