@@ -137,11 +137,35 @@ json_t *sd_config_json(struct switchd *sd)
     return json_pack("{s:i, s:o}", "version", 1, "bridges", bridges);
 }
 
+static void credit_rules(void *arg, const struct sw_flow_key *key, void *user,
+                         const struct sw_mfc_flow_stats *delta)
+{
+    struct switchd *sd = arg;
+    /* the owner is a bridge's ofproto; a bridge deleted since is skipped */
+    for (struct sd_bridge *br = sd->bridges; br; br = br->next) {
+        if ((void *)br->ofproto == user) {
+            sw_ofproto_credit(br->ofproto, key, delta->packets, delta->bytes, delta->used_ms);
+            return;
+        }
+    }
+}
+
+void sd_push_stats(struct switchd *sd)
+{
+    sw_dpif_flow_push(sd->dpif, credit_rules, sd);
+    sd->pushed_ms = kk_now_us() / 1000;
+}
+
 void sd_revalidate(struct switchd *sd)
 {
+    bool pushed = false;
     for (struct sd_bridge *br = sd->bridges; br; br = br->next) {
         uint64_t seq = sw_ofproto_change_seq(br->ofproto);
         if (seq != br->seen_seq) {
+            /* the rules the megaflows stood for get their traffic first */
+            if (!pushed)
+                sd_push_stats(sd);
+            pushed = true;
             br->seen_seq = seq;
             sw_dpif_revalidate(sd->dpif, sw_ofproto_mfc_reval, br->ofproto);
         }
@@ -1085,6 +1109,9 @@ static const char *member_name(struct sd_port *p, uint32_t dp)
 
 void sd_run(struct switchd *sd)
 {
+    /* rule counters and idle timeouts follow the datapath once a second */
+    if (kk_now_us() / 1000 - sd->pushed_ms >= SD_PUSH_PERIOD_MS)
+        sd_push_stats(sd);
     for (struct sd_bridge *br = sd->bridges; br; br = br->next) {
         for (struct sd_port *p = br->ports; p; p = p->next)
             for (size_t i = 0; i < p->n_ifaces; i++)

@@ -577,6 +577,7 @@ static void rpc_flow_dump(void *arg, struct kk_jsonrpc_request *req, const json_
     struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
     if (!br)
         return;
+    sd_push_stats(sd); /* counters as of now */
     struct rule_ctx c = {.out = json_array(), .now_ms = mono_ms()};
     char err[512] = "";
     int rc = sw_ofproto_flow_dump(br->ofproto, match && *match ? match : NULL, rule_entry, &c,

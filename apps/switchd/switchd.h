@@ -99,7 +99,12 @@ struct switchd {
     struct kk_timer *timer;
     bool restoring;          /* no saving while the configuration is read back */
     bool no_default_flow;    /* bridges being restored get their saved rules */
+    uint64_t pushed_ms;      /* last megaflow statistics push */
 };
+
+/* Megaflow statistics are pushed to the rules this often (and before every
+ * revalidation and rule dump). */
+#define SD_PUSH_PERIOD_MS 1000
 
 /* ---- model.c -------------------------------------------------------------- */
 
@@ -135,7 +140,10 @@ const char *sd_dp_port_name(struct switchd *sd, uint32_t dp_port);
 /* The dpif's callbacks. */
 enum sw_upcall_result sd_upcall(void *arg, struct sw_upcall *up);
 
-/* Revalidate the megaflows of every bridge whose change sequence moved. */
+/* Credit every megaflow's traffic since the last push to its rules. */
+void sd_push_stats(struct switchd *sd);
+/* Revalidate the megaflows of every bridge whose change sequence moved
+ * (statistics pushed first). */
 void sd_revalidate(struct switchd *sd);
 /* The periodic run: links, bonds, MAC aging, revalidation. */
 void sd_run(struct switchd *sd);

@@ -60,6 +60,7 @@ struct sw_mfc_flow {
     struct sw_cls_rule *rule;
     void *user;
     struct mfc_stats shared; /* callers without a shard: relaxed atomic RMW */
+    uint64_t pushed_packets, pushed_bytes; /* sw_mfc_flow_take_delta(), under the mutex */
     /* writer-side list, under mfc->mutex */
     struct sw_mfc_flow *prev, *next;
     struct mfc_shard shards[]; /* shards 1 .. n_shards-1 */
@@ -326,6 +327,23 @@ void sw_mfc_flow_get_stats(const struct sw_mfc_flow *flow, struct sw_mfc_flow_st
     stats_add(out, &f->shared);
     for (unsigned i = 0; i < f->n_shards; i++)
         stats_add(out, shard_of(f, i));
+}
+
+void sw_mfc_flow_take_delta(struct sw_mfc_flow *flow, struct sw_mfc_flow_stats *delta)
+{
+    struct sw_mfc_flow_stats now;
+    sw_mfc_flow_get_stats(flow, &now);
+    /* Each shard only grows, but the sum is read shard by shard while
+     * writers run: never report less than was already pushed. */
+    if (now.packets < flow->pushed_packets)
+        now.packets = flow->pushed_packets;
+    if (now.bytes < flow->pushed_bytes)
+        now.bytes = flow->pushed_bytes;
+    *delta = now;
+    delta->packets = now.packets - flow->pushed_packets;
+    delta->bytes = now.bytes - flow->pushed_bytes;
+    flow->pushed_packets = now.packets;
+    flow->pushed_bytes = now.bytes;
 }
 
 static uint64_t flow_used_ms(const struct sw_mfc_flow *flow)

@@ -155,6 +155,15 @@ struct sw_mfc_flow_stats {
     uint16_t tcp_flags;
 };
 
+/*
+ * The packets and bytes accounted to @flow since the previous call (its
+ * whole statistics the first time), with its current last use and TCP
+ * flags, and remember them as taken: for pushing datapath statistics up to
+ * the OpenFlow rules that made the megaflow. Writer side: from a
+ * sw_mfc_foreach() callback.
+ */
+void sw_mfc_flow_take_delta(struct sw_mfc_flow *flow, struct sw_mfc_flow_stats *delta);
+
 /* Accessors: any thread that may use the flow. */
 void sw_mfc_flow_get_stats(const struct sw_mfc_flow *flow, struct sw_mfc_flow_stats *out);
 void *sw_mfc_flow_user(const struct sw_mfc_flow *flow);

@@ -1149,6 +1149,58 @@ void sw_dpif_flow_dump(struct sw_dpif *dp,
     sw_mfc_foreach(dp->mfc, dump_one, &d);
 }
 
+struct push_item {
+    struct sw_flow_key key;
+    void *user;
+    struct sw_mfc_flow_stats delta;
+};
+
+struct push_ctx {
+    struct push_item *items;
+    size_t n, cap;
+    bool oom;
+};
+
+static void push_collect(void *arg, struct sw_mfc_flow *flow)
+{
+    struct push_ctx *c = arg;
+    if (c->oom)
+        return; /* taken next time */
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        struct push_item *it = realloc(c->items, cap * sizeof(*it));
+        if (!it) {
+            c->oom = true;
+            return;
+        }
+        c->items = it;
+        c->cap = cap;
+    }
+    struct push_item *it = &c->items[c->n];
+    sw_mfc_flow_take_delta(flow, &it->delta);
+    if (it->delta.packets == 0)
+        return;
+    struct sw_flow_mask mask;
+    sw_mfc_flow_match(flow, &it->key, &mask);
+    it->user = sw_mfc_flow_user(flow);
+    c->n++;
+}
+
+unsigned sw_dpif_flow_push(struct sw_dpif *dp, sw_dpif_push_fn fn, void *arg)
+{
+    if (!dp || !fn)
+        return 0;
+    /* Deltas are taken under the cache's mutex (quick), the callbacks run
+     * after it is released, so upcalls installing megaflows never wait for
+     * them. */
+    struct push_ctx c = {0};
+    sw_mfc_foreach(dp->mfc, push_collect, &c);
+    for (size_t i = 0; i < c.n; i++)
+        fn(arg, &c.items[i].key, c.items[i].user, &c.items[i].delta);
+    free(c.items);
+    return (unsigned)c.n;
+}
+
 /* ---- control: PMD statistics --------------------------------------------- */
 
 unsigned sw_dpif_n_pmds(struct sw_dpif *dp)

@@ -171,6 +171,20 @@ struct sw_dpif_flow_info {
 void sw_dpif_flow_dump(struct sw_dpif *dp,
                        void (*fn)(void *arg, const struct sw_dpif_flow_info *info), void *arg);
 
+/*
+ * Statistics push: for every megaflow used since the previous push, @fn
+ * gets its (masked) key, its owner cookie and what it counted since then
+ * (packets, bytes; last use and TCP flags as of now), so the slow path can
+ * credit the OpenFlow rules the megaflow stands for. @fn runs on the
+ * calling thread after the megaflow cache's lock is released (it may
+ * translate; it must not assume the megaflow still exists). Returns the
+ * number of megaflows reported. Control thread, an RCU reader if @fn
+ * needs one.
+ */
+typedef void (*sw_dpif_push_fn)(void *arg, const struct sw_flow_key *key, void *user,
+                                const struct sw_mfc_flow_stats *delta);
+unsigned sw_dpif_flow_push(struct sw_dpif *dp, sw_dpif_push_fn fn, void *arg);
+
 struct sw_dpif_pmd_stats {
     int cpu;                     /* pinned CPU or -1 */
     unsigned n_rxq;              /* queues it polls */

@@ -1534,10 +1534,15 @@ enum sw_upcall_result sw_ofproto_upcall(struct sw_ofproto *ofp, struct sw_upcall
         sw_odp_buf_init(&up->actions);
         return SW_UPCALL_NO_INSTALL;
     }
-    uint64_t bytes = up->pkt ? up->pkt->pkt_len : 0;
-    int r = sw__ofproto_xlate(ofp, key, &up->actions, &up->wc, 0, NULL, bytes);
-    if (r == -E2BIG || r == -ENOENT)
+    /* Rules are credited from the megaflow's statistics (sw_dpif_flow_push
+     * -> sw_ofproto_credit), which count this packet too; a packet that
+     * gets no megaflow is credited here. */
+    int r = sw__ofproto_xlate(ofp, key, &up->actions, &up->wc, SW_XLATE_NO_STATS, NULL, 0);
+    if (r == -E2BIG || r == -ENOENT) {
+        if (up->pkt)
+            sw_ofproto_credit(ofp, key, 1, up->pkt->pkt_len, 0);
         return SW_UPCALL_NO_INSTALL;
+    }
     return SW_UPCALL_INSTALL;
 }
 

@@ -403,11 +403,25 @@ int sw_ofproto_trace(struct sw_ofproto *ofp, const char *flow_text, char *buf, s
 /*
  * The datapath upcall handler (a sw_upcall_fn with @arg = the bridge):
  * LACP frames on bond members go to the bond (CONSUMED); otherwise
- * translate with learning, count rule hits (packets and the packet's
- * bytes), set up->flow_user = @ofp and return INSTALL, or NO_INSTALL for
- * a key that is not ours or translations that failed. Any PMD thread.
+ * translate with learning, set up->flow_user = @ofp and return INSTALL
+ * (the megaflow's statistics credit the rules later, see
+ * sw_ofproto_credit), or NO_INSTALL for a key that is not ours or
+ * translations that failed (the packet is credited to the rules it hit at
+ * once). Any PMD thread.
  */
 enum sw_upcall_result sw_ofproto_upcall(struct sw_ofproto *ofp, struct sw_upcall *up);
+
+/*
+ * Credit @packets packets of @bytes bytes, last used at @used_ms (0: now),
+ * to every rule a packet with @key goes through (the tables as they are
+ * now; the MAC table is not touched). This is how rule counters and idle
+ * timeouts follow the datapath: the daemon pushes each megaflow's
+ * statistics here (sw_dpif_flow_push, the megaflow's key), since upcalls
+ * that install a megaflow count nothing themselves. Any thread that may
+ * translate (an RCU reader).
+ */
+void sw_ofproto_credit(struct sw_ofproto *ofp, const struct sw_flow_key *key, uint64_t packets,
+                       uint64_t bytes, uint64_t used_ms);
 /* The same with a void * first argument, for struct sw_dpif_opts.upcall. */
 enum sw_upcall_result sw_ofproto_upcall_cb(void *ofp, struct sw_upcall *up);
 

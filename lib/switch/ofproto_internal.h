@@ -157,10 +157,17 @@ struct ofport *sw__port_by_name(const struct sw_ofproto *ofp, const char *name);
 /* Port name -> ofport for parsers (takes cfg_lock). 0 or -ENOENT. */
 int sw__ofport_from_text(struct sw_ofproto *ofp, const char *text, uint32_t *ofport);
 
-/* xlate.c: sw_ofproto_xlate() with the bytes to count per rule hit. */
+/* xlate.c: sw_ofproto_xlate() with the bytes to count per rule hit (one
+ * packet, used now). */
 int sw__ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
                       struct sw_odp_buf *actions, struct sw_flow_mask *wc, unsigned flags,
                       struct sw_xlate_trace *trace, uint64_t bytes);
+/* The same crediting @packets packets of @bytes bytes last used at
+ * @used_ms (0: now) to every rule hit. */
+int sw__ofproto_xlate_credit(struct sw_ofproto *ofp, const struct sw_flow_key *key,
+                             struct sw_odp_buf *actions, struct sw_flow_mask *wc, unsigned flags,
+                             struct sw_xlate_trace *trace, uint64_t packets, uint64_t bytes,
+                             uint64_t used_ms);
 
 static inline bool sw__vlan_bit(const uint8_t *bitmap, uint16_t vlan)
 {

@@ -28,6 +28,7 @@ struct xctx {
     struct sw_flow_mask *wc;
     struct sw_odp_buf *odp;
     uint64_t version, now, bytes;
+    uint64_t packets, used;         /* what a rule hit credits (with bytes) */
     unsigned flags;
     struct sw_xlate_trace *trace;
     int indent;
@@ -628,9 +629,14 @@ static void xlate_table(struct xctx *x, uint8_t table)
     }
     struct rule *r = sw_cls_rule_user(cr);
     if (!(x->flags & SW_XLATE_NO_STATS) && !(r->flags & SW_OFP_FLAG_NO_COUNTS)) {
-        atomic_fetch_add_explicit(&r->n_packets, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->n_packets, x->packets, memory_order_relaxed);
         atomic_fetch_add_explicit(&r->n_bytes, x->bytes, memory_order_relaxed);
-        atomic_store_explicit(&r->used_ms, x->now, memory_order_relaxed);
+        /* the latest use wins: pushes and slow-path packets may race */
+        uint64_t u = atomic_load_explicit(&r->used_ms, memory_order_relaxed);
+        while (u < x->used && !atomic_compare_exchange_weak_explicit(
+                                  &r->used_ms, &u, x->used, memory_order_relaxed,
+                                  memory_order_relaxed))
+            ;
     }
     const struct sw_ofpacts *acts = atomic_load_explicit(&r->actions, memory_order_acquire);
     if (x->trace) {
@@ -686,6 +692,14 @@ int sw__ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
                       struct sw_odp_buf *actions, struct sw_flow_mask *wc, unsigned flags,
                       struct sw_xlate_trace *trace, uint64_t bytes)
 {
+    return sw__ofproto_xlate_credit(ofp, key, actions, wc, flags, trace, 1, bytes, 0);
+}
+
+int sw__ofproto_xlate_credit(struct sw_ofproto *ofp, const struct sw_flow_key *key,
+                             struct sw_odp_buf *actions, struct sw_flow_mask *wc, unsigned flags,
+                             struct sw_xlate_trace *trace, uint64_t packets, uint64_t bytes,
+                             uint64_t used_ms)
+{
     if (!ofp || !key || !actions || !wc)
         return -EINVAL;
     struct xctx *x = &(struct xctx){0};
@@ -698,6 +712,8 @@ int sw__ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
     x->version = atomic_load_explicit(&ofp->version, memory_order_acquire);
     x->now = sw__ofproto_now(ofp);
     x->bytes = bytes;
+    x->packets = packets;
+    x->used = used_ms ? used_ms : x->now;
     x->flags = flags;
     x->trace = trace;
     x->in_dp = key->in_port;
@@ -749,6 +765,19 @@ int sw_ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
 {
     (void)pkt;
     return sw__ofproto_xlate(ofp, key, actions, wc, flags, trace, 0);
+}
+
+void sw_ofproto_credit(struct sw_ofproto *ofp, const struct sw_flow_key *key, uint64_t packets,
+                       uint64_t bytes, uint64_t used_ms)
+{
+    if (!ofp || !key || !packets)
+        return;
+    struct sw_odp_buf odp;
+    struct sw_flow_mask wc;
+    sw_odp_buf_init(&odp);
+    memset(&wc, 0, sizeof(wc));
+    sw__ofproto_xlate_credit(ofp, key, &odp, &wc, SW_XLATE_NO_LEARN, NULL, packets, bytes,
+                             used_ms);
 }
 
 static const char *trace_port_name(void *arg, uint32_t port)

@@ -101,7 +101,7 @@ count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
 refused() { [ "$1" -ne 0 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..43"
+echo "1..46"
 
 out=$("$D" --help)
 ok "--help describes the daemon" grep -q -- "--pmd-cpus" <<<"$out"
@@ -197,6 +197,24 @@ tr=$(appctl ofproto/trace br0 "in_port=${p}v1,icmp,nw_src=10.88.0.1,nw_dst=10.88
 ok "ofproto/trace shows the rule and the drop" bash -c "grep -Eq 'priority[= ]200' <<<'$tr' && grep -qi 'drop' <<<'$tr'"
 ofctl del-flows br0 "icmp,nw_src=10.88.0.1"
 ok "deleting it restores ICMP (megaflows revalidated)" pings 1 2
+
+# Rule counters follow the datapath (megaflow statistics pushed to rules).
+ofctl add-flow br0 "priority=150,udp,nw_src=10.88.0.1,tp_dst=7777,actions=NORMAL"
+ip netns exec ${p}n1 /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(25):
+    s.sendto(b'x' * 100, ('10.88.0.2', 7777))"
+sleep 0.5
+dump=$(ofctl dump-flows br0 | grep priority=150)
+# 25 frames of 14 + 20 + 8 + 100 bytes
+ok "rule counters equal the traffic sent (25 packets, 3550 bytes): $dump" grep -q "n_packets=25, n_bytes=3550," <<<"$dump"
+ofctl add-flow br0 "priority=160,icmp,nw_src=10.88.0.1,idle_timeout=2,actions=NORMAL"
+ok "a rule with idle_timeout=2 lives on while its traffic lasts (4 s of pings)" bash -c "
+    ip netns exec ${p}n1 ping -c 20 -i 0.2 -W 1 10.88.0.2 >/dev/null 2>&1 &&
+    '$K' ofctl dump-flows br0 | grep -q priority=160"
+sleep 3.5
+ok "  ... and expires once the traffic stops" bash -c "! '$K' ofctl dump-flows br0 | grep -q priority=160"
 
 # Active-backup bond: members b1, b2 lead to a Linux bridge in host 6.
 n6=${p}n6

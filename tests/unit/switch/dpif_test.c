@@ -410,6 +410,80 @@ static void test_megaflow_hits_without_emc(void **state)
     tport_fini(&b);
 }
 
+struct pushed {
+    unsigned calls;
+    uint64_t packets, bytes, used_ms;
+    void *user;
+    uint16_t sports[8];
+};
+
+static void on_push(void *arg, const struct sw_flow_key *key, void *user,
+                    const struct sw_mfc_flow_stats *delta)
+{
+    struct pushed *p = arg;
+    if (p->calls < 8)
+        p->sports[p->calls] = key->tp_src;
+    p->calls++;
+    p->packets += delta->packets;
+    p->bytes += delta->bytes;
+    if (delta->used_ms > p->used_ms)
+        p->used_ms = delta->used_ms;
+    p->user = user;
+}
+
+/* Megaflow statistics pushed: what each flow counted since the last push,
+ * once, with its key and owner; flows without traffic are left out. */
+static void test_stats_push(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    h.exact_tp_src = true; /* one megaflow per source port */
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.n_pmds = 2;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b;
+    tport_init(&a);
+    tport_init(&b);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    h.out[a.no] = b.no;
+    struct pushed p = {0};
+    assert_int_equal(sw_dpif_flow_push(dp, on_push, &p), 0);
+    assert_int_equal(sw_dpif_flow_push(NULL, on_push, &p), 0);
+    assert_int_equal(sw_dpif_flow_push(dp, NULL, &p), 0);
+    inject(&a, 30, 1000, 3); /* 3 microflows, 10 packets each */
+    wait_processed(dp, 30);
+    assert_int_equal(drain(&b, 30, NULL, 0), 30);
+    assert_int_equal(sw_dpif_flow_count(dp), 3);
+    assert_int_equal(sw_dpif_flow_push(dp, on_push, &p), 3);
+    assert_int_equal(p.calls, 3);
+    assert_int_equal(p.packets, 30);
+    assert_int_equal(p.bytes % 30, 0);
+    assert_true(p.bytes >= 30 * 42);
+    assert_ptr_equal(p.user, &h);
+    assert_true(p.used_ms > 0);
+    unsigned seen = 0;
+    for (unsigned i = 0; i < 3; i++)
+        seen |= 1u << (p.sports[i] - 1000);
+    assert_int_equal(seen, 7);
+    /* nothing new: nothing pushed */
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(sw_dpif_flow_push(dp, on_push, &p), 0);
+    /* 4 more packets of one flow: only that flow, only those */
+    inject(&a, 4, 1001, 1);
+    wait_processed(dp, 34);
+    assert_int_equal(drain(&b, 4, NULL, 0), 4);
+    assert_int_equal(sw_dpif_flow_push(dp, on_push, &p), 1);
+    assert_int_equal(p.packets, 4);
+    assert_int_equal(p.sports[0], 1001);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+}
+
 static void test_no_install_and_consumed(void **state)
 {
     (void)state;
@@ -790,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_forward_megaflow_emc),
         cmocka_unit_test(test_megaflow_hits_without_emc),
         cmocka_unit_test(test_no_install_and_consumed),
+        cmocka_unit_test(test_stats_push),
         cmocka_unit_test(test_max_flows),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_revalidate),
