@@ -679,12 +679,28 @@ static void mirror_outputs(struct xctx *x)
         uint32_t in_port = x->flow.in_port;
         x->flow = x->mirror_state[i];
         x->flow.in_port = in_port;
-        uint32_t dp = port_dp(x, p);
-        if (dp == UINT32_MAX)
+        if (x->xvlan < 0) {
+            /* no VLAN of the bridge's (a frame NORMAL would drop): as it is */
+            uint32_t dp = port_dp(x, p);
+            if (dp == UINT32_MAX)
+                continue;
+            commit(x);
+            sw_odp_put_output(x->odp, dp);
+            tr(x, "mirror %s: copy to %s (datapath port %" PRIu32 ")\n", m->name, p->name, dp);
             continue;
-        commit(x);
-        sw_odp_put_output(x->odp, dp);
-        tr(x, "mirror %s: copy to %s (datapath port %" PRIu32 ")\n", m->name, p->name, dp);
+        }
+        /* The copy leaves in the packet's input VLAN (and priority) as the
+         * mirror port's mode wants it (untagged on an access port, tagged
+         * on a trunk), like NORMAL output: the tag that carried the VLAN
+         * on input is replaced, what was under it stays. */
+        const struct sw_flow_key *o = x->orig;
+        wc_all(&x->wc->masks.vlan_tci, 2);
+        bool tagged = (o->vlan_tci & SW_VLAN_PRESENT) != 0;
+        if (tagged && (o->vlan_tci2 & SW_VLAN_PRESENT))
+            wc_all(&x->wc->masks.vlan_tci2, 2);
+        tr(x, "mirror %s: copy to %s in VLAN %d\n", m->name, p->name, x->xvlan);
+        output_normal(x, p, x->xvlan, o->vlan_tci & SW_VLAN_PCP_MASK, tagged ? o->vlan_tci2 : 0,
+                      tagged ? o->vlan_tpid2 : 0);
     }
 }
 

@@ -303,7 +303,9 @@ static void test_mirrors(void **state)
                                     .select_vlan = v5, .n_select_vlan = 1, .output = "p3"};
     assert_int_equal(sw_ofproto_mirror_set(ofp, &md), 0);
     add_flow(ofp, "priority=50,in_port=4,actions=strip_vlan,output:2");
-    CHECK(ofp, "in_port=14,dl_vlan=5", "pop_vlan,12,13", NULL);
+    /* the copy goes out in the packet's input VLAN, tagged on trunk p3 */
+    CHECK(ofp, "in_port=14,dl_vlan=5,dl_vlan_pcp=3", "pop_vlan,12,push_vlan(vid=5,pcp=3),13",
+          NULL);
     CHECK(ofp, "in_port=14,dl_vlan=6", "pop_vlan,12", NULL);
     /* a copy never goes back to the input port */
     add_flow(ofp, "priority=50,in_port=3,actions=output:2");
@@ -314,10 +316,19 @@ static void test_mirrors(void **state)
     assert_int_equal(sw_ofproto_mirror_set(ofp, &md), 0);
     add_flow(ofp, "priority=50,in_port=1,actions=mod_vlan_vid:5,output:2");
     CHECK(ofp, "in_port=11,dl_vlan=5,dl_vlan_pcp=1", "12,14", NULL);
+    /* an access port as mirror output gets the copies untagged, whatever
+     * its own tag (a mirror output port only watches, it does not switch) */
+    add_port(ofp, 5, SW_VLAN_MODE_ACCESS, 7, NULL, 0);
+    struct sw_mirror_settings ma = {.name = "m4", .select_src = src, .n_select_src = 1,
+                                    .output = "p5"};
+    assert_int_equal(sw_ofproto_mirror_del(ofp, "m2"), 0);
+    assert_int_equal(sw_ofproto_mirror_set(ofp, &ma), 0);
+    add_flow(ofp, "priority=60,in_port=1,actions=output:2");
+    CHECK(ofp, "in_port=11,dl_vlan=5,dl_vlan_pcp=1", "12,14,pop_vlan,15", NULL);
     char buf[512];
     sw_ofproto_mirror_format(ofp, buf, sizeof(buf));
     assert_string_equal(buf, "m1: src=[p1] dst=[] vlans=[] output=p4\n"
-                             "m2: src=[] dst=[p2] vlans=[5] output=p4\n");
+                             "m4: src=[p1] dst=[] vlans=[] output=p5\n");
     const char *bad[] = {"nope"};
     struct sw_mirror_settings mb = {.name = "m3", .select_src = bad, .n_select_src = 1,
                                     .output = "p1"};
