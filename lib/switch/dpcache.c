@@ -456,12 +456,30 @@ unsigned sw_mfc_revalidate(struct sw_mfc *mfc, sw_mfc_reval_fn fn, void *arg)
 
 /* ---- EMC ---- */
 
-/* Two cache lines: the key, then the flow (the hash only picks slots;
- * comparing the key decides). */
+/* Two cache lines: the key's packet words, then the flow (the hash only
+ * picks slots; comparing the key decides). Keys from packets have no
+ * pipeline metadata (word 15 is 0), so it is not stored. */
 struct emc_entry {
-    struct sw_flow_key key;
+    uint64_t key[SW_FLOW_PACKET_WORDS];
     struct sw_mfc_flow *flow; /* counted reference, or NULL */
 } __attribute__((aligned(128)));
+
+/* Equal packet words (the metadata of a packet's key is always 0). */
+static inline bool emc_key_equal(const struct emc_entry *e, const struct sw_flow_key *key)
+{
+    typedef uint64_t pair __attribute__((vector_size(16)));
+    const uint64_t *y = sw_flow_key_words(key);
+    _Static_assert(SW_FLOW_PACKET_WORDS == 15, "pairs below");
+    pair diff = {e->key[14] ^ y[14], 0};
+#pragma GCC unroll 8
+    for (int i = 0; i < 14; i += 2) {
+        pair p, q;
+        memcpy(&p, e->key + i, sizeof(p));
+        memcpy(&q, y + i, sizeof(q));
+        diff |= p ^ q;
+    }
+    return (diff[0] | diff[1]) == 0;
+}
 
 _Static_assert(sizeof(struct emc_entry) == 128, "EMC entry of two cache lines");
 
@@ -529,7 +547,7 @@ static inline uint64_t emc_hash(const struct sw_flow_key *key)
         0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull, 0x2545f4914f6cdd1dull,
         0x5851f42d4c957f2dull,
     };
-    _Static_assert(SW_FLOW_KEY_WORDS == 15, "pairs below");
+    _Static_assert(SW_FLOW_PACKET_WORDS == 15, "pairs below");
     const uint64_t *k = sw_flow_key_words(key);
     uint64_t h = 0;
 #pragma GCC unroll 8
@@ -563,7 +581,7 @@ static inline struct sw_mfc_flow *emc_lookup(struct sw_emc *emc, const struct sw
 {
     for (int way = 0; way < 2; way++) {
         struct emc_entry *e = slot(emc, hash, way);
-        if (!e->flow || !sw_flow_key_equal(&e->key, key))
+        if (!e->flow || !emc_key_equal(e, key))
             continue;
         if (flow_dead(e->flow)) {
             entry_clear(emc, e);
@@ -618,9 +636,9 @@ void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t h
     if (emc->insert_inv_prob == UINT32_MAX)
         return; /* disabled */
     struct emc_entry *a = slot(emc, hash, 0), *b = slot(emc, hash, 1), *e;
-    if (a->flow && sw_flow_key_equal(&a->key, key)) {
+    if (a->flow && emc_key_equal(a, key)) {
         e = a;
-    } else if (b->flow && sw_flow_key_equal(&b->key, key)) {
+    } else if (b->flow && emc_key_equal(b, key)) {
         e = b;
     } else if (!a->flow || flow_dead(a->flow)) {
         e = a;
@@ -641,7 +659,7 @@ void sw_emc_insert(struct sw_emc *emc, const struct sw_flow_key *key, uint64_t h
      * is still held and the count cannot be zero here. */
     __atomic_add_fetch(&flow->refcnt, 1, __ATOMIC_RELAXED);
     entry_clear(emc, e);
-    e->key = *key;
+    memcpy(e->key, key, sizeof(e->key));
     e->flow = flow;
     emc->count++;
 }

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ struct field {
     uint8_t size;  /* bytes */
     uint8_t type;  /* enum ftype */
     bool hex;      /* an exact integer is printed in hex */
-    uint32_t max;  /* FT_INT: every valid bit */
+    uint64_t max;  /* FT_INT: every valid bit */
 };
 
 #define F(n, member, t, h, m) \
@@ -39,7 +40,7 @@ enum {
     F_IN_PORT, F_RECIRC, F_DL_SRC, F_DL_DST, F_DL_TYPE, F_VLAN_TCI, F_VLAN_TPID, F_VLAN_TCI2,
     F_VLAN_TPID2, F_NW_SRC, F_NW_DST, F_IPV6_SRC, F_IPV6_DST, F_IPV6_LABEL, F_NW_PROTO,
     F_NW_TOS, F_NW_TTL, F_NW_FRAG, F_TP_SRC, F_TP_DST, F_TCP_FLAGS, F_ARP_SHA, F_ARP_THA,
-    F_ND_TARGET, F_COUNT
+    F_ND_TARGET, F_METADATA, F_COUNT
 };
 
 static const struct field fields[F_COUNT] = {
@@ -67,6 +68,7 @@ static const struct field fields[F_COUNT] = {
     [F_ARP_SHA] = F("arp_sha", arp_sha, FT_MAC, false, 0),
     [F_ARP_THA] = F("arp_tha", arp_tha, FT_MAC, false, 0),
     [F_ND_TARGET] = F("nd_target", nd_target, FT_IPV6, false, 0),
+    [F_METADATA] = F("metadata", metadata, FT_INT, true, UINT64_MAX),
 };
 
 static const struct {
@@ -99,7 +101,7 @@ static const struct {
 static const char *const tcp_flag_names[] = {"fin", "syn", "rst", "psh", "ack", "urg",
                                              "ece", "cwr", "ns"};
 
-static uint32_t get_int(const struct sw_flow_key *k, const struct field *f)
+static uint64_t get_int(const struct sw_flow_key *k, const struct field *f)
 {
     const uint8_t *p = (const uint8_t *)k + f->ofs;
     switch (f->size) {
@@ -110,15 +112,20 @@ static uint32_t get_int(const struct sw_flow_key *k, const struct field *f)
         memcpy(&v, p, 2);
         return v;
     }
-    default: {
+    case 4: {
         uint32_t v;
         memcpy(&v, p, 4);
+        return v;
+    }
+    default: {
+        uint64_t v;
+        memcpy(&v, p, 8);
         return v;
     }
     }
 }
 
-static void set_int(struct sw_flow_key *k, const struct field *f, uint32_t v)
+static void set_int(struct sw_flow_key *k, const struct field *f, uint64_t v)
 {
     uint8_t *p = (uint8_t *)k + f->ofs;
     if (f->size == 1) {
@@ -126,8 +133,11 @@ static void set_int(struct sw_flow_key *k, const struct field *f, uint32_t v)
     } else if (f->size == 2) {
         uint16_t x = (uint16_t)v;
         memcpy(p, &x, 2);
+    } else if (f->size == 4) {
+        uint32_t x = (uint32_t)v;
+        memcpy(p, &x, 4);
     } else {
-        memcpy(p, &v, 4);
+        memcpy(p, &v, 8);
     }
 }
 
@@ -372,7 +382,7 @@ static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct 
     w[5] = w[6] = w[7] = w[8] = 0;
     w[9] = w9;
     w[10] = w10;
-    w[11] = w[12] = w[13] = w[14] = 0;
+    w[11] = w[12] = w[13] = w[14] = w[15] = 0;
     return true;
 #else
     (void)d, (void)len, (void)in_port, (void)key;
@@ -461,14 +471,14 @@ static void put_field(struct ds *d, const char *name, const struct field *f,
 {
     switch (f->type) {
     case FT_INT: {
-        uint32_t v = get_int(k, f), mv = get_int(m, f);
+        uint64_t v = get_int(k, f), mv = get_int(m, f);
         if (!mv)
             return;
         ds_sep(d);
         if (mv == f->max)
-            ds_put(d, f->hex ? "%s=0x%x" : "%s=%u", name, v);
+            ds_put(d, f->hex ? "%s=0x%" PRIx64 : "%s=%" PRIu64, name, v);
         else
-            ds_put(d, "%s=0x%x/0x%x", name, v, mv);
+            ds_put(d, "%s=0x%" PRIx64 "/0x%" PRIx64, name, v, mv);
         return;
     }
     case FT_MAC: {
@@ -599,6 +609,7 @@ int sw_flow_format(const struct sw_flow_key *key, const struct sw_flow_mask *mas
 
     put_field(&d, "in_port", &fields[F_IN_PORT], &k, m);
     put_field(&d, "recirc_id", &fields[F_RECIRC], &k, m);
+    put_field(&d, "metadata", &fields[F_METADATA], &k, m);
     put_field(&d, "dl_src", &fields[F_DL_SRC], &k, m);
     put_field(&d, "dl_dst", &fields[F_DL_DST], &k, m);
     put_vlan(&d, "", &fields[F_VLAN_TCI], &k, m);
@@ -667,6 +678,19 @@ static int KK_PRINTF(3, 4) fail(char *err, size_t err_size, const char *fmt, ...
         va_end(ap);
     }
     return -EINVAL;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!*s || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
 }
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -770,7 +794,7 @@ static void merge_bytes(struct sw_flow_key *key, struct sw_flow_key *mask,
 }
 
 static void merge_int(struct sw_flow_key *key, struct sw_flow_key *mask, const struct field *f,
-                      uint32_t v, uint32_t m)
+                      uint64_t v, uint64_t m)
 {
     set_int(key, f, (get_int(key, f) & ~m) | (v & m));
     set_int(mask, f, get_int(mask, f) | m);
@@ -782,16 +806,17 @@ static int parse_field(const struct field *f, const char *name, char *v, struct 
     char *mtext = split_mask(v);
     switch (f->type) {
     case FT_INT: {
-        uint32_t val, m = f->max;
+        uint64_t val, m = f->max;
         if (f == &fields[F_TCP_FLAGS] && (*v == '+' || *v == '-')) {
-            if (mtext || parse_tcp_flags(v, &val, &m) < 0)
+            uint32_t fv, fm;
+            if (mtext || parse_tcp_flags(v, &fv, &fm) < 0)
                 return fail(err, err_size, "%s: bad flags '%s'", name, v);
-            merge_int(key, mask, f, val, m);
+            merge_int(key, mask, f, fv, fm);
             return 0;
         }
-        if (!parse_u32(v, f->max, &val))
+        if (!parse_u64(v, f->max, &val))
             return fail(err, err_size, "%s: bad value '%s'", name, v);
-        if (mtext && !parse_u32(mtext, f->max, &m))
+        if (mtext && !parse_u64(mtext, f->max, &m))
             return fail(err, err_size, "%s: bad mask '%s'", name, mtext);
         merge_int(key, mask, f, val, m);
         return 0;

@@ -4,7 +4,7 @@
  *
  * Design note
  * -----------
- * struct sw_flow_key is a fixed 120-byte, 8-byte aligned record of fifteen
+ * struct sw_flow_key is a fixed 128-byte, 8-byte aligned record of sixteen
  * 64-bit words, so that masking, hashing and comparing are loops over
  * words with no per-field code. A mask (struct sw_flow_mask) has the same
  * layout: a 1 bit means "this key bit matters". Fields are grouped by
@@ -17,8 +17,16 @@
  *   words 4-9    L3        nw_src/dst (IPv4, ARP spa/tpa), ipv6_src/dst,
  *                          ipv6_label, nw_proto (ARP opcode), nw_tos,
  *                          nw_ttl, nw_frag
- *   words 10-14  L4        tp_src/dst (ICMP type/code), tcp_flags,
- *                          arp_sha/tha (ND sll/tll), nd_target
+ *   words 10-15  L4        tp_src/dst (ICMP type/code), tcp_flags,
+ *                          arp_sha/tha (ND sll/tll), nd_target; and the
+ *                          OpenFlow pipeline's metadata (word 15)
+ *
+ * metadata is not a packet field: the OpenFlow pipeline writes it
+ * (write_metadata) and later tables match on it. Keys from packets always
+ * have it 0, so the datapath's exact-match cache keeps only words 0-14
+ * (SW_FLOW_PACKET_WORDS), and translation never puts it in a megaflow's
+ * mask. It sits last so that packet fields keep their words; the
+ * classifier stages it with L4.
  *
  * Like OVS, some fields carry several protocols' values, so that one mask
  * bit means the same thing whatever the packet: ARP's sender/target
@@ -37,7 +45,7 @@
  *
  * Text form (OVS ovs-ofctl style, comma separated):
  *   in_port=1,dl_vlan=10,ip,nw_src=10.0.0.0/24,tcp,tp_dst=80
- * Fields: in_port recirc_id dl_src dl_dst dl_type vlan_tci dl_vlan
+ * Fields: in_port recirc_id metadata dl_src dl_dst dl_type vlan_tci dl_vlan
  * dl_vlan_pcp vlan_tpid vlan_tci2 vlan_tpid2 nw_src nw_dst (= arp_spa
  * arp_tpa) ipv6_src ipv6_dst ipv6_label nw_proto (= arp_op) nw_tos ip_dscp
  * nw_ecn nw_ttl ip_frag (no|yes|first|later|not_later) nw_frag tp_src
@@ -105,9 +113,14 @@ struct sw_flow_key {
     uint8_t arp_tha[6];  /* ARP target hardware address, ND target link-layer */
     uint32_t pad_nd;
     uint8_t nd_target[16];
+    /* pipeline: word 15 */
+    uint64_t metadata;   /* OpenFlow metadata; 0 in keys from packets */
 } __attribute__((aligned(8)));
 
-#define SW_FLOW_KEY_WORDS 15
+#define SW_FLOW_KEY_WORDS 16
+#define SW_FLOW_PACKET_WORDS 15 /* words 0-14: what a packet gives */
+_Static_assert(offsetof(struct sw_flow_key, metadata) == SW_FLOW_PACKET_WORDS * 8,
+               "metadata after the packet fields");
 _Static_assert(sizeof(struct sw_flow_key) == SW_FLOW_KEY_WORDS * 8, "flow key size");
 
 /* Segments, as [first word, end word). */
@@ -151,9 +164,10 @@ static inline bool sw_flow_key_equal(const struct sw_flow_key *a, const struct s
 {
     typedef uint64_t pair __attribute__((vector_size(16)));
     const uint64_t *x = sw_flow_key_words(a), *y = sw_flow_key_words(b);
-    pair diff = {x[14] ^ y[14], 0};
+    pair diff = {0, 0};
+    _Static_assert(SW_FLOW_KEY_WORDS % 2 == 0, "pairs");
 #pragma GCC unroll 8
-    for (int i = 0; i < SW_FLOW_KEY_WORDS - 1; i += 2) {
+    for (int i = 0; i < SW_FLOW_KEY_WORDS; i += 2) {
         pair p, q;
         memcpy(&p, x + i, sizeof(p));
         memcpy(&q, y + i, sizeof(q));

@@ -233,6 +233,10 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             a->type = OFPACT_DEC_TTL;
             return 0;
         }
+        if (keyword(name, "clear_actions")) {
+            a->type = OFPACT_CLEAR_ACTIONS;
+            return 0;
+        }
         if (isdigit((unsigned char)name[0])) {
             int r = parse_port(ofp, name, &a->port);
             if (r)
@@ -246,7 +250,8 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
                 return sw__fail(err, err_size, "%s: missing value", name);
         if (keyword(name, "mod_vlan_vid") || keyword(name, "mod_vlan_pcp") ||
             keyword(name, "push_vlan") || keyword(name, "set_field") ||
-            keyword(name, "resubmit") || keyword(name, "goto_table"))
+            keyword(name, "resubmit") || keyword(name, "goto_table") ||
+            keyword(name, "write_metadata") || keyword(name, "write_actions"))
             return sw__fail(err, err_size, "%s: missing argument", name);
         if (ofp && sw__ofport_from_text(ofp, name, &a->port) == 0) {
             a->type = OFPACT_OUTPUT;
@@ -286,6 +291,24 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
                             arg);
         a->type = OFPACT_PUSH_VLAN;
         a->u16 = (uint16_t)v;
+        return 0;
+    }
+    if (keyword(name, "write_metadata")) {
+        /* write_metadata:VALUE[/MASK] */
+        char *slash = strchr(arg, '/');
+        uint64_t m = UINT64_MAX;
+        if (slash)
+            *slash = '\0';
+        if (parse_uint(arg, UINT64_MAX, &v) || (slash && parse_uint(slash + 1, UINT64_MAX, &m)))
+            return sw__fail(err, err_size, "write_metadata: expected VALUE[/MASK], not '%s%s%s'",
+                            arg, slash ? "/" : "", slash ? slash + 1 : "");
+        if (v & ~m)
+            return sw__fail(err, err_size,
+                            "write_metadata: value 0x%" PRIx64 " has bits outside mask 0x%" PRIx64,
+                            v, m);
+        a->type = OFPACT_WRITE_METADATA;
+        a->value.metadata = v;
+        a->mask.masks.metadata = m;
         return 0;
     }
     if (keyword(name, "goto_table")) {
@@ -371,6 +394,125 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
     return sw__fail(err, err_size, "unknown action '%s'", name);
 }
 
+/* Instruction phases, in the order OpenFlow 1.3 executes them (and
+ * ovs-ofctl wants them written). */
+enum phase { PH_APPLY, PH_CLEAR, PH_WRITE, PH_METADATA, PH_GOTO };
+
+static const char *const phase_names[] = {"apply actions", "clear_actions", "write_actions",
+                                          "write_metadata", "goto_table"};
+
+static enum phase phase_of(uint8_t type)
+{
+    switch (type) {
+    case OFPACT_CLEAR_ACTIONS:
+        return PH_CLEAR;
+    case OFPACT_WRITE_ACTIONS:
+        return PH_WRITE;
+    case OFPACT_WRITE_METADATA:
+        return PH_METADATA;
+    case OFPACT_GOTO_TABLE:
+        return PH_GOTO;
+    default:
+        return PH_APPLY;
+    }
+}
+
+/* What an action set may hold (OpenFlow 1.3 section 5.10). */
+static bool allowed_in_set(uint8_t type)
+{
+    switch (type) {
+    case OFPACT_OUTPUT:
+    case OFPACT_IN_PORT:
+    case OFPACT_FLOOD:
+    case OFPACT_ALL:
+    case OFPACT_NORMAL:
+    case OFPACT_CONTROLLER:
+    case OFPACT_MOD_VLAN_VID:
+    case OFPACT_MOD_VLAN_PCP:
+    case OFPACT_POP_VLAN:
+    case OFPACT_PUSH_VLAN:
+    case OFPACT_SET_FIELD:
+    case OFPACT_DEC_TTL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Parse the comma-separated list at @p (whitespace removed, modified in
+ * place) into acts->a[acts->n...]. @nested: inside write_actions(...),
+ * where only action-set actions are allowed and no instruction.
+ */
+static int parse_list(struct sw_ofproto *ofp, char *p, const char *text,
+                      const struct sw_flow_key *match, const struct sw_flow_mask *mask,
+                      uint8_t table_id, bool nested, struct sw_ofpacts *acts, char *err,
+                      size_t err_size)
+{
+    int r = 0;
+    bool saw_drop = false;
+    int phase = PH_APPLY;
+    unsigned first = acts->n;
+    while (*p && r == 0) {
+        /* split at the next comma outside parentheses */
+        char *q = p;
+        int depth = 0;
+        while (*q && (depth > 0 || *q != ',')) {
+            if (*q == '(')
+                depth++;
+            else if (*q == ')')
+                depth--;
+            q++;
+        }
+        bool last = *q == '\0';
+        *q = '\0';
+        if (!*p) {
+            r = sw__fail(err, err_size, "empty action in '%s'", text);
+        } else if (keyword(p, "drop")) {
+            saw_drop = true;
+        } else if (!nested && !strncasecmp(p, "write_actions(", 14)) {
+            size_t n = strlen(p);
+            if (p[n - 1] != ')') {
+                r = sw__fail(err, err_size, "write_actions: missing ')'");
+            } else if (phase >= PH_WRITE) {
+                r = sw__fail(err, err_size, phase == PH_WRITE ? "write_actions given twice"
+                                                              : "write_actions must come before %s",
+                             phase_names[phase]);
+            } else {
+                p[n - 1] = '\0';
+                unsigned head = acts->n++;
+                memset(&acts->a[head], 0, sizeof(acts->a[head]));
+                acts->a[head].type = OFPACT_WRITE_ACTIONS;
+                r = parse_list(ofp, p + 14, text, match, mask, table_id, true, acts, err,
+                               err_size);
+                if (r == 0)
+                    acts->a[head].u16 = (uint16_t)(acts->n - head - 1);
+                phase = PH_WRITE;
+            }
+        } else {
+            struct ofpact *a = &acts->a[acts->n];
+            r = parse_one(ofp, p, match, mask, table_id, a, err, err_size);
+            if (r == 0 && nested && !allowed_in_set(a->type)) {
+                r = sw__fail(err, err_size, "write_actions: '%s' cannot be in an action set", p);
+            } else if (r == 0) {
+                int ph = (int)phase_of(a->type);
+                if (ph == phase && ph != PH_APPLY)
+                    r = sw__fail(err, err_size, "%s given twice", phase_names[ph]);
+                else if (ph < phase)
+                    r = sw__fail(err, err_size, "%s must come before %s", phase_names[ph],
+                                 phase_names[phase]);
+                phase = ph;
+            }
+            if (r == 0)
+                acts->n++;
+        }
+        p = last ? q : q + 1;
+    }
+    if (r == 0 && saw_drop && acts->n != first)
+        r = sw__fail(err, err_size, "drop must be the only action");
+    return r;
+}
+
 int sw_ofpacts_parse(struct sw_ofproto *ofp, const char *text, const struct sw_flow_key *match,
                      const struct sw_flow_mask *mask, uint8_t table_id, struct sw_ofpacts **out,
                      char *err, size_t err_size)
@@ -392,40 +534,7 @@ int sw_ofpacts_parse(struct sw_ofproto *ofp, const char *text, const struct sw_f
         if (!isspace((unsigned char)text[i]))
             copy[n++] = text[i];
     copy[n] = '\0';
-
-    int r = 0;
-    bool saw_drop = false, saw_goto = false;
-    char *p = copy;
-    while (*p && r == 0) {
-        /* split at the next comma outside parentheses */
-        char *q = p;
-        int depth = 0;
-        while (*q && (depth > 0 || *q != ',')) {
-            if (*q == '(')
-                depth++;
-            else if (*q == ')')
-                depth--;
-            q++;
-        }
-        bool last = *q == '\0';
-        *q = '\0';
-        if (!*p) {
-            r = sw__fail(err, err_size, "empty action in '%s'", text);
-        } else if (saw_goto) {
-            r = sw__fail(err, err_size, "goto_table must be the last action");
-        } else if (keyword(p, "drop")) {
-            saw_drop = true;
-        } else {
-            r = parse_one(ofp, p, match, mask, table_id, &acts->a[acts->n], err, err_size);
-            if (r == 0 && acts->a[acts->n].type == OFPACT_GOTO_TABLE)
-                saw_goto = true;
-            if (r == 0)
-                acts->n++;
-        }
-        p = last ? q : q + 1;
-    }
-    if (r == 0 && saw_drop && acts->n)
-        r = sw__fail(err, err_size, "drop must be the only action");
+    int r = parse_list(ofp, copy, text, match, mask, table_id, false, acts, err, err_size);
     free(copy);
     if (r) {
         free(acts);
@@ -569,6 +678,33 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
         case OFPACT_GOTO_TABLE:
             put(&o, "goto_table:%u", a->table);
             break;
+        case OFPACT_CLEAR_ACTIONS:
+            put(&o, "clear_actions");
+            break;
+        case OFPACT_WRITE_METADATA:
+            if (a->mask.masks.metadata == UINT64_MAX)
+                put(&o, "write_metadata:0x%" PRIx64, a->value.metadata);
+            else
+                put(&o, "write_metadata:0x%" PRIx64 "/0x%" PRIx64, a->value.metadata,
+                    a->mask.masks.metadata);
+            break;
+        case OFPACT_WRITE_ACTIONS: {
+            /* the set's actions follow: format them as a list of their own */
+            struct sw_ofpacts *inner = malloc(sizeof(*inner) + a->u16 * sizeof(struct ofpact));
+            unsigned k = a->u16 < acts->n - i - 1 ? a->u16 : acts->n - i - 1;
+            if (!inner) {
+                put(&o, "write_actions(...)");
+            } else {
+                inner->n = k;
+                memcpy(inner->a, a + 1, k * sizeof(struct ofpact));
+                char sub[2048];
+                sw_ofpacts_format(inner, sub, sizeof(sub));
+                put(&o, "write_actions(%s)", k ? sub : "");
+                free(inner);
+            }
+            i += k;
+            break;
+        }
         default:
             put(&o, "unknown");
             break;

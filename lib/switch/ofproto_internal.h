@@ -31,6 +31,9 @@ enum ofpact_type {
     OFPACT_DEC_TTL,
     OFPACT_RESUBMIT,     /* port (0: current in_port), table (OFPACT_TABLE_CURRENT) */
     OFPACT_GOTO_TABLE,   /* table */
+    OFPACT_CLEAR_ACTIONS,   /* empty the action set */
+    OFPACT_WRITE_ACTIONS,   /* u16 = count: the next u16 entries go into the action set */
+    OFPACT_WRITE_METADATA,  /* value.metadata under mask.masks.metadata */
 };
 
 #define OFPACT_TABLE_CURRENT 255

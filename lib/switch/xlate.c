@@ -20,6 +20,22 @@
 
 #include "ofproto_internal.h"
 
+/*
+ * Action set slots, in the order the set is executed (OpenFlow 1.3, 5.10):
+ * pop, push, decrement TTL, sets (VLAN id, priority, then each settable
+ * field), output last.
+ */
+enum {
+    ASET_POP_VLAN,
+    ASET_PUSH_VLAN,
+    ASET_DEC_TTL,
+    ASET_VLAN_VID,
+    ASET_VLAN_PCP,
+    ASET_FIELD0,                      /* + index into sw__ofp_fields */
+    ASET_OUTPUT = ASET_FIELD0 + 16,
+    ASET_SLOTS,
+};
+
 struct xctx {
     struct sw_ofproto *ofp;
     const struct sw_flow_key *orig;   /* as received (datapath in_port) */
@@ -43,6 +59,9 @@ struct xctx {
     struct sw_flow_key mirror_state[SW_OFP_MAX_MIRRORS];
     uint32_t out_ofports[64];         /* ports that got the packet */
     unsigned n_out;
+    /* the OpenFlow 1.3 action set: at most one action per slot */
+    const struct ofpact *aset[ASET_SLOTS];
+    bool aset_any;
 };
 
 /* ---- trace ---- */
@@ -487,6 +506,41 @@ static bool set_applies(struct xctx *x, const struct ofpact *a)
     return false;
 }
 
+/* Put @a into the action set, replacing what its slot held. */
+static void aset_put(struct xctx *x, const struct ofpact *a)
+{
+    unsigned slot;
+    switch (a->type) {
+    case OFPACT_POP_VLAN:
+        slot = ASET_POP_VLAN;
+        break;
+    case OFPACT_PUSH_VLAN:
+        slot = ASET_PUSH_VLAN;
+        break;
+    case OFPACT_DEC_TTL:
+        slot = ASET_DEC_TTL;
+        break;
+    case OFPACT_MOD_VLAN_VID:
+        slot = ASET_VLAN_VID;
+        break;
+    case OFPACT_MOD_VLAN_PCP:
+        slot = ASET_VLAN_PCP;
+        break;
+    case OFPACT_SET_FIELD:
+        if (a->field >= ASET_OUTPUT - ASET_FIELD0)
+            return;
+        slot = ASET_FIELD0 + a->field;
+        break;
+    default: /* outputs (the parser lets nothing else into a set) */
+        slot = ASET_OUTPUT;
+        break;
+    }
+    if (slot >= ASET_SLOTS)
+        return;
+    x->aset[slot] = a;
+    x->aset_any = true;
+}
+
 static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t table)
 {
     struct sw_flow_key *f = &x->flow;
@@ -600,10 +654,47 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
         case OFPACT_GOTO_TABLE:
             xlate_table(x, a->table);
             break;
+        case OFPACT_WRITE_METADATA:
+            f->metadata = (f->metadata & ~a->mask.masks.metadata) |
+                          (a->value.metadata & a->mask.masks.metadata);
+            tr(x, "write_metadata: metadata=0x%" PRIx64 "\n", f->metadata);
+            break;
+        case OFPACT_CLEAR_ACTIONS:
+            memset(x->aset, 0, sizeof(x->aset));
+            x->aset_any = false;
+            tr(x, "clear_actions: action set emptied\n");
+            break;
+        case OFPACT_WRITE_ACTIONS: {
+            unsigned k = a->u16 < acts->n - i - 1 ? a->u16 : acts->n - i - 1;
+            for (unsigned j = 1; j <= k; j++)
+                aset_put(x, &acts->a[i + j]);
+            i += k;
+            tr(x, "write_actions: %u action%s into the action set\n", k, k == 1 ? "" : "s");
+            break;
+        }
         default:
             break;
         }
     }
+}
+
+/* Execute the action set (end of the pipeline), in its fixed order. */
+static void aset_execute(struct xctx *x)
+{
+    if (!x->aset_any || x->exit)
+        return;
+    union {
+        struct sw_ofpacts h;
+        uint8_t bytes[sizeof(struct sw_ofpacts) + ASET_SLOTS * sizeof(struct ofpact)];
+    } u;
+    u.h.n = 0;
+    for (unsigned s = 0; s < ASET_SLOTS; s++)
+        if (x->aset[s])
+            u.h.a[u.h.n++] = *x->aset[s];
+    tr(x, "action set: executing %u action%s\n", u.h.n, u.h.n == 1 ? "" : "s");
+    memset(x->aset, 0, sizeof(x->aset));
+    x->aset_any = false;
+    do_actions(x, &u.h, 0);
 }
 
 static void xlate_table(struct xctx *x, uint8_t table)
@@ -765,8 +856,13 @@ int sw__ofproto_xlate_credit(struct sw_ofproto *ofp, const struct sw_flow_key *k
     }
     tr(x, "bridge(\"%s\")\n-------------\n", ofp->name);
     xlate_table(x, 0);
+    aset_execute(x);
     mirror_outputs(x);
     pthread_rwlock_unlock(&ofp->cfg_lock);
+    /* metadata is the pipeline's own (write_metadata), never a packet bit:
+     * what tables consulted of it is decided by the packet fields already
+     * in the mask */
+    wc->masks.metadata = 0;
     if (actions->overflow) {
         actions->len = start_len;
         actions->overflow = false;

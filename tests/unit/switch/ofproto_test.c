@@ -128,7 +128,16 @@ static void test_refused_flows(void **state)
         {"actions=resubmit(,)", "resubmit: give a port or a table"},
         {"actions=resubmit(1,2", "missing ')'"},
         {"table=3,actions=goto_table:2", "goto_table: table 2 is not after"},
-        {"actions=goto_table:1,output:1", "goto_table must be the last action"},
+        {"actions=goto_table:1,output:1", "apply actions must come before goto_table"},
+        {"actions=write_metadata:1,clear_actions", "clear_actions must come before write_metadata"},
+        {"actions=clear_actions,clear_actions", "clear_actions given twice"},
+        {"actions=write_actions(output:1),write_actions(output:2)", "write_actions given twice"},
+        {"actions=write_actions(goto_table:2)", "cannot be in an action set"},
+        {"actions=write_actions(resubmit(,2))", "cannot be in an action set"},
+        {"actions=write_actions(output:1", "missing ')'"},
+        {"actions=write_metadata:0x3/0x1", "has bits outside mask"},
+        {"actions=write_metadata:zz", "write_metadata: expected VALUE[/MASK]"},
+        {"actions=write_metadata", "write_metadata: missing argument"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[256] = "";
@@ -178,6 +187,14 @@ static void test_round_trips(void **state)
          "resubmit(eth1,4),goto_table:9",
          "priority=12,ip,nw_dst=10.0.0.0/8 actions=resubmit(,2),resubmit:3,resubmit(1,4),"
          "goto_table:9"},
+        {"priority=13,metadata=0x10/0xf0,ip,actions=dec_ttl,clear_actions,"
+         "write_actions(pop_vlan, mod_nw_src:1.2.3.4,output:2),write_metadata:0x5/0xff,"
+         "goto_table:4",
+         "priority=13,metadata=0x10/0xf0,ip actions=dec_ttl,clear_actions,"
+         "write_actions(pop_vlan,mod_nw_src:1.2.3.4,output:2),write_metadata:0x5/0xff,"
+         "goto_table:4"},
+        {"priority=14,actions=write_actions(),write_metadata:0x1",
+         "priority=14 actions=write_actions(),write_metadata:0x1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[256] = "";

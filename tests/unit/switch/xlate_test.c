@@ -282,6 +282,35 @@ static void test_tables_resubmit_goto(void **state)
     sw_ofproto_destroy(ofp);
 }
 
+/* OpenFlow 1.3 instructions: metadata between tables, the action set. */
+static void test_metadata_and_action_set(void **state)
+{
+    (void)state;
+    struct sw_ofproto *ofp = new_bridge(false);
+    for (unsigned n = 1; n <= 4; n++)
+        add_port(ofp, n, SW_VLAN_MODE_TRUNK, 0, NULL, 0);
+    /* table 0 tags the packet's origin in metadata; table 1 decides on it */
+    add_flow(ofp, "priority=10,in_port=1,actions=write_metadata:0x100/0xf00,goto_table:1");
+    add_flow(ofp, "priority=10,in_port=2,actions=write_metadata:0x200/0xf00,goto_table:1");
+    add_flow(ofp, "table=1,priority=20,metadata=0x100/0xf00,actions=output:3");
+    add_flow(ofp, "table=1,priority=10,actions=output:4");
+    /* the megaflow holds packet fields only (in_port decided the metadata) */
+    CHECK(ofp, "in_port=11,ip", "13", "in_port=11");
+    CHECK(ofp, "in_port=12,ip", "14", "in_port=12");
+    /* the action set: written in table 0, replaced by table 2 (one output),
+     * executed in its own order (sets before output) at the end */
+    add_flow(ofp, "priority=30,in_port=3,actions=write_actions(output:1),goto_table:2");
+    add_flow(ofp, "table=2,priority=10,actions=write_actions(output:2,mod_vlan_vid:9)");
+    CHECK(ofp, "in_port=13", "push_vlan(vid=9,pcp=0),12", NULL);
+    /* apply actions run at once, the set at the end; clear_actions empties it */
+    add_flow(ofp, "priority=30,in_port=4,actions=output:1,write_actions(output:2),goto_table:3");
+    add_flow(ofp, "table=3,priority=10,dl_vlan=7,actions=clear_actions");
+    add_flow(ofp, "table=3,priority=5,actions=output:3");
+    CHECK(ofp, "in_port=14,dl_vlan=7", "11", NULL);
+    CHECK(ofp, "in_port=14,dl_vlan=8", "11,13,12", NULL);
+    sw_ofproto_destroy(ofp);
+}
+
 static void test_mirrors(void **state)
 {
     (void)state;
@@ -531,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_set_actions),
         cmocka_unit_test(test_dec_ttl_and_controller),
         cmocka_unit_test(test_tables_resubmit_goto),
+        cmocka_unit_test(test_metadata_and_action_set),
         cmocka_unit_test(test_mirrors),
         cmocka_unit_test(test_bond),
         cmocka_unit_test(test_revalidation),
