@@ -585,10 +585,10 @@ static void read_input(struct ofp_conn *c)
                 n = errno == EAGAIN || errno == EINTR ? -EAGAIN : kk_neg_errno();
         }
         if (n == -EAGAIN) {
-            if (c->tls && ofp__tls_want_write(c->tls)) {
-                c->tls_read_wants_write = true;
-                update_watch(c);
-            }
+            /* TLS may need to write before it can read on; and once it
+             * no longer does, stop asking for writability. */
+            c->tls_read_wants_write = c->tls && ofp__tls_want_write(c->tls);
+            update_watch(c);
             return;
         }
         if (n == 0) {
@@ -609,7 +609,10 @@ static void read_input(struct ofp_conn *c)
     }
     /* Out of budget: epoll will tell us about the socket, but not about
      * what TLS holds already decrypted. */
-    if (transport_open(c) && c->tls && ofp__tls_pending(c->tls))
+    if (!transport_open(c) || c->destroyed)
+        return;
+    update_watch(c);
+    if (c->tls && ofp__tls_pending(c->tls))
         arm_soon(c);
 }
 
@@ -672,9 +675,10 @@ static void start_connect(struct ofp_conn *c)
     c->watch_events = KK_FD_WRITE;
     if (connect(fd, (const struct sockaddr *)&c->target.addr, c->target.addr_len) == 0) {
         transport_ready(c);
-    } else if (errno == EINPROGRESS || errno == EAGAIN) {
+    } else if (errno == EINPROGRESS) {
         /* wait for writability */
     } else {
+        /* Unix sockets: EAGAIN is a full backlog, and nothing started. */
         conn_down(c, "connect: %s", kk_strerror(errno));
         return;
     }

@@ -186,7 +186,8 @@ struct ofp_conn_callbacks {
     void (*disconnected)(void *arg, struct ofp_conn *c, bool was_connected,
                          const char *reason);
     /* The output queue went over opts.queue_limit (@congested true), or
-     * drained to half of it (false). Stop and resume packet-ins here. */
+     * drained to half of it (false). Stop and resume packet-ins here. A
+     * disconnection ends congestion without this callback. */
     void (*congestion)(void *arg, struct ofp_conn *c, bool congested);
 };
 
