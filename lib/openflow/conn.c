@@ -435,7 +435,7 @@ static void hello_failed(struct ofp_conn *c, const uint8_t *hello, const char *w
     memcpy(msg + 12, why, text);
     KK_LOGW(ofconn_log, "%s: %s: version negotiation failed: %s", c->name, c->peer, why);
     char reason[OFP_CONN_NAME_MAX];
-    snprintf(reason, sizeof(reason), "version negotiation failed: %s", why);
+    snprintf(reason, sizeof(reason), "version negotiation failed: %.90s", why);
     close_after(c, msg, len, reason);
 }
 
@@ -755,7 +755,9 @@ static void tick(void *arg)
     uint64_t now = now_us(c);
     hold(c);
     if (c->state == OFP_CONN_BACKOFF && now >= c->next_attempt_us) {
-        start_connect(c);
+        /* The last disconnection is reported first (`soon` was armed before). */
+        if (!c->down_pending)
+            start_connect(c);
     } else if (transport_open(c) && c->closing &&
                now - c->closing_since_us >= CLOSE_FLUSH_US) {
         conn_down(c, "%s", c->closing_reason);
@@ -943,6 +945,7 @@ int ofp__conn_accept(struct ofp_listener *l, struct kk_reactor *r, int fd,
     if (rc < 0) {
         close(fd);
         c->fd = -1;
+        ofp__role_leave(&c->role);
         c->destroyed = true;
         conn_free(c);
         return rc;

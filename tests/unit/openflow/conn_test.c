@@ -802,6 +802,18 @@ static void test_non_hello_first_closes(void **state)
     WAIT_FOR(s.e.disconnected == 1);
     assert_non_null(strstr(s.e.reason, "expected HELLO"));
     assert_int_equal(s.e.connected, 0);
+    close(s.fd);
+
+    /* An ERROR instead of HELLO: its type, code and text in the reason. */
+    s.fd = raw_connect_unix(s.path);
+    uint8_t err[64];
+    mk_msg(err, 4, T_ERROR, 12 + 9, 1);
+    memcpy(err + 8, "\x00\x00\x00\x01no\x01thanks", 13);
+    raw_send(s.fd, err, 12 + 9);
+    raw_expect_eof(s.fd);
+    WAIT_FOR(s.e.disconnected == 2);
+    assert_non_null(strstr(s.e.reason, "refused the connection: ERROR type 0 code 1: no.thanks"));
+    assert_int_equal(s.e.connected, 0);
     session_close(&s);
 }
 
@@ -1421,6 +1433,65 @@ static void test_output_queue_limit(void **state)
     session_close(&s);
 }
 
+static void test_echo_flood_stays_bounded(void **state)
+{
+    (void)state;
+    struct ofp_conn_opts o = test_opts();
+    o.queue_limit = 4096;
+    o.stall_timeout_ms = 200;
+    struct session s;
+    session_open(&s, &o);
+    /* The peer sends echo requests as fast as it can and reads nothing. */
+    uint8_t req[1000];
+    mk_msg(req, 4, T_ECHO_REQUEST, sizeof(req), 1);
+    size_t max_queued = 0, off = 0;
+    uint64_t end = kk_now_us() + (uint64_t)WAIT_MS * 1000;
+    while (s.e.disconnected == 0 && kk_now_us() < end) {
+        ssize_t n = send(s.fd, req + off, sizeof(req) - off, MSG_NOSIGNAL);
+        if (n > 0)
+            off = (off + (size_t)n) % sizeof(req);
+        kk_reactor_poll_once(reactor);
+        if (s.e.conn) {
+            struct ofp_conn_stats st;
+            ofp_conn_get_stats(s.e.conn, &st);
+            max_queued = KK_MAX(max_queued, st.output_queued);
+        }
+    }
+    assert_int_equal(s.e.disconnected, 1);
+    assert_non_null(strstr(s.e.reason, "does not read"));
+    assert_true(max_queued > 4096);
+    assert_true(max_queued <= 2 * 4096);
+    assert_int_equal(s.e.messages, 0);
+    session_close(&s);
+}
+
+static void test_disconnect_reported_later(void **state)
+{
+    (void)state;
+    struct events ce = {0}, se = {0};
+    struct ofp_conn_opts o = test_opts();
+    char path[256], target[300];
+    struct ofp_listener *l = listen_unix("r.sock", &o, &se, path, sizeof(path));
+    snprintf(target, sizeof(target), "unix:%s", path);
+    struct ofp_conn *c;
+    assert_int_equal(ofp_conn_create(reactor, target, &o, &callbacks, &ce, &c), 0);
+    WAIT_FOR(ce.connected == 1);
+    ofp_conn_disconnect(c, "switching controllers");
+    assert_int_equal(ce.disconnected, 0); /* not inside the call */
+    assert_int_equal(ofp_conn_state(c), OFP_CONN_BACKOFF);
+    ofp_conn_disconnect(c, "again"); /* already down: nothing */
+    WAIT_FOR(ce.disconnected == 1);
+    assert_string_equal(ce.reason, "switching controllers");
+    assert_int_equal(ce.disconnected_up, 1);
+    WAIT_FOR(se.disconnected_up == 1);
+    /* An active channel comes back after its backoff. */
+    WAIT_FOR(ce.connected == 2);
+    pump_ms(20);
+    assert_int_equal(ce.disconnected, 1);
+    ofp_conn_destroy(c);
+    ofp_listener_destroy(l);
+}
+
 /* ---- callbacks that destroy --------------------------------------------- */
 
 static void test_destroy_inside_callbacks(void **state)
@@ -1660,6 +1731,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ssl_bad_keys_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ssl_connects_and_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_queue_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echo_flood_stays_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disconnect_reported_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_inside_callbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ovs_ofctl_peer, setup, teardown),
