@@ -251,7 +251,8 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         if (keyword(name, "mod_vlan_vid") || keyword(name, "mod_vlan_pcp") ||
             keyword(name, "push_vlan") || keyword(name, "set_field") ||
             keyword(name, "resubmit") || keyword(name, "goto_table") ||
-            keyword(name, "write_metadata") || keyword(name, "write_actions"))
+            keyword(name, "write_metadata") || keyword(name, "write_actions") ||
+            keyword(name, "group"))
             return sw__fail(err, err_size, "%s: missing argument", name);
         if (ofp && sw__ofport_from_text(ofp, name, &a->port) == 0) {
             a->type = OFPACT_OUTPUT;
@@ -291,6 +292,15 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
                             arg);
         a->type = OFPACT_PUSH_VLAN;
         a->u16 = (uint16_t)v;
+        return 0;
+    }
+    if (keyword(name, "group")) {
+        if (parse_uint(arg, SW_GROUP_MAX_ID, &v))
+            return sw__fail(err, err_size, "group: bad group id '%s'", arg);
+        if (ofp && !sw__group_exists(ofp, (uint32_t)v))
+            return sw__fail(err, err_size, "group: group %" PRIu64 " does not exist", v);
+        a->type = OFPACT_GROUP;
+        a->port = (uint32_t)v;
         return 0;
     }
     if (keyword(name, "write_metadata")) {
@@ -433,6 +443,7 @@ static bool allowed_in_set(uint8_t type)
     case OFPACT_PUSH_VLAN:
     case OFPACT_SET_FIELD:
     case OFPACT_DEC_TTL:
+    case OFPACT_GROUP:
         return true;
     default:
         return false;
@@ -562,6 +573,14 @@ int sw__ofpacts_dup(const struct sw_ofpacts *a, struct sw_ofpacts **out)
     return 0;
 }
 
+bool sw__ofpacts_uses_group(const struct sw_ofpacts *a, uint32_t id)
+{
+    for (unsigned i = 0; a && i < a->n; i++)
+        if (a->a[i].type == OFPACT_GROUP && a->a[i].port == id)
+            return true;
+    return false;
+}
+
 bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport)
 {
     for (unsigned i = 0; a && i < a->n; i++)
@@ -680,6 +699,9 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
             break;
         case OFPACT_CLEAR_ACTIONS:
             put(&o, "clear_actions");
+            break;
+        case OFPACT_GROUP:
+            put(&o, "group:%" PRIu32, a->port);
             break;
         case OFPACT_WRITE_METADATA:
             if (a->mask.masks.metadata == UINT64_MAX)

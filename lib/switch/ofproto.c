@@ -43,6 +43,11 @@ static void bump(struct sw_ofproto *ofp)
     atomic_fetch_add_explicit(&ofp->seq, 1, memory_order_release);
 }
 
+void sw__ofproto_bump(struct sw_ofproto *ofp)
+{
+    bump(ofp);
+}
+
 /* ---- create / destroy ---- */
 
 int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **out)
@@ -100,6 +105,7 @@ void sw_ofproto_destroy(struct sw_ofproto *ofp)
     if (!ofp)
         return;
     kk_rcu_barrier(); /* rules and action lists queued for reclamation */
+    sw__groups_free(ofp);
     for (unsigned t = 0; t < SW_OFP_TABLES; t++)
         sw_cls_destroy(ofp->tables[t]);
     struct rule *r = ofp->rules.next;
@@ -1042,6 +1048,34 @@ static void publish(struct sw_ofproto *ofp, const uint8_t *touched, uint64_t ver
 static void touch(uint8_t *touched, unsigned t)
 {
     touched[t >> 3] |= (uint8_t)(1u << (t & 7));
+}
+
+unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
+{
+    uint8_t touched[(SW_OFP_TABLES + 7) / 8] = {0};
+    uint64_t version = atomic_load(&ofp->version) + 1;
+    struct rule *dead = NULL;
+    unsigned n = 0;
+    for (struct rule *o = ofp->rules.next; o != &ofp->rules;) {
+        struct rule *next = o->next;
+        if (sw__ofpacts_uses_group(atomic_load(&o->actions), id)) {
+            unlink_rule(ofp, o, version);
+            touch(touched, o->table_id);
+            o->next = dead;
+            dead = o;
+            n++;
+        }
+        o = next;
+    }
+    if (dead) {
+        publish(ofp, touched, version);
+        while (dead) {
+            struct rule *d = dead->next;
+            kk_rcu_call(free_rule, dead);
+            dead = d;
+        }
+    }
+    return n;
 }
 
 /* A flow-mod being applied: the version it changes, the tables it touched,

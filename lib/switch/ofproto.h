@@ -343,6 +343,60 @@ int sw_ofproto_flow_dump(struct sw_ofproto *ofp, const char *filter,
 int sw_ofproto_dump_flows(struct sw_ofproto *ofp, const char *filter, bool with_stats,
                           char *buf, size_t size);
 
+/* ---- groups ---- */
+
+enum sw_group_type {
+    SW_GROUP_ALL,          /* every bucket (multicast, flooding) */
+    SW_GROUP_SELECT,       /* one live bucket by a hash of the 5-tuple, weighted */
+    SW_GROUP_INDIRECT,     /* its one bucket */
+    SW_GROUP_FF,           /* fast failover: the first live bucket */
+};
+
+#define SW_GROUP_WATCH_NONE 0xffffffffu
+#define SW_GROUP_MAX_ID     0xffffff00u  /* OpenFlow's OFPG_MAX */
+#define SW_GROUP_MAX_BUCKETS 64
+
+enum sw_group_mod_cmd { SW_GM_ADD, SW_GM_MODIFY, SW_GM_ADD_OR_MOD, SW_GM_DELETE };
+
+/*
+ * A group-mod in ovs-ofctl syntax:
+ *   "group_id=1,type=select,bucket=weight:10,actions=output:1,bucket=output:2"
+ *   "group_id=2,type=ff,bucket=watch_port:1,actions=output:1,bucket=watch_port:2,output:2"
+ * type all|select|indirect|ff (fast_failover); a bucket's settings
+ * (weight:N, watch_port:P, watch_group:G, bucket_id:N ignored) come before
+ * its actions ("actions=" optional). DELETE takes "group_id=N", "" or
+ * "group_id=all" (every group), and also deletes the rules that use a
+ * deleted group (OpenFlow's rule). Errors: -EEXIST (ADD of an existing
+ * id), -ENOENT (MODIFY of a missing one), -ELOOP (a chain of groups back
+ * to itself), -EINVAL (bad text, unknown group in a bucket, an indirect
+ * group without exactly one bucket, a fast-failover bucket that watches
+ * nothing), with @err set. Revalidation follows (the change sequence
+ * moves). Control thread.
+ */
+int sw_ofproto_group_mod(struct sw_ofproto *ofp, enum sw_group_mod_cmd cmd, const char *text,
+                         char *err, size_t err_size);
+
+struct sw_group_info {
+    uint32_t id;
+    enum sw_group_type type;
+    unsigned n_buckets;
+    uint64_t n_packets, n_bytes, created_ms;
+    unsigned ref_count;                 /* rules that use it */
+};
+
+/*
+ * `dump-groups` text, one group per line like ovs-ofctl:
+ *   " group_id=1,type=select,bucket=weight:10,actions=output:1,bucket=..."
+ * and with @stats `dump-group-stats`:
+ *   " group_id=1,duration=2.0s,ref_count=1,packet_count=5,byte_count=300,
+ *     bucket0:packet_count=3,byte_count=180,bucket1:..."
+ * @id: one group, or SW_GROUP_WATCH_NONE for all (sorted by id).
+ * snprintf semantics. Control thread.
+ */
+int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
+                           size_t size);
+const char *sw_group_type_name(enum sw_group_type t);
+
 /* Format one rule's match + actions ("priority=100,in_port=1 actions=output:2"). */
 int sw_rule_format(const struct sw_rule_info *rule, char *buf, size_t size);
 
