@@ -132,6 +132,8 @@ json_t *sd_config_json(struct switchd *sd)
                                mirrors);
         if (b->flows)
             json_object_set(bj, "flows", b->flows);
+        if (b->groups)
+            json_object_set(bj, "groups", b->groups);
         json_array_append_new(bridges, bj);
     }
     return json_pack("{s:i, s:o}", "version", 1, "bridges", bridges);
@@ -570,6 +572,7 @@ int sd_bridge_del(struct switchd *sd, struct sd_bridge *br)
     sw_ofproto_destroy(br->ofproto);
     KK_LOGI(switchd_log, "bridge %s deleted", br->name);
     json_decref(br->flows);
+    json_decref(br->groups);
     json_decref(br->stale);
     free(br->name);
     free(br);
@@ -1155,7 +1158,7 @@ int sd_restore(struct switchd *sd)
         KK_LOGE(switchd_log, "cannot read %s: %s", sd->config_path, kk_strerror(rc));
         return rc;
     }
-    unsigned n_br = 0, n_ports = 0, n_mirrors = 0, n_flows = 0, failed = 0;
+    unsigned n_br = 0, n_ports = 0, n_mirrors = 0, n_flows = 0, n_groups = 0, failed = 0;
     sd->restoring = true;
     size_t i, j;
     json_t *bj, *v;
@@ -1205,6 +1208,20 @@ int sd_restore(struct switchd *sd)
                 n_mirrors++;
             }
         }
+        /* groups before the rules that use them */
+        json_array_foreach(json_object_get(bj, "groups"), j, v) {
+            const char *text = json_string_value(v);
+            if (!text || sw_ofproto_group_mod(br->ofproto, SW_GM_ADD, text, err,
+                                              sizeof(err)) < 0) {
+                KK_LOGE(switchd_log, "restore: group '%s' of bridge %s: %s",
+                        text ? text : "?", name, err);
+                failed++;
+            } else {
+                n_groups++;
+            }
+        }
+        if (json_is_array(json_object_get(bj, "groups")))
+            br->groups = json_incref(json_object_get(bj, "groups"));
         if (json_is_array(flows)) {
             json_array_foreach(flows, j, v) {
                 const char *text = json_string_value(v);
@@ -1221,8 +1238,8 @@ int sd_restore(struct switchd *sd)
     }
     sd->restoring = false;
     json_decref(c);
-    KK_LOGI(switchd_log, "restored %u bridges, %u ports, %u mirrors, %u OpenFlow rules from %s%s",
-            n_br, n_ports, n_mirrors, n_flows, sd->config_path,
+    KK_LOGI(switchd_log, "restored %u bridges, %u ports, %u mirrors, %u OpenFlow groups, %u "
+            "rules from %s%s", n_br, n_ports, n_mirrors, n_groups, n_flows, sd->config_path,
             failed ? " (some failed: see above)" : "");
     return 0;
 }

@@ -75,6 +75,7 @@ struct sd_bridge {
     struct sd_mirror *mirrors;
     uint64_t seen_seq;       /* ofproto change sequence at the last revalidation */
     json_t *flows;           /* saved rules (add-flow texts), NULL: the default */
+    json_t *groups;          /* saved groups (group texts), NULL: none */
     json_t *stale;           /* ports and mirrors that failed to restore (an
                                 interface missing at start): kept in the file,
                                 retried on the next start */

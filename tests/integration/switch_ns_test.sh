@@ -101,7 +101,7 @@ count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
 refused() { [ "$1" -ne 0 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..46"
+echo "1..49"
 
 out=$("$D" --help)
 ok "--help describes the daemon" grep -q -- "--pmd-cpus" <<<"$out"
@@ -215,6 +215,22 @@ ok "a rule with idle_timeout=2 lives on while its traffic lasts (4 s of pings)" 
     '$K' ofctl dump-flows br0 | grep -q priority=160"
 sleep 3.5
 ok "  ... and expires once the traffic stops" bash -c "! '$K' ofctl dump-flows br0 | grep -q priority=160"
+
+# An OpenFlow group of type all: host 1's UDP to host 2 is copied to host 3.
+ofctl add-group br0 "group_id=1,type=all,bucket=output:${p}v2,bucket=output:${p}v3" &&
+    ofctl add-flow br0 "priority=170,udp,nw_src=10.88.0.1,tp_dst=9999,actions=group:1"
+ok "a group and a rule that uses it are added" [ $? -eq 0 ]
+capture 3 4 "$dir/group.pcap"
+ip netns exec ${p}n1 /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(10):
+    s.sendto(b'y' * 50, ('10.88.0.2', 9999))"
+wait $cap
+n=$(count "$dir/group.pcap" "udp.dstport == 9999")
+ok "host 3 gets the group's copies of host 1's datagrams ($n)" [ "$n" -eq 10 ]
+st=$(ofctl dump-group-stats br0 1)
+ok "  ... and the group counted them: $st" grep -q "packet_count=10,byte_count=920," <<<"$st"
 
 # Active-backup bond: members b1, b2 lead to a Linux bridge in host 6.
 n6=${p}n6
