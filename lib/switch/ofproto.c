@@ -48,6 +48,18 @@ void sw__ofproto_bump(struct sw_ofproto *ofp)
     bump(ofp);
 }
 
+int sw_ofproto_table_stats(struct sw_ofproto *ofp, unsigned table, struct sw_table_stats *out)
+{
+    if (!ofp || !out || table >= SW_OFP_TABLES)
+        return -EINVAL;
+    pthread_mutex_lock(&ofp->mutex);
+    out->active = ofp->table_rules[table].n;
+    pthread_mutex_unlock(&ofp->mutex);
+    out->lookups = atomic_load_explicit(&ofp->tbl_lookups[table], memory_order_relaxed);
+    out->matched = atomic_load_explicit(&ofp->tbl_matched[table], memory_order_relaxed);
+    return 0;
+}
+
 /* ---- create / destroy ---- */
 
 int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **out)
@@ -61,6 +73,8 @@ int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **o
     memcpy(ofp->mac, s->mac, 6);
     ofp->now_fn = s->now_ms ? s->now_ms : monotonic_ms;
     ofp->now_arg = s->now_arg;
+    ofp->flow_removed = s->flow_removed;
+    ofp->flow_removed_arg = s->flow_removed_arg;
     pthread_mutex_init(&ofp->mutex, NULL);
     pthread_rwlock_init(&ofp->cfg_lock, NULL);
     ofp->rules.prev = ofp->rules.next = &ofp->rules;
@@ -1010,6 +1024,18 @@ static void link_rule(struct sw_ofproto *ofp, struct rule *r)
         index_grow(ofp);
 }
 
+static void rule_info(const struct rule *r, struct sw_rule_info *info);
+
+/* Tell the owner a rule that asked for it is gone (flow-removed). */
+static void notify_removed(struct sw_ofproto *ofp, const struct rule *r, int reason)
+{
+    if (!ofp->flow_removed || !(r->flags & SW_OFP_FLAG_SEND_FLOW_REM))
+        return;
+    struct sw_rule_info info;
+    rule_info(r, &info);
+    ofp->flow_removed(ofp->flow_removed_arg, &info, reason);
+}
+
 /* Remove @r from its classifier at @version and from the lists and index. */
 static void unlink_rule(struct sw_ofproto *ofp, struct rule *r, uint64_t version)
 {
@@ -1059,6 +1085,7 @@ unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
     for (struct rule *o = ofp->rules.next; o != &ofp->rules;) {
         struct rule *next = o->next;
         if (sw__ofpacts_uses_group(atomic_load(&o->actions), id)) {
+            notify_removed(ofp, o, SW_RR_GROUP_DELETE);
             unlink_rule(ofp, o, version);
             touch(touched, o->table_id);
             o->next = dead;
@@ -1088,8 +1115,12 @@ struct fm_batch {
     unsigned n_dead, changed;
 };
 
-static void batch_remove(struct fm_batch *b, struct rule *o)
+/* @reason: SW_RR_* for a flow-removed message, or -1 (a rule replaced by an
+ * identical add: none). */
+static void batch_remove(struct fm_batch *b, struct rule *o, int reason)
 {
+    if (reason >= 0)
+        notify_removed(b->ofp, o, reason);
     if (b->n_dead == KK_ARRAY_SIZE(b->dead)) {
         /* publish this batch and go on with another version */
         publish(b->ofp, b->touched, b->version);
@@ -1141,7 +1172,7 @@ static int add_rule(struct fm_batch *b, const struct sw_flow_mod *fm, uint64_t n
      * same version: translations see the old rule or the new one */
     struct rule *old = index_find(ofp, nr->table_id, nr->priority, &nr->match, &nr->mask);
     if (old)
-        batch_remove(b, old);
+        batch_remove(b, old, -1);
     link_rule(ofp, nr);
     touch(b->touched, fm->table_id);
     b->changed = 1;
@@ -1157,7 +1188,7 @@ static int change_rule(struct fm_batch *b, struct rule *o, const struct sw_flow_
          !sw__ofpacts_output_to(atomic_load(&o->actions), fm->out_port)))
         return 0;
     if (del) {
-        batch_remove(b, o);
+        batch_remove(b, o, SW_RR_DELETE);
     } else {
         struct sw_ofpacts *acts;
         if (sw__ofpacts_dup(fm->actions, &acts))
@@ -1437,6 +1468,7 @@ void sw_ofproto_run(struct sw_ofproto *ofp,
         bool idle = o->idle_timeout && now >= used &&
                     now - used >= (uint64_t)o->idle_timeout * 1000;
         if (hard || idle) {
+            notify_removed(ofp, o, hard ? SW_RR_HARD_TIMEOUT : SW_RR_IDLE_TIMEOUT);
             unlink_rule(ofp, o, version);
             touch(touched, o->table_id);
             o->next = dead; /* reuse the link for the free list */

@@ -93,6 +93,8 @@ struct sw_ofproto;
 
 /* ---- bridge ------------------------------------------------------------ */
 
+struct sw_rule_info;
+
 struct sw_ofproto_settings {
     const char *name;             /* required, < 64 bytes */
     uint8_t mac[6];               /* bridge MAC (LACP system id of its bonds) */
@@ -103,7 +105,19 @@ struct sw_ofproto_settings {
      * CLOCK_MONOTONIC. Tests pass their own. */
     uint64_t (*now_ms)(void *arg);
     void *now_arg;
+    /* Called for each removed rule that has SW_OFP_FLAG_SEND_FLOW_REM, with
+     * its last statistics and why (SW_RR_*), on the thread that removed it,
+     * under the bridge's lock: it must not call sw_ofproto functions that
+     * change rules, groups or ports. NULL: none. */
+    void (*flow_removed)(void *arg, const struct sw_rule_info *rule, int reason);
+    void *flow_removed_arg;
 };
+
+/* Flow-removed reasons (OpenFlow 1.3's numbers). */
+#define SW_RR_IDLE_TIMEOUT 0
+#define SW_RR_HARD_TIMEOUT 1
+#define SW_RR_DELETE       2
+#define SW_RR_GROUP_DELETE 3
 
 /*
  * Create a bridge with no ports. Unless @s->no_default_flow, table 0 gets
@@ -342,6 +356,16 @@ int sw_ofproto_flow_dump(struct sw_ofproto *ofp, const char *filter,
  */
 int sw_ofproto_dump_flows(struct sw_ofproto *ofp, const char *filter, bool with_stats,
                           char *buf, size_t size);
+
+/* OpenFlow table statistics (OFPMP_TABLE): rules in the table, packets
+ * looked up in it and packets that matched a rule, as credited from the
+ * datapath (like rule counters). */
+struct sw_table_stats {
+    uint32_t active;
+    uint64_t lookups, matched;
+};
+/* 0, or -EINVAL (no such table). Control thread. */
+int sw_ofproto_table_stats(struct sw_ofproto *ofp, unsigned table, struct sw_table_stats *out);
 
 /* ---- groups ---- */
 

@@ -187,6 +187,10 @@ struct sw_ofproto {
 
     struct group **groups;        /* sorted by id; under cfg_lock (xlate reads) */
     unsigned n_groups, cap_groups;
+
+    _Atomic uint64_t tbl_lookups[SW_OFP_TABLES], tbl_matched[SW_OFP_TABLES];
+    void (*flow_removed)(void *arg, const struct sw_rule_info *rule, int reason);
+    void *flow_removed_arg;
 };
 
 uint64_t sw__ofproto_now(const struct sw_ofproto *ofp);

@@ -869,6 +869,12 @@ static void xlate_table(struct xctx *x, uint8_t table)
     struct sw_flow_mask twc;
     memset(&twc, 0, sizeof(twc));
     const struct sw_cls_rule *cr = cls ? sw_cls_lookup(cls, x->version, &x->flow, &twc) : NULL;
+    if (!(x->flags & SW_XLATE_NO_STATS)) {
+        atomic_fetch_add_explicit(&x->ofp->tbl_lookups[table], x->packets, memory_order_relaxed);
+        if (cr)
+            atomic_fetch_add_explicit(&x->ofp->tbl_matched[table], x->packets,
+                                      memory_order_relaxed);
+    }
     /* rules match OpenFlow in_port: whatever they consulted, the datapath
      * port is what the megaflow must pin */
     if (twc.masks.in_port)
