@@ -41,6 +41,14 @@ void ofctl_help(FILE *out)
             "                          that use it\n"
             "  dump-groups BR [ID]     print groups\n"
             "  dump-group-stats BR [ID] print group and bucket counters\n"
+            "  add-meter BR METER      add a meter, e.g.\n"
+            "                          \"meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100\"\n"
+            "                          (kbps or pktps; drop bands)\n"
+            "  mod-meter BR METER      replace a meter's bands\n"
+            "  del-meters BR [METER]   delete meter=N (all without METER) and the rules\n"
+            "                          that use it\n"
+            "  dump-meters BR [ID]     print meters\n"
+            "  meter-stats BR [ID]     print meter and band counters\n"
             "  show BR                 the bridge's ports with their OpenFlow numbers\n"
             "\n"
             "Options:\n"
@@ -238,6 +246,38 @@ int ofctl_main(int argc, char **argv)
             json_t *g;
             json_array_foreach(json_object_get(r, "groups"), i, g)
                 printf(" %s\n", json_string_value(g));
+            json_decref(r);
+        }
+    } else if ((strcmp(cmd, "add-meter") == 0 || strcmp(cmd, "mod-meter") == 0) && n == 1) {
+        json_object_set_new(p, "meter", json_string(a[0]));
+        rc = sw_cli_call(&c, cmd[0] == 'a' ? "meter.add" : "meter.mod", p, NULL);
+    } else if (strcmp(cmd, "del-meters") == 0 && n <= 1) {
+        if (n == 1)
+            json_object_set_new(p, "meter", json_string(a[0]));
+        rc = sw_cli_call(&c, "meter.del", p, NULL);
+    } else if ((strcmp(cmd, "dump-meters") == 0 || strcmp(cmd, "meter-stats") == 0) && n <= 1) {
+        if (n == 1) {
+            /* ID or meter=ID, like ovs-ofctl */
+            const char *v = strncmp(a[0], "meter=", 6) == 0 ? a[0] + 6 : a[0];
+            char *end;
+            errno = 0;
+            long long id = strtoll(v, &end, 0);
+            if (errno || *end || end == v || id <= 0) {
+                json_decref(p);
+                fprintf(stderr, "kvmkit ofctl: %s: bad meter id '%s'\n", cmd, a[0]);
+                return 2;
+            }
+            json_object_set_new(p, "meter_id", json_integer(id));
+        }
+        if (cmd[0] == 'm')
+            json_object_set_new(p, "stats", json_true());
+        json_t *r;
+        rc = sw_cli_call(&c, "meter.dump", p, &r);
+        if (rc == 0) {
+            size_t i;
+            json_t *m;
+            json_array_foreach(json_object_get(r, "meters"), i, m)
+                printf(" %s\n", json_string_value(m));
             json_decref(r);
         }
     } else if (strcmp(cmd, "show") == 0 && n == 0) {

@@ -183,9 +183,10 @@ static int check_bucket_actions(const struct sw_ofpacts *a, char *err, size_t er
         case OFPACT_WRITE_ACTIONS:
         case OFPACT_WRITE_METADATA:
         case OFPACT_RESUBMIT:
+        case OFPACT_METER:
             return sw__fail(err, err_size,
                             "a bucket takes actions only (no goto_table, write_actions, "
-                            "clear_actions, write_metadata or resubmit)");
+                            "clear_actions, write_metadata, meter or resubmit)");
         default:
             break;
         }

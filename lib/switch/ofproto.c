@@ -75,6 +75,10 @@ int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **o
     ofp->now_arg = s->now_arg;
     ofp->flow_removed = s->flow_removed;
     ofp->flow_removed_arg = s->flow_removed_arg;
+    if (s->meters) {
+        ofp->meter_provider = *s->meters;
+        ofp->has_meter_provider = true;
+    }
     pthread_mutex_init(&ofp->mutex, NULL);
     pthread_rwlock_init(&ofp->cfg_lock, NULL);
     ofp->rules.prev = ofp->rules.next = &ofp->rules;
@@ -120,6 +124,7 @@ void sw_ofproto_destroy(struct sw_ofproto *ofp)
         return;
     kk_rcu_barrier(); /* rules and action lists queued for reclamation */
     sw__groups_free(ofp);
+    sw__meters_free(ofp);
     for (unsigned t = 0; t < SW_OFP_TABLES; t++)
         sw_cls_destroy(ofp->tables[t]);
     struct rule *r = ofp->rules.next;
@@ -1076,7 +1081,7 @@ static void touch(uint8_t *touched, unsigned t)
     touched[t >> 3] |= (uint8_t)(1u << (t & 7));
 }
 
-unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
+static unsigned del_rules_using(struct sw_ofproto *ofp, bool meter, uint32_t id, int reason)
 {
     uint8_t touched[(SW_OFP_TABLES + 7) / 8] = {0};
     uint64_t version = atomic_load(&ofp->version) + 1;
@@ -1084,8 +1089,9 @@ unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
     unsigned n = 0;
     for (struct rule *o = ofp->rules.next; o != &ofp->rules;) {
         struct rule *next = o->next;
-        if (sw__ofpacts_uses_group(atomic_load(&o->actions), id)) {
-            notify_removed(ofp, o, SW_RR_GROUP_DELETE);
+        const struct sw_ofpacts *acts = atomic_load(&o->actions);
+        if (meter ? sw__ofpacts_uses_meter(acts, id) : sw__ofpacts_uses_group(acts, id)) {
+            notify_removed(ofp, o, reason);
             unlink_rule(ofp, o, version);
             touch(touched, o->table_id);
             o->next = dead;
@@ -1103,6 +1109,17 @@ unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
         }
     }
     return n;
+}
+
+unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
+{
+    return del_rules_using(ofp, false, id, SW_RR_GROUP_DELETE);
+}
+
+unsigned sw__ofproto_del_rules_with_meter(struct sw_ofproto *ofp, uint32_t id)
+{
+    /* OpenFlow 1.3 has no meter-delete reason (1.4's is 5): a delete */
+    return del_rules_using(ofp, true, id, SW_RR_DELETE);
 }
 
 /* A flow-mod being applied: the version it changes, the tables it touched,

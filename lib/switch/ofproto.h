@@ -94,6 +94,21 @@ struct sw_ofproto;
 /* ---- bridge ------------------------------------------------------------ */
 
 struct sw_rule_info;
+struct sw_meter_config;
+struct sw_meter_stats;
+
+/*
+ * Where a bridge's OpenFlow meters are enforced: the datapath's meter
+ * table, shared by bridges, so the provider numbers the datapath meters.
+ * @set creates (*dp_id == UINT32_MAX on input: allocate one) or replaces;
+ * returns 0 or a negative errno. Called under the bridge's lock.
+ */
+struct sw_meter_provider {
+    int (*set)(void *arg, uint32_t *dp_id, const struct sw_meter_config *c);
+    void (*del)(void *arg, uint32_t dp_id);
+    int (*stats)(void *arg, uint32_t dp_id, struct sw_meter_stats *out);
+    void *arg;
+};
 
 struct sw_ofproto_settings {
     const char *name;             /* required, < 64 bytes */
@@ -111,6 +126,8 @@ struct sw_ofproto_settings {
      * change rules, groups or ports. NULL: none. */
     void (*flow_removed)(void *arg, const struct sw_rule_info *rule, int reason);
     void *flow_removed_arg;
+    /* Meters (copied); NULL: meter-mods are refused (-ENOTSUP). */
+    const struct sw_meter_provider *meters;
 };
 
 /* Flow-removed reasons (OpenFlow 1.3's numbers). */
@@ -420,6 +437,37 @@ struct sw_group_info {
 int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
                            size_t size);
 const char *sw_group_type_name(enum sw_group_type t);
+
+/* ---- meters ---- */
+
+#define SW_OFP_MAX_METERS 1024   /* per bridge; meter ids 1..0xffff0000 */
+
+/*
+ * A meter-mod in ovs-ofctl syntax:
+ *   "meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100"
+ *   "meter=2,pktps,bands=type=drop,rate=10"
+ * kbps (default) or pktps; `burst` makes the bands' burst_size count
+ * (else 100 ms at the rate); drop bands only (type=dscp_remark: -ENOTSUP).
+ * DELETE takes "meter=N" or "" / "meter=all" and deletes the rules that
+ * use a deleted meter. Errors: -EEXIST, -ENOENT (modify of a missing
+ * meter), -ENOTSUP (no provider, or a band type the datapath lacks),
+ * -ENOSPC (SW_OFP_MAX_METERS), -EINVAL, with @err set. Control thread.
+ */
+enum sw_meter_mod_cmd { SW_MM_ADD, SW_MM_MODIFY, SW_MM_DELETE };
+int sw_ofproto_meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, const char *text,
+                         char *err, size_t err_size);
+
+/*
+ * `dump-meters` text, one meter per line like ovs-ofctl:
+ *   "meter=1 kbps burst bands=\ntype=drop rate=1000 burst_size=100"
+ * flattened to one line per meter: " meter=1,kbps,burst,bands=type=drop,rate=1000,burst_size=100"
+ * and with @stats `meter-stats`:
+ *   " meter=1,flow_count=1,packet_in_count=10,byte_in_count=600,duration=1.0s,
+ *     bands=0:packet_count=2,byte_count=120"
+ * @id 0: all (sorted). snprintf semantics. Control thread.
+ */
+int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
+                           size_t size);
 
 /* Format one rule's match + actions ("priority=100,in_port=1 actions=output:2"). */
 int sw_rule_format(const struct sw_rule_info *rule, char *buf, size_t size);

@@ -814,6 +814,16 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
         case OFPACT_GROUP:
             xlate_group(x, a->port);
             break;
+        case OFPACT_METER: {
+            uint32_t dp = sw__meter_dp_id(x->ofp, a->port);
+            if (dp == UINT32_MAX) {
+                tr(x, "meter %" PRIu32 ": no such meter: not metered\n", a->port);
+                break;
+            }
+            sw_odp_put_meter(x->odp, dp);
+            tr(x, "meter %" PRIu32 " (datapath meter %" PRIu32 ")\n", a->port, dp);
+            break;
+        }
         case OFPACT_WRITE_METADATA:
             f->metadata = (f->metadata & ~a->mask.masks.metadata) |
                           (a->value.metadata & a->mask.masks.metadata);

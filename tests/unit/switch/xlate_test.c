@@ -437,6 +437,131 @@ static void test_groups(void **state)
     sw_ofproto_destroy(ofp);
 }
 
+/* A meter provider that records what the bridge asks of the datapath. */
+struct fake_meters {
+    bool used[8];
+    struct sw_meter_config cfg[8];
+    unsigned sets, dels;
+};
+
+static int fake_meter_set(void *arg, uint32_t *dp_id, const struct sw_meter_config *c)
+{
+    struct fake_meters *f = arg;
+    if (*dp_id == UINT32_MAX) {
+        uint32_t i = 0;
+        while (i < 8 && f->used[i])
+            i++;
+        if (i == 8)
+            return -ENOSPC;
+        *dp_id = i;
+        f->used[i] = true;
+    }
+    f->cfg[*dp_id] = *c;
+    f->sets++;
+    return 0;
+}
+
+static void fake_meter_del(void *arg, uint32_t dp_id)
+{
+    struct fake_meters *f = arg;
+    assert_true(dp_id < 8 && f->used[dp_id]);
+    f->used[dp_id] = false;
+    f->dels++;
+}
+
+static int fake_meter_stats(void *arg, uint32_t dp_id, struct sw_meter_stats *out)
+{
+    (void)arg;
+    memset(out, 0, sizeof(*out));
+    out->packets = 10 + dp_id;
+    out->bytes = 1000;
+    out->n_bands = 1;
+    out->band_packets[0] = 3;
+    out->band_bytes[0] = 300;
+    return 0;
+}
+
+static void meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, const char *text,
+                      int want, const char *want_err)
+{
+    char err[256] = "";
+    int r = sw_ofproto_meter_mod(ofp, cmd, text, err, sizeof(err));
+    if (r != want || (want_err && !strstr(err, want_err)))
+        fail_msg("meter-mod '%s': %d '%s', wanted %d '%s'", text, r, err, want,
+                 want_err ? want_err : "");
+}
+
+static void test_meters(void **state)
+{
+    (void)state;
+    struct fake_meters fm;
+    memset(&fm, 0, sizeof(fm));
+    struct sw_meter_provider pv = {.set = fake_meter_set, .del = fake_meter_del,
+                                   .stats = fake_meter_stats, .arg = &fm};
+    struct sw_ofproto_settings st = {.name = "brm", .no_default_flow = true, .meters = &pv};
+    struct sw_ofproto *ofp;
+    assert_int_equal(sw_ofproto_create(&st, &ofp), 0);
+    for (unsigned n = 1; n <= 2; n++)
+        add_port(ofp, n, SW_VLAN_MODE_TRUNK, 0, NULL, 0);
+    meter_mod(ofp, SW_MM_ADD, "meter=5,kbps,burst,band=type=drop,rate=1000,burst_size=64", 0,
+              NULL);
+    assert_int_equal(fm.sets, 1);
+    assert_false(fm.cfg[0].pktps);
+    assert_int_equal(fm.cfg[0].bands[0].rate, 1000);
+    assert_int_equal(fm.cfg[0].bands[0].burst, 64);
+    meter_mod(ofp, SW_MM_ADD, "meter=9,pktps,bands=type=drop,rate=10,type=drop,rate=50", 0, NULL);
+    assert_true(fm.cfg[1].pktps);
+    assert_int_equal(fm.cfg[1].n_bands, 2);
+    assert_int_equal(fm.cfg[1].bands[1].burst, 0); /* no burst flag: the default */
+    /* the meter instruction comes first and becomes the datapath's meter */
+    add_flow(ofp, "priority=10,in_port=1,actions=meter:9,output:2");
+    CHECK(ofp, "in_port=11", "meter(1),12", "in_port=11");
+    char buf[1024];
+    sw_ofproto_dump_flows(ofp, NULL, false, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "actions=meter:9,output:2"));
+    sw_ofproto_dump_meters(ofp, 0, false, buf, sizeof(buf));
+    assert_string_equal(buf, " meter=5,kbps,burst,bands=type=drop,rate=1000,burst_size=64\n"
+                             " meter=9,pktps,bands=type=drop,rate=10,type=drop,rate=50\n");
+    sw_ofproto_dump_meters(ofp, 9, true, buf, sizeof(buf));
+    assert_non_null(strstr(buf, " meter=9,flow_count=1,packet_in_count=11,byte_in_count=1000,"));
+    assert_non_null(strstr(buf, "bands=0:packet_count=3,byte_count=300,1:packet_count=0"));
+    /* modify keeps the datapath number */
+    meter_mod(ofp, SW_MM_MODIFY, "meter=9,pktps,bands=type=drop,rate=20", 0, NULL);
+    assert_int_equal(fm.cfg[1].bands[0].rate, 20);
+    CHECK(ofp, "in_port=11", "meter(1),12", NULL);
+    /* refusals */
+    meter_mod(ofp, SW_MM_ADD, "meter=5,kbps,band=type=drop,rate=1", -EEXIST, "exists");
+    meter_mod(ofp, SW_MM_MODIFY, "meter=6,kbps,band=type=drop,rate=1", -ENOENT, "does not exist");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,kbps,band=type=dscp_remark,rate=1,prec_level=1", -ENOTSUP,
+              "dscp_remark");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,kbps", -EINVAL, "at least one band");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,kbps,pktps,band=type=drop,rate=1", -EINVAL, "choose one");
+    meter_mod(ofp, SW_MM_ADD, "meter=0,band=type=drop,rate=1", -EINVAL, "bad id");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,band=type=drop,rate=0", -EINVAL, "bad rate");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,band=rate=5", -EINVAL, "before type");
+    char err[256];
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=1,actions=meter:77,output:1", err,
+                                         sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "meter 77 does not exist"));
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=1,actions=output:1,meter:5", err,
+                                         sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "meter must come before apply actions"));
+    /* deleting a meter deletes its rules and the datapath meter */
+    meter_mod(ofp, SW_MM_DELETE, "meter=9", 0, NULL);
+    assert_int_equal(fm.dels, 1);
+    assert_false(fm.used[1]);
+    sw_ofproto_dump_flows(ofp, NULL, false, buf, sizeof(buf));
+    assert_null(strstr(buf, "meter:9"));
+    meter_mod(ofp, SW_MM_DELETE, "", 0, NULL);
+    assert_int_equal(fm.dels, 2);
+    sw_ofproto_destroy(ofp);
+    /* a bridge without a provider refuses meters */
+    struct sw_ofproto_settings st2 = {.name = "brn", .no_default_flow = true};
+    assert_int_equal(sw_ofproto_create(&st2, &ofp), 0);
+    meter_mod(ofp, SW_MM_ADD, "meter=1,band=type=drop,rate=1", -ENOTSUP, "no datapath meters");
+    sw_ofproto_destroy(ofp);
+}
+
 static void test_mirrors(void **state)
 {
     (void)state;
@@ -688,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_tables_resubmit_goto),
         cmocka_unit_test(test_metadata_and_action_set),
         cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_meters),
         cmocka_unit_test(test_mirrors),
         cmocka_unit_test(test_bond),
         cmocka_unit_test(test_revalidation),
