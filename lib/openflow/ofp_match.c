@@ -326,6 +326,8 @@ enum ofp_err ofp_oxm_decode(const uint8_t *data, size_t len, struct ofp_match_fi
             return OFPERR_OFPBMC_BAD_LEN;
         if (cls != OFPXMC_OPENFLOW_BASIC || f >= OFP_OXM_N_FIELDS)
             return OFPERR_OFPBMC_BAD_FIELD;
+        if (hm && !fields[f].maskable)
+            return OFPERR_OFPBMC_BAD_MASK;
         if (plen != (hm ? 2u : 1u) * fields[f].len)
             return OFPERR_OFPBMC_BAD_LEN;
         if (has(m, f))
