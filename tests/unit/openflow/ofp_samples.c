@@ -262,9 +262,12 @@ static size_t samples_common(uint8_t v, struct ofp_msg *out, size_t max, size_t 
     m.u.hello.bitmap = 1u << 1 | 1u << 4;
     ADD(m);
     m = base(v, OFP_MSG_ERROR, xid++);
+    /* the data of an error is the start of the offending message */
+    static const uint8_t bad10[] = {1, 9, 0, 12, 0, 0, 0, 7, 0, 8, 0, 128};
+    static const uint8_t bad13[] = {4, 9, 0, 12, 0, 0, 0, 7, 0, 8, 0, 128};
     m.u.error.type = 1;
-    m.u.error.code = 6;
-    m.u.error.data = (struct ofp_bytes){payload, 12};
+    m.u.error.code = 6; /* OFPBRC_BAD_LEN */
+    m.u.error.data = (struct ofp_bytes){v == OFP10_VERSION ? bad10 : bad13, 12};
     ADD(m);
     m = base(v, OFP_MSG_ECHO_REQUEST, xid++);
     m.u.echo = (struct ofp_bytes){payload, sizeof(payload)};

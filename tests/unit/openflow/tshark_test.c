@@ -93,6 +93,19 @@ static void write_segment(struct pcap *pc, bool from_client, uint8_t flags, cons
         pc->seq_server += adv;
 }
 
+/* Wireshark 4.0 raises an exception after a (correct, 16-byte)
+ * experimenter meter band: its dissector reads past the band. Those
+ * samples stay out of the capture (they round-trip in msg_test). */
+static bool dissector_can_read(const struct ofp_msg *m)
+{
+    if (m->type != OFP_MSG_METER_MOD)
+        return true;
+    for (size_t i = 0; i < m->u.meter_mod.n_bands; i++)
+        if (m->u.meter_mod.bands[i].type == OFPMBT_EXPERIMENTER)
+            return false;
+    return true;
+}
+
 static bool have_tshark(void)
 {
     return system("command -v tshark >/dev/null 2>&1") == 0;
@@ -116,8 +129,12 @@ static void check_version(uint8_t version, const char *dir)
     write_segment(&pc, false, TCP_SYN | TCP_ACK, NULL, 0);
     write_segment(&pc, true, TCP_ACK, NULL, 0);
 
-    struct ofp_msg s[OFP_SAMPLES_MAX];
-    size_t n = ofp_samples(version, s, OFP_SAMPLES_MAX);
+    struct ofp_msg all[OFP_SAMPLES_MAX], s[OFP_SAMPLES_MAX];
+    size_t total = ofp_samples(version, all, OFP_SAMPLES_MAX), n = 0;
+    for (size_t i = 0; i < total; i++)
+        if (dissector_can_read(&all[i]))
+            s[n++] = all[i];
+    assert_true(n + 1 >= total);
     for (size_t i = 0; i < n; i++) {
         struct ofp_buf b;
         ofp_buf_init(&b);
@@ -152,7 +169,8 @@ static void check_version(uint8_t version, const char *dir)
     }
     /* and one OpenFlow PDU per sample */
     size_t pdus = 0;
-    const char *tag = version == OFP10_VERSION ? "Version: 1.0 (0x01)" : "Version: 1.3 (0x04)";
+    /* top-level protocol lines only (an error's data is dissected too) */
+    const char *tag = version == OFP10_VERSION ? "\nOpenFlow 1.0\n" : "\nOpenFlow 1.3\n";
     for (const char *p = text; (p = strstr(p, tag)); p++)
         pdus++;
     if (pdus != n)
