@@ -72,7 +72,8 @@ static void write_segment(struct pcap *pc, bool from_client, uint8_t flags, cons
     tcp[12] = 5 << 4;
     tcp[13] = flags;
     set16(tcp + 14, 65535);
-    memcpy(tcp + 20, data, len);
+    if (len)
+        memcpy(tcp + 20, data, len);
     uint8_t pseudo[12];
     memcpy(pseudo, ip + 12, 8);
     pseudo[8] = 0;
