@@ -1162,8 +1162,9 @@ static int vendor10_decode(const struct ctx *c, const uint8_t *p, size_t len,
 
 static int vendor10_encode(const struct ofp_experimenter_msg *x, struct ofp_buf *b)
 {
-    if ((x->data.len && !x->data.data) || (!x->has_exp_type && x->data.len))
-        return OFPERR_OFPBRC_BAD_LEN;  /* data without a subtype would read back as one */
+    /* without a subtype, 4 or more data bytes would read back as one */
+    if ((x->data.len && !x->data.data) || (!x->has_exp_type && x->data.len >= 4))
+        return OFPERR_OFPBRC_BAD_LEN;
     ofp__buf_put32(b, x->experimenter);
     if (x->has_exp_type)
         ofp__buf_put32(b, x->exp_type);

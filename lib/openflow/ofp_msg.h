@@ -167,7 +167,8 @@ struct ofp_experimenter_msg {
     uint32_t experimenter;  /* vendor id (1.0) / experimenter id (1.3) */
     uint32_t exp_type;      /* 1.3 exp_type; 1.0: the first 4 bytes of the
                                vendor data when present (Nicira subtype) */
-    bool has_exp_type;      /* 1.0 message with at least 4 bytes of data */
+    bool has_exp_type;      /* 1.0: at least 4 bytes followed the vendor id
+                               (without, data holds the 0-3 bytes there are) */
     struct ofp_bytes data;  /* after the id and exp_type */
 };
 
