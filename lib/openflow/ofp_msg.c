@@ -18,89 +18,10 @@
 #include "kk_common.h"
 #include "ofp_internal.h"
 #include "ofp_msg.h"
+#include "ofp_schema.h"
 
 #define V10 OFP10_VERSION
 #define V13 OFP13_VERSION
-
-/* ---- schemas ---- */
-
-enum op {
-    OP_END,
-    OP_INT,     /* w wire bytes <-> s struct bytes (unsigned integer) */
-    OP_PORT16,  /* 1.0 port (16 bits) <-> uint32_t (1.3 numbering) */
-    OP_PAD,     /* w zero bytes */
-    OP_BYTES,   /* w raw bytes <-> array at off */
-    OP_LEN16,   /* this element's length (u16) */
-    OP_MATCH10, /* struct ofp_match_fields, 40-byte 1.0 match */
-    OP_MATCH13, /* struct ofp_match_fields, OXM match padded to 8 */
-    OP_ALEN16,  /* u16 length of the OP_ACTIONS that follows */
-    OP_ACTIONS, /* struct ofp_action_list; length from OP_ALEN16 or the rest */
-    OP_INSTS,   /* struct ofp_instruction_list, the rest */
-    OP_DATA,    /* struct ofp_bytes, the rest */
-    OP_LIST,    /* elements of `sub` to the end: pointer at off, size_t at off2 */
-    OP_STRUCT,  /* embedded struct at off described by `sub` */
-    OP_PSTRUCT, /* pointer at off to one struct described by `sub` */
-    OP_CUSTOM,  /* hooks; w = fixed wire size, 0 = the rest */
-};
-
-struct ctx {
-    uint8_t version;
-    struct ofp_arena **arena;
-};
-
-struct custom {
-    int (*decode)(const struct ctx *c, const uint8_t *p, size_t len, void *obj, size_t *used);
-    int (*encode)(const struct ctx *c, const void *obj, struct ofp_buf *b);
-    bool (*equal)(const void *a, const void *b);
-};
-
-struct schema;
-
-struct fld {
-    uint8_t op;
-    uint16_t w;
-    uint8_t s;
-    uint16_t off, off2;
-    const struct schema *sub;
-    const struct custom *custom;
-};
-
-struct schema {
-    const struct fld *f;
-    size_t size;          /* struct size (list elements, PSTRUCT) */
-    uint16_t len_err;     /* enum ofp_err for length problems */
-};
-
-#define MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
-#define INT_(T, m, w) {OP_INT, w, MEMBER_SIZE(T, m), offsetof(T, m), 0, NULL, NULL}
-#define PORT16_(T, m) {OP_PORT16, 2, 4, offsetof(T, m), 0, NULL, NULL}
-#define PAD_(n) {OP_PAD, n, 0, 0, 0, NULL, NULL}
-#define BYTES_(T, m) {OP_BYTES, MEMBER_SIZE(T, m), 0, offsetof(T, m), 0, NULL, NULL}
-#define LEN16_ {OP_LEN16, 2, 0, 0, 0, NULL, NULL}
-#define OPM_(op, T, m) {op, 0, 0, offsetof(T, m), 0, NULL, NULL}
-#define LIST_(T, m, n, sch) {OP_LIST, 0, 0, offsetof(T, m), offsetof(T, n), &sch, NULL}
-#define STRUCT_(T, m, sch) {OP_STRUCT, 0, 0, offsetof(T, m), 0, &sch, NULL}
-#define PSTRUCT_(T, m, sch) {OP_PSTRUCT, 0, 0, offsetof(T, m), 0, &sch, NULL}
-#define CUSTOM_(w, hooks) {OP_CUSTOM, w, 0, 0, 0, NULL, &hooks}
-#define END_ {OP_END, 0, 0, 0, 0, NULL, NULL}
-
-#define U8(m) INT_(S, m, 1)
-#define U16(m) INT_(S, m, 2)
-#define U32(m) INT_(S, m, 4)
-#define U64(m) INT_(S, m, 8)
-#define PORT16(m) PORT16_(S, m)
-#define BYTES(m) BYTES_(S, m)
-#define MATCH10(m) OPM_(OP_MATCH10, S, m)
-#define MATCH13(m) OPM_(OP_MATCH13, S, m)
-#define ALEN16 {OP_ALEN16, 2, 0, 0, 0, NULL, NULL}
-#define ACTIONS(m) OPM_(OP_ACTIONS, S, m)
-#define INSTS(m) OPM_(OP_INSTS, S, m)
-#define DATA(m) OPM_(OP_DATA, S, m)
-#define LIST(m, n, sch) LIST_(S, m, n, sch)
-
-#define SCHEMA(name, T, err, ...)                                \
-    static const struct fld name##_f[] = {__VA_ARGS__, END_};    \
-    static const struct schema name = {name##_f, sizeof(T), OFPERR_##err}
 
 /* -- ports -- */
 #define S struct ofp_port
@@ -187,7 +108,7 @@ SCHEMA(experimenter13, S, OFPBRC_BAD_LEN, U32(experimenter), U32(exp_type), DATA
 
 /* -- meter bands: a 4-byte tail that depends on the type -- */
 
-static int band_tail_decode(const struct ctx *c, const uint8_t *p, size_t len, void *obj,
+static int band_tail_decode(const struct ofp__ctx *c, const uint8_t *p, size_t len, void *obj,
                             size_t *used)
 {
     struct ofp_meter_band *band = obj;
@@ -209,7 +130,7 @@ static int band_tail_decode(const struct ctx *c, const uint8_t *p, size_t len, v
     return 0;
 }
 
-static int band_tail_encode(const struct ctx *c, const void *obj, struct ofp_buf *b)
+static int band_tail_encode(const struct ofp__ctx *c, const void *obj, struct ofp_buf *b)
 {
     const struct ofp_meter_band *band = obj;
     (void)c;
@@ -236,7 +157,7 @@ static bool band_tail_equal(const void *a, const void *b)
     return x->prec_level == y->prec_level && x->experimenter == y->experimenter;
 }
 
-static const struct custom band_tail = {band_tail_decode, band_tail_encode, band_tail_equal};
+static const struct ofp__custom band_tail = {band_tail_decode, band_tail_encode, band_tail_equal};
 
 #define S struct ofp_meter_band
 SCHEMA(band13, S, OFPBRC_BAD_LEN, U16(type), LEN16_, U32(rate), U32(burst_size),
@@ -332,7 +253,7 @@ static bool prop_is_exp(uint16_t t)
     return t == OFPTFPT_EXPERIMENTER || t == OFPTFPT_EXPERIMENTER_MISS;
 }
 
-static int prop_decode(const struct ctx *c, const uint8_t *p, uint16_t len,
+static int prop_decode(const struct ofp__ctx *c, const uint8_t *p, uint16_t len,
                        struct ofp_table_feature_prop *prop)
 {
     const uint8_t *body = p + 4;
@@ -386,7 +307,7 @@ static int prop_decode(const struct ctx *c, const uint8_t *p, uint16_t len,
     return 0;
 }
 
-static int props_decode(const struct ctx *c, const uint8_t *p, size_t len, void *obj,
+static int props_decode(const struct ofp__ctx *c, const uint8_t *p, size_t len, void *obj,
                         size_t *used)
 {
     struct ofp_table_features *tf = obj;
@@ -414,7 +335,7 @@ static int props_decode(const struct ctx *c, const uint8_t *p, size_t len, void 
     return 0;
 }
 
-static int props_encode(const struct ctx *c, const void *obj, struct ofp_buf *b)
+static int props_encode(const struct ofp__ctx *c, const void *obj, struct ofp_buf *b)
 {
     const struct ofp_table_features *tf = obj;
     (void)c;
@@ -481,7 +402,7 @@ static bool props_equal(const void *a, const void *b)
     return true;
 }
 
-static const struct custom props_hooks = {props_decode, props_encode, props_equal};
+static const struct ofp__custom props_hooks = {props_decode, props_encode, props_equal};
 
 #define S struct ofp_table_features
 SCHEMA(table_features13, S, OFPTFFC_BAD_LEN, LEN16_, U8(table_id), PAD_(5), BYTES(name),
@@ -536,544 +457,11 @@ SCHEMA(mp_table_features13, S, OFPBRC_BAD_LEN, LIST(list.table_features, n, tabl
 SCHEMA(mp_port_desc13, S, OFPBRC_BAD_LEN, LIST(list.port_desc, n, port13));
 #undef S
 
-/* ---- the interpreter ---- */
-
-static bool is_variable(const struct fld *f)
-{
-    return f->op == OP_ACTIONS || f->op == OP_INSTS || f->op == OP_DATA || f->op == OP_LIST ||
-           (f->op == OP_CUSTOM && f->w == 0);
-}
-
-/* Smallest wire size of an element; the match header counts 8. */
-static size_t min_len(const struct schema *s)
-{
-    size_t n = 0;
-    for (const struct fld *f = s->f; f->op != OP_END; f++) {
-        switch (f->op) {
-        case OP_INT:
-        case OP_PORT16:
-        case OP_PAD:
-        case OP_BYTES:
-        case OP_LEN16:
-        case OP_ALEN16:
-        case OP_CUSTOM:
-            n += f->w;
-            break;
-        case OP_MATCH10:
-            n += OFP10_MATCH_LEN;
-            break;
-        case OP_MATCH13:
-            n += 8;
-            break;
-        case OP_STRUCT:
-        case OP_PSTRUCT:
-            n += min_len(f->sub);
-            break;
-        default:
-            break;
-        }
-    }
-    return n;
-}
-
-/* Offset of the LEN16 field in an element, -1 when it has none. */
-static long len16_offset(const struct schema *s)
-{
-    size_t n = 0;
-    for (const struct fld *f = s->f; f->op != OP_END; f++) {
-        if (f->op == OP_LEN16)
-            return (long)n;
-        if (f->op == OP_MATCH13 || is_variable(f))
-            return -1;
-        n += f->op == OP_MATCH10 ? OFP10_MATCH_LEN : f->w;
-    }
-    return -1;
-}
-
-static bool has_variable(const struct schema *s)
-{
-    for (const struct fld *f = s->f; f->op != OP_END; f++)
-        if (is_variable(f) || f->op == OP_MATCH13)
-            return true;
-    return false;
-}
-
-static uint64_t load_int(const void *p, unsigned s)
-{
-    switch (s) {
-    case 1:
-        return *(const uint8_t *)p;
-    case 2: {
-        uint16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    case 4: {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    default: {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    }
-}
-
-static void store_int(void *p, unsigned s, uint64_t v)
-{
-    switch (s) {
-    case 1:
-        *(uint8_t *)p = (uint8_t)v;
-        break;
-    case 2: {
-        uint16_t x = (uint16_t)v;
-        memcpy(p, &x, 2);
-        break;
-    }
-    case 4: {
-        uint32_t x = (uint32_t)v;
-        memcpy(p, &x, 4);
-        break;
-    }
-    default:
-        memcpy(p, &v, 8);
-        break;
-    }
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned w)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < w; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static int decode_schema(const struct ctx *c, const struct schema *s, const uint8_t *p,
-                         size_t avail, void *obj, size_t *used);
-
-/* Elements of @sub filling [p, p + len) exactly. */
-static int decode_list(const struct ctx *c, const struct schema *sub, const uint8_t *p,
-                       size_t len, void **items, size_t *count)
-{
-    size_t min = min_len(sub), n = 0;
-    long lo = len16_offset(sub);
-    for (size_t off = 0; off < len; n++) {
-        if (len - off < min || (lo < 0 && min == 0))
-            return sub->len_err;
-        size_t el = min;
-        if (lo >= 0) {
-            el = ofp__get16(p + off + (size_t)lo);
-            if (el < min || el > len - off)
-                return sub->len_err;
-        } else if (has_variable(sub)) {
-            el = len - off;  /* a self-sized element without a length: last one */
-        }
-        off += el;
-    }
-    *items = NULL;
-    *count = 0;
-    if (n == 0)
-        return 0;
-    uint8_t *arr = ofp__alloc(c->arena, n * sub->size);
-    if (!arr)
-        return OFP__NOMEM;
-    size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t u = 0;
-        int rc = decode_schema(c, sub, p + off, len - off, arr + i * sub->size, &u);
-        if (rc)
-            return rc;
-        off += u;
-    }
-    if (off != len)
-        return sub->len_err;
-    *items = arr;
-    *count = n;
-    return 0;
-}
-
-static int decode_schema(const struct ctx *c, const struct schema *s, const uint8_t *p,
-                         size_t avail, void *obj, size_t *used)
-{
-    uint8_t *o = obj;
-    size_t extent = avail, off = 0;
-    long pending_alen = -1;
-    if (avail < min_len(s))
-        return s->len_err;
-    if (!has_variable(s))
-        extent = min_len(s);
-    for (const struct fld *f = s->f; f->op != OP_END; f++) {
-        size_t rest = extent - off;
-        switch (f->op) {
-        case OP_INT:
-        case OP_PORT16:
-        case OP_PAD:
-        case OP_BYTES:
-        case OP_LEN16:
-        case OP_ALEN16:
-            if (rest < f->w)
-                return s->len_err;
-            if (f->op == OP_INT) {
-                store_int(o + f->off, f->s, get_be(p + off, f->w));
-            } else if (f->op == OP_PORT16) {
-                store_int(o + f->off, 4, ofp__port10_to_32(ofp__get16(p + off)));
-            } else if (f->op == OP_BYTES) {
-                memcpy(o + f->off, p + off, f->w);
-            } else if (f->op == OP_LEN16) {
-                size_t l = ofp__get16(p + off);
-                if (l < min_len(s) || l > avail)
-                    return s->len_err;
-                extent = l;
-            } else if (f->op == OP_ALEN16) {
-                pending_alen = ofp__get16(p + off);
-            }
-            off += f->w;
-            break;
-        case OP_MATCH10: {
-            if (rest < OFP10_MATCH_LEN)
-                return s->len_err;
-            int rc = ofp_match10_decode(p + off, OFP10_MATCH_LEN,
-                                        (struct ofp_match_fields *)(o + f->off));
-            if (rc)
-                return rc;
-            off += OFP10_MATCH_LEN;
-            break;
-        }
-        case OP_MATCH13: {
-            if (rest < 4)
-                return s->len_err;
-            uint16_t type = ofp__get16(p + off), mlen = ofp__get16(p + off + 2);
-            if (type != 1) /* OFPMT_OXM; OFPMT_STANDARD is 1.1's */
-                return OFPERR_OFPBMC_BAD_TYPE;
-            if (mlen < 4 || kk_align_up(mlen, 8) > rest)
-                return OFPERR_OFPBMC_BAD_LEN;
-            int rc = ofp_oxm_decode(p + off + 4, mlen - 4u,
-                                    (struct ofp_match_fields *)(o + f->off));
-            if (rc)
-                return rc;
-            off += kk_align_up(mlen, 8);
-            break;
-        }
-        case OP_ACTIONS: {
-            size_t n = rest;
-            if (pending_alen >= 0) {
-                if ((size_t)pending_alen > rest)
-                    return s->len_err;
-                n = (size_t)pending_alen;
-            }
-            int rc = ofp__actions_decode(c->version, p + off, n, c->arena,
-                                         (struct ofp_action_list *)(o + f->off));
-            if (rc)
-                return rc;
-            off += n;
-            break;
-        }
-        case OP_INSTS: {
-            int rc = ofp__instructions_decode(p + off, rest, c->arena,
-                                              (struct ofp_instruction_list *)(o + f->off));
-            if (rc)
-                return rc;
-            off += rest;
-            break;
-        }
-        case OP_DATA: {
-            struct ofp_bytes *bytes = (struct ofp_bytes *)(o + f->off);
-            bytes->len = rest;
-            bytes->data = NULL;
-            if (rest && !(bytes->data = ofp__memdup(c->arena, p + off, rest)))
-                return OFP__NOMEM;
-            off += rest;
-            break;
-        }
-        case OP_LIST: {
-            void *items;
-            size_t count;
-            int rc = decode_list(c, f->sub, p + off, rest, &items, &count);
-            if (rc)
-                return rc;
-            memcpy(o + f->off, &items, sizeof(items));
-            memcpy(o + f->off2, &count, sizeof(count));
-            off += rest;
-            break;
-        }
-        case OP_STRUCT:
-        case OP_PSTRUCT: {
-            void *target = o + f->off;
-            if (f->op == OP_PSTRUCT) {
-                target = ofp__alloc(c->arena, f->sub->size);
-                if (!target)
-                    return OFP__NOMEM;
-                memcpy(o + f->off, &target, sizeof(target));
-            }
-            size_t u = 0;
-            int rc = decode_schema(c, f->sub, p + off, rest, target, &u);
-            if (rc)
-                return rc;
-            off += u;
-            break;
-        }
-        case OP_CUSTOM: {
-            size_t n = f->w ? f->w : rest, u = 0;
-            if (rest < n)
-                return s->len_err;
-            int rc = f->custom->decode(c, p + off, n, obj, &u);
-            if (rc)
-                return rc;
-            off += u;
-            break;
-        }
-        default:
-            break;
-        }
-    }
-    if (off != extent)
-        return s->len_err;
-    *used = extent;
-    return 0;
-}
-
-static int encode_schema(const struct ctx *c, const struct schema *s, const void *obj,
-                         struct ofp_buf *b);
-
-static int encode_list(const struct ctx *c, const struct schema *sub, const void *items,
-                       size_t n, struct ofp_buf *b)
-{
-    if (n && !items)
-        return sub->len_err;
-    for (size_t i = 0; i < n; i++) {
-        int rc = encode_schema(c, sub, (const uint8_t *)items + i * sub->size, b);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int encode_schema(const struct ctx *c, const struct schema *s, const void *obj,
-                         struct ofp_buf *b)
-{
-    const uint8_t *o = obj;
-    size_t start = b->len;
-    long len_pos = -1, alen_pos = -1;
-    for (const struct fld *f = s->f; f->op != OP_END; f++) {
-        switch (f->op) {
-        case OP_INT: {
-            uint64_t v = load_int(o + f->off, f->s);
-            if (f->w < 8 && (v >> (8 * f->w)))
-                return OFPERR_OFPBRC_BAD_LEN;  /* wider than the version's field */
-            uint8_t tmp[8];
-            for (unsigned i = 0; i < f->w; i++)
-                tmp[i] = (uint8_t)(v >> (8 * (f->w - 1 - i)));
-            ofp__buf_put(b, tmp, f->w);
-            break;
-        }
-        case OP_PORT16: {
-            uint16_t p10;
-            if (ofp__port32_to_10((uint32_t)load_int(o + f->off, 4), &p10))
-                return OFPERR_OFPBRC_BAD_PORT;
-            ofp__buf_put16(b, p10);
-            break;
-        }
-        case OP_PAD:
-            ofp__buf_put(b, NULL, f->w);
-            break;
-        case OP_BYTES:
-            ofp__buf_put(b, o + f->off, f->w);
-            break;
-        case OP_LEN16:
-            len_pos = (long)b->len;
-            ofp__buf_put16(b, 0);
-            break;
-        case OP_ALEN16:
-            alen_pos = (long)b->len;
-            ofp__buf_put16(b, 0);
-            break;
-        case OP_MATCH10: {
-            uint8_t m[OFP10_MATCH_LEN];
-            int rc = ofp_match10_encode((const struct ofp_match_fields *)(o + f->off), m);
-            if (rc)
-                return rc;
-            ofp__buf_put(b, m, sizeof(m));
-            break;
-        }
-        case OP_MATCH13: {
-            const struct ofp_match_fields *m = (const struct ofp_match_fields *)(o + f->off);
-            int rc = ofp_match_validate(m);
-            if (rc)
-                return rc;
-            size_t n = ofp_oxm_encoded_len(m), mstart = b->len;
-            ofp__buf_put16(b, 1);
-            ofp__buf_put16(b, (uint16_t)(4 + n));
-            size_t at = ofp__buf_put(b, NULL, n);
-            uint8_t *dst = ofp__buf_at(b, at, n);
-            if (dst)
-                ofp_oxm_encode(m, dst);
-            ofp__buf_pad8(b, mstart);
-            break;
-        }
-        case OP_ACTIONS: {
-            size_t astart = b->len;
-            int rc = ofp__actions_encode(c->version, (const struct ofp_action_list *)(o + f->off),
-                                         b);
-            if (rc)
-                return rc;
-            if (alen_pos >= 0) {
-                if (b->len - astart > 0xffff)
-                    return s->len_err;
-                ofp__buf_patch16(b, (size_t)alen_pos, (uint16_t)(b->len - astart));
-            }
-            break;
-        }
-        case OP_INSTS: {
-            int rc = ofp__instructions_encode(
-                (const struct ofp_instruction_list *)(o + f->off), b);
-            if (rc)
-                return rc;
-            break;
-        }
-        case OP_DATA: {
-            const struct ofp_bytes *bytes = (const struct ofp_bytes *)(o + f->off);
-            if (bytes->len && !bytes->data)
-                return s->len_err;
-            ofp__buf_put(b, bytes->data, bytes->len);
-            break;
-        }
-        case OP_LIST: {
-            void *items;
-            size_t n;
-            memcpy(&items, o + f->off, sizeof(items));
-            memcpy(&n, o + f->off2, sizeof(n));
-            int rc = encode_list(c, f->sub, items, n, b);
-            if (rc)
-                return rc;
-            break;
-        }
-        case OP_STRUCT: {
-            int rc = encode_schema(c, f->sub, o + f->off, b);
-            if (rc)
-                return rc;
-            break;
-        }
-        case OP_PSTRUCT: {
-            const void *target;
-            memcpy(&target, o + f->off, sizeof(target));
-            if (!target)
-                return s->len_err;
-            int rc = encode_schema(c, f->sub, target, b);
-            if (rc)
-                return rc;
-            break;
-        }
-        case OP_CUSTOM: {
-            int rc = f->custom->encode(c, obj, b);
-            if (rc)
-                return rc;
-            break;
-        }
-        default:
-            break;
-        }
-    }
-    if (len_pos >= 0) {
-        if (b->len - start > 0xffff)
-            return s->len_err;
-        ofp__buf_patch16(b, (size_t)len_pos, (uint16_t)(b->len - start));
-    }
-    return 0;
-}
-
-static bool equal_schema(const struct schema *s, const void *a, const void *b);
-
-static bool equal_list(const struct schema *sub, const void *x, size_t nx, const void *y,
-                       size_t ny)
-{
-    if (nx != ny)
-        return false;
-    for (size_t i = 0; i < nx; i++)
-        if (!equal_schema(sub, (const uint8_t *)x + i * sub->size,
-                          (const uint8_t *)y + i * sub->size))
-            return false;
-    return true;
-}
-
-static bool equal_schema(const struct schema *s, const void *a, const void *b)
-{
-    const uint8_t *x = a, *y = b;
-    for (const struct fld *f = s->f; f->op != OP_END; f++) {
-        switch (f->op) {
-        case OP_INT:
-        case OP_PORT16:
-            if (load_int(x + f->off, f->op == OP_PORT16 ? 4 : f->s) !=
-                load_int(y + f->off, f->op == OP_PORT16 ? 4 : f->s))
-                return false;
-            break;
-        case OP_BYTES:
-            if (memcmp(x + f->off, y + f->off, f->w) != 0)
-                return false;
-            break;
-        case OP_MATCH10:
-        case OP_MATCH13:
-            if (!ofp_match_equal((const struct ofp_match_fields *)(x + f->off),
-                                 (const struct ofp_match_fields *)(y + f->off)))
-                return false;
-            break;
-        case OP_ACTIONS:
-            if (!ofp_action_list_equal((const struct ofp_action_list *)(x + f->off),
-                                       (const struct ofp_action_list *)(y + f->off)))
-                return false;
-            break;
-        case OP_INSTS:
-            if (!ofp_instruction_list_equal((const struct ofp_instruction_list *)(x + f->off),
-                                            (const struct ofp_instruction_list *)(y + f->off)))
-                return false;
-            break;
-        case OP_DATA: {
-            const struct ofp_bytes *p = (const void *)(x + f->off), *q = (const void *)(y + f->off);
-            if (p->len != q->len || (p->len && memcmp(p->data, q->data, p->len) != 0))
-                return false;
-            break;
-        }
-        case OP_LIST: {
-            void *ix, *iy;
-            size_t nx, ny;
-            memcpy(&ix, x + f->off, sizeof(ix));
-            memcpy(&iy, y + f->off, sizeof(iy));
-            memcpy(&nx, x + f->off2, sizeof(nx));
-            memcpy(&ny, y + f->off2, sizeof(ny));
-            if (!equal_list(f->sub, ix, nx, iy, ny))
-                return false;
-            break;
-        }
-        case OP_STRUCT:
-            if (!equal_schema(f->sub, x + f->off, y + f->off))
-                return false;
-            break;
-        case OP_PSTRUCT: {
-            const void *p, *q;
-            memcpy(&p, x + f->off, sizeof(p));
-            memcpy(&q, y + f->off, sizeof(q));
-            if (!p || !q ? p != q : !equal_schema(f->sub, p, q))
-                return false;
-            break;
-        }
-        case OP_CUSTOM:
-            if (!f->custom->equal(a, b))
-                return false;
-            break;
-        default:
-            break;
-        }
-    }
-    return true;
-}
-
 /* ---- hooks for bodies that are not plain layouts ---- */
 
 #define OFPHET_VERSIONBITMAP 1
 
-static int hello_decode(const struct ctx *c, const uint8_t *p, size_t len, struct ofp_hello *h)
+static int hello_decode(const struct ofp__ctx *c, const uint8_t *p, size_t len, struct ofp_hello *h)
 {
     for (size_t off = 0; off < len;) {
         if (len - off < 4)
@@ -1110,7 +498,7 @@ static void hello_encode(const struct ofp_hello *h, struct ofp_buf *b)
     ofp__buf_put32(b, h->bitmap);
 }
 
-static int error_decode(const struct ctx *c, const uint8_t *p, size_t len,
+static int error_decode(const struct ofp__ctx *c, const uint8_t *p, size_t len,
                         struct ofp_error_msg *e)
 {
     if (len < 4)
@@ -1130,7 +518,7 @@ static int error_decode(const struct ctx *c, const uint8_t *p, size_t len,
     return 0;
 }
 
-static int error_encode(const struct ctx *c, const struct ofp_error_msg *e, struct ofp_buf *b)
+static int error_encode(const struct ofp__ctx *c, const struct ofp_error_msg *e, struct ofp_buf *b)
 {
     if (e->data.len && !e->data.data)
         return OFPERR_OFPBRC_BAD_LEN;
@@ -1142,7 +530,7 @@ static int error_encode(const struct ctx *c, const struct ofp_error_msg *e, stru
     return 0;
 }
 
-static int vendor10_decode(const struct ctx *c, const uint8_t *p, size_t len,
+static int vendor10_decode(const struct ofp__ctx *c, const uint8_t *p, size_t len,
                            struct ofp_experimenter_msg *x)
 {
     if (len < 4)
@@ -1331,7 +719,7 @@ struct msg_info {
     const char *name10, *name13;
     int16_t wire10, wire13;     /* -1: not in the version */
     uint8_t kind;               /* enum body_kind */
-    const struct schema *s10, *s13;
+    const struct ofp__schema *s10, *s13;
     enum ofp_err (*check)(uint8_t version, const void *body);
 };
 
@@ -1393,7 +781,7 @@ static const struct msg_info msgs[OFP_MSG_N_TYPES] = {
 
 struct mp_info {
     const char *name10, *name13;
-    const struct schema *req10, *rep10, *req13, *rep13;
+    const struct ofp__schema *req10, *rep10, *req13, *rep13;
 };
 
 #define N_MP 14
@@ -1423,7 +811,7 @@ static const struct mp_info mps[N_MP] = {
     [OFPMP_PORT_DESC] = {NULL, "OFPMP_PORT_DESC", NULL, NULL, &mp_empty, &mp_port_desc13},
 };
 
-static const struct schema *mp_schema(uint8_t version, bool request, uint16_t type)
+static const struct ofp__schema *mp_schema(uint8_t version, bool request, uint16_t type)
 {
     if (type == OFPMP_EXPERIMENTER)
         return version == V10 ? &mp_exp10 : &mp_exp13;
@@ -1523,7 +911,7 @@ int ofp_header_parse(const void *data, size_t len, uint8_t *version, uint8_t *wi
     return 0;
 }
 
-static int decode_multipart(const struct ctx *c, bool request, const uint8_t *p, size_t len,
+static int decode_multipart(const struct ofp__ctx *c, bool request, const uint8_t *p, size_t len,
                             struct ofp_multipart *mp)
 {
     size_t hl = mp_header_len(c->version);
@@ -1531,11 +919,11 @@ static int decode_multipart(const struct ctx *c, bool request, const uint8_t *p,
         return OFPERR_OFPBRC_BAD_LEN;
     mp->type = ofp__get16(p);
     mp->flags = ofp__get16(p + 2);
-    const struct schema *s = mp_schema(c->version, request, mp->type);
+    const struct ofp__schema *s = mp_schema(c->version, request, mp->type);
     if (!s)
         return OFPERR_OFPBRC_BAD_MULTIPART;
     size_t used = 0;
-    int rc = decode_schema(c, s, p + hl, len - hl, mp, &used);
+    int rc = ofp__schema_decode(c, s, p + hl, len - hl, mp, &used);
     if (rc)
         return rc;
     if (used != len - hl)
@@ -1543,7 +931,7 @@ static int decode_multipart(const struct ctx *c, bool request, const uint8_t *p,
     return check_multipart(c->version, request, mp);
 }
 
-static int decode_body(const struct ctx *c, int type, const uint8_t *p, size_t len,
+static int decode_body(const struct ofp__ctx *c, int type, const uint8_t *p, size_t len,
                        struct ofp_msg *msg)
 {
     const struct msg_info *mi = &msgs[type];
@@ -1564,9 +952,9 @@ static int decode_body(const struct ctx *c, int type, const uint8_t *p, size_t l
     default:
         break;
     }
-    const struct schema *s = c->version == V10 ? mi->s10 : mi->s13;
+    const struct ofp__schema *s = c->version == V10 ? mi->s10 : mi->s13;
     size_t used = 0;
-    int rc = decode_schema(c, s, p, len, &msg->u, &used);
+    int rc = ofp__schema_decode(c, s, p, len, &msg->u, &used);
     if (rc)
         return rc;
     if (used != len)
@@ -1601,7 +989,7 @@ int ofp_decode(const void *data, size_t len, struct ofp_msg *msg, struct ofp_err
     msg->version = version;
     msg->type = (uint8_t)type;
     msg->xid = ofp__get32(p + 4);
-    struct ctx c = {version, &msg->arena};
+    struct ofp__ctx c = {version, &msg->arena};
     int rc = decode_body(&c, type, p + OFP_HEADER_LEN, len - OFP_HEADER_LEN, msg);
     if (rc == 0)
         return 0;
@@ -1621,7 +1009,7 @@ void ofp_msg_free(struct ofp_msg *msg)
     msg->arena = NULL;
 }
 
-static int encode_body(const struct ctx *c, const struct ofp_msg *msg, struct ofp_buf *b)
+static int encode_body(const struct ofp__ctx *c, const struct ofp_msg *msg, struct ofp_buf *b)
 {
     const struct msg_info *mi = &msgs[msg->type];
     switch (mi->kind) {
@@ -1639,7 +1027,7 @@ static int encode_body(const struct ctx *c, const struct ofp_msg *msg, struct of
     case BODY_MULTIPART: {
         bool request = msg->type == OFP_MSG_MULTIPART_REQUEST;
         const struct ofp_multipart *mp = &msg->u.multipart;
-        const struct schema *s = mp_schema(c->version, request, mp->type);
+        const struct ofp__schema *s = mp_schema(c->version, request, mp->type);
         if (!s)
             return OFPERR_OFPBRC_BAD_MULTIPART;
         enum ofp_err e = check_multipart(c->version, request, mp);
@@ -1649,7 +1037,7 @@ static int encode_body(const struct ctx *c, const struct ofp_msg *msg, struct of
         ofp__buf_put16(b, mp->flags);
         if (c->version != V10)
             ofp__buf_put(b, NULL, 4);
-        return encode_schema(c, s, mp, b);
+        return ofp__schema_encode(c, s, mp, b);
     }
     default:
         break;
@@ -1659,7 +1047,7 @@ static int encode_body(const struct ctx *c, const struct ofp_msg *msg, struct of
         if (e)
             return e;
     }
-    return encode_schema(c, c->version == V10 ? mi->s10 : mi->s13, &msg->u, b);
+    return ofp__schema_encode(c, c->version == V10 ? mi->s10 : mi->s13, &msg->u, b);
 }
 
 int ofp_encode(const struct ofp_msg *msg, struct ofp_buf *out, struct ofp_error *err)
@@ -1685,7 +1073,7 @@ int ofp_encode(const struct ofp_msg *msg, struct ofp_buf *out, struct ofp_error 
     ofp__buf_put8(out, (uint8_t)wire);
     ofp__buf_put16(out, 0);
     ofp__buf_put32(out, msg->xid);
-    struct ctx c = {msg->version, NULL};
+    struct ofp__ctx c = {msg->version, NULL};
     int rc = encode_body(&c, msg, out);
     size_t total = out->len - start;
     if (rc == 0 && total > OFP_MAX_MSG_LEN)
@@ -1735,12 +1123,12 @@ bool ofp_msg_equal(const struct ofp_msg *a, const struct ofp_msg *b)
         const struct ofp_multipart *x = &a->u.multipart, *y = &b->u.multipart;
         if (x->type != y->type || x->flags != y->flags)
             return false;
-        const struct schema *s =
+        const struct ofp__schema *s =
             mp_schema(a->version, a->type == OFP_MSG_MULTIPART_REQUEST, x->type);
-        return s && equal_schema(s, x, y);
+        return s && ofp__schema_equal(s, x, y);
     }
     default:
-        return equal_schema(a->version == V10 ? mi->s10 : mi->s13, &a->u, &b->u);
+        return ofp__schema_equal(a->version == V10 ? mi->s10 : mi->s13, &a->u, &b->u);
     }
 }
 
