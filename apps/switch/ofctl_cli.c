@@ -32,6 +32,23 @@ void ofctl_help(FILE *out)
             "  mod-flows BR FLOW       change the actions of the rules FLOW matches\n"
             "  del-flows BR [MATCH]    delete the rules MATCH matches (all without MATCH)\n"
             "  dump-flows BR [MATCH]   print rules with their counters\n"
+            "  add-group BR GROUP      add a group, e.g.\n"
+            "                          \"group_id=1,type=select,bucket=output:1,bucket=output:2\"\n"
+            "                          (types all, select, indirect, ff; bucket settings\n"
+            "                          weight:N, watch_port:P, watch_group:G before actions)\n"
+            "  mod-group BR GROUP      replace a group's type and buckets\n"
+            "  del-groups BR [GROUP]   delete group_id=N (all without GROUP) and the rules\n"
+            "                          that use it\n"
+            "  dump-groups BR [ID]     print groups\n"
+            "  dump-group-stats BR [ID] print group and bucket counters\n"
+            "  add-meter BR METER      add a meter, e.g.\n"
+            "                          \"meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100\"\n"
+            "                          (kbps or pktps; drop bands)\n"
+            "  mod-meter BR METER      replace a meter's bands\n"
+            "  del-meters BR [METER]   delete meter=N (all without METER) and the rules\n"
+            "                          that use it\n"
+            "  dump-meters BR [ID]     print meters\n"
+            "  meter-stats BR [ID]     print meter and band counters\n"
             "  show BR                 the bridge's ports with their OpenFlow numbers\n"
             "\n"
             "Options:\n"
@@ -195,6 +212,72 @@ int ofctl_main(int argc, char **argv)
             json_t *fl;
             json_array_foreach(json_object_get(r, "flows"), i, fl)
                 print_flow(fl);
+            json_decref(r);
+        }
+    } else if ((strcmp(cmd, "add-group") == 0 || strcmp(cmd, "mod-group") == 0) && n == 1) {
+        json_object_set_new(p, "group", json_string(a[0]));
+        rc = sw_cli_call(&c, cmd[0] == 'a' ? "group.add" : "group.mod", p, NULL);
+    } else if (strcmp(cmd, "del-groups") == 0 && n <= 1) {
+        if (n == 1)
+            json_object_set_new(p, "group", json_string(a[0]));
+        rc = sw_cli_call(&c, "group.del", p, NULL);
+    } else if ((strcmp(cmd, "dump-groups") == 0 || strcmp(cmd, "dump-group-stats") == 0) &&
+               n <= 1) {
+        bool stats = strcmp(cmd, "dump-group-stats") == 0;
+        if (n == 1) {
+            /* ID or group_id=ID, like ovs-ofctl */
+            const char *v = strncmp(a[0], "group_id=", 9) == 0 ? a[0] + 9 : a[0];
+            char *end;
+            errno = 0;
+            long long id = strtoll(v, &end, 0);
+            if (errno || *end || end == v || id < 0) {
+                json_decref(p);
+                fprintf(stderr, "kvmkit ofctl: %s: bad group id '%s'\n", cmd, a[0]);
+                return 2;
+            }
+            json_object_set_new(p, "group_id", json_integer(id));
+        }
+        if (stats)
+            json_object_set_new(p, "stats", json_true());
+        json_t *r;
+        rc = sw_cli_call(&c, "group.dump", p, &r);
+        if (rc == 0) {
+            size_t i;
+            json_t *g;
+            json_array_foreach(json_object_get(r, "groups"), i, g)
+                printf(" %s\n", json_string_value(g));
+            json_decref(r);
+        }
+    } else if ((strcmp(cmd, "add-meter") == 0 || strcmp(cmd, "mod-meter") == 0) && n == 1) {
+        json_object_set_new(p, "meter", json_string(a[0]));
+        rc = sw_cli_call(&c, cmd[0] == 'a' ? "meter.add" : "meter.mod", p, NULL);
+    } else if (strcmp(cmd, "del-meters") == 0 && n <= 1) {
+        if (n == 1)
+            json_object_set_new(p, "meter", json_string(a[0]));
+        rc = sw_cli_call(&c, "meter.del", p, NULL);
+    } else if ((strcmp(cmd, "dump-meters") == 0 || strcmp(cmd, "meter-stats") == 0) && n <= 1) {
+        if (n == 1) {
+            /* ID or meter=ID, like ovs-ofctl */
+            const char *v = strncmp(a[0], "meter=", 6) == 0 ? a[0] + 6 : a[0];
+            char *end;
+            errno = 0;
+            long long id = strtoll(v, &end, 0);
+            if (errno || *end || end == v || id <= 0) {
+                json_decref(p);
+                fprintf(stderr, "kvmkit ofctl: %s: bad meter id '%s'\n", cmd, a[0]);
+                return 2;
+            }
+            json_object_set_new(p, "meter_id", json_integer(id));
+        }
+        if (cmd[0] == 'm')
+            json_object_set_new(p, "stats", json_true());
+        json_t *r;
+        rc = sw_cli_call(&c, "meter.dump", p, &r);
+        if (rc == 0) {
+            size_t i;
+            json_t *m;
+            json_array_foreach(json_object_get(r, "meters"), i, m)
+                printf(" %s\n", json_string_value(m));
             json_decref(r);
         }
     } else if (strcmp(cmd, "show") == 0 && n == 0) {

@@ -132,6 +132,10 @@ json_t *sd_config_json(struct switchd *sd)
                                mirrors);
         if (b->flows)
             json_object_set(bj, "flows", b->flows);
+        if (b->groups)
+            json_object_set(bj, "groups", b->groups);
+        if (b->meters)
+            json_object_set(bj, "meters", b->meters);
         json_array_append_new(bridges, bj);
     }
     return json_pack("{s:i, s:o}", "version", 1, "bridges", bridges);
@@ -148,6 +152,41 @@ static void credit_rules(void *arg, const struct sw_flow_key *key, void *user,
             return;
         }
     }
+}
+
+/* ---- meters: the datapath's, numbered across bridges ------------------------- */
+
+static int dp_meter_set(void *arg, uint32_t *dp_id, const struct sw_meter_config *c)
+{
+    struct switchd *sd = arg;
+    uint32_t id = *dp_id;
+    if (id == UINT32_MAX) {
+        for (id = 0; id < SW_DPIF_MAX_METERS && sd->dp_meter_used[id]; id++)
+            ;
+        if (id == SW_DPIF_MAX_METERS)
+            return -ENOSPC;
+    }
+    int rc = sw_dpif_meter_set(sd->dpif, id, c);
+    if (rc == 0) {
+        sd->dp_meter_used[id] = true;
+        *dp_id = id;
+    }
+    return rc;
+}
+
+static void dp_meter_del(void *arg, uint32_t dp_id)
+{
+    struct switchd *sd = arg;
+    if (dp_id < SW_DPIF_MAX_METERS) {
+        sw_dpif_meter_del(sd->dpif, dp_id);
+        sd->dp_meter_used[dp_id] = false;
+    }
+}
+
+static int dp_meter_stats(void *arg, uint32_t dp_id, struct sw_meter_stats *out)
+{
+    struct switchd *sd = arg;
+    return sw_dpif_meter_stats(sd->dpif, dp_id, out);
 }
 
 void sd_push_stats(struct switchd *sd)
@@ -516,7 +555,11 @@ int sd_bridge_add(struct switchd *sd, const char *name, char *err, size_t errlen
     br->sd = sd;
     br->stale = json_array();
     iface_mac(name, 0x62726964, br->mac);
-    struct sw_ofproto_settings s = {.name = name};
+    static const struct sw_meter_provider meters = {
+        .set = dp_meter_set, .del = dp_meter_del, .stats = dp_meter_stats};
+    struct sw_meter_provider pv = meters;
+    pv.arg = sd;
+    struct sw_ofproto_settings s = {.name = name, .meters = &pv};
     memcpy(s.mac, br->mac, 6);
     /* a restored bridge gets its saved rules, default one included */
     s.no_default_flow = sd->no_default_flow;
@@ -570,6 +613,8 @@ int sd_bridge_del(struct switchd *sd, struct sd_bridge *br)
     sw_ofproto_destroy(br->ofproto);
     KK_LOGI(switchd_log, "bridge %s deleted", br->name);
     json_decref(br->flows);
+    json_decref(br->groups);
+    json_decref(br->meters);
     json_decref(br->stale);
     free(br->name);
     free(br);
@@ -1155,7 +1200,8 @@ int sd_restore(struct switchd *sd)
         KK_LOGE(switchd_log, "cannot read %s: %s", sd->config_path, kk_strerror(rc));
         return rc;
     }
-    unsigned n_br = 0, n_ports = 0, n_mirrors = 0, n_flows = 0, failed = 0;
+    unsigned n_br = 0, n_ports = 0, n_mirrors = 0, n_flows = 0, n_groups = 0, n_meters = 0;
+    unsigned failed = 0;
     sd->restoring = true;
     size_t i, j;
     json_t *bj, *v;
@@ -1205,6 +1251,33 @@ int sd_restore(struct switchd *sd)
                 n_mirrors++;
             }
         }
+        /* meters and groups before the rules that use them */
+        json_array_foreach(json_object_get(bj, "meters"), j, v) {
+            const char *text = json_string_value(v);
+            if (!text || sw_ofproto_meter_mod(br->ofproto, SW_MM_ADD, text, err,
+                                              sizeof(err)) < 0) {
+                KK_LOGE(switchd_log, "restore: meter '%s' of bridge %s: %s",
+                        text ? text : "?", name, err);
+                failed++;
+            } else {
+                n_meters++;
+            }
+        }
+        if (json_is_array(json_object_get(bj, "meters")))
+            br->meters = json_incref(json_object_get(bj, "meters"));
+        json_array_foreach(json_object_get(bj, "groups"), j, v) {
+            const char *text = json_string_value(v);
+            if (!text || sw_ofproto_group_mod(br->ofproto, SW_GM_ADD, text, err,
+                                              sizeof(err)) < 0) {
+                KK_LOGE(switchd_log, "restore: group '%s' of bridge %s: %s",
+                        text ? text : "?", name, err);
+                failed++;
+            } else {
+                n_groups++;
+            }
+        }
+        if (json_is_array(json_object_get(bj, "groups")))
+            br->groups = json_incref(json_object_get(bj, "groups"));
         if (json_is_array(flows)) {
             json_array_foreach(flows, j, v) {
                 const char *text = json_string_value(v);
@@ -1221,8 +1294,9 @@ int sd_restore(struct switchd *sd)
     }
     sd->restoring = false;
     json_decref(c);
-    KK_LOGI(switchd_log, "restored %u bridges, %u ports, %u mirrors, %u OpenFlow rules from %s%s",
-            n_br, n_ports, n_mirrors, n_flows, sd->config_path,
+    KK_LOGI(switchd_log, "restored %u bridges, %u ports, %u mirrors, %u OpenFlow meters, %u "
+            "groups, %u rules from %s%s", n_br, n_ports, n_mirrors, n_meters, n_groups, n_flows,
+            sd->config_path,
             failed ? " (some failed: see above)" : "");
     return 0;
 }

@@ -590,6 +590,192 @@ static void rpc_flow_dump(void *arg, struct kk_jsonrpc_request *req, const json_
     kk_jsonrpc_respond(req, json_pack("{s:o}", "flows", c.out));
 }
 
+/* ---- groups ---------------------------------------------------------------------- */
+
+/* A dump's lines, without their leading space, as a JSON array. */
+static json_t *dump_lines(int (*dump)(struct sw_ofproto *, uint32_t, bool, char *, size_t),
+                          struct sw_ofproto *ofp, uint32_t which, bool stats)
+{
+    int n = dump(ofp, which, stats, NULL, 0);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!buf)
+        return NULL;
+    dump(ofp, which, stats, buf, (size_t)n + 1);
+    json_t *a = json_array();
+    for (char *line = buf, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        json_array_append_new(a, json_string(line + strspn(line, " ")));
+    }
+    free(buf);
+    return a;
+}
+
+/* Groups or meters changed: keep their texts (the dump's lines) in the configuration. */
+static void objects_changed(struct sd_bridge *br, json_t **slot,
+                            int (*dump)(struct sw_ofproto *, uint32_t, bool, char *, size_t),
+                            uint32_t all)
+{
+    json_t *a = dump_lines(dump, br->ofproto, all, false);
+    if (!a) {
+        KK_LOGE(switchd_log, "%s: out of memory: the configuration file was not updated",
+                br->name);
+        return;
+    }
+    json_decref(*slot);
+    *slot = json_array_size(a) ? a : (json_decref(a), NULL);
+    sd_config_changed(br->sd);
+}
+
+static void groups_changed(struct sd_bridge *br)
+{
+    objects_changed(br, &br->groups, sw_ofproto_dump_groups, SW_GROUP_WATCH_NONE);
+}
+
+static void meters_changed(struct sd_bridge *br)
+{
+    objects_changed(br, &br->meters, sw_ofproto_dump_meters, 0);
+}
+
+static void group_mod_rpc(struct switchd *sd, struct kk_jsonrpc_request *req,
+                          const json_t *params, enum sw_group_mod_cmd cmd)
+{
+    const char *bridge, *group = "";
+    if (kk_jsonrpc_unpack(req, params, cmd == SW_GM_DELETE ? "{s:s, s?s!}" : "{s:s, s:s!}",
+                          "bridge", &bridge, "group", &group) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    char err[512] = "";
+    int rc = sw_ofproto_group_mod(br->ofproto, cmd, group, err, sizeof(err));
+    if (rc < 0) {
+        kk_jsonrpc_respond_errno(req, rc, "bad group '%s': %s", group,
+                                 err[0] ? err : kk_strerror(rc));
+        return;
+    }
+    KK_LOGI(switchd_log, "bridge %s: group %s: %s", br->name,
+            cmd == SW_GM_DELETE ? "deleted" : cmd == SW_GM_ADD ? "added" : "modified",
+            *group ? group : "(all)");
+    groups_changed(br);
+    /* deleting a group deletes the rules that use it */
+    if (cmd == SW_GM_DELETE)
+        flows_changed(br);
+    kk_jsonrpc_respond(req, json_true());
+}
+
+static void rpc_group_add(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    group_mod_rpc(arg, req, params, SW_GM_ADD);
+}
+
+static void rpc_group_mod(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    group_mod_rpc(arg, req, params, SW_GM_MODIFY);
+}
+
+static void rpc_group_del(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    group_mod_rpc(arg, req, params, SW_GM_DELETE);
+}
+
+static void rpc_group_dump(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    const char *bridge;
+    json_int_t id = -1;
+    int stats = 0;
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s?I, s?b!}", "bridge", &bridge, "group_id", &id,
+                          "stats", &stats) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    if (id < -1 || id > (json_int_t)SW_GROUP_MAX_ID) {
+        kk_jsonrpc_respond_errno(req, -EINVAL, "group_id %lld out of range",
+                                 (long long)id);
+        return;
+    }
+    if (stats)
+        sd_push_stats(sd); /* counters as of now */
+    uint32_t which = id < 0 ? SW_GROUP_WATCH_NONE : (uint32_t)id;
+    json_t *a = dump_lines(sw_ofproto_dump_groups, br->ofproto, which, stats);
+    if (!a) {
+        kk_jsonrpc_respond_errno(req, -ENOMEM, "group dump");
+        return;
+    }
+    kk_jsonrpc_respond(req, json_pack("{s:o}", "groups", a));
+}
+
+/* ---- meters ---------------------------------------------------------------------- */
+
+static void meter_mod_rpc(struct switchd *sd, struct kk_jsonrpc_request *req,
+                          const json_t *params, enum sw_meter_mod_cmd cmd)
+{
+    const char *bridge, *meter = "";
+    if (kk_jsonrpc_unpack(req, params, cmd == SW_MM_DELETE ? "{s:s, s?s!}" : "{s:s, s:s!}",
+                          "bridge", &bridge, "meter", &meter) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    char err[512] = "";
+    int rc = sw_ofproto_meter_mod(br->ofproto, cmd, meter, err, sizeof(err));
+    if (rc < 0) {
+        kk_jsonrpc_respond_errno(req, rc, "bad meter '%s': %s", meter,
+                                 err[0] ? err : kk_strerror(rc));
+        return;
+    }
+    KK_LOGI(switchd_log, "bridge %s: meter %s: %s", br->name,
+            cmd == SW_MM_DELETE ? "deleted" : cmd == SW_MM_ADD ? "added" : "modified",
+            *meter ? meter : "(all)");
+    meters_changed(br);
+    if (cmd == SW_MM_DELETE)
+        flows_changed(br); /* rules that used a deleted meter went with it */
+    kk_jsonrpc_respond(req, json_true());
+}
+
+static void rpc_meter_add(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    meter_mod_rpc(arg, req, params, SW_MM_ADD);
+}
+
+static void rpc_meter_mod(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    meter_mod_rpc(arg, req, params, SW_MM_MODIFY);
+}
+
+static void rpc_meter_del(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    meter_mod_rpc(arg, req, params, SW_MM_DELETE);
+}
+
+static void rpc_meter_dump(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    const char *bridge;
+    json_int_t id = 0;
+    int stats = 0;
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s?I, s?b!}", "bridge", &bridge, "meter_id", &id,
+                          "stats", &stats) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    if (id < 0 || id > 0xffff0000ll) {
+        kk_jsonrpc_respond_errno(req, -EINVAL, "meter_id %lld out of range", (long long)id);
+        return;
+    }
+    json_t *a = dump_lines(sw_ofproto_dump_meters, br->ofproto, (uint32_t)id, stats);
+    if (!a) {
+        kk_jsonrpc_respond_errno(req, -ENOMEM, "meter dump");
+        return;
+    }
+    kk_jsonrpc_respond(req, json_pack("{s:o}", "meters", a));
+}
+
 /* ---- MAC table ------------------------------------------------------------------- */
 
 static void fdb_entry(void *arg, const struct sw_fdb_entry *e)
@@ -981,6 +1167,16 @@ static const struct {
     {"flow.mod", rpc_flow_mod, "{bridge, flow, [strict]}: change the actions of rules"},
     {"flow.del", rpc_flow_del, "{bridge, [match], [strict]}: delete rules"},
     {"flow.dump", rpc_flow_dump, "{bridge, [match]}: rules with counters"},
+    {"group.add", rpc_group_add, "{bridge, group}: add an OpenFlow group (ovs-ofctl text)"},
+    {"group.mod", rpc_group_mod, "{bridge, group}: replace a group's type and buckets"},
+    {"group.del", rpc_group_del, "{bridge, [group]}: delete a group (\"group_id=N\") or all, "
+                                 "with the rules that use it"},
+    {"group.dump", rpc_group_dump, "{bridge, [group_id], [stats]}: groups, or their counters"},
+    {"meter.add", rpc_meter_add, "{bridge, meter}: add an OpenFlow meter (ovs-ofctl text)"},
+    {"meter.mod", rpc_meter_mod, "{bridge, meter}: replace a meter's bands"},
+    {"meter.del", rpc_meter_del, "{bridge, [meter]}: delete a meter (\"meter=N\") or all, "
+                                 "with the rules that use it"},
+    {"meter.dump", rpc_meter_dump, "{bridge, [meter_id], [stats]}: meters, or their counters"},
     {"fdb.show", rpc_fdb_show, "{bridge}: learned MACs"},
     {"fdb.flush", rpc_fdb_flush, "{[bridge]}: forget learned MACs"},
     {"dpif.dump_flows", rpc_dpif_dump_flows, "{[bridge]}: megaflows with statistics"},

@@ -75,6 +75,8 @@ struct sd_bridge {
     struct sd_mirror *mirrors;
     uint64_t seen_seq;       /* ofproto change sequence at the last revalidation */
     json_t *flows;           /* saved rules (add-flow texts), NULL: the default */
+    json_t *groups;          /* saved groups (group texts), NULL: none */
+    json_t *meters;          /* saved meters (meter texts), NULL: none */
     json_t *stale;           /* ports and mirrors that failed to restore (an
                                 interface missing at start): kept in the file,
                                 retried on the next start */
@@ -100,6 +102,7 @@ struct switchd {
     bool restoring;          /* no saving while the configuration is read back */
     bool no_default_flow;    /* bridges being restored get their saved rules */
     uint64_t pushed_ms;      /* last megaflow statistics push */
+    bool dp_meter_used[SW_DPIF_MAX_METERS]; /* datapath meter numbers in use (all bridges) */
 };
 
 /* Megaflow statistics are pushed to the rules this often (and before every

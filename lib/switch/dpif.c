@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dpif.h"
@@ -126,8 +127,26 @@ struct pmd {
     struct pmd_counters base;       /* control: baseline of the last clear */
 };
 
+struct meter_band {
+    uint64_t rate;               /* tokens per second */
+    uint64_t burst;              /* bucket size, tokens */
+    uint64_t tokens;
+    uint64_t packets, bytes;     /* dropped by this band (atomic reads) */
+};
+
+/* Bits (kbit/s meters) or milli-packets (packets/s meters) are the tokens. */
+struct meter {
+    uint32_t lock;
+    bool pktps;
+    unsigned n_bands;
+    uint64_t last_ns;
+    uint64_t packets, bytes;     /* reached the meter (atomic reads) */
+    struct meter_band bands[SW_METER_MAX_BANDS];
+};
+
 struct sw_dpif {
     struct sw_dpif_opts opts;
+    struct meter *meters[SW_DPIF_MAX_METERS]; /* RCU-published */
     struct pkt_pool *pool;
     struct sw_mfc *mfc;
     struct kk_reactor *ctl;
@@ -320,6 +339,145 @@ static void pmd_userspace(void *arg, const struct sw_odp_userspace *u, const str
     struct pmd *pmd = arg;
     if (pmd->dp->opts.userspace)
         pmd->dp->opts.userspace(pmd->dp->opts.upcall_arg, u, pkt, port_of_id(pkt->port));
+}
+
+/* ---- meters ------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* SW_ODP_METER for a batch: which packets stay under the rates. */
+static void meter_batch(struct sw_dpif *dp, uint32_t id, struct pkt_buf *const *pkts, unsigned n,
+                        bool *keep)
+{
+    struct meter *m = id < SW_DPIF_MAX_METERS ? kk_rcu_get(&dp->meters[id]) : NULL;
+    if (!m) {
+        for (unsigned i = 0; i < n; i++)
+            keep[i] = true;
+        return;
+    }
+    uint64_t now = mono_ns();
+    spin_lock(&m->lock);
+    uint64_t dt = now > m->last_ns ? now - m->last_ns : 0;
+    m->last_ns = now > m->last_ns ? now : m->last_ns;
+    for (unsigned b = 0; b < m->n_bands; b++) {
+        struct meter_band *band = &m->bands[b];
+        /* dt up to 10 s: rate * dt fits in 64 bits for any 32-bit rate */
+        uint64_t add = band->rate * (dt > 10000000000ull ? 10000000000ull : dt) / 1000000000u;
+        band->tokens = band->tokens + add > band->burst ? band->burst : band->tokens + add;
+    }
+    uint64_t bytes = 0, dropped_p[SW_METER_MAX_BANDS] = {0}, dropped_b[SW_METER_MAX_BANDS] = {0};
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t cost = m->pktps ? 1000 : (uint64_t)pkts[i]->pkt_len * 8;
+        bytes += pkts[i]->pkt_len;
+        int applies = -1;
+        for (unsigned b = 0; b < m->n_bands; b++) {
+            struct meter_band *band = &m->bands[b];
+            if (band->tokens >= cost)
+                band->tokens -= cost;
+            else if (applies < 0 || band->rate > m->bands[applies].rate)
+                applies = (int)b;
+        }
+        keep[i] = applies < 0;
+        if (applies >= 0) {
+            dropped_p[applies]++;
+            dropped_b[applies] += pkts[i]->pkt_len;
+        }
+    }
+    __atomic_store_n(&m->packets, m->packets + n, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->bytes, m->bytes + bytes, __ATOMIC_RELAXED);
+    for (unsigned b = 0; b < m->n_bands; b++) {
+        if (dropped_p[b]) {
+            __atomic_store_n(&m->bands[b].packets, m->bands[b].packets + dropped_p[b],
+                             __ATOMIC_RELAXED);
+            __atomic_store_n(&m->bands[b].bytes, m->bands[b].bytes + dropped_b[b],
+                             __ATOMIC_RELAXED);
+        }
+    }
+    spin_unlock(&m->lock);
+}
+
+static void pmd_meter(void *arg, uint32_t id, struct pkt_buf *const *pkts, unsigned n, bool *keep)
+{
+    struct pmd *pmd = arg;
+    meter_batch(pmd->dp, id, pkts, n, keep);
+}
+
+int sw_dpif_meter_set(struct sw_dpif *dp, uint32_t id, const struct sw_meter_config *c)
+{
+    if (!dp || !c || id >= SW_DPIF_MAX_METERS || c->n_bands == 0 ||
+        c->n_bands > SW_METER_MAX_BANDS)
+        return -EINVAL;
+    for (unsigned b = 0; b < c->n_bands; b++)
+        if (c->bands[b].rate == 0)
+            return -EINVAL;
+    struct meter *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->pktps = c->pktps;
+    m->n_bands = c->n_bands;
+    m->last_ns = mono_ns();
+    for (unsigned b = 0; b < c->n_bands; b++) {
+        struct meter_band *band = &m->bands[b];
+        uint64_t unit = 1000; /* kbit -> bits, packets -> milli-packets */
+        band->rate = (uint64_t)c->bands[b].rate * unit;
+        band->burst = c->bands[b].burst ? (uint64_t)c->bands[b].burst * unit : band->rate / 10;
+        /* at least one full-size frame (or packet) fits */
+        uint64_t floor = m->pktps ? 1000 : 1514 * 8;
+        if (band->burst < floor)
+            band->burst = floor;
+        band->tokens = band->burst;
+    }
+    struct meter *old = dp->meters[id];
+    if (old) {
+        /* the counters stay across a modify */
+        spin_lock(&old->lock);
+        m->packets = old->packets;
+        m->bytes = old->bytes;
+        for (unsigned b = 0; b < m->n_bands && b < old->n_bands; b++) {
+            m->bands[b].packets = old->bands[b].packets;
+            m->bands[b].bytes = old->bands[b].bytes;
+        }
+        spin_unlock(&old->lock);
+    }
+    kk_rcu_set(&dp->meters[id], m);
+    if (old)
+        kk_rcu_call(free, old);
+    return 0;
+}
+
+int sw_dpif_meter_del(struct sw_dpif *dp, uint32_t id)
+{
+    if (!dp || id >= SW_DPIF_MAX_METERS || !dp->meters[id])
+        return -ENOENT;
+    struct meter *old = dp->meters[id];
+    kk_rcu_set(&dp->meters[id], NULL);
+    kk_rcu_call(free, old);
+    return 0;
+}
+
+int sw_dpif_meter_stats(struct sw_dpif *dp, uint32_t id, struct sw_meter_stats *out)
+{
+    if (!dp || !out || id >= SW_DPIF_MAX_METERS)
+        return -ENOENT;
+    struct meter *m = kk_rcu_get(&dp->meters[id]);
+    int rc = -ENOENT;
+    if (m) {
+        memset(out, 0, sizeof(*out));
+        out->packets = __atomic_load_n(&m->packets, __ATOMIC_RELAXED);
+        out->bytes = __atomic_load_n(&m->bytes, __ATOMIC_RELAXED);
+        out->n_bands = m->n_bands;
+        for (unsigned b = 0; b < m->n_bands; b++) {
+            out->band_packets[b] = __atomic_load_n(&m->bands[b].packets, __ATOMIC_RELAXED);
+            out->band_bytes[b] = __atomic_load_n(&m->bands[b].bytes, __ATOMIC_RELAXED);
+        }
+        rc = 0;
+    }
+    return rc;
 }
 
 /* ---- PMD: upcalls ------------------------------------------------------ */
@@ -720,7 +878,8 @@ static int pmd_create(struct sw_dpif *dp, unsigned index, int cpu, struct pmd **
     pmd->index = index;
     pmd->cpu = cpu;
     pmd->exec = (struct sw_odp_exec_ctx){
-        .output = pmd_output, .userspace = pmd_userspace, .arg = pmd, .pool = dp->pool};
+        .output = pmd_output, .userspace = pmd_userspace, .meter = pmd_meter, .arg = pmd,
+        .pool = dp->pool};
     pmd->published = poll_list_new(0, 0);
     int rc = pmd->published ? sw_emc_create_sized(dp->opts.emc_entries, dp->opts.emc_insert_inv_prob, &pmd->emc) : -ENOMEM;
     if (rc == 0) {
@@ -858,6 +1017,10 @@ void sw_dpif_destroy(struct sw_dpif *dp)
         pkt_pool_flush_thread_cache(dp->pool);
         pkt_pool_destroy(dp->pool);
     }
+    /* no PMD runs any more: meters go at once (replaced ones were queued
+     * to RCU and freed by sw_mfc_destroy's barrier) */
+    for (unsigned i = 0; i < SW_DPIF_MAX_METERS; i++)
+        free(dp->meters[i]);
     free(dp);
 }
 
@@ -1047,13 +1210,20 @@ static void ctl_userspace(void *arg, const struct sw_odp_userspace *u, const str
         c->dp->opts.userspace(c->dp->opts.upcall_arg, u, pkt, port_of_id(pkt->port));
 }
 
+static void ctl_meter(void *arg, uint32_t id, struct pkt_buf *const *pkts, unsigned n, bool *keep)
+{
+    struct ctl_exec *c = arg;
+    meter_batch(c->dp, id, pkts, n, keep);
+}
+
 static int execute_owned(struct sw_dpif *dp, struct pkt_buf *copy, uint32_t in_port,
                          const void *actions, size_t actions_len)
 {
     copy->port = in_port_id(in_port);
     struct ctl_exec c = {.dp = dp};
     struct sw_odp_exec_ctx ctx = {
-        .output = ctl_output, .userspace = ctl_userspace, .arg = &c, .pool = dp->pool};
+        .output = ctl_output, .userspace = ctl_userspace, .meter = ctl_meter, .arg = &c,
+        .pool = dp->pool};
     sw_odp_execute(&ctx, &copy, 1, actions, actions_len);
     return ctx.copy_failures ? -ENOMEM : 0;
 }

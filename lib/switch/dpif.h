@@ -185,6 +185,46 @@ typedef void (*sw_dpif_push_fn)(void *arg, const struct sw_flow_key *key, void *
                                 const struct sw_mfc_flow_stats *delta);
 unsigned sw_dpif_flow_push(struct sw_dpif *dp, sw_dpif_push_fn fn, void *arg);
 
+/*
+ * Meters: rate limiters that SW_ODP_METER actions name, shared by every PMD
+ * (one lock per meter, taken once per batch). Each band is a token bucket
+ * filled at its rate up to its burst; a packet uses tokens of every band
+ * that has them, and exceeds the bands that do not; the exceeded band with
+ * the highest rate applies. Drop bands only (DSCP remarking is refused).
+ * Units: kilobits per second (burst in kilobits) or, with @pktps, packets
+ * per second (burst in packets); a burst of 0 means 100 ms at the rate (at
+ * least one 1500-byte frame or one packet).
+ */
+#define SW_DPIF_MAX_METERS 4096   /* meter numbers 0..4095 */
+#define SW_METER_MAX_BANDS 8
+
+struct sw_meter_band {
+    uint32_t rate;               /* kbit/s or packets/s, > 0 */
+    uint32_t burst;              /* kbit or packets; 0: 100 ms at the rate */
+};
+
+struct sw_meter_config {
+    bool pktps;                  /* rates in packets per second, else kbit/s */
+    unsigned n_bands;            /* 1..SW_METER_MAX_BANDS (all drop bands) */
+    struct sw_meter_band bands[SW_METER_MAX_BANDS];
+};
+
+struct sw_meter_stats {
+    uint64_t packets, bytes;     /* that reached the meter */
+    unsigned n_bands;
+    uint64_t band_packets[SW_METER_MAX_BANDS], band_bytes[SW_METER_MAX_BANDS]; /* dropped */
+};
+
+/* Create meter @id or replace its configuration (its counters stay).
+ * Returns 0, -EINVAL (id out of range, no band, a zero rate), -ENOMEM.
+ * Control thread. */
+int sw_dpif_meter_set(struct sw_dpif *dp, uint32_t id, const struct sw_meter_config *c);
+/* Delete meter @id: SW_ODP_METER actions naming it pass everything until
+ * the megaflows are revalidated. 0 or -ENOENT. Control thread. */
+int sw_dpif_meter_del(struct sw_dpif *dp, uint32_t id);
+/* 0 or -ENOENT. A registered RCU reader thread (the control thread). */
+int sw_dpif_meter_stats(struct sw_dpif *dp, uint32_t id, struct sw_meter_stats *out);
+
 struct sw_dpif_pmd_stats {
     int cpu;                     /* pinned CPU or -1 */
     unsigned n_rxq;              /* queues it polls */

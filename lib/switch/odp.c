@@ -63,6 +63,11 @@ void sw_odp_put_pop_vlan(struct sw_odp_buf *b)
     sw_odp_put(b, SW_ODP_POP_VLAN, NULL, 0);
 }
 
+void sw_odp_put_meter(struct sw_odp_buf *b, uint32_t meter_id)
+{
+    sw_odp_put(b, SW_ODP_METER, &meter_id, sizeof(meter_id));
+}
+
 /* The record length each type must have. */
 static size_t expected_len(uint16_t type)
 {
@@ -76,6 +81,7 @@ static size_t expected_len(uint16_t type)
     case SW_ODP_SET_IPV6: return sizeof(struct sw_odp_set_ipv6);
     case SW_ODP_SET_L4: return sizeof(struct sw_odp_set_l4);
     case SW_ODP_USERSPACE: return sizeof(struct sw_odp_userspace);
+    case SW_ODP_METER: return sizeof(struct sw_odp_meter);
     default: return 0;
     }
 }
@@ -280,6 +286,9 @@ static void format_one(struct out *o, const struct sw_odp_attr *a,
         out_printf(o, "userspace(reason=%" PRIu32 ",cookie=0x%" PRIx64 ")", x->reason, x->cookie);
         break;
     }
+    case SW_ODP_METER:
+        out_printf(o, "meter(%" PRIu32 ")", ((const struct sw_odp_meter *)(const void *)a)->meter_id);
+        break;
     default:
         out_printf(o, "unknown(%u)", a->type);
         break;
@@ -546,6 +555,29 @@ static void execute_chunk(struct sw_odp_exec_ctx *ctx, struct pkt_buf **pkts, un
                 for (unsigned i = 0; i < n; i++)
                     ctx->userspace(ctx->arg, (const void *)a, pkts[i]);
             break;
+        case SW_ODP_METER: {
+            if (!ctx->meter)
+                break;
+            bool keep[EXEC_CHUNK];
+            ctx->meter(ctx->arg, ((const struct sw_odp_meter *)(const void *)a)->meter_id, pkts,
+                       n, keep);
+            /* drop what is over the rate; the rest goes on, in order */
+            unsigned k = 0;
+            for (unsigned i = 0; i < n; i++) {
+                if (!keep[i]) {
+                    pkt_free(pkts[i]);
+                    continue;
+                }
+                pkts[k] = pkts[i];
+                st.lay[k] = st.lay[i];
+                st.lay_valid[k] = st.lay_valid[i];
+                k++;
+            }
+            n = k;
+            if (n == 0)
+                return;
+            break;
+        }
         default:
             break;
         }

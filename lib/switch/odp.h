@@ -55,6 +55,7 @@ enum sw_odp_type {
     SW_ODP_SET_IPV6,     /* struct sw_odp_set_ipv6 */
     SW_ODP_SET_L4,       /* struct sw_odp_set_l4: TCP/UDP/SCTP ports */
     SW_ODP_USERSPACE,    /* struct sw_odp_userspace: hand a copy to the slow path */
+    SW_ODP_METER,        /* struct sw_odp_meter: packets over the meter's rate are dropped */
     SW_ODP_TYPE_MAX,
 };
 
@@ -115,6 +116,11 @@ struct sw_odp_userspace {
     uint64_t cookie;     /* passed back to the slow path as is */
 };
 
+struct sw_odp_meter {
+    struct sw_odp_attr hdr;
+    uint32_t meter_id;   /* the datapath's meter number */
+};
+
 #define SW_ODP_ALIGN 8
 #define SW_ODP_MAX_LEN 2048   /* longest action list a megaflow may carry */
 
@@ -140,6 +146,7 @@ void *sw_odp_put(struct sw_odp_buf *b, uint16_t type, const void *payload, size_
 void sw_odp_put_output(struct sw_odp_buf *b, uint32_t port);
 void sw_odp_put_push_vlan(struct sw_odp_buf *b, uint16_t tpid, uint16_t tci);
 void sw_odp_put_pop_vlan(struct sw_odp_buf *b);
+void sw_odp_put_meter(struct sw_odp_buf *b, uint32_t meter_id);
 
 /* Iterate over a list that passed sw_odp_validate(). */
 #define SW_ODP_FOR_EACH(a, actions, actions_len)                                              \
@@ -170,6 +177,10 @@ int sw_odp_format(const void *actions, size_t len, char *buf, size_t size,
 struct sw_odp_exec_ctx {
     void (*output)(void *arg, uint32_t port, struct pkt_buf *pkt);
     void (*userspace)(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt);
+    /* SW_ODP_METER: set keep[i] for each of the @n packets (false: over
+     * the rate, dropped by execution). NULL: meters pass everything. */
+    void (*meter)(void *arg, uint32_t meter_id, struct pkt_buf *const *pkts, unsigned n,
+                  bool *keep);
     void *arg;
     struct pkt_pool *pool;
     uint64_t copy_failures; /* copies that could not be allocated (counted here) */

@@ -251,7 +251,8 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         if (keyword(name, "mod_vlan_vid") || keyword(name, "mod_vlan_pcp") ||
             keyword(name, "push_vlan") || keyword(name, "set_field") ||
             keyword(name, "resubmit") || keyword(name, "goto_table") ||
-            keyword(name, "write_metadata") || keyword(name, "write_actions"))
+            keyword(name, "write_metadata") || keyword(name, "write_actions") ||
+            keyword(name, "group") || keyword(name, "meter"))
             return sw__fail(err, err_size, "%s: missing argument", name);
         if (ofp && sw__ofport_from_text(ofp, name, &a->port) == 0) {
             a->type = OFPACT_OUTPUT;
@@ -291,6 +292,24 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
                             arg);
         a->type = OFPACT_PUSH_VLAN;
         a->u16 = (uint16_t)v;
+        return 0;
+    }
+    if (keyword(name, "meter")) {
+        if (parse_uint(arg, 0xffff0000u, &v) || v == 0)
+            return sw__fail(err, err_size, "meter: bad meter id '%s' (1..0xffff0000)", arg);
+        if (ofp && !sw__meter_exists(ofp, (uint32_t)v))
+            return sw__fail(err, err_size, "meter: meter %" PRIu64 " does not exist", v);
+        a->type = OFPACT_METER;
+        a->port = (uint32_t)v;
+        return 0;
+    }
+    if (keyword(name, "group")) {
+        if (parse_uint(arg, SW_GROUP_MAX_ID, &v))
+            return sw__fail(err, err_size, "group: bad group id '%s'", arg);
+        if (ofp && !sw__group_exists(ofp, (uint32_t)v))
+            return sw__fail(err, err_size, "group: group %" PRIu64 " does not exist", v);
+        a->type = OFPACT_GROUP;
+        a->port = (uint32_t)v;
         return 0;
     }
     if (keyword(name, "write_metadata")) {
@@ -396,10 +415,10 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
 
 /* Instruction phases, in the order OpenFlow 1.3 executes them (and
  * ovs-ofctl wants them written). */
-enum phase { PH_APPLY, PH_CLEAR, PH_WRITE, PH_METADATA, PH_GOTO };
+enum phase { PH_METER, PH_APPLY, PH_CLEAR, PH_WRITE, PH_METADATA, PH_GOTO };
 
-static const char *const phase_names[] = {"apply actions", "clear_actions", "write_actions",
-                                          "write_metadata", "goto_table"};
+static const char *const phase_names[] = {"meter", "apply actions", "clear_actions",
+                                          "write_actions", "write_metadata", "goto_table"};
 
 static enum phase phase_of(uint8_t type)
 {
@@ -412,6 +431,8 @@ static enum phase phase_of(uint8_t type)
         return PH_METADATA;
     case OFPACT_GOTO_TABLE:
         return PH_GOTO;
+    case OFPACT_METER:
+        return PH_METER;
     default:
         return PH_APPLY;
     }
@@ -433,6 +454,7 @@ static bool allowed_in_set(uint8_t type)
     case OFPACT_PUSH_VLAN:
     case OFPACT_SET_FIELD:
     case OFPACT_DEC_TTL:
+    case OFPACT_GROUP:
         return true;
     default:
         return false;
@@ -451,7 +473,8 @@ static int parse_list(struct sw_ofproto *ofp, char *p, const char *text,
 {
     int r = 0;
     bool saw_drop = false;
-    int phase = PH_APPLY;
+    int phase = PH_METER;
+    bool seen[PH_GOTO + 1] = {false};
     unsigned first = acts->n;
     while (*p && r == 0) {
         /* split at the next comma outside parentheses */
@@ -496,11 +519,12 @@ static int parse_list(struct sw_ofproto *ofp, char *p, const char *text,
                 r = sw__fail(err, err_size, "write_actions: '%s' cannot be in an action set", p);
             } else if (r == 0) {
                 int ph = (int)phase_of(a->type);
-                if (ph == phase && ph != PH_APPLY)
+                if (seen[ph] && ph != PH_APPLY)
                     r = sw__fail(err, err_size, "%s given twice", phase_names[ph]);
                 else if (ph < phase)
                     r = sw__fail(err, err_size, "%s must come before %s", phase_names[ph],
                                  phase_names[phase]);
+                seen[ph] = true;
                 phase = ph;
             }
             if (r == 0)
@@ -560,6 +584,22 @@ int sw__ofpacts_dup(const struct sw_ofpacts *a, struct sw_ofpacts **out)
         memcpy(c->a, a->a, n * sizeof(struct ofpact));
     *out = c;
     return 0;
+}
+
+bool sw__ofpacts_uses_meter(const struct sw_ofpacts *a, uint32_t id)
+{
+    for (unsigned i = 0; a && i < a->n; i++)
+        if (a->a[i].type == OFPACT_METER && a->a[i].port == id)
+            return true;
+    return false;
+}
+
+bool sw__ofpacts_uses_group(const struct sw_ofpacts *a, uint32_t id)
+{
+    for (unsigned i = 0; a && i < a->n; i++)
+        if (a->a[i].type == OFPACT_GROUP && a->a[i].port == id)
+            return true;
+    return false;
 }
 
 bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport)
@@ -680,6 +720,12 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
             break;
         case OFPACT_CLEAR_ACTIONS:
             put(&o, "clear_actions");
+            break;
+        case OFPACT_GROUP:
+            put(&o, "group:%" PRIu32, a->port);
+            break;
+        case OFPACT_METER:
+            put(&o, "meter:%" PRIu32, a->port);
             break;
         case OFPACT_WRITE_METADATA:
             if (a->mask.masks.metadata == UINT64_MAX)

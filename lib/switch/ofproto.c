@@ -43,6 +43,23 @@ static void bump(struct sw_ofproto *ofp)
     atomic_fetch_add_explicit(&ofp->seq, 1, memory_order_release);
 }
 
+void sw__ofproto_bump(struct sw_ofproto *ofp)
+{
+    bump(ofp);
+}
+
+int sw_ofproto_table_stats(struct sw_ofproto *ofp, unsigned table, struct sw_table_stats *out)
+{
+    if (!ofp || !out || table >= SW_OFP_TABLES)
+        return -EINVAL;
+    pthread_mutex_lock(&ofp->mutex);
+    out->active = ofp->table_rules[table].n;
+    pthread_mutex_unlock(&ofp->mutex);
+    out->lookups = atomic_load_explicit(&ofp->tbl_lookups[table], memory_order_relaxed);
+    out->matched = atomic_load_explicit(&ofp->tbl_matched[table], memory_order_relaxed);
+    return 0;
+}
+
 /* ---- create / destroy ---- */
 
 int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **out)
@@ -56,6 +73,12 @@ int sw_ofproto_create(const struct sw_ofproto_settings *s, struct sw_ofproto **o
     memcpy(ofp->mac, s->mac, 6);
     ofp->now_fn = s->now_ms ? s->now_ms : monotonic_ms;
     ofp->now_arg = s->now_arg;
+    ofp->flow_removed = s->flow_removed;
+    ofp->flow_removed_arg = s->flow_removed_arg;
+    if (s->meters) {
+        ofp->meter_provider = *s->meters;
+        ofp->has_meter_provider = true;
+    }
     pthread_mutex_init(&ofp->mutex, NULL);
     pthread_rwlock_init(&ofp->cfg_lock, NULL);
     ofp->rules.prev = ofp->rules.next = &ofp->rules;
@@ -100,6 +123,8 @@ void sw_ofproto_destroy(struct sw_ofproto *ofp)
     if (!ofp)
         return;
     kk_rcu_barrier(); /* rules and action lists queued for reclamation */
+    sw__groups_free(ofp);
+    sw__meters_free(ofp);
     for (unsigned t = 0; t < SW_OFP_TABLES; t++)
         sw_cls_destroy(ofp->tables[t]);
     struct rule *r = ofp->rules.next;
@@ -1004,6 +1029,18 @@ static void link_rule(struct sw_ofproto *ofp, struct rule *r)
         index_grow(ofp);
 }
 
+static void rule_info(const struct rule *r, struct sw_rule_info *info);
+
+/* Tell the owner a rule that asked for it is gone (flow-removed). */
+static void notify_removed(struct sw_ofproto *ofp, const struct rule *r, int reason)
+{
+    if (!ofp->flow_removed || !(r->flags & SW_OFP_FLAG_SEND_FLOW_REM))
+        return;
+    struct sw_rule_info info;
+    rule_info(r, &info);
+    ofp->flow_removed(ofp->flow_removed_arg, &info, reason);
+}
+
 /* Remove @r from its classifier at @version and from the lists and index. */
 static void unlink_rule(struct sw_ofproto *ofp, struct rule *r, uint64_t version)
 {
@@ -1044,6 +1081,47 @@ static void touch(uint8_t *touched, unsigned t)
     touched[t >> 3] |= (uint8_t)(1u << (t & 7));
 }
 
+static unsigned del_rules_using(struct sw_ofproto *ofp, bool meter, uint32_t id, int reason)
+{
+    uint8_t touched[(SW_OFP_TABLES + 7) / 8] = {0};
+    uint64_t version = atomic_load(&ofp->version) + 1;
+    struct rule *dead = NULL;
+    unsigned n = 0;
+    for (struct rule *o = ofp->rules.next; o != &ofp->rules;) {
+        struct rule *next = o->next;
+        const struct sw_ofpacts *acts = atomic_load(&o->actions);
+        if (meter ? sw__ofpacts_uses_meter(acts, id) : sw__ofpacts_uses_group(acts, id)) {
+            notify_removed(ofp, o, reason);
+            unlink_rule(ofp, o, version);
+            touch(touched, o->table_id);
+            o->next = dead;
+            dead = o;
+            n++;
+        }
+        o = next;
+    }
+    if (dead) {
+        publish(ofp, touched, version);
+        while (dead) {
+            struct rule *d = dead->next;
+            kk_rcu_call(free_rule, dead);
+            dead = d;
+        }
+    }
+    return n;
+}
+
+unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
+{
+    return del_rules_using(ofp, false, id, SW_RR_GROUP_DELETE);
+}
+
+unsigned sw__ofproto_del_rules_with_meter(struct sw_ofproto *ofp, uint32_t id)
+{
+    /* OpenFlow 1.3 has no meter-delete reason (1.4's is 5): a delete */
+    return del_rules_using(ofp, true, id, SW_RR_DELETE);
+}
+
 /* A flow-mod being applied: the version it changes, the tables it touched,
  * and the rules it removed (freed once that version is published). */
 struct fm_batch {
@@ -1054,8 +1132,12 @@ struct fm_batch {
     unsigned n_dead, changed;
 };
 
-static void batch_remove(struct fm_batch *b, struct rule *o)
+/* @reason: SW_RR_* for a flow-removed message, or -1 (a rule replaced by an
+ * identical add: none). */
+static void batch_remove(struct fm_batch *b, struct rule *o, int reason)
 {
+    if (reason >= 0)
+        notify_removed(b->ofp, o, reason);
     if (b->n_dead == KK_ARRAY_SIZE(b->dead)) {
         /* publish this batch and go on with another version */
         publish(b->ofp, b->touched, b->version);
@@ -1107,7 +1189,7 @@ static int add_rule(struct fm_batch *b, const struct sw_flow_mod *fm, uint64_t n
      * same version: translations see the old rule or the new one */
     struct rule *old = index_find(ofp, nr->table_id, nr->priority, &nr->match, &nr->mask);
     if (old)
-        batch_remove(b, old);
+        batch_remove(b, old, -1);
     link_rule(ofp, nr);
     touch(b->touched, fm->table_id);
     b->changed = 1;
@@ -1123,7 +1205,7 @@ static int change_rule(struct fm_batch *b, struct rule *o, const struct sw_flow_
          !sw__ofpacts_output_to(atomic_load(&o->actions), fm->out_port)))
         return 0;
     if (del) {
-        batch_remove(b, o);
+        batch_remove(b, o, SW_RR_DELETE);
     } else {
         struct sw_ofpacts *acts;
         if (sw__ofpacts_dup(fm->actions, &acts))
@@ -1403,6 +1485,7 @@ void sw_ofproto_run(struct sw_ofproto *ofp,
         bool idle = o->idle_timeout && now >= used &&
                     now - used >= (uint64_t)o->idle_timeout * 1000;
         if (hard || idle) {
+            notify_removed(ofp, o, hard ? SW_RR_HARD_TIMEOUT : SW_RR_IDLE_TIMEOUT);
             unlink_rule(ofp, o, version);
             touch(touched, o->table_id);
             o->next = dead; /* reuse the link for the free list */

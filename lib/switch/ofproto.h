@@ -93,6 +93,23 @@ struct sw_ofproto;
 
 /* ---- bridge ------------------------------------------------------------ */
 
+struct sw_rule_info;
+struct sw_meter_config;
+struct sw_meter_stats;
+
+/*
+ * Where a bridge's OpenFlow meters are enforced: the datapath's meter
+ * table, shared by bridges, so the provider numbers the datapath meters.
+ * @set creates (*dp_id == UINT32_MAX on input: allocate one) or replaces;
+ * returns 0 or a negative errno. Called under the bridge's lock.
+ */
+struct sw_meter_provider {
+    int (*set)(void *arg, uint32_t *dp_id, const struct sw_meter_config *c);
+    void (*del)(void *arg, uint32_t dp_id);
+    int (*stats)(void *arg, uint32_t dp_id, struct sw_meter_stats *out);
+    void *arg;
+};
+
 struct sw_ofproto_settings {
     const char *name;             /* required, < 64 bytes */
     uint8_t mac[6];               /* bridge MAC (LACP system id of its bonds) */
@@ -103,7 +120,21 @@ struct sw_ofproto_settings {
      * CLOCK_MONOTONIC. Tests pass their own. */
     uint64_t (*now_ms)(void *arg);
     void *now_arg;
+    /* Called for each removed rule that has SW_OFP_FLAG_SEND_FLOW_REM, with
+     * its last statistics and why (SW_RR_*), on the thread that removed it,
+     * under the bridge's lock: it must not call sw_ofproto functions that
+     * change rules, groups or ports. NULL: none. */
+    void (*flow_removed)(void *arg, const struct sw_rule_info *rule, int reason);
+    void *flow_removed_arg;
+    /* Meters (copied); NULL: meter-mods are refused (-ENOTSUP). */
+    const struct sw_meter_provider *meters;
 };
+
+/* Flow-removed reasons (OpenFlow 1.3's numbers). */
+#define SW_RR_IDLE_TIMEOUT 0
+#define SW_RR_HARD_TIMEOUT 1
+#define SW_RR_DELETE       2
+#define SW_RR_GROUP_DELETE 3
 
 /*
  * Create a bridge with no ports. Unless @s->no_default_flow, table 0 gets
@@ -342,6 +373,101 @@ int sw_ofproto_flow_dump(struct sw_ofproto *ofp, const char *filter,
  */
 int sw_ofproto_dump_flows(struct sw_ofproto *ofp, const char *filter, bool with_stats,
                           char *buf, size_t size);
+
+/* OpenFlow table statistics (OFPMP_TABLE): rules in the table, packets
+ * looked up in it and packets that matched a rule, as credited from the
+ * datapath (like rule counters). */
+struct sw_table_stats {
+    uint32_t active;
+    uint64_t lookups, matched;
+};
+/* 0, or -EINVAL (no such table). Control thread. */
+int sw_ofproto_table_stats(struct sw_ofproto *ofp, unsigned table, struct sw_table_stats *out);
+
+/* ---- groups ---- */
+
+enum sw_group_type {
+    SW_GROUP_ALL,          /* every bucket (multicast, flooding) */
+    SW_GROUP_SELECT,       /* one live bucket by a hash of the 5-tuple, weighted */
+    SW_GROUP_INDIRECT,     /* its one bucket */
+    SW_GROUP_FF,           /* fast failover: the first live bucket */
+};
+
+#define SW_GROUP_WATCH_NONE 0xffffffffu
+#define SW_GROUP_MAX_ID     0xffffff00u  /* OpenFlow's OFPG_MAX */
+#define SW_GROUP_MAX_BUCKETS 64
+
+enum sw_group_mod_cmd { SW_GM_ADD, SW_GM_MODIFY, SW_GM_ADD_OR_MOD, SW_GM_DELETE };
+
+/*
+ * A group-mod in ovs-ofctl syntax:
+ *   "group_id=1,type=select,bucket=weight:10,actions=output:1,bucket=output:2"
+ *   "group_id=2,type=ff,bucket=watch_port:1,actions=output:1,bucket=watch_port:2,output:2"
+ * type all|select|indirect|ff (fast_failover); a bucket's settings
+ * (weight:N, watch_port:P, watch_group:G, bucket_id:N ignored) come before
+ * its actions ("actions=" optional). DELETE takes "group_id=N", "" or
+ * "group_id=all" (every group), and also deletes the rules that use a
+ * deleted group (OpenFlow's rule). Errors: -EEXIST (ADD of an existing
+ * id), -ENOENT (MODIFY of a missing one), -ELOOP (a chain of groups back
+ * to itself), -EINVAL (bad text, unknown group in a bucket, an indirect
+ * group without exactly one bucket, a fast-failover bucket that watches
+ * nothing), with @err set. Revalidation follows (the change sequence
+ * moves). Control thread.
+ */
+int sw_ofproto_group_mod(struct sw_ofproto *ofp, enum sw_group_mod_cmd cmd, const char *text,
+                         char *err, size_t err_size);
+
+struct sw_group_info {
+    uint32_t id;
+    enum sw_group_type type;
+    unsigned n_buckets;
+    uint64_t n_packets, n_bytes, created_ms;
+    unsigned ref_count;                 /* rules that use it */
+};
+
+/*
+ * `dump-groups` text, one group per line like ovs-ofctl:
+ *   " group_id=1,type=select,bucket=weight:10,actions=output:1,bucket=..."
+ * and with @stats `dump-group-stats`:
+ *   " group_id=1,duration=2.0s,ref_count=1,packet_count=5,byte_count=300,
+ *     bucket0:packet_count=3,byte_count=180,bucket1:..."
+ * @id: one group, or SW_GROUP_WATCH_NONE for all (sorted by id).
+ * snprintf semantics. Control thread.
+ */
+int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
+                           size_t size);
+const char *sw_group_type_name(enum sw_group_type t);
+
+/* ---- meters ---- */
+
+#define SW_OFP_MAX_METERS 1024   /* per bridge; meter ids 1..0xffff0000 */
+
+/*
+ * A meter-mod in ovs-ofctl syntax:
+ *   "meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100"
+ *   "meter=2,pktps,bands=type=drop,rate=10"
+ * kbps (default) or pktps; `burst` makes the bands' burst_size count
+ * (else 100 ms at the rate); drop bands only (type=dscp_remark: -ENOTSUP).
+ * DELETE takes "meter=N" or "" / "meter=all" and deletes the rules that
+ * use a deleted meter. Errors: -EEXIST, -ENOENT (modify of a missing
+ * meter), -ENOTSUP (no provider, or a band type the datapath lacks),
+ * -ENOSPC (SW_OFP_MAX_METERS), -EINVAL, with @err set. Control thread.
+ */
+enum sw_meter_mod_cmd { SW_MM_ADD, SW_MM_MODIFY, SW_MM_DELETE };
+int sw_ofproto_meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, const char *text,
+                         char *err, size_t err_size);
+
+/*
+ * `dump-meters` text, one meter per line like ovs-ofctl:
+ *   "meter=1 kbps burst bands=\ntype=drop rate=1000 burst_size=100"
+ * flattened to one line per meter: " meter=1,kbps,burst,bands=type=drop,rate=1000,burst_size=100"
+ * and with @stats `meter-stats`:
+ *   " meter=1,flow_count=1,packet_in_count=10,byte_in_count=600,duration=1.0s,
+ *     bands=0:packet_count=2,byte_count=120"
+ * @id 0: all (sorted). snprintf semantics. Control thread.
+ */
+int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
+                           size_t size);
 
 /* Format one rule's match + actions ("priority=100,in_port=1 actions=output:2"). */
 int sw_rule_format(const struct sw_rule_info *rule, char *buf, size_t size);

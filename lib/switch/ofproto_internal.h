@@ -34,6 +34,8 @@ enum ofpact_type {
     OFPACT_CLEAR_ACTIONS,   /* empty the action set */
     OFPACT_WRITE_ACTIONS,   /* u16 = count: the next u16 entries go into the action set */
     OFPACT_WRITE_METADATA,  /* value.metadata under mask.masks.metadata */
+    OFPACT_GROUP,           /* port = group id */
+    OFPACT_METER,           /* port = meter id (the first instruction) */
 };
 
 #define OFPACT_TABLE_CURRENT 255
@@ -70,6 +72,58 @@ extern const unsigned sw__ofp_n_fields;
 int sw__ofpacts_dup(const struct sw_ofpacts *a, struct sw_ofpacts **out);
 /* True if the list outputs to @ofport (del-flows out_port filter). */
 bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport);
+
+/* True if the list (action sets included) uses group @id / meter @id. */
+bool sw__ofpacts_uses_group(const struct sw_ofpacts *a, uint32_t id);
+bool sw__ofpacts_uses_meter(const struct sw_ofpacts *a, uint32_t id);
+
+/* ---- groups (group.c) ---- */
+
+struct group_bucket {
+    uint16_t weight;            /* select: share of the traffic */
+    uint32_t watch_port;        /* ofport whose liveness decides, or SW_GROUP_WATCH_NONE */
+    uint32_t watch_group;       /* group whose liveness decides, or SW_GROUP_WATCH_NONE */
+    struct sw_ofpacts *actions;
+    _Atomic uint64_t n_packets, n_bytes;
+};
+
+/* Immutable but for its counters; replaced whole by a modify (the old
+ * one's counters carry over). Read under cfg_lock. */
+struct group {
+    uint32_t id;
+    enum sw_group_type type;
+    uint64_t created_ms;
+    _Atomic uint64_t n_packets, n_bytes;
+    unsigned n_buckets;
+    struct group_bucket buckets[];
+};
+
+/* Under cfg_lock (either mode): the group, or NULL. */
+struct group *sw__group_find(const struct sw_ofproto *ofp, uint32_t id);
+/* Takes cfg_lock: whether group @id exists. */
+bool sw__group_exists(struct sw_ofproto *ofp, uint32_t id);
+void sw__groups_free(struct sw_ofproto *ofp);
+/* ofproto.c, under ofp->mutex: delete every rule that uses group @id /
+ * meter @id. */
+unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id);
+unsigned sw__ofproto_del_rules_with_meter(struct sw_ofproto *ofp, uint32_t id);
+
+/* ---- meters (meter.c) ---- */
+
+struct meter_entry {
+    uint32_t id;
+    uint32_t dp_id;             /* the provider's number */
+    bool burst;                 /* OFPMF_BURST: the bands' burst sizes count */
+    uint64_t created_ms;
+    struct sw_meter_config cfg;
+};
+
+/* Under cfg_lock: the meter's datapath number, or UINT32_MAX. */
+uint32_t sw__meter_dp_id(const struct sw_ofproto *ofp, uint32_t id);
+/* Takes cfg_lock: whether meter @id exists. */
+bool sw__meter_exists(struct sw_ofproto *ofp, uint32_t id);
+void sw__meters_free(struct sw_ofproto *ofp);
+void sw__ofproto_bump(struct sw_ofproto *ofp);
 
 /* ---- bridge ---- */
 
@@ -150,6 +204,18 @@ struct sw_ofproto {
 
     struct sw_mac_table *macs;
     _Atomic uint64_t seq;         /* configuration and rule changes */
+
+    struct group **groups;        /* sorted by id; under cfg_lock (xlate reads) */
+    unsigned n_groups, cap_groups;
+
+    struct meter_entry *meters;   /* sorted by id; under cfg_lock (xlate reads) */
+    unsigned n_meters;
+    struct sw_meter_provider meter_provider;
+    bool has_meter_provider;
+
+    _Atomic uint64_t tbl_lookups[SW_OFP_TABLES], tbl_matched[SW_OFP_TABLES];
+    void (*flow_removed)(void *arg, const struct sw_rule_info *rule, int reason);
+    void *flow_removed_arg;
 };
 
 uint64_t sw__ofproto_now(const struct sw_ofproto *ofp);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kk_hash.h"
 #include "ofproto_internal.h"
 
 /*
@@ -32,7 +33,8 @@ enum {
     ASET_VLAN_VID,
     ASET_VLAN_PCP,
     ASET_FIELD0,                      /* + index into sw__ofp_fields */
-    ASET_OUTPUT = ASET_FIELD0 + 16,
+    ASET_GROUP = ASET_FIELD0 + 16,    /* with a group, the output is not executed */
+    ASET_OUTPUT,
     ASET_SLOTS,
 };
 
@@ -506,6 +508,158 @@ static bool set_applies(struct xctx *x, const struct ofpact *a)
     return false;
 }
 
+/* ---- groups ---- */
+
+static bool group_live(const struct xctx *x, uint32_t id, int depth);
+
+static bool bucket_live(const struct xctx *x, const struct group_bucket *b, int depth)
+{
+    if (b->watch_port != SW_GROUP_WATCH_NONE) {
+        const struct ofport *p = sw__port_by_ofport(x->ofp, b->watch_port);
+        if (!p || (!p->is_bond && !p->link_up))
+            return false;
+        if (p->is_bond) {
+            bool any = false;
+            for (size_t i = 0; i < p->n_members && !any; i++)
+                any = sw_bond_member_enabled(p->bond, p->members[i]);
+            if (!any)
+                return false;
+        }
+    }
+    if (b->watch_group != SW_GROUP_WATCH_NONE && !group_live(x, b->watch_group, depth + 1))
+        return false;
+    return true;
+}
+
+/* A group is live when one of its buckets is. */
+static bool group_live(const struct xctx *x, uint32_t id, int depth)
+{
+    const struct group *g = depth < SW_OFP_MAX_RESUBMIT ? sw__group_find(x->ofp, id) : NULL;
+    if (!g)
+        return false;
+    for (unsigned i = 0; i < g->n_buckets; i++)
+        if (bucket_live(x, &g->buckets[i], depth))
+            return true;
+    return false;
+}
+
+static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t table);
+
+static void bucket_execute(struct xctx *x, struct group *g, unsigned i)
+{
+    struct group_bucket *b = &g->buckets[i];
+    if (!(x->flags & SW_XLATE_NO_STATS)) {
+        atomic_fetch_add_explicit(&b->n_packets, x->packets, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->n_bytes, x->bytes, memory_order_relaxed);
+    }
+    tr(x, "group %" PRIu32 " bucket %u\n", g->id, i);
+    struct sw_flow_key save = x->flow;
+    x->depth++;
+    x->indent += 4;
+    do_actions(x, b->actions, 0);
+    x->indent -= 4;
+    x->depth--;
+    /* each bucket starts from the packet as the group got it */
+    x->flow = save;
+}
+
+/* select: a live bucket chosen by a hash of the 5-tuple, by weight. */
+static int select_bucket(struct xctx *x, const struct group *g)
+{
+    struct sw_flow_key *f = &x->flow;
+    struct sw_flow_mask *wc = x->wc;
+    uint64_t h = kk_hash_u64(f->dl_type, 0x5e1ec7);
+    wc->masks.dl_type = 0xffff;
+    if (is_ipv4(f) || is_ipv6(f)) {
+        wc->masks.nw_proto = 0xff;
+        h = kk_hash_u64(f->nw_proto, h);
+        if (is_ipv4(f)) {
+            wc->masks.nw_src = wc->masks.nw_dst = UINT32_MAX;
+            h = kk_hash_u64((uint64_t)f->nw_src << 32 | f->nw_dst, h);
+        } else {
+            wc_all(wc->masks.ipv6_src, 16);
+            wc_all(wc->masks.ipv6_dst, 16);
+            h = kk_hash_bytes(f->ipv6_src, 16, h);
+            h = kk_hash_bytes(f->ipv6_dst, 16, h);
+        }
+        wc->masks.nw_frag |= SW_FRAG_LATER;
+        if (has_l4_ports(f)) {
+            wc->masks.tp_src = wc->masks.tp_dst = 0xffff;
+            h = kk_hash_u64((uint64_t)f->tp_src << 16 | f->tp_dst, h);
+        }
+    } else {
+        wc_all(wc->masks.dl_src, 6);
+        wc_all(wc->masks.dl_dst, 6);
+        h = kk_hash_bytes(f->dl_src, 6, h);
+        h = kk_hash_bytes(f->dl_dst, 6, h);
+    }
+    uint64_t total = 0;
+    for (unsigned i = 0; i < g->n_buckets; i++)
+        if (g->buckets[i].weight && bucket_live(x, &g->buckets[i], 0))
+            total += g->buckets[i].weight;
+    if (!total)
+        return -1;
+    uint64_t pick = h % total;
+    for (unsigned i = 0; i < g->n_buckets; i++) {
+        const struct group_bucket *b = &g->buckets[i];
+        if (!b->weight || !bucket_live(x, b, 0))
+            continue;
+        if (pick < b->weight)
+            return (int)i;
+        pick -= b->weight;
+    }
+    return -1;
+}
+
+static void xlate_group(struct xctx *x, uint32_t id)
+{
+    if (x->depth >= SW_OFP_MAX_RESUBMIT) {
+        tr(x, "group %" PRIu32 ": depth %d exceeded: stopping\n", id, x->depth);
+        x->error = -ELOOP;
+        x->exit = true;
+        return;
+    }
+    struct group *g = sw__group_find(x->ofp, id);
+    if (!g) {
+        tr(x, "group %" PRIu32 ": no such group: nothing done\n", id);
+        return;
+    }
+    if (!(x->flags & SW_XLATE_NO_STATS)) {
+        atomic_fetch_add_explicit(&g->n_packets, x->packets, memory_order_relaxed);
+        atomic_fetch_add_explicit(&g->n_bytes, x->bytes, memory_order_relaxed);
+    }
+    switch (g->type) {
+    case SW_GROUP_ALL:
+        tr(x, "group %" PRIu32 " (all): %u buckets\n", id, g->n_buckets);
+        for (unsigned i = 0; i < g->n_buckets && !x->exit; i++)
+            bucket_execute(x, g, i);
+        return;
+    case SW_GROUP_INDIRECT:
+        if (g->n_buckets)
+            bucket_execute(x, g, 0);
+        return;
+    case SW_GROUP_FF:
+        /* liveness depends on port state: a link change bumps the bridge's
+         * change sequence, so megaflows are revalidated */
+        for (unsigned i = 0; i < g->n_buckets; i++) {
+            if (bucket_live(x, &g->buckets[i], 0)) {
+                bucket_execute(x, g, i);
+                return;
+            }
+        }
+        tr(x, "group %" PRIu32 " (ff): no live bucket: drop\n", id);
+        return;
+    case SW_GROUP_SELECT: {
+        int i = select_bucket(x, g);
+        if (i < 0)
+            tr(x, "group %" PRIu32 " (select): no live bucket: drop\n", id);
+        else
+            bucket_execute(x, g, (unsigned)i);
+        return;
+    }
+    }
+}
+
 /* Put @a into the action set, replacing what its slot held. */
 static void aset_put(struct xctx *x, const struct ofpact *a)
 {
@@ -527,9 +681,12 @@ static void aset_put(struct xctx *x, const struct ofpact *a)
         slot = ASET_VLAN_PCP;
         break;
     case OFPACT_SET_FIELD:
-        if (a->field >= ASET_OUTPUT - ASET_FIELD0)
+        if (a->field >= ASET_GROUP - ASET_FIELD0)
             return;
         slot = ASET_FIELD0 + a->field;
+        break;
+    case OFPACT_GROUP:
+        slot = ASET_GROUP;
         break;
     default: /* outputs (the parser lets nothing else into a set) */
         slot = ASET_OUTPUT;
@@ -654,6 +811,19 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
         case OFPACT_GOTO_TABLE:
             xlate_table(x, a->table);
             break;
+        case OFPACT_GROUP:
+            xlate_group(x, a->port);
+            break;
+        case OFPACT_METER: {
+            uint32_t dp = sw__meter_dp_id(x->ofp, a->port);
+            if (dp == UINT32_MAX) {
+                tr(x, "meter %" PRIu32 ": no such meter: not metered\n", a->port);
+                break;
+            }
+            sw_odp_put_meter(x->odp, dp);
+            tr(x, "meter %" PRIu32 " (datapath meter %" PRIu32 ")\n", a->port, dp);
+            break;
+        }
         case OFPACT_WRITE_METADATA:
             f->metadata = (f->metadata & ~a->mask.masks.metadata) |
                           (a->value.metadata & a->mask.masks.metadata);
@@ -689,7 +859,7 @@ static void aset_execute(struct xctx *x)
     } u;
     u.h.n = 0;
     for (unsigned s = 0; s < ASET_SLOTS; s++)
-        if (x->aset[s])
+        if (x->aset[s] && !(s == ASET_OUTPUT && x->aset[ASET_GROUP]))
             u.h.a[u.h.n++] = *x->aset[s];
     tr(x, "action set: executing %u action%s\n", u.h.n, u.h.n == 1 ? "" : "s");
     memset(x->aset, 0, sizeof(x->aset));
@@ -709,6 +879,12 @@ static void xlate_table(struct xctx *x, uint8_t table)
     struct sw_flow_mask twc;
     memset(&twc, 0, sizeof(twc));
     const struct sw_cls_rule *cr = cls ? sw_cls_lookup(cls, x->version, &x->flow, &twc) : NULL;
+    if (!(x->flags & SW_XLATE_NO_STATS)) {
+        atomic_fetch_add_explicit(&x->ofp->tbl_lookups[table], x->packets, memory_order_relaxed);
+        if (cr)
+            atomic_fetch_add_explicit(&x->ofp->tbl_matched[table], x->packets,
+                                      memory_order_relaxed);
+    }
     /* rules match OpenFlow in_port: whatever they consulted, the datapath
      * port is what the megaflow must pin */
     if (twc.masks.in_port)

@@ -101,7 +101,7 @@ count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
 refused() { [ "$1" -ne 0 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..46"
+echo "1..52"
 
 out=$("$D" --help)
 ok "--help describes the daemon" grep -q -- "--pmd-cpus" <<<"$out"
@@ -215,6 +215,39 @@ ok "a rule with idle_timeout=2 lives on while its traffic lasts (4 s of pings)" 
     '$K' ofctl dump-flows br0 | grep -q priority=160"
 sleep 3.5
 ok "  ... and expires once the traffic stops" bash -c "! '$K' ofctl dump-flows br0 | grep -q priority=160"
+
+# An OpenFlow group of type all: host 1's UDP to host 2 is copied to host 3.
+ofctl add-group br0 "group_id=1,type=all,bucket=output:${p}v2,bucket=output:${p}v3" &&
+    ofctl add-flow br0 "priority=170,udp,nw_src=10.88.0.1,tp_dst=9999,actions=group:1"
+ok "a group and a rule that uses it are added" [ $? -eq 0 ]
+capture 3 4 "$dir/group.pcap"
+ip netns exec ${p}n1 /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(10):
+    s.sendto(b'y' * 50, ('10.88.0.2', 9999))"
+wait $cap
+n=$(count "$dir/group.pcap" "udp.dstport == 9999")
+ok "host 3 gets the group's copies of host 1's datagrams ($n)" [ "$n" -eq 10 ]
+st=$(ofctl dump-group-stats br0 1)
+ok "  ... and the group counted them: $st" grep -q "packet_count=10,byte_count=920," <<<"$st"
+
+# A meter: host 1's UDP to port 5202 limited to 5 Mbit/s (iperf3 offers 20).
+ofctl add-meter br0 "meter=1,kbps,band=type=drop,rate=5000" &&
+    ofctl add-flow br0 "priority=180,udp,nw_src=10.88.0.1,tp_dst=5202,actions=meter:1,NORMAL"
+ok "a meter and a rule that uses it are added" [ $? -eq 0 ]
+ip netns exec ${p}n2 timeout 30 iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+srv=$!
+sleep 0.5
+ip netns exec ${p}n1 timeout 20 iperf3 -c 10.88.0.2 -p 5202 -u -b 20M -t 3 -J >"$dir/meter.json" 2>&1
+wait $srv 2>/dev/null
+rate=$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["end"]["sum"]
+print(int(s["bits_per_second"] * (1 - s["lost_percent"] / 100) / 1000))' "$dir/meter.json" 2>/dev/null)
+ok "iperf3 gets through at the meter's rate (${rate:-?} kbit/s for 5000)" bash -c "[ '${rate:-0}' -ge 2500 ] && [ '${rate:-0}' -le 7500 ]"
+st=$(ofctl meter-stats br0 1)
+ok "  ... and the meter counted the drops: $st" grep -Eq "flow_count=1,.*bands=0:packet_count=[1-9]" <<<"$st"
 
 # Active-backup bond: members b1, b2 lead to a Linux bridge in host 6.
 n6=${p}n6

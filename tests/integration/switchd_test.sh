@@ -45,7 +45,7 @@ appctl() { "$K" appctl "$@"; }
 refused() { [ "$1" -eq 1 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..83"
+echo "1..93"
 
 # ---- options ----
 out=$("$D" --help)
@@ -166,6 +166,24 @@ ofctl del-flows br0 "ip,nw_dst=10.0.0.0/16"
 n=$(ofctl dump-flows br0 ip | grep -c "nw_dst=10\.")
 ok "del-flows with a match ($n left)" [ "$n" -eq 9744 ]
 
+# ---- groups ----
+ofctl add-group br0 "group_id=7,type=select,bucket=weight:30,actions=output:r1,bucket=output:r2"
+ok "add-group" [ $? -eq 0 ]
+g=$(ofctl dump-groups br0)
+ok "dump-groups gives it back in ovs-ofctl's form: $g" grep -q "group_id=7,type=select,bucket=weight:30,actions=output:1,bucket=weight:100,actions=output:2" <<<"$g"
+err=$(ofctl add-group br0 "group_id=7,type=all,bucket=output:r1" 2>&1)
+ok "add-group refuses an existing id" refused $? "$err" "exists"
+err=$(ofctl add-group br0 "group_id=8,type=ff,bucket=output:r1" 2>&1)
+ok "add-group refuses a fast-failover bucket that watches nothing" refused $? "$err" "watches no"
+ofctl add-flow br0 "priority=300,udp,tp_dst=4789,actions=group:7"
+ok "a rule can use the group" bash -c "'$K' ofctl dump-flows br0 | grep -q 'actions=group:7'"
+err=$(ofctl add-flow br0 "priority=300,udp,tp_dst=4790,actions=group:9" 2>&1)
+ok "a rule cannot use a group that does not exist" refused $? "$err" "group 9 does not exist"
+ofctl mod-group br0 "group_id=7,type=all,bucket=output:r1"
+ok "mod-group" bash -c "'$K' ofctl dump-groups br0 7 | grep -q 'group_id=7,type=all,bucket=actions=output:1'"
+ok "dump-group-stats" bash -c "'$K' ofctl dump-group-stats br0 | grep -q 'group_id=7,duration=.*ref_count=1,packet_count=0'"
+ofctl add-group br0 "group_id=9,type=indirect,bucket=output:r2"
+
 # ---- appctl ----
 ok "fdb/show answers" bash -c "'$K' appctl fdb/show br0 | grep -q MAC"
 ok "fdb/flush" appctl fdb/flush br0
@@ -244,6 +262,7 @@ fi
 # ---- restart ----
 before=$(vsctl show)
 flows_before=$(ofctl dump-flows br0 | sed 's/duration=[^,]*, //; s/n_packets=[0-9]*, n_bytes=[0-9]*, //' | sort)
+groups_before=$(ofctl dump-groups br0)
 ok "the configuration file is valid JSON" python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$conf"
 ok "SIGTERM stops the daemon with status 0" stop
 ok "it starts again" start
@@ -251,6 +270,9 @@ ok "  ... with the same bridges, ports, bonds and mirrors" [ "$(vsctl show)" = "
 flows_after=$(ofctl dump-flows br0 | sed 's/duration=[^,]*, //; s/n_packets=[0-9]*, n_bytes=[0-9]*, //' | sort)
 ok "  ... and the same OpenFlow rules" [ "$flows_after" = "$flows_before" ]
 ok "  ... and the same OpenFlow port numbers" bash -c "'$K' ofctl show br0 | grep -q '33(r3)'"
+ok "  ... and the same groups" [ "$(ofctl dump-groups br0)" = "$groups_before" ]
+ofctl del-groups br0 group_id=7
+ok "del-groups deletes the group and the rule that used it" bash -c "! '$K' ofctl dump-flows br0 | grep -q 'group:7' && ! '$K' ofctl dump-groups br0 | grep -q group_id=7"
 kill -9 $pid
 wait $pid 2>/dev/null
 pid=""

@@ -224,7 +224,7 @@ static const char *names(void *arg, uint32_t port)
 static void test_format(void **state)
 {
     (void)state;
-    char t[256];
+    char t[512];
     struct sw_odp_buf b;
     sw_odp_buf_init(&b);
     assert_int_equal(sw_odp_format(NULL, 0, t, sizeof(t), NULL, NULL), 4);
@@ -265,12 +265,15 @@ static void test_format(void **state)
     sw_odp_put(&b, SW_ODP_SET_IPV6, (const uint8_t *)&s6 + 4, sizeof(s6) - 4);
     struct sw_odp_userspace us = {.reason = 1, .cookie = 0xabc};
     sw_odp_put(&b, SW_ODP_USERSPACE, (const uint8_t *)&us + 4, sizeof(us) - 4);
+    sw_odp_put_meter(&b, 42);
     assert_false(b.overflow);
+    assert_int_equal(sw_odp_validate(b.data, b.len), 0);
     sw_odp_format(b.data, b.len, t, sizeof(t), NULL, NULL);
     assert_string_equal(t, "pop_vlan,set(eth(src=02:00:00:00:00:01,dst=00:00:00:00:00:10/"
                            "00:00:00:00:00:f0)),set(ipv4(src=10.0.0.1,dst=10.1.0.0/255.255.0.0,"
                            "tos=0xb8/0xfc)),set(l4(dst=8080)),set(vlan(vid=20,pcp=5)),"
-                           "set(ipv6(dst=2001:db8::1,hlimit=9)),userspace(reason=1,cookie=0xabc)");
+                           "set(ipv6(dst=2001:db8::1,hlimit=9)),userspace(reason=1,cookie=0xabc),"
+                           "meter(42)");
     /* An invalid list says so instead of guessing. */
     b.data[0] = 0xee;
     sw_odp_format(b.data, b.len, t, sizeof(t), NULL, NULL);

@@ -500,6 +500,103 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- flow-removed notifications and table statistics ---- */
+
+struct removed {
+    unsigned n;
+    int reasons[8];
+    int32_t priorities[8];
+    uint64_t packets[8];
+};
+
+static void on_removed(void *arg, const struct sw_rule_info *rule, int reason)
+{
+    struct removed *r = arg;
+    if (r->n < 8) {
+        r->reasons[r->n] = reason;
+        r->priorities[r->n] = rule->priority;
+        r->packets[r->n] = rule->n_packets;
+    }
+    r->n++;
+}
+
+static void test_flow_removed_and_table_stats(void **state)
+{
+    (void)state;
+    struct removed rm = {0};
+    struct sw_ofproto_settings s = {.name = "br1", .now_ms = test_clock, .no_default_flow = true,
+                                    .flow_removed = on_removed, .flow_removed_arg = &rm};
+    struct sw_ofproto *ofp;
+    assert_int_equal(sw_ofproto_create(&s, &ofp), 0);
+    struct sw_port_settings ps = {.name = "p1", .dp_port = 21};
+    uint32_t of;
+    assert_int_equal(sw_ofproto_port_add(ofp, &ps, &of), 0);
+    char err[256];
+    now_ms = 100000;
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=1,idle_timeout=5,send_flow_rem,"
+                                              "actions=drop", err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=2,hard_timeout=9,send_flow_rem,"
+                                              "actions=drop", err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=3,send_flow_rem,actions=drop", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=4,actions=drop", err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=5,ip,send_flow_rem,actions=goto_table:1",
+                                         err, sizeof(err)), 0);
+    /* an identical add replaces without a notification */
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=3,send_flow_rem,actions=drop", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(rm.n, 0);
+    /* table statistics from credited traffic: 4 IP packets match priority 5
+     * and miss table 1; 2 ARP packets hit priority 4 */
+    struct sw_flow_key k;
+    struct sw_flow_mask m;
+    assert_int_equal(sw_flow_parse("in_port=21,ip", &k, &m, NULL, 0), 0);
+    sw_ofproto_credit(ofp, &k, 4, 400, 0);
+    assert_int_equal(sw_flow_parse("in_port=21,arp", &k, &m, NULL, 0), 0);
+    sw_ofproto_credit(ofp, &k, 2, 120, 0);
+    struct sw_table_stats ts;
+    assert_int_equal(sw_ofproto_table_stats(ofp, 0, &ts), 0);
+    assert_int_equal(ts.active, 5);
+    assert_int_equal(ts.lookups, 6);
+    assert_int_equal(ts.matched, 6);
+    assert_int_equal(sw_ofproto_table_stats(ofp, 1, &ts), 0);
+    assert_int_equal(ts.active, 0);
+    assert_int_equal(ts.lookups, 4);
+    assert_int_equal(ts.matched, 0);
+    assert_int_equal(sw_ofproto_table_stats(ofp, 255, &ts), -EINVAL);
+    /* idle timeout after 5 s without traffic, hard after 9 s */
+    now_ms += 6000;
+    sw_ofproto_run(ofp, NULL, NULL);
+    assert_int_equal(rm.n, 1);
+    assert_int_equal(rm.reasons[0], SW_RR_IDLE_TIMEOUT);
+    assert_int_equal(rm.priorities[0], 1);
+    now_ms += 4000;
+    sw_ofproto_run(ofp, NULL, NULL);
+    assert_int_equal(rm.n, 2);
+    assert_int_equal(rm.reasons[1], SW_RR_HARD_TIMEOUT);
+    assert_int_equal(rm.priorities[1], 2);
+    /* deletes: only rules that asked; with their counters */
+    unsigned n_del = 0;
+    assert_int_equal(sw_ofproto_del_flows(ofp, "", false, &n_del, err, sizeof(err)), 0);
+    assert_int_equal(n_del, 3);
+    assert_int_equal(rm.n, 4);
+    for (unsigned i = 2; i < 4; i++) {
+        assert_int_equal(rm.reasons[i], SW_RR_DELETE);
+        assert_true(rm.priorities[i] == 3 || rm.priorities[i] == 5);
+        assert_int_equal(rm.packets[i], rm.priorities[i] == 3 ? 0 : 4); /* ARP hit priority 4 */
+    }
+    /* a group's deletion removes its rules with reason GROUP_DELETE */
+    assert_int_equal(sw_ofproto_group_mod(ofp, SW_GM_ADD, "group_id=3,type=all,bucket=output:1",
+                                          err, sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=6,send_flow_rem,actions=group:3", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(sw_ofproto_group_mod(ofp, SW_GM_DELETE, "group_id=3", err, sizeof(err)),
+                     0);
+    assert_int_equal(rm.n, 5);
+    assert_int_equal(rm.reasons[4], SW_RR_GROUP_DELETE);
+    sw_ofproto_destroy(ofp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_flow_mods_and_dump),
         cmocka_unit_test(test_stats_timeouts_trace_upcall),
         cmocka_unit_test(test_many_rules),
+        cmocka_unit_test(test_flow_removed_and_table_stats),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

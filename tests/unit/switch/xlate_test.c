@@ -311,6 +311,257 @@ static void test_metadata_and_action_set(void **state)
     sw_ofproto_destroy(ofp);
 }
 
+static void group_mod(struct sw_ofproto *ofp, enum sw_group_mod_cmd cmd, const char *text,
+                      int want, const char *want_err)
+{
+    char err[256] = "";
+    int r = sw_ofproto_group_mod(ofp, cmd, text, err, sizeof(err));
+    if (r != want || (want_err && !strstr(err, want_err)))
+        fail_msg("group-mod '%s': %d '%s', wanted %d '%s'", text, r, err, want,
+                 want_err ? want_err : "");
+}
+
+/* Groups: all, indirect, select, fast failover, chains, the action set. */
+static void test_groups(void **state)
+{
+    (void)state;
+    struct sw_ofproto *ofp = new_bridge(false);
+    for (unsigned n = 1; n <= 4; n++)
+        add_port(ofp, n, SW_VLAN_MODE_TRUNK, 0, NULL, 0);
+    /* all: every bucket, each from the packet as the group got it */
+    group_mod(ofp, SW_GM_ADD,
+              "group_id=1,type=all,bucket=output:1,bucket=actions=mod_vlan_vid:5,output:2,"
+              "bucket=output:3", 0, NULL);
+    add_flow(ofp, "priority=10,in_port=4,actions=group:1");
+    CHECK(ofp, "in_port=14", "11,push_vlan(vid=5,pcp=0),12,pop_vlan,13",
+          "in_port=14,vlan_tci=0x0000/0x1fff");
+    /* indirect, chained from a bucket of another group */
+    group_mod(ofp, SW_GM_ADD, "group_id=2,type=indirect,bucket=output:2", 0, NULL);
+    group_mod(ofp, SW_GM_ADD, "group_id=3,type=all,bucket=group:2,bucket=output:4", 0, NULL);
+    add_flow(ofp, "priority=10,in_port=1,actions=group:3");
+    CHECK(ofp, "in_port=11", "12,14", NULL);
+    /* fast failover: the first bucket whose port is up */
+    group_mod(ofp, SW_GM_ADD,
+              "group_id=4,type=ff,bucket=watch_port:2,actions=output:2,"
+              "bucket=watch_port:3,output:3", 0, NULL);
+    add_flow(ofp, "priority=10,in_port=2,actions=group:4");
+    CHECK(ofp, "in_port=12", "drop", NULL); /* output to the input port is skipped */
+    add_flow(ofp, "priority=20,in_port=1,dl_vlan=9,actions=group:4");
+    CHECK(ofp, "in_port=11,dl_vlan=9", "12", NULL);
+    assert_int_equal(sw_ofproto_set_link(ofp, 12, false), 0);
+    CHECK(ofp, "in_port=11,dl_vlan=9", "13", NULL);
+    assert_int_equal(sw_ofproto_set_link(ofp, 13, false), 0);
+    CHECK(ofp, "in_port=11,dl_vlan=9", "drop", NULL);
+    assert_int_equal(sw_ofproto_set_link(ofp, 12, true), 0);
+    assert_int_equal(sw_ofproto_set_link(ofp, 13, true), 0);
+    /* select: by the 5-tuple, weighted, over live buckets; the megaflow
+     * holds the fields hashed */
+    group_mod(ofp, SW_GM_ADD,
+              "group_id=5,type=select,bucket=weight:50,output:1,bucket=weight:50,output:2,"
+              "bucket=weight:0,output:3", 0, NULL);
+    add_flow(ofp, "priority=10,in_port=3,actions=group:5");
+    unsigned hits[4] = {0};
+    for (unsigned i = 0; i < 200; i++) {
+        char flow[128];
+        snprintf(flow, sizeof(flow), "in_port=13,udp,nw_src=10.0.%u.%u,nw_dst=10.9.9.9,"
+                 "tp_src=%u,tp_dst=53", i / 250, i % 250 + 1, 1000 + i);
+        struct result r;
+        xlate(ofp, flow, &r, 0);
+        assert_int_equal(r.rc, 0);
+        unsigned port = (unsigned)atoi(r.actions);
+        assert_true(port == 11 || port == 12);
+        hits[port - 11]++;
+        assert_non_null(strstr(r.megaflow, "nw_src="));
+        assert_non_null(strstr(r.megaflow, "tp_src="));
+        /* the same packet always takes the same bucket */
+        struct result again;
+        xlate(ofp, flow, &again, 0);
+        assert_string_equal(again.actions, r.actions);
+    }
+    print_message("# select over 2 live buckets of weight 50: %u / %u\n", hits[0], hits[1]);
+    assert_true(hits[0] >= 60 && hits[1] >= 60);
+    assert_int_equal(sw_ofproto_set_link(ofp, 11, false), 0);
+    CHECK(ofp, "in_port=13,udp,nw_src=10.0.0.1,nw_dst=10.9.9.9,tp_src=1,tp_dst=2", "12", NULL);
+    assert_int_equal(sw_ofproto_set_link(ofp, 11, true), 0);
+    /* in the action set a group wins over the output */
+    add_flow(ofp, "priority=30,in_port=3,actions=write_actions(output:4,group:2)");
+    CHECK(ofp, "in_port=13", "12", NULL);
+
+    /* refusals */
+    group_mod(ofp, SW_GM_ADD, "group_id=1,type=all,bucket=output:1", -EEXIST, "exists");
+    group_mod(ofp, SW_GM_MODIFY, "group_id=77,type=all,bucket=output:1", -ENOENT,
+              "does not exist");
+    group_mod(ofp, SW_GM_ADD, "group_id=8,type=indirect,bucket=output:1,bucket=output:2",
+              -EINVAL, "exactly one bucket");
+    group_mod(ofp, SW_GM_ADD, "group_id=8,type=ff,bucket=output:1", -EINVAL, "watches no");
+    group_mod(ofp, SW_GM_ADD, "group_id=8,type=bogus,bucket=output:1", -EINVAL, "type:");
+    group_mod(ofp, SW_GM_ADD, "group_id=8,type=all,bucket=group:99", -EINVAL, "does not exist");
+    group_mod(ofp, SW_GM_ADD, "group_id=8,type=all,bucket=goto_table:1", -EINVAL,
+              "actions only");
+    group_mod(ofp, SW_GM_ADD, "group_id=8,type=all,bucket=watch_group:98,output:1", -EINVAL,
+              "watch_group 98");
+    /* a chain back to itself: 2 -> 3 -> 2 */
+    group_mod(ofp, SW_GM_MODIFY, "group_id=2,type=indirect,bucket=group:3", -ELOOP,
+              "leads back");
+    char err[256];
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=1,actions=group:99", err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "group 99 does not exist"));
+
+    /* dumps, and statistics credited like rules' */
+    char buf[4096];
+    sw_ofproto_dump_groups(ofp, 5, false, buf, sizeof(buf));
+    assert_string_equal(buf, " group_id=5,type=select,bucket=weight:50,actions=output:1,"
+                             "bucket=weight:50,actions=output:2,bucket=weight:0,actions=output:3\n");
+    sw_ofproto_dump_groups(ofp, 4, false, buf, sizeof(buf));
+    assert_string_equal(buf, " group_id=4,type=ff,bucket=watch_port:2,actions=output:2,"
+                             "bucket=watch_port:3,actions=output:3\n");
+    struct sw_flow_key k;
+    struct sw_flow_mask m;
+    assert_int_equal(sw_flow_parse("in_port=14", &k, &m, NULL, 0), 0);
+    sw_ofproto_credit(ofp, &k, 3, 300, 0);
+    sw_ofproto_dump_groups(ofp, 1, true, buf, sizeof(buf));
+    /* 3 credited + the one translation above with statistics (no bytes) */
+    assert_non_null(strstr(buf, "ref_count=1,packet_count=4,byte_count=300,"
+                                "bucket0:packet_count=4,byte_count=300,"
+                                "bucket1:packet_count=4,byte_count=300,"
+                                "bucket2:packet_count=4,byte_count=300\n"));
+    /* deleting a group deletes the rules that use it */
+    group_mod(ofp, SW_GM_DELETE, "group_id=1", 0, NULL);
+    sw_ofproto_dump_flows(ofp, "in_port=4", false, buf, sizeof(buf));
+    assert_null(strstr(buf, "group:1"));
+    CHECK(ofp, "in_port=14", "drop", NULL);
+    group_mod(ofp, SW_GM_DELETE, "", 0, NULL);
+    sw_ofproto_dump_groups(ofp, SW_GROUP_WATCH_NONE, false, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    sw_ofproto_destroy(ofp);
+}
+
+/* A meter provider that records what the bridge asks of the datapath. */
+struct fake_meters {
+    bool used[8];
+    struct sw_meter_config cfg[8];
+    unsigned sets, dels;
+};
+
+static int fake_meter_set(void *arg, uint32_t *dp_id, const struct sw_meter_config *c)
+{
+    struct fake_meters *f = arg;
+    if (*dp_id == UINT32_MAX) {
+        uint32_t i = 0;
+        while (i < 8 && f->used[i])
+            i++;
+        if (i == 8)
+            return -ENOSPC;
+        *dp_id = i;
+        f->used[i] = true;
+    }
+    f->cfg[*dp_id] = *c;
+    f->sets++;
+    return 0;
+}
+
+static void fake_meter_del(void *arg, uint32_t dp_id)
+{
+    struct fake_meters *f = arg;
+    assert_true(dp_id < 8 && f->used[dp_id]);
+    f->used[dp_id] = false;
+    f->dels++;
+}
+
+static int fake_meter_stats(void *arg, uint32_t dp_id, struct sw_meter_stats *out)
+{
+    (void)arg;
+    memset(out, 0, sizeof(*out));
+    out->packets = 10 + dp_id;
+    out->bytes = 1000;
+    out->n_bands = 1;
+    out->band_packets[0] = 3;
+    out->band_bytes[0] = 300;
+    return 0;
+}
+
+static void meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, const char *text,
+                      int want, const char *want_err)
+{
+    char err[256] = "";
+    int r = sw_ofproto_meter_mod(ofp, cmd, text, err, sizeof(err));
+    if (r != want || (want_err && !strstr(err, want_err)))
+        fail_msg("meter-mod '%s': %d '%s', wanted %d '%s'", text, r, err, want,
+                 want_err ? want_err : "");
+}
+
+static void test_meters(void **state)
+{
+    (void)state;
+    struct fake_meters fm;
+    memset(&fm, 0, sizeof(fm));
+    struct sw_meter_provider pv = {.set = fake_meter_set, .del = fake_meter_del,
+                                   .stats = fake_meter_stats, .arg = &fm};
+    struct sw_ofproto_settings st = {.name = "brm", .no_default_flow = true, .meters = &pv};
+    struct sw_ofproto *ofp;
+    assert_int_equal(sw_ofproto_create(&st, &ofp), 0);
+    for (unsigned n = 1; n <= 2; n++)
+        add_port(ofp, n, SW_VLAN_MODE_TRUNK, 0, NULL, 0);
+    meter_mod(ofp, SW_MM_ADD, "meter=5,kbps,burst,band=type=drop,rate=1000,burst_size=64", 0,
+              NULL);
+    assert_int_equal(fm.sets, 1);
+    assert_false(fm.cfg[0].pktps);
+    assert_int_equal(fm.cfg[0].bands[0].rate, 1000);
+    assert_int_equal(fm.cfg[0].bands[0].burst, 64);
+    meter_mod(ofp, SW_MM_ADD, "meter=9,pktps,bands=type=drop,rate=10,type=drop,rate=50", 0, NULL);
+    assert_true(fm.cfg[1].pktps);
+    assert_int_equal(fm.cfg[1].n_bands, 2);
+    assert_int_equal(fm.cfg[1].bands[1].burst, 0); /* no burst flag: the default */
+    /* the meter instruction comes first and becomes the datapath's meter */
+    add_flow(ofp, "priority=10,in_port=1,actions=meter:9,output:2");
+    CHECK(ofp, "in_port=11", "meter(1),12", "in_port=11");
+    char buf[1024];
+    sw_ofproto_dump_flows(ofp, NULL, false, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "actions=meter:9,output:2"));
+    sw_ofproto_dump_meters(ofp, 0, false, buf, sizeof(buf));
+    assert_string_equal(buf, " meter=5,kbps,burst,bands=type=drop,rate=1000,burst_size=64\n"
+                             " meter=9,pktps,bands=type=drop,rate=10,type=drop,rate=50\n");
+    sw_ofproto_dump_meters(ofp, 9, true, buf, sizeof(buf));
+    assert_non_null(strstr(buf, " meter=9,flow_count=1,packet_in_count=11,byte_in_count=1000,"));
+    assert_non_null(strstr(buf, "bands=0:packet_count=3,byte_count=300,1:packet_count=0"));
+    /* modify keeps the datapath number */
+    meter_mod(ofp, SW_MM_MODIFY, "meter=9,pktps,bands=type=drop,rate=20", 0, NULL);
+    assert_int_equal(fm.cfg[1].bands[0].rate, 20);
+    CHECK(ofp, "in_port=11", "meter(1),12", NULL);
+    /* refusals */
+    meter_mod(ofp, SW_MM_ADD, "meter=5,kbps,band=type=drop,rate=1", -EEXIST, "exists");
+    meter_mod(ofp, SW_MM_MODIFY, "meter=6,kbps,band=type=drop,rate=1", -ENOENT, "does not exist");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,kbps,band=type=dscp_remark,rate=1,prec_level=1", -ENOTSUP,
+              "dscp_remark");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,kbps", -EINVAL, "at least one band");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,kbps,pktps,band=type=drop,rate=1", -EINVAL, "choose one");
+    meter_mod(ofp, SW_MM_ADD, "meter=0,band=type=drop,rate=1", -EINVAL, "bad id");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,band=type=drop,rate=0", -EINVAL, "bad rate");
+    meter_mod(ofp, SW_MM_ADD, "meter=6,band=rate=5", -EINVAL, "before type");
+    char err[256];
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=1,actions=meter:77,output:1", err,
+                                         sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "meter 77 does not exist"));
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=1,actions=output:1,meter:5", err,
+                                         sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "meter must come before apply actions"));
+    /* deleting a meter deletes its rules and the datapath meter */
+    meter_mod(ofp, SW_MM_DELETE, "meter=9", 0, NULL);
+    assert_int_equal(fm.dels, 1);
+    assert_false(fm.used[1]);
+    sw_ofproto_dump_flows(ofp, NULL, false, buf, sizeof(buf));
+    assert_null(strstr(buf, "meter:9"));
+    meter_mod(ofp, SW_MM_DELETE, "", 0, NULL);
+    assert_int_equal(fm.dels, 2);
+    sw_ofproto_destroy(ofp);
+    /* a bridge without a provider refuses meters */
+    struct sw_ofproto_settings st2 = {.name = "brn", .no_default_flow = true};
+    assert_int_equal(sw_ofproto_create(&st2, &ofp), 0);
+    meter_mod(ofp, SW_MM_ADD, "meter=1,band=type=drop,rate=1", -ENOTSUP, "no datapath meters");
+    sw_ofproto_destroy(ofp);
+}
+
 static void test_mirrors(void **state)
 {
     (void)state;
@@ -561,6 +812,8 @@ int main(void)
         cmocka_unit_test(test_dec_ttl_and_controller),
         cmocka_unit_test(test_tables_resubmit_goto),
         cmocka_unit_test(test_metadata_and_action_set),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_meters),
         cmocka_unit_test(test_mirrors),
         cmocka_unit_test(test_bond),
         cmocka_unit_test(test_revalidation),
