@@ -1010,6 +1010,8 @@ static void link_rule(struct sw_ofproto *ofp, struct rule *r)
     ofp->rules.prev->next = r;
     ofp->rules.prev = r;
     ofp->n_rules++;
+    if (r->idle_timeout || r->hard_timeout)
+        ofp->n_timed_rules++;
 
     struct rule_list *t = &ofp->table_rules[r->table_id];
     r->table_prev = t->tail;
@@ -1048,6 +1050,8 @@ static void unlink_rule(struct sw_ofproto *ofp, struct rule *r, uint64_t version
     r->prev->next = r->next;
     r->next->prev = r->prev;
     ofp->n_rules--;
+    if (r->idle_timeout || r->hard_timeout)
+        ofp->n_timed_rules--;
 
     struct rule_list *t = &ofp->table_rules[r->table_id];
     if (r->table_prev)
@@ -1478,7 +1482,9 @@ void sw_ofproto_run(struct sw_ofproto *ofp,
     uint8_t touched[(SW_OFP_TABLES + 7) / 8] = {0};
     uint64_t version = atomic_load(&ofp->version) + 1;
     struct rule *dead = NULL;
-    for (struct rule *o = ofp->rules.next; o != &ofp->rules;) {
+    /* only rules with a timeout are looked at: none, no walk (100,000 rules
+     * without timeouts cost nothing every 100 ms) */
+    for (struct rule *o = ofp->n_timed_rules ? ofp->rules.next : &ofp->rules; o != &ofp->rules;) {
         struct rule *next = o->next;
         uint64_t used = atomic_load_explicit(&o->used_ms, memory_order_relaxed);
         bool hard = o->hard_timeout && now - o->created_ms >= (uint64_t)o->hard_timeout * 1000;

@@ -198,6 +198,7 @@ struct sw_ofproto {
     _Atomic uint64_t version;     /* rule version translations use */
     struct rule rules;            /* list sentinel */
     unsigned n_rules;
+    unsigned n_timed_rules;       /* with an idle or hard timeout */
     struct rule_list table_rules[SW_OFP_TABLES]; /* each table's, insertion order */
     struct rule **index;          /* hash buckets (chains), a power of two */
     size_t index_buckets;
