@@ -464,39 +464,11 @@ int sw_ofproto_group_mod(struct sw_ofproto *ofp, enum sw_group_mod_cmd cmd, cons
 
 /* ---- dumps ---- */
 
-struct out {
-    char *buf;
-    size_t size, len;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *dst = o->len < o->size ? o->buf + o->len : NULL;
-    size_t room = o->len < o->size ? o->size - o->len : 0;
-    int n = vsnprintf(dst, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-struct ref_count_ctx {
-    uint32_t id;
-    unsigned n;
-};
-
-static void count_refs(void *arg, const struct sw_rule_info *rule)
-{
-    struct ref_count_ctx *c = arg;
-    if (sw__ofpacts_uses_group(rule->actions, c->id))
-        c->n++;
-}
 
 int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
                            size_t size)
 {
-    struct out o = {.buf = buf, .size = size};
+    struct sw__out o = {.buf = buf, .size = size};
     if (size)
         buf[0] = '\0';
     if (!ofp)
@@ -517,9 +489,7 @@ int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char
     for (unsigned i = 0; i < n; i++) {
         if (id != SW_GROUP_WATCH_NONE && ids[i] != id)
             continue;
-        struct ref_count_ctx rc = {.id = ids[i]};
-        if (stats)
-            sw_ofproto_flow_dump(ofp, NULL, count_refs, &rc, NULL, 0);
+        unsigned refs = stats ? sw__ofproto_count_rules_using(ofp, false, ids[i]) : 0;
         pthread_rwlock_rdlock(&ofp->cfg_lock);
         const struct group *g = sw__group_find(ofp, ids[i]);
         if (!g) {
@@ -528,30 +498,30 @@ int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char
         }
         if (stats) {
             uint64_t d = now > g->created_ms ? now - g->created_ms : 0;
-            put(&o, " group_id=%" PRIu32 ",duration=%" PRIu64 ".%03" PRIu64 "s,ref_count=%u,"
+            sw__put(&o, " group_id=%" PRIu32 ",duration=%" PRIu64 ".%03" PRIu64 "s,ref_count=%u,"
                 "packet_count=%" PRIu64 ",byte_count=%" PRIu64, g->id, d / 1000, d % 1000,
-                rc.n, (uint64_t)atomic_load(&g->n_packets), (uint64_t)atomic_load(&g->n_bytes));
+                refs, (uint64_t)atomic_load(&g->n_packets), (uint64_t)atomic_load(&g->n_bytes));
             for (unsigned b = 0; b < g->n_buckets; b++)
-                put(&o, ",bucket%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b,
+                sw__put(&o, ",bucket%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b,
                     (uint64_t)atomic_load(&g->buckets[b].n_packets),
                     (uint64_t)atomic_load(&g->buckets[b].n_bytes));
-            put(&o, "\n");
+            sw__put(&o, "\n");
         } else {
-            put(&o, " group_id=%" PRIu32 ",type=%s", g->id, sw_group_type_name(g->type));
+            sw__put(&o, " group_id=%" PRIu32 ",type=%s", g->id, sw_group_type_name(g->type));
             for (unsigned b = 0; b < g->n_buckets; b++) {
                 const struct group_bucket *k = &g->buckets[b];
                 char acts[2048];
                 sw_ofpacts_format(k->actions, acts, sizeof(acts));
-                put(&o, ",bucket=");
+                sw__put(&o, ",bucket=");
                 if (g->type == SW_GROUP_SELECT)
-                    put(&o, "weight:%u,", k->weight);
+                    sw__put(&o, "weight:%u,", k->weight);
                 if (k->watch_port != SW_GROUP_WATCH_NONE)
-                    put(&o, "watch_port:%" PRIu32 ",", k->watch_port);
+                    sw__put(&o, "watch_port:%" PRIu32 ",", k->watch_port);
                 if (k->watch_group != SW_GROUP_WATCH_NONE)
-                    put(&o, "watch_group:%" PRIu32 ",", k->watch_group);
-                put(&o, "actions=%s", acts);
+                    sw__put(&o, "watch_group:%" PRIu32 ",", k->watch_group);
+                sw__put(&o, "actions=%s", acts);
             }
-            put(&o, "\n");
+            sw__put(&o, "\n");
         }
         pthread_rwlock_unlock(&ofp->cfg_lock);
     }

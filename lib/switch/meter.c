@@ -300,39 +300,11 @@ int sw_ofproto_meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, cons
 
 /* ---- dumps ---- */
 
-struct out {
-    char *buf;
-    size_t size, len;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *dst = o->len < o->size ? o->buf + o->len : NULL;
-    size_t room = o->len < o->size ? o->size - o->len : 0;
-    int n = vsnprintf(dst, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-struct flow_count_ctx {
-    uint32_t id;
-    unsigned n;
-};
-
-static void count_flows(void *arg, const struct sw_rule_info *rule)
-{
-    struct flow_count_ctx *c = arg;
-    if (sw__ofpacts_uses_meter(rule->actions, c->id))
-        c->n++;
-}
 
 int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
                            size_t size)
 {
-    struct out o = {.buf = buf, .size = size};
+    struct sw__out o = {.buf = buf, .size = size};
     if (size)
         buf[0] = '\0';
     if (!ofp)
@@ -351,30 +323,29 @@ int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char
         if (id && m->id != id)
             continue;
         if (!stats) {
-            put(&o, " meter=%" PRIu32 ",%s%s,bands=", m->id, m->cfg.pktps ? "pktps" : "kbps",
+            sw__put(&o, " meter=%" PRIu32 ",%s%s,bands=", m->id, m->cfg.pktps ? "pktps" : "kbps",
                 m->burst ? ",burst" : "");
             for (unsigned b = 0; b < m->cfg.n_bands; b++) {
-                put(&o, "%stype=drop,rate=%" PRIu32, b ? "," : "", m->cfg.bands[b].rate);
+                sw__put(&o, "%stype=drop,rate=%" PRIu32, b ? "," : "", m->cfg.bands[b].rate);
                 if (m->burst)
-                    put(&o, ",burst_size=%" PRIu32, m->cfg.bands[b].burst);
+                    sw__put(&o, ",burst_size=%" PRIu32, m->cfg.bands[b].burst);
             }
-            put(&o, "\n");
+            sw__put(&o, "\n");
             continue;
         }
-        struct flow_count_ctx fc = {.id = m->id};
-        sw_ofproto_flow_dump(ofp, NULL, count_flows, &fc, NULL, 0);
+        unsigned flows = sw__ofproto_count_rules_using(ofp, true, m->id);
         struct sw_meter_stats st;
         memset(&st, 0, sizeof(st));
         if (ofp->has_meter_provider)
             ofp->meter_provider.stats(ofp->meter_provider.arg, m->dp_id, &st);
         uint64_t d = now > m->created_ms ? now - m->created_ms : 0;
-        put(&o, " meter=%" PRIu32 ",flow_count=%u,packet_in_count=%" PRIu64
-            ",byte_in_count=%" PRIu64 ",duration=%" PRIu64 ".%03" PRIu64 "s,bands=", m->id, fc.n,
+        sw__put(&o, " meter=%" PRIu32 ",flow_count=%u,packet_in_count=%" PRIu64
+            ",byte_in_count=%" PRIu64 ",duration=%" PRIu64 ".%03" PRIu64 "s,bands=", m->id, flows,
             st.packets, st.bytes, d / 1000, d % 1000);
         for (unsigned b = 0; b < m->cfg.n_bands; b++)
-            put(&o, "%s%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b ? "," : "", b,
+            sw__put(&o, "%s%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b ? "," : "", b,
                 st.band_packets[b], st.band_bytes[b]);
-        put(&o, "\n");
+        sw__put(&o, "\n");
     }
     free(copy);
     return o.len > INT32_MAX ? INT32_MAX : (int)o.len;

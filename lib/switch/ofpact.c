@@ -612,12 +612,7 @@ bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport)
 
 /* ---- formatting ---- */
 
-struct out {
-    char *buf;
-    size_t size, len;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
+void sw__put(struct sw__out *o, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -630,108 +625,108 @@ static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char 
 }
 
 /* The value text of a set action: what sw_flow_format() writes after '='. */
-static void put_value(struct out *o, const struct ofpact *a)
+static void put_value(struct sw__out *o, const struct ofpact *a)
 {
     char text[SW_FLOW_FORMAT_MAX];
     if (!a->flavor && a->field == (uint8_t)find_field("ip_dscp")) {
-        put(o, "%u", a->value.nw_tos);
+        sw__put(o, "%u", a->value.nw_tos);
         return;
     }
     sw_flow_format(&a->value, &a->mask, text, sizeof(text));
     const char *eq = strchr(text, '=');
-    put(o, "%s", eq ? eq + 1 : text);
+    sw__put(o, "%s", eq ? eq + 1 : text);
 }
 
 int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
 {
-    struct out o = {.buf = buf, .size = size, .len = 0};
+    struct sw__out o = {.buf = buf, .size = size, .len = 0};
     if (size)
         buf[0] = '\0';
     if (!acts || acts->n == 0) {
-        put(&o, "drop");
+        sw__put(&o, "drop");
         return (int)o.len;
     }
     for (unsigned i = 0; i < acts->n; i++) {
         const struct ofpact *a = &acts->a[i];
         if (i)
-            put(&o, ",");
+            sw__put(&o, ",");
         switch (a->type) {
         case OFPACT_OUTPUT:
-            put(&o, "output:%" PRIu32, a->port);
+            sw__put(&o, "output:%" PRIu32, a->port);
             break;
         case OFPACT_IN_PORT:
-            put(&o, "IN_PORT");
+            sw__put(&o, "IN_PORT");
             break;
         case OFPACT_FLOOD:
-            put(&o, "FLOOD");
+            sw__put(&o, "FLOOD");
             break;
         case OFPACT_ALL:
-            put(&o, "ALL");
+            sw__put(&o, "ALL");
             break;
         case OFPACT_NORMAL:
-            put(&o, "NORMAL");
+            sw__put(&o, "NORMAL");
             break;
         case OFPACT_CONTROLLER:
-            put(&o, "CONTROLLER:%u", a->u16);
+            sw__put(&o, "CONTROLLER:%u", a->u16);
             break;
         case OFPACT_MOD_VLAN_VID:
             if (a->flavor)
-                put(&o, "set_field:%u->vlan_vid", a->u16);
+                sw__put(&o, "set_field:%u->vlan_vid", a->u16);
             else
-                put(&o, "mod_vlan_vid:%u", a->u16);
+                sw__put(&o, "mod_vlan_vid:%u", a->u16);
             break;
         case OFPACT_MOD_VLAN_PCP:
             if (a->flavor)
-                put(&o, "set_field:%u->vlan_pcp", a->u16);
+                sw__put(&o, "set_field:%u->vlan_pcp", a->u16);
             else
-                put(&o, "mod_vlan_pcp:%u", a->u16);
+                sw__put(&o, "mod_vlan_pcp:%u", a->u16);
             break;
         case OFPACT_POP_VLAN:
-            put(&o, a->flavor ? "pop_vlan" : "strip_vlan");
+            sw__put(&o, a->flavor ? "pop_vlan" : "strip_vlan");
             break;
         case OFPACT_PUSH_VLAN:
-            put(&o, "push_vlan:0x%04x", a->u16);
+            sw__put(&o, "push_vlan:0x%04x", a->u16);
             break;
         case OFPACT_SET_FIELD: {
             const struct ofp_field *f = &sw__ofp_fields[a->field];
             if (a->flavor) {
-                put(&o, "set_field:");
+                sw__put(&o, "set_field:");
                 put_value(&o, a);
-                put(&o, "->%s", f->name);
+                sw__put(&o, "->%s", f->name);
             } else {
-                put(&o, "%s:", f->mod_name);
+                sw__put(&o, "%s:", f->mod_name);
                 put_value(&o, a);
             }
             break;
         }
         case OFPACT_DEC_TTL:
-            put(&o, "dec_ttl");
+            sw__put(&o, "dec_ttl");
             break;
         case OFPACT_RESUBMIT:
             if (a->table == OFPACT_TABLE_CURRENT)
-                put(&o, "resubmit:%" PRIu32, a->port);
+                sw__put(&o, "resubmit:%" PRIu32, a->port);
             else if (a->port)
-                put(&o, "resubmit(%" PRIu32 ",%u)", a->port, a->table);
+                sw__put(&o, "resubmit(%" PRIu32 ",%u)", a->port, a->table);
             else
-                put(&o, "resubmit(,%u)", a->table);
+                sw__put(&o, "resubmit(,%u)", a->table);
             break;
         case OFPACT_GOTO_TABLE:
-            put(&o, "goto_table:%u", a->table);
+            sw__put(&o, "goto_table:%u", a->table);
             break;
         case OFPACT_CLEAR_ACTIONS:
-            put(&o, "clear_actions");
+            sw__put(&o, "clear_actions");
             break;
         case OFPACT_GROUP:
-            put(&o, "group:%" PRIu32, a->port);
+            sw__put(&o, "group:%" PRIu32, a->port);
             break;
         case OFPACT_METER:
-            put(&o, "meter:%" PRIu32, a->port);
+            sw__put(&o, "meter:%" PRIu32, a->port);
             break;
         case OFPACT_WRITE_METADATA:
             if (a->mask.masks.metadata == UINT64_MAX)
-                put(&o, "write_metadata:0x%" PRIx64, a->value.metadata);
+                sw__put(&o, "write_metadata:0x%" PRIx64, a->value.metadata);
             else
-                put(&o, "write_metadata:0x%" PRIx64 "/0x%" PRIx64, a->value.metadata,
+                sw__put(&o, "write_metadata:0x%" PRIx64 "/0x%" PRIx64, a->value.metadata,
                     a->mask.masks.metadata);
             break;
         case OFPACT_WRITE_ACTIONS: {
@@ -739,20 +734,20 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
             struct sw_ofpacts *inner = malloc(sizeof(*inner) + a->u16 * sizeof(struct ofpact));
             unsigned k = a->u16 < acts->n - i - 1 ? a->u16 : acts->n - i - 1;
             if (!inner) {
-                put(&o, "write_actions(...)");
+                sw__put(&o, "write_actions(...)");
             } else {
                 inner->n = k;
                 memcpy(inner->a, a + 1, k * sizeof(struct ofpact));
                 char sub[2048];
                 sw_ofpacts_format(inner, sub, sizeof(sub));
-                put(&o, "write_actions(%s)", k ? sub : "");
+                sw__put(&o, "write_actions(%s)", k ? sub : "");
                 free(inner);
             }
             i += k;
             break;
         }
         default:
-            put(&o, "unknown");
+            sw__put(&o, "unknown");
             break;
         }
     }

@@ -633,31 +633,15 @@ int sw_ofproto_mirror_del(struct sw_ofproto *ofp, const char *name)
     return r;
 }
 
-struct out {
-    char *buf;
-    size_t size, len;
-};
 
-static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *dst = o->len < o->size ? o->buf + o->len : NULL;
-    size_t room = o->len < o->size ? o->size - o->len : 0;
-    int n = vsnprintf(dst, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-static int out_result(const struct out *o)
+static int out_result(const struct sw__out *o)
 {
     return o->len > INT32_MAX ? INT32_MAX : (int)o->len;
 }
 
 int sw_ofproto_mirror_format(struct sw_ofproto *ofp, char *buf, size_t size)
 {
-    struct out o = {.buf = buf, .size = size};
+    struct sw__out o = {.buf = buf, .size = size};
     if (size)
         buf[0] = '\0';
     if (!ofp)
@@ -668,29 +652,29 @@ int sw_ofproto_mirror_format(struct sw_ofproto *ofp, char *buf, size_t size)
         if (!m)
             continue;
         uint32_t bit = 1u << i;
-        put(&o, "%s:%s src=[", m->name, m->select_all ? " select_all" : "");
+        sw__put(&o, "%s:%s src=[", m->name, m->select_all ? " select_all" : "");
         bool first = true;
         for (unsigned p = 0; p < ofp->n_ports; p++)
             if (ofp->ports[p]->mirror_src & bit) {
-                put(&o, "%s%s", first ? "" : ",", ofp->ports[p]->name);
+                sw__put(&o, "%s%s", first ? "" : ",", ofp->ports[p]->name);
                 first = false;
             }
-        put(&o, "] dst=[");
+        sw__put(&o, "] dst=[");
         first = true;
         for (unsigned p = 0; p < ofp->n_ports; p++)
             if (ofp->ports[p]->mirror_dst & bit) {
-                put(&o, "%s%s", first ? "" : ",", ofp->ports[p]->name);
+                sw__put(&o, "%s%s", first ? "" : ",", ofp->ports[p]->name);
                 first = false;
             }
-        put(&o, "] vlans=[");
+        sw__put(&o, "] vlans=[");
         first = true;
         for (unsigned v = 0; v < 4096 && !m->any_vlan; v++)
             if (sw__vlan_bit(m->vlans, (uint16_t)v)) {
-                put(&o, "%s%u", first ? "" : ",", v);
+                sw__put(&o, "%s%u", first ? "" : ",", v);
                 first = false;
             }
         const struct ofport *out = sw__port_by_ofport(ofp, m->out_ofport);
-        put(&o, "] output=%s\n", out ? out->name : "(none)");
+        sw__put(&o, "] output=%s\n", out ? out->name : "(none)");
     }
     pthread_rwlock_unlock(&ofp->cfg_lock);
     return out_result(&o);
@@ -1115,6 +1099,18 @@ static unsigned del_rules_using(struct sw_ofproto *ofp, bool meter, uint32_t id,
     return n;
 }
 
+unsigned sw__ofproto_count_rules_using(struct sw_ofproto *ofp, bool meter, uint32_t id)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&ofp->mutex);
+    for (const struct rule *o = ofp->rules.next; o != &ofp->rules; o = o->next) {
+        const struct sw_ofpacts *acts = atomic_load(&o->actions);
+        n += meter ? sw__ofpacts_uses_meter(acts, id) : sw__ofpacts_uses_group(acts, id);
+    }
+    pthread_mutex_unlock(&ofp->mutex);
+    return n;
+}
+
 unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id)
 {
     return del_rules_using(ofp, false, id, SW_RR_GROUP_DELETE);
@@ -1409,19 +1405,19 @@ int sw_ofproto_flow_dump(struct sw_ofproto *ofp, const char *filter,
 
 int sw_rule_format(const struct sw_rule_info *rule, char *buf, size_t size)
 {
-    struct out o = {.buf = buf, .size = size};
+    struct sw__out o = {.buf = buf, .size = size};
     if (size)
         buf[0] = '\0';
     char match[SW_FLOW_FORMAT_MAX], acts[4096];
     sw_flow_format(&rule->match, &rule->mask, match, sizeof(match));
     sw_ofpacts_format(rule->actions, acts, sizeof(acts));
-    put(&o, "priority=%" PRId32 "%s%s actions=%s", rule->priority, match[0] ? "," : "", match,
+    sw__put(&o, "priority=%" PRId32 "%s%s actions=%s", rule->priority, match[0] ? "," : "", match,
         acts);
     return out_result(&o);
 }
 
 struct dump_ctx {
-    struct out *o;
+    struct sw__out *o;
     bool stats;
     uint64_t now;
 };
@@ -1431,26 +1427,26 @@ static void dump_one(void *arg, const struct sw_rule_info *rule)
     struct dump_ctx *d = arg;
     char text[8192];
     sw_rule_format(rule, text, sizeof(text));
-    put(d->o, " cookie=0x%" PRIx64 ",", rule->cookie);
+    sw__put(d->o, " cookie=0x%" PRIx64 ",", rule->cookie);
     if (d->stats) {
         uint64_t age = d->now > rule->created_ms ? d->now - rule->created_ms : 0;
-        put(d->o, " duration=%" PRIu64 ".%03" PRIu64 "s,", age / 1000, age % 1000);
+        sw__put(d->o, " duration=%" PRIu64 ".%03" PRIu64 "s,", age / 1000, age % 1000);
     }
-    put(d->o, " table=%u,", rule->table_id);
+    sw__put(d->o, " table=%u,", rule->table_id);
     if (d->stats)
-        put(d->o, " n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ",", rule->n_packets,
+        sw__put(d->o, " n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ",", rule->n_packets,
             rule->n_bytes);
     if (rule->idle_timeout)
-        put(d->o, " idle_timeout=%u,", rule->idle_timeout);
+        sw__put(d->o, " idle_timeout=%u,", rule->idle_timeout);
     if (rule->hard_timeout)
-        put(d->o, " hard_timeout=%u,", rule->hard_timeout);
-    put(d->o, " %s\n", text);
+        sw__put(d->o, " hard_timeout=%u,", rule->hard_timeout);
+    sw__put(d->o, " %s\n", text);
 }
 
 int sw_ofproto_dump_flows(struct sw_ofproto *ofp, const char *filter, bool with_stats,
                           char *buf, size_t size)
 {
-    struct out o = {.buf = buf, .size = size};
+    struct sw__out o = {.buf = buf, .size = size};
     if (size)
         buf[0] = '\0';
     if (!ofp)
@@ -1573,16 +1569,16 @@ void sw_ofproto_fdb_foreach(struct sw_ofproto *ofp,
 
 static void fdb_line(void *arg, const struct sw_fdb_entry *e)
 {
-    put(arg, "%5" PRIu32 "  %4u  %02x:%02x:%02x:%02x:%02x:%02x  %3" PRIu32 "\n", e->ofport,
+    sw__put(arg, "%5" PRIu32 "  %4u  %02x:%02x:%02x:%02x:%02x:%02x  %3" PRIu32 "\n", e->ofport,
         e->vlan, e->mac[0], e->mac[1], e->mac[2], e->mac[3], e->mac[4], e->mac[5], e->age_s);
 }
 
 int sw_ofproto_fdb_show(struct sw_ofproto *ofp, char *buf, size_t size)
 {
-    struct out o = {.buf = buf, .size = size};
+    struct sw__out o = {.buf = buf, .size = size};
     if (size)
         buf[0] = '\0';
-    put(&o, " port  VLAN  MAC                Age\n");
+    sw__put(&o, " port  VLAN  MAC                Age\n");
     sw_ofproto_fdb_foreach(ofp, fdb_line, &o);
     return out_result(&o);
 }

@@ -73,6 +73,14 @@ int sw__ofpacts_dup(const struct sw_ofpacts *a, struct sw_ofpacts **out);
 /* True if the list outputs to @ofport (del-flows out_port filter). */
 bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport);
 
+/* Text written into a caller's buffer with snprintf semantics: @len counts
+ * what the whole text needs, even past @size. */
+struct sw__out {
+    char *buf;
+    size_t size, len;
+};
+void sw__put(struct sw__out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* True if the list (action sets included) uses group @id / meter @id. */
 bool sw__ofpacts_uses_group(const struct sw_ofpacts *a, uint32_t id);
 bool sw__ofpacts_uses_meter(const struct sw_ofpacts *a, uint32_t id);
@@ -107,6 +115,8 @@ void sw__groups_free(struct sw_ofproto *ofp);
  * meter @id. */
 unsigned sw__ofproto_del_rules_with_group(struct sw_ofproto *ofp, uint32_t id);
 unsigned sw__ofproto_del_rules_with_meter(struct sw_ofproto *ofp, uint32_t id);
+/* Takes ofp->mutex: the rules that use meter (@meter) or group @id. */
+unsigned sw__ofproto_count_rules_using(struct sw_ofproto *ofp, bool meter, uint32_t id);
 
 /* ---- meters (meter.c) ---- */
 
