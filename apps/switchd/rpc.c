@@ -5,6 +5,7 @@
  * once; errors name the bridge, port, setting or flow at fault.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -629,152 +630,120 @@ static void objects_changed(struct sd_bridge *br, json_t **slot,
     sd_config_changed(br->sd);
 }
 
-static void groups_changed(struct sd_bridge *br)
+/* ---- groups and meters: one handler set over a table of each kind ------------- */
+
+enum obj_op { OBJ_ADD, OBJ_MOD, OBJ_DEL };
+
+static int group_mod(struct sw_ofproto *ofp, enum obj_op op, const char *text, char *err,
+                     size_t errlen)
 {
-    objects_changed(br, &br->groups, sw_ofproto_dump_groups, SW_GROUP_WATCH_NONE);
+    static const enum sw_group_mod_cmd cmds[] = {SW_GM_ADD, SW_GM_MODIFY, SW_GM_DELETE};
+    return sw_ofproto_group_mod(ofp, cmds[op], text, err, errlen);
 }
 
-static void meters_changed(struct sd_bridge *br)
+static int meter_mod(struct sw_ofproto *ofp, enum obj_op op, const char *text, char *err,
+                     size_t errlen)
 {
-    objects_changed(br, &br->meters, sw_ofproto_dump_meters, 0);
+    static const enum sw_meter_mod_cmd cmds[] = {SW_MM_ADD, SW_MM_MODIFY, SW_MM_DELETE};
+    return sw_ofproto_meter_mod(ofp, cmds[op], text, err, errlen);
 }
 
-static void group_mod_rpc(struct switchd *sd, struct kk_jsonrpc_request *req,
-                          const json_t *params, enum sw_group_mod_cmd cmd)
+struct obj_kind {
+    const char *name;           /* "group": params "group", "group_id"; reply "groups" */
+    const char *id_key, *list_key;
+    int (*mod)(struct sw_ofproto *, enum obj_op, const char *, char *, size_t);
+    int (*dump)(struct sw_ofproto *, uint32_t, bool, char *, size_t);
+    size_t saved;               /* offset of the json_t * in struct sd_bridge */
+    json_int_t no_id, max_id;   /* "all" in dumps, highest id */
+    bool push_stats;            /* counters credited from megaflows: push before a dump */
+};
+
+static const struct obj_kind groups_kind = {
+    "group", "group_id", "groups", group_mod, sw_ofproto_dump_groups,
+    offsetof(struct sd_bridge, groups), SW_GROUP_WATCH_NONE, SW_GROUP_MAX_ID, true};
+static const struct obj_kind meters_kind = {
+    "meter", "meter_id", "meters", meter_mod, sw_ofproto_dump_meters,
+    offsetof(struct sd_bridge, meters), 0, 0xffff0000ll, false};
+
+static void obj_mod_rpc(struct switchd *sd, struct kk_jsonrpc_request *req, const json_t *params,
+                        const struct obj_kind *k, enum obj_op op)
 {
-    const char *bridge, *group = "";
-    if (kk_jsonrpc_unpack(req, params, cmd == SW_GM_DELETE ? "{s:s, s?s!}" : "{s:s, s:s!}",
-                          "bridge", &bridge, "group", &group) < 0)
+    const char *bridge, *text = "";
+    if (kk_jsonrpc_unpack(req, params, op == OBJ_DEL ? "{s:s, s?s!}" : "{s:s, s:s!}", "bridge",
+                          &bridge, k->name, &text) < 0)
         return;
     struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
     if (!br)
         return;
     char err[512] = "";
-    int rc = sw_ofproto_group_mod(br->ofproto, cmd, group, err, sizeof(err));
+    int rc = k->mod(br->ofproto, op, text, err, sizeof(err));
     if (rc < 0) {
-        kk_jsonrpc_respond_errno(req, rc, "bad group '%s': %s", group,
+        kk_jsonrpc_respond_errno(req, rc, "bad %s '%s': %s", k->name, text,
                                  err[0] ? err : kk_strerror(rc));
         return;
     }
-    KK_LOGI(switchd_log, "bridge %s: group %s: %s", br->name,
-            cmd == SW_GM_DELETE ? "deleted" : cmd == SW_GM_ADD ? "added" : "modified",
-            *group ? group : "(all)");
-    groups_changed(br);
-    /* deleting a group deletes the rules that use it */
-    if (cmd == SW_GM_DELETE)
+    KK_LOGI(switchd_log, "bridge %s: %s %s: %s", br->name, k->name,
+            op == OBJ_DEL ? "deleted" : op == OBJ_ADD ? "added" : "modified",
+            *text ? text : "(all)");
+    objects_changed(br, (json_t **)(void *)((char *)br + k->saved), k->dump,
+                    (uint32_t)k->no_id);
+    /* deleting one deletes the rules that use it */
+    if (op == OBJ_DEL)
         flows_changed(br);
     kk_jsonrpc_respond(req, json_true());
 }
 
-static void rpc_group_add(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+static void obj_dump_rpc(struct switchd *sd, struct kk_jsonrpc_request *req,
+                         const json_t *params, const struct obj_kind *k)
 {
-    group_mod_rpc(arg, req, params, SW_GM_ADD);
-}
-
-static void rpc_group_mod(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    group_mod_rpc(arg, req, params, SW_GM_MODIFY);
-}
-
-static void rpc_group_del(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    group_mod_rpc(arg, req, params, SW_GM_DELETE);
-}
-
-static void rpc_group_dump(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    struct switchd *sd = arg;
     const char *bridge;
-    json_int_t id = -1;
+    json_int_t id = k->no_id;
     int stats = 0;
-    if (kk_jsonrpc_unpack(req, params, "{s:s, s?I, s?b!}", "bridge", &bridge, "group_id", &id,
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s?I, s?b!}", "bridge", &bridge, k->id_key, &id,
                           "stats", &stats) < 0)
         return;
     struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
     if (!br)
         return;
-    if (id < -1 || id > (json_int_t)SW_GROUP_MAX_ID) {
-        kk_jsonrpc_respond_errno(req, -EINVAL, "group_id %lld out of range",
+    if ((id < 0 || id > k->max_id) && id != k->no_id) {
+        kk_jsonrpc_respond_errno(req, -EINVAL, "%s %lld out of range", k->id_key,
                                  (long long)id);
         return;
     }
-    if (stats)
+    if (stats && k->push_stats)
         sd_push_stats(sd); /* counters as of now */
-    uint32_t which = id < 0 ? SW_GROUP_WATCH_NONE : (uint32_t)id;
-    json_t *a = dump_lines(sw_ofproto_dump_groups, br->ofproto, which, stats);
+    json_t *a = dump_lines(k->dump, br->ofproto, (uint32_t)id, stats);
     if (!a) {
-        kk_jsonrpc_respond_errno(req, -ENOMEM, "group dump");
+        kk_jsonrpc_respond_errno(req, -ENOMEM, "%s dump", k->name);
         return;
     }
-    kk_jsonrpc_respond(req, json_pack("{s:o}", "groups", a));
+    kk_jsonrpc_respond(req, json_pack("{s:o}", k->list_key, a));
 }
 
-/* ---- meters ---------------------------------------------------------------------- */
-
-static void meter_mod_rpc(struct switchd *sd, struct kk_jsonrpc_request *req,
-                          const json_t *params, enum sw_meter_mod_cmd cmd)
-{
-    const char *bridge, *meter = "";
-    if (kk_jsonrpc_unpack(req, params, cmd == SW_MM_DELETE ? "{s:s, s?s!}" : "{s:s, s:s!}",
-                          "bridge", &bridge, "meter", &meter) < 0)
-        return;
-    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
-    if (!br)
-        return;
-    char err[512] = "";
-    int rc = sw_ofproto_meter_mod(br->ofproto, cmd, meter, err, sizeof(err));
-    if (rc < 0) {
-        kk_jsonrpc_respond_errno(req, rc, "bad meter '%s': %s", meter,
-                                 err[0] ? err : kk_strerror(rc));
-        return;
+#define OBJ_RPCS(kind, k)                                                                      \
+    static void rpc_##kind##_add(void *arg, struct kk_jsonrpc_request *req,                   \
+                                 const json_t *params)                                        \
+    {                                                                                          \
+        obj_mod_rpc(arg, req, params, &k, OBJ_ADD);                                            \
+    }                                                                                          \
+    static void rpc_##kind##_mod(void *arg, struct kk_jsonrpc_request *req,                   \
+                                 const json_t *params)                                        \
+    {                                                                                          \
+        obj_mod_rpc(arg, req, params, &k, OBJ_MOD);                                            \
+    }                                                                                          \
+    static void rpc_##kind##_del(void *arg, struct kk_jsonrpc_request *req,                   \
+                                 const json_t *params)                                        \
+    {                                                                                          \
+        obj_mod_rpc(arg, req, params, &k, OBJ_DEL);                                            \
+    }                                                                                          \
+    static void rpc_##kind##_dump(void *arg, struct kk_jsonrpc_request *req,                  \
+                                  const json_t *params)                                       \
+    {                                                                                          \
+        obj_dump_rpc(arg, req, params, &k);                                                    \
     }
-    KK_LOGI(switchd_log, "bridge %s: meter %s: %s", br->name,
-            cmd == SW_MM_DELETE ? "deleted" : cmd == SW_MM_ADD ? "added" : "modified",
-            *meter ? meter : "(all)");
-    meters_changed(br);
-    if (cmd == SW_MM_DELETE)
-        flows_changed(br); /* rules that used a deleted meter went with it */
-    kk_jsonrpc_respond(req, json_true());
-}
 
-static void rpc_meter_add(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    meter_mod_rpc(arg, req, params, SW_MM_ADD);
-}
-
-static void rpc_meter_mod(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    meter_mod_rpc(arg, req, params, SW_MM_MODIFY);
-}
-
-static void rpc_meter_del(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    meter_mod_rpc(arg, req, params, SW_MM_DELETE);
-}
-
-static void rpc_meter_dump(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
-{
-    struct switchd *sd = arg;
-    const char *bridge;
-    json_int_t id = 0;
-    int stats = 0;
-    if (kk_jsonrpc_unpack(req, params, "{s:s, s?I, s?b!}", "bridge", &bridge, "meter_id", &id,
-                          "stats", &stats) < 0)
-        return;
-    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
-    if (!br)
-        return;
-    if (id < 0 || id > 0xffff0000ll) {
-        kk_jsonrpc_respond_errno(req, -EINVAL, "meter_id %lld out of range", (long long)id);
-        return;
-    }
-    json_t *a = dump_lines(sw_ofproto_dump_meters, br->ofproto, (uint32_t)id, stats);
-    if (!a) {
-        kk_jsonrpc_respond_errno(req, -ENOMEM, "meter dump");
-        return;
-    }
-    kk_jsonrpc_respond(req, json_pack("{s:o}", "meters", a));
-}
+OBJ_RPCS(group, groups_kind)
+OBJ_RPCS(meter, meters_kind)
 
 /* ---- MAC table ------------------------------------------------------------------- */
 
