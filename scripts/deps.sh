@@ -20,8 +20,9 @@ E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static
 
 # Switch tests and benchmark (bench/switch, tests/lib/ovs.sh): Open vSwitch as
 # a peer and anchor (userspace datapath and the DPDK build), scapy, tshark and
-# iperf3 for traffic, iproute2/ping for namespaces and veths.
-SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk python3-scapy tshark iperf3 iproute2 iputils-ping"
+# iperf3 for traffic, iproute2/ping for namespaces and veths; Debian's
+# ovs-testcontroller as a real OpenFlow controller (tests/integration).
+SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroller python3-scapy tshark iperf3 iproute2 iputils-ping"
 
 PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS"
 
@@ -34,12 +35,16 @@ quiet_system_ovs() {
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
         $SUDO systemctl disable --now openvswitch-switch.service ovs-vswitchd.service \
             ovsdb-server.service >/dev/null 2>&1 || true
+        $SUDO systemctl disable --now openvswitch-testcontroller.service >/dev/null 2>&1 || true
     else
-        if [ -x /etc/init.d/openvswitch-switch ]; then
-            $SUDO /etc/init.d/openvswitch-switch stop >/dev/null 2>&1 || true
-        fi
+        for svc in openvswitch-switch openvswitch-testcontroller; do
+            if [ -x /etc/init.d/$svc ]; then
+                $SUDO /etc/init.d/$svc stop >/dev/null 2>&1 || true
+            fi
+        done
         if command -v update-rc.d >/dev/null 2>&1; then
             $SUDO update-rc.d openvswitch-switch disable >/dev/null 2>&1 || true
+            $SUDO update-rc.d openvswitch-testcontroller disable >/dev/null 2>&1 || true
         fi
     fi
     # Whatever still runs from the system rundir (never the private instances,
