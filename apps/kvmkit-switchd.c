@@ -176,6 +176,7 @@ int main(int argc, char **argv)
         .idle_us = idle_us,
         .emc_entries = emc_entries,
         .upcall = sd_upcall,
+        .userspace = sd_userspace,
         .upcall_arg = &sd,
     };
     int rc = sw_dpif_create(&o, &sd.dpif);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include "kk_err.h"
 #include "kk_log.h"
 #include "kk_rcu.h"
+#include "kk_reactor.h"
+#include "kk_version.h"
+#include "pkt.h"
 #include "switchd.h"
 
 KK_LOG_COMPONENT_DECLARE(switchd_log);
@@ -100,6 +104,231 @@ enum sw_upcall_result sd_upcall(void *arg, struct sw_upcall *up)
     return sw_ofproto_upcall(ofp, up);
 }
 
+/* ---- packet-ins ----------------------------------------------------------------- */
+
+/* Packet copies on their way from PMD threads to the control thread. */
+#define SD_MAX_PACKET_INS 1024
+
+struct packet_in_msg {
+    struct switchd *sd;
+    struct sw_ofproto *ofp;      /* the bridge when it was sent (looked up again) */
+    uint32_t dp_port;
+    uint64_t cookie;
+    size_t len;
+    uint8_t data[];
+};
+
+static _Atomic unsigned packet_ins_pending;
+
+static void deliver_packet_in(void *arg)
+{
+    struct packet_in_msg *m = arg;
+    atomic_fetch_sub(&packet_ins_pending, 1);
+    for (struct sd_bridge *br = m->sd->bridges; br; br = br->next) {
+        if (br->ofproto != m->ofp || !br->agent)
+            continue;
+        struct sd_iface *iface = NULL;
+        const char *name = sd_dp_port_name(m->sd, m->dp_port);
+        struct sd_port *p = name ? sd_iface_find(m->sd, name, &iface) : NULL;
+        if (p && p->br == br)
+            sw_ofagent_packet_in(br->agent, p->ofport, m->cookie, m->data, m->len);
+        break;
+    }
+    free(m);
+}
+
+void sd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt,
+                  uint32_t in_port)
+{
+    struct switchd *sd = arg;
+    if (u->reason != SW_OFP_USERSPACE_CONTROLLER)
+        return;
+    const struct sd_map *map = kk_rcu_get(&sd->map);
+    struct sw_ofproto *ofp = map && in_port < SW_DPIF_MAX_PORTS ? map->ofp[in_port] : NULL;
+    if (!ofp)
+        return;
+    /* bounded: a flood of misses never queues without limit (dropped, like
+     * packet-ins to a congested controller) */
+    if (atomic_fetch_add(&packet_ins_pending, 1) >= SD_MAX_PACKET_INS) {
+        atomic_fetch_sub(&packet_ins_pending, 1);
+        return;
+    }
+    size_t len = pkt->data_len;
+    struct packet_in_msg *m = malloc(sizeof(*m) + len);
+    if (!m) {
+        atomic_fetch_sub(&packet_ins_pending, 1);
+        return;
+    }
+    m->sd = sd;
+    m->ofp = ofp;
+    m->dp_port = in_port;
+    m->cookie = u->cookie;
+    m->len = len;
+    memcpy(m->data, pkt_data(pkt), len);
+    if (kk_reactor_send(sd->d.reactor, deliver_packet_in, m) < 0) {
+        atomic_fetch_sub(&packet_ins_pending, 1);
+        free(m);
+    }
+}
+
+/* ---- the OpenFlow agent's hooks ------------------------------------------------- */
+
+static void agent_changed(void *arg, unsigned what)
+{
+    struct sd_bridge *br = arg;
+    br->of_dirty |= what;
+    br->of_changed_ms = kk_now_us() / 1000;
+}
+
+static void agent_sync(void *arg)
+{
+    struct sd_bridge *br = arg;
+    sd_revalidate(br->sd);
+}
+
+static bool agent_port_mac(void *arg, uint32_t ofport, uint8_t mac[6])
+{
+    struct sd_bridge *br = arg;
+    for (struct sd_port *p = br->ports; p; p = p->next)
+        if (p->ofport == ofport && p->n_ifaces) {
+            memcpy(mac, p->ifaces[0].mac, 6);
+            return true;
+        }
+    return false;
+}
+
+static void flow_removed(void *arg, const struct sw_rule_info *rule, int reason)
+{
+    struct sd_bridge *br = arg;
+    if (br->agent)
+        sw_ofagent_flow_removed(br->agent, rule, reason);
+}
+
+static uint32_t protocols_bitmap(const json_t *protocols)
+{
+    if (!protocols)
+        return OFP_VERSIONS_DEFAULT;
+    uint32_t v = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(protocols, i, p) {
+        const char *t = json_string_value(p);
+        if (t && !strcmp(t, "OpenFlow10"))
+            v |= 1u << 1;
+        else if (t && !strcmp(t, "OpenFlow13"))
+            v |= 1u << 4;
+    }
+    return v;
+}
+
+/* Save what changed through OpenFlow once it has been quiet for a second
+ * (a controller installing 100,000 rules is not 100,000 file writes). */
+static void save_openflow_changes(struct sd_bridge *br, bool now)
+{
+    if (!br->of_dirty || (!now && kk_now_us() / 1000 - br->of_changed_ms < 1000))
+        return;
+    unsigned what = br->of_dirty;
+    br->of_dirty = 0;
+    if (what & SW_OFAGENT_METERS)
+        sd_save_meters(br);
+    if (what & SW_OFAGENT_GROUPS)
+        sd_save_groups(br);
+    if (what & SW_OFAGENT_RULES)
+        sd_save_flows(br);
+}
+
+/* The bridge's default rule (priority 0, everything, NORMAL) goes when
+ * controllers are set and comes back when they are removed (fail mode
+ * standalone), as in Open vSwitch. */
+static void default_flow(struct sd_bridge *br, bool present)
+{
+    char err[256];
+    unsigned n = 0;
+    if (present) {
+        char buf[64];
+        if (sw_ofproto_dump_flows(br->ofproto, "table=0,priority=0", false, buf, sizeof(buf)) == 0 &&
+            sw_ofproto_add_flow(br->ofproto, "table=0,priority=0,actions=NORMAL", err,
+                                sizeof(err)) == 0)
+            KK_LOGI(switchd_log, "%s: no controller: the default NORMAL rule is back", br->name);
+        else
+            return;
+    } else {
+        char buf[256];
+        int len = sw_ofproto_dump_flows(br->ofproto, "table=0,priority=0", false, buf, sizeof(buf));
+        /* only the default rule itself (exactly that match and action) */
+        if (len <= 0 || (size_t)len >= sizeof(buf) || !strstr(buf, " priority=0 actions=NORMAL\n") ||
+            strchr(buf, '\n') != buf + len - 1)
+            return;
+        sw_ofproto_del_flows(br->ofproto, "table=0,priority=0", true, &n, err, sizeof(err));
+        if (!n)
+            return;
+        KK_LOGI(switchd_log, "%s: controllers set: the default NORMAL rule removed", br->name);
+    }
+    sd_save_flows(br);
+}
+
+int sd_bridge_set_controllers(struct sd_bridge *br, const json_t *targets, char *err,
+                              size_t errlen)
+{
+    size_t n = targets ? json_array_size(targets) : 0;
+    const char *t[16];
+    if (n > 16) {
+        snprintf(err, errlen, "at most 8 controllers");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        t[i] = json_string_value(json_array_get(targets, i));
+        if (!t[i]) {
+            snprintf(err, errlen, "controller targets are strings");
+            return -EINVAL;
+        }
+    }
+    bool had = br->controllers && json_array_size(br->controllers);
+    int rc = sw_ofagent_set_controllers(br->agent, t, n, err, errlen);
+    if (rc)
+        return rc;
+    json_decref(br->controllers);
+    br->controllers = n ? json_deep_copy(targets) : NULL;
+    if (!had && n)
+        default_flow(br, false);
+    else if (had && !n && !br->fail_secure)
+        default_flow(br, true);
+    sd_config_changed(br->sd);
+    return 0;
+}
+
+void sd_bridge_set_fail_mode(struct sd_bridge *br, bool secure)
+{
+    br->fail_secure = secure;
+    sw_ofagent_set_fail_mode(br->agent, secure ? SW_FAIL_SECURE : SW_FAIL_STANDALONE);
+    KK_LOGI(switchd_log, "%s: fail mode %s", br->name, secure ? "secure" : "standalone");
+    sd_config_changed(br->sd);
+}
+
+int sd_bridge_set_protocols(struct sd_bridge *br, const json_t *protocols, char *err,
+                            size_t errlen)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(protocols, i, p) {
+        const char *t = json_string_value(p);
+        if (!t || (strcmp(t, "OpenFlow10") && strcmp(t, "OpenFlow13"))) {
+            snprintf(err, errlen, "protocols: '%s' is not OpenFlow10 or OpenFlow13",
+                     t ? t : "?");
+            return -EINVAL;
+        }
+    }
+    if (!json_array_size(protocols)) {
+        snprintf(err, errlen, "protocols: give OpenFlow10, OpenFlow13 or both");
+        return -EINVAL;
+    }
+    json_decref(br->protocols);
+    br->protocols = json_deep_copy(protocols);
+    sw_ofagent_set_versions(br->agent, protocols_bitmap(br->protocols));
+    sd_config_changed(br->sd);
+    return 0;
+}
+
 /* ---- configuration file ---------------------------------------------------- */
 
 static json_t *port_config(const struct sd_port *p)
@@ -136,6 +365,12 @@ json_t *sd_config_json(struct switchd *sd)
             json_object_set(bj, "groups", b->groups);
         if (b->meters)
             json_object_set(bj, "meters", b->meters);
+        if (b->controllers)
+            json_object_set(bj, "controllers", b->controllers);
+        if (b->fail_secure)
+            json_object_set_new(bj, "fail_mode", json_string("secure"));
+        if (b->protocols)
+            json_object_set(bj, "protocols", b->protocols);
         json_array_append_new(bridges, bj);
     }
     return json_pack("{s:i, s:o}", "version", 1, "bridges", bridges);
@@ -559,7 +794,8 @@ int sd_bridge_add(struct switchd *sd, const char *name, char *err, size_t errlen
         .set = dp_meter_set, .del = dp_meter_del, .stats = dp_meter_stats};
     struct sw_meter_provider pv = meters;
     pv.arg = sd;
-    struct sw_ofproto_settings s = {.name = name, .meters = &pv};
+    struct sw_ofproto_settings s = {.name = name, .meters = &pv, .flow_removed = flow_removed,
+                                    .flow_removed_arg = br};
     memcpy(s.mac, br->mac, 6);
     /* a restored bridge gets its saved rules, default one included */
     s.no_default_flow = sd->no_default_flow;
@@ -571,11 +807,32 @@ int sd_bridge_add(struct switchd *sd, const char *name, char *err, size_t errlen
         free(br);
         return rc;
     }
+    /* OpenFlow: <dir>/<bridge>.mgmt for tools, .snoop for snoopers (as OVS) */
+    char mgmt[4096], snoop[4096];
+    snprintf(mgmt, sizeof(mgmt), "%s/%s.mgmt", sd->vhost_dir ? sd->vhost_dir : ".", name);
+    snprintf(snoop, sizeof(snoop), "%s/%s.snoop", sd->vhost_dir ? sd->vhost_dir : ".", name);
+    uint64_t dpid = 0;
+    for (int i = 0; i < 6; i++)
+        dpid = dpid << 8 | br->mac[i];
+    struct sw_ofagent_settings as = {
+        .name = name, .ofp = br->ofproto, .dpif = sd->dpif, .reactor = sd->d.reactor,
+        .datapath_id = dpid, .mgmt_path = mgmt, .snoop_path = snoop,
+        .versions = OFP_VERSIONS_DEFAULT, .sw_version = KK_VERSION, .changed = agent_changed,
+        .sync = agent_sync, .port_mac = agent_port_mac, .arg = br};
+    rc = sw_ofagent_create(&as, &br->agent);
+    if (rc < 0) {
+        snprintf(err, errlen, "bridge %s: cannot listen on %s: %s", name, mgmt, kk_strerror(rc));
+        sw_ofproto_destroy(br->ofproto);
+        json_decref(br->stale);
+        free(br->name);
+        free(br);
+        return rc;
+    }
     struct sd_bridge **pp = &sd->bridges;
     while (*pp)
         pp = &(*pp)->next;
     *pp = br;
-    KK_LOGI(switchd_log, "bridge %s added", name);
+    KK_LOGI(switchd_log, "bridge %s added (OpenFlow management socket %s)", name, mgmt);
     sd_config_changed(sd);
     return 0;
 }
@@ -610,8 +867,12 @@ int sd_bridge_del(struct switchd *sd, struct sd_bridge *br)
             *pp = br->next;
             break;
         }
+    save_openflow_changes(br, true);
+    sw_ofagent_destroy(br->agent);
     sw_ofproto_destroy(br->ofproto);
     KK_LOGI(switchd_log, "bridge %s deleted", br->name);
+    json_decref(br->controllers);
+    json_decref(br->protocols);
     json_decref(br->flows);
     json_decref(br->groups);
     json_decref(br->meters);
@@ -1162,6 +1423,8 @@ void sd_run(struct switchd *sd)
             for (size_t i = 0; i < p->n_ifaces; i++)
                 sync_link(p, &p->ifaces[i], false);
         sw_ofproto_run(br->ofproto, send_lacp, sd);
+        sw_ofagent_run(br->agent);
+        save_openflow_changes(br, false);
         for (struct sd_port *p = br->ports; p; p = p->next) {
             if (!p->is_bond)
                 continue;
@@ -1290,6 +1553,24 @@ int sd_restore(struct switchd *sd)
                 }
             }
             br->flows = json_incref(flows);
+        }
+        const char *fm = json_string_value(json_object_get(bj, "fail_mode"));
+        if (fm && !strcmp(fm, "secure"))
+            sd_bridge_set_fail_mode(br, true);
+        json_t *protos = json_object_get(bj, "protocols");
+        if (json_is_array(protos) && sd_bridge_set_protocols(br, protos, err, sizeof(err)) < 0)
+            KK_LOGE(switchd_log, "restore: bridge %s: %s", name, err);
+        json_t *ctl = json_object_get(bj, "controllers");
+        if (json_is_array(ctl) && json_array_size(ctl)) {
+            /* the saved rules already lack the default one */
+            size_t nt = json_array_size(ctl);
+            const char *t[8];
+            for (size_t k = 0; k < nt && k < 8; k++)
+                t[k] = json_string_value(json_array_get(ctl, k));
+            if (nt <= 8 && sw_ofagent_set_controllers(br->agent, t, nt, err, sizeof(err)) == 0)
+                br->controllers = json_incref(ctl);
+            else
+                KK_LOGE(switchd_log, "restore: controllers of bridge %s: %s", name, err);
         }
     }
     sd->restoring = false;

@@ -439,7 +439,7 @@ static void rule_entry(void *arg, const struct sw_rule_info *r)
 }
 
 /* The rules changed through ofctl: keep them in the configuration. */
-static void flows_changed(struct sd_bridge *br)
+void sd_save_flows(struct sd_bridge *br)
 {
     struct rule_ctx c = {.out = json_array(), .for_save = true};
     char err[256];
@@ -517,7 +517,7 @@ static void rpc_flow_add(void *arg, struct kk_jsonrpc_request *req, const json_t
     if (added) {
         KK_LOGI(switchd_log, "bridge %s: %u OpenFlow rule%s added", br->name, added,
                 added == 1 ? "" : "s");
-        flows_changed(br);
+        sd_save_flows(br);
     }
     if (rc == 0)
         kk_jsonrpc_respond(req, json_pack("{s:i}", "added", (int)added));
@@ -541,7 +541,7 @@ static void rpc_flow_mod(void *arg, struct kk_jsonrpc_request *req, const json_t
         return;
     }
     KK_LOGI(switchd_log, "bridge %s: rules modified (%s)", br->name, flow);
-    flows_changed(br);
+    sd_save_flows(br);
     kk_jsonrpc_respond(req, json_true());
 }
 
@@ -565,7 +565,7 @@ static void rpc_flow_del(void *arg, struct kk_jsonrpc_request *req, const json_t
     }
     KK_LOGI(switchd_log, "bridge %s: %u rule%s deleted (%s)", br->name, n, n == 1 ? "" : "s",
             *match ? match : "all");
-    flows_changed(br);
+    sd_save_flows(br);
     kk_jsonrpc_respond(req, json_pack("{s:i}", "deleted", (int)n));
 }
 
@@ -630,6 +630,16 @@ static void objects_changed(struct sd_bridge *br, json_t **slot,
     sd_config_changed(br->sd);
 }
 
+void sd_save_groups(struct sd_bridge *br)
+{
+    objects_changed(br, &br->groups, sw_ofproto_dump_groups, SW_GROUP_WATCH_NONE);
+}
+
+void sd_save_meters(struct sd_bridge *br)
+{
+    objects_changed(br, &br->meters, sw_ofproto_dump_meters, 0);
+}
+
 /* ---- groups and meters: one handler set over a table of each kind ------------- */
 
 enum obj_op { OBJ_ADD, OBJ_MOD, OBJ_DEL };
@@ -689,7 +699,7 @@ static void obj_mod_rpc(struct switchd *sd, struct kk_jsonrpc_request *req, cons
                     (uint32_t)k->no_id);
     /* deleting one deletes the rules that use it */
     if (op == OBJ_DEL)
-        flows_changed(br);
+        sd_save_flows(br);
     kk_jsonrpc_respond(req, json_true());
 }
 

@@ -25,6 +25,7 @@
 #include "bond.h"
 #include "dpif.h"
 #include "kk_daemon.h"
+#include "ofagent.h"
 #include "ofproto.h"
 
 struct sd_bridge;
@@ -77,6 +78,13 @@ struct sd_bridge {
     json_t *flows;           /* saved rules (add-flow texts), NULL: the default */
     json_t *groups;          /* saved groups (group texts), NULL: none */
     json_t *meters;          /* saved meters (meter texts), NULL: none */
+    /* OpenFlow (ofagent.h): controllers, fail mode, versions (all saved) */
+    struct sw_ofagent *agent;
+    json_t *controllers;     /* target strings, NULL: none */
+    bool fail_secure;        /* fail mode secure (else standalone) */
+    json_t *protocols;       /* "OpenFlow10"/"OpenFlow13" strings, NULL: both */
+    unsigned of_dirty;       /* SW_OFAGENT_* changed through OpenFlow, not saved yet */
+    uint64_t of_changed_ms;  /* when (saved after a quiet second) */
     json_t *stale;           /* ports and mirrors that failed to restore (an
                                 interface missing at start): kept in the file,
                                 retried on the next start */
@@ -104,6 +112,9 @@ struct switchd {
     uint64_t pushed_ms;      /* last megaflow statistics push */
     bool dp_meter_used[SW_DPIF_MAX_METERS]; /* datapath meter numbers in use (all bridges) */
 };
+
+/* OpenFlow versions of a bridge without `protocols`: 1.0 and 1.3. */
+#define OFP_VERSIONS_DEFAULT ((1u << 1) | (1u << 4))
 
 /* Megaflow statistics are pushed to the rules this often (and before every
  * revalidation and rule dump). */
@@ -142,6 +153,23 @@ const char *sd_dp_port_name(struct switchd *sd, uint32_t dp_port);
 
 /* The dpif's callbacks. */
 enum sw_upcall_result sd_upcall(void *arg, struct sw_upcall *up);
+/* SW_ODP_USERSPACE on a PMD thread: packet-ins, handed to the control thread. */
+void sd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_buf *pkt,
+                  uint32_t in_port);
+
+/* OpenFlow controllers (vsctl set-controller / del-controller), fail mode
+ * and versions of a bridge: applied and saved. 0 or -EINVAL with @err. */
+int sd_bridge_set_controllers(struct sd_bridge *br, const json_t *targets, char *err,
+                              size_t errlen);
+void sd_bridge_set_fail_mode(struct sd_bridge *br, bool secure);
+int sd_bridge_set_protocols(struct sd_bridge *br, const json_t *protocols, char *err,
+                            size_t errlen);
+
+/* Keep the bridge's rules (as add-flow texts), groups or meters in the
+ * configuration (rpc.c; model.c calls them after OpenFlow changes). */
+void sd_save_flows(struct sd_bridge *br);
+void sd_save_groups(struct sd_bridge *br);
+void sd_save_meters(struct sd_bridge *br);
 
 /* Credit every megaflow's traffic since the last push to its rules. */
 void sd_push_stats(struct switchd *sd);

@@ -178,12 +178,12 @@ static int check_bucket_actions(const struct sw_ofpacts *a, char *err, size_t er
 {
     for (unsigned i = 0; a && i < a->n; i++) {
         switch (a->a[i].type) {
-        case OFPACT_GOTO_TABLE:
-        case OFPACT_CLEAR_ACTIONS:
-        case OFPACT_WRITE_ACTIONS:
-        case OFPACT_WRITE_METADATA:
-        case OFPACT_RESUBMIT:
-        case OFPACT_METER:
+        case SWACT_GOTO_TABLE:
+        case SWACT_CLEAR_ACTIONS:
+        case SWACT_WRITE_ACTIONS:
+        case SWACT_WRITE_METADATA:
+        case SWACT_RESUBMIT:
+        case SWACT_METER:
             return sw__fail(err, err_size,
                             "a bucket takes actions only (no goto_table, write_actions, "
                             "clear_actions, write_metadata, meter or resubmit)");
@@ -465,12 +465,9 @@ int sw_ofproto_group_mod(struct sw_ofproto *ofp, enum sw_group_mod_cmd cmd, cons
 /* ---- dumps ---- */
 
 
-int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
-                           size_t size)
+int sw_ofproto_group_foreach(struct sw_ofproto *ofp, uint32_t id,
+                             void (*fn)(void *arg, const struct sw_group_desc *g), void *arg)
 {
-    struct sw__out o = {.buf = buf, .size = size};
-    if (size)
-        buf[0] = '\0';
     if (!ofp)
         return 0;
     uint64_t now = sw__ofproto_now(ofp);
@@ -486,45 +483,87 @@ int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char
     for (unsigned i = 0; i < n; i++)
         ids[i] = ofp->groups[i]->id;
     pthread_rwlock_unlock(&ofp->cfg_lock);
+    struct sw_group_desc *d = malloc(sizeof(*d));
+    if (!d) {
+        free(ids);
+        return -ENOMEM;
+    }
     for (unsigned i = 0; i < n; i++) {
         if (id != SW_GROUP_WATCH_NONE && ids[i] != id)
             continue;
-        unsigned refs = stats ? sw__ofproto_count_rules_using(ofp, false, ids[i]) : 0;
+        unsigned refs = sw__ofproto_count_rules_using(ofp, false, ids[i]);
         pthread_rwlock_rdlock(&ofp->cfg_lock);
         const struct group *g = sw__group_find(ofp, ids[i]);
-        if (!g) {
-            pthread_rwlock_unlock(&ofp->cfg_lock);
-            continue;
-        }
-        if (stats) {
-            uint64_t d = now > g->created_ms ? now - g->created_ms : 0;
-            sw__put(&o, " group_id=%" PRIu32 ",duration=%" PRIu64 ".%03" PRIu64 "s,ref_count=%u,"
-                "packet_count=%" PRIu64 ",byte_count=%" PRIu64, g->id, d / 1000, d % 1000,
-                refs, (uint64_t)atomic_load(&g->n_packets), (uint64_t)atomic_load(&g->n_bytes));
-            for (unsigned b = 0; b < g->n_buckets; b++)
-                sw__put(&o, ",bucket%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b,
-                    (uint64_t)atomic_load(&g->buckets[b].n_packets),
-                    (uint64_t)atomic_load(&g->buckets[b].n_bytes));
-            sw__put(&o, "\n");
-        } else {
-            sw__put(&o, " group_id=%" PRIu32 ",type=%s", g->id, sw_group_type_name(g->type));
+        if (g) {
+            d->id = g->id;
+            d->type = g->type;
+            d->duration_ms = now > g->created_ms ? now - g->created_ms : 0;
+            d->ref_count = refs;
+            d->n_packets = atomic_load(&g->n_packets);
+            d->n_bytes = atomic_load(&g->n_bytes);
+            d->n_buckets = g->n_buckets;
             for (unsigned b = 0; b < g->n_buckets; b++) {
                 const struct group_bucket *k = &g->buckets[b];
-                char acts[2048];
-                sw_ofpacts_format(k->actions, acts, sizeof(acts));
-                sw__put(&o, ",bucket=");
-                if (g->type == SW_GROUP_SELECT)
-                    sw__put(&o, "weight:%u,", k->weight);
-                if (k->watch_port != SW_GROUP_WATCH_NONE)
-                    sw__put(&o, "watch_port:%" PRIu32 ",", k->watch_port);
-                if (k->watch_group != SW_GROUP_WATCH_NONE)
-                    sw__put(&o, "watch_group:%" PRIu32 ",", k->watch_group);
-                sw__put(&o, "actions=%s", acts);
+                d->buckets[b].weight = k->weight;
+                d->buckets[b].watch_port = k->watch_port;
+                d->buckets[b].watch_group = k->watch_group;
+                d->buckets[b].actions = k->actions;
+                d->buckets[b].n_packets = atomic_load(&k->n_packets);
+                d->buckets[b].n_bytes = atomic_load(&k->n_bytes);
             }
-            sw__put(&o, "\n");
+            fn(arg, d);
         }
         pthread_rwlock_unlock(&ofp->cfg_lock);
     }
+    free(d);
     free(ids);
-    return o.len > INT32_MAX ? INT32_MAX : (int)o.len;
+    return 0;
+}
+
+struct dump_ctx {
+    struct sw__out o;
+    bool stats;
+};
+
+static void dump_group(void *arg, const struct sw_group_desc *g)
+{
+    struct dump_ctx *c = arg;
+    struct sw__out *o = &c->o;
+    if (c->stats) {
+        sw__put(o, " group_id=%" PRIu32 ",duration=%" PRIu64 ".%03" PRIu64 "s,ref_count=%u,"
+            "packet_count=%" PRIu64 ",byte_count=%" PRIu64, g->id, g->duration_ms / 1000,
+            g->duration_ms % 1000, g->ref_count, g->n_packets, g->n_bytes);
+        for (unsigned b = 0; b < g->n_buckets; b++)
+            sw__put(o, ",bucket%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b,
+                g->buckets[b].n_packets, g->buckets[b].n_bytes);
+        sw__put(o, "\n");
+        return;
+    }
+    sw__put(o, " group_id=%" PRIu32 ",type=%s", g->id, sw_group_type_name(g->type));
+    for (unsigned b = 0; b < g->n_buckets; b++) {
+        const struct sw_group_bucket_desc *k = &g->buckets[b];
+        char acts[2048];
+        sw_ofpacts_format(k->actions, acts, sizeof(acts));
+        sw__put(o, ",bucket=");
+        if (g->type == SW_GROUP_SELECT)
+            sw__put(o, "weight:%u,", k->weight);
+        if (k->watch_port != SW_GROUP_WATCH_NONE)
+            sw__put(o, "watch_port:%" PRIu32 ",", k->watch_port);
+        if (k->watch_group != SW_GROUP_WATCH_NONE)
+            sw__put(o, "watch_group:%" PRIu32 ",", k->watch_group);
+        sw__put(o, "actions=%s", acts);
+    }
+    sw__put(o, "\n");
+}
+
+int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
+                           size_t size)
+{
+    struct dump_ctx c = {.o = {.buf = buf, .size = size}, .stats = stats};
+    if (size)
+        buf[0] = '\0';
+    int rc = sw_ofproto_group_foreach(ofp, id, dump_group, &c);
+    if (rc < 0)
+        return rc;
+    return c.o.len > INT32_MAX ? INT32_MAX : (int)c.o.len;
 }

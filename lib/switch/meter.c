@@ -301,12 +301,9 @@ int sw_ofproto_meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, cons
 /* ---- dumps ---- */
 
 
-int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
-                           size_t size)
+int sw_ofproto_meter_foreach(struct sw_ofproto *ofp, uint32_t id,
+                             void (*fn)(void *arg, const struct sw_meter_desc *m), void *arg)
 {
-    struct sw__out o = {.buf = buf, .size = size};
-    if (size)
-        buf[0] = '\0';
     if (!ofp)
         return 0;
     pthread_rwlock_rdlock(&ofp->cfg_lock);
@@ -322,31 +319,59 @@ int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char
         const struct meter_entry *m = &copy[i];
         if (id && m->id != id)
             continue;
-        if (!stats) {
-            sw__put(&o, " meter=%" PRIu32 ",%s%s,bands=", m->id, m->cfg.pktps ? "pktps" : "kbps",
-                m->burst ? ",burst" : "");
-            for (unsigned b = 0; b < m->cfg.n_bands; b++) {
-                sw__put(&o, "%stype=drop,rate=%" PRIu32, b ? "," : "", m->cfg.bands[b].rate);
-                if (m->burst)
-                    sw__put(&o, ",burst_size=%" PRIu32, m->cfg.bands[b].burst);
-            }
-            sw__put(&o, "\n");
-            continue;
-        }
-        unsigned flows = sw__ofproto_count_rules_using(ofp, true, m->id);
-        struct sw_meter_stats st;
-        memset(&st, 0, sizeof(st));
+        struct sw_meter_desc d;
+        memset(&d, 0, sizeof(d));
+        d.id = m->id;
+        d.burst = m->burst;
+        d.cfg = m->cfg;
+        d.flow_count = sw__ofproto_count_rules_using(ofp, true, m->id);
         if (ofp->has_meter_provider)
-            ofp->meter_provider.stats(ofp->meter_provider.arg, m->dp_id, &st);
-        uint64_t d = now > m->created_ms ? now - m->created_ms : 0;
-        sw__put(&o, " meter=%" PRIu32 ",flow_count=%u,packet_in_count=%" PRIu64
-            ",byte_in_count=%" PRIu64 ",duration=%" PRIu64 ".%03" PRIu64 "s,bands=", m->id, flows,
-            st.packets, st.bytes, d / 1000, d % 1000);
-        for (unsigned b = 0; b < m->cfg.n_bands; b++)
-            sw__put(&o, "%s%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b ? "," : "", b,
-                st.band_packets[b], st.band_bytes[b]);
-        sw__put(&o, "\n");
+            ofp->meter_provider.stats(ofp->meter_provider.arg, m->dp_id, &d.stats);
+        d.duration_ms = now > m->created_ms ? now - m->created_ms : 0;
+        fn(arg, &d);
     }
     free(copy);
-    return o.len > INT32_MAX ? INT32_MAX : (int)o.len;
+    return 0;
+}
+
+struct dump_ctx {
+    struct sw__out o;
+    bool stats;
+};
+
+static void dump_meter(void *arg, const struct sw_meter_desc *m)
+{
+    struct dump_ctx *c = arg;
+    struct sw__out *o = &c->o;
+    if (!c->stats) {
+        sw__put(o, " meter=%" PRIu32 ",%s%s,bands=", m->id, m->cfg.pktps ? "pktps" : "kbps",
+            m->burst ? ",burst" : "");
+        for (unsigned b = 0; b < m->cfg.n_bands; b++) {
+            sw__put(o, "%stype=drop,rate=%" PRIu32, b ? "," : "", m->cfg.bands[b].rate);
+            if (m->burst)
+                sw__put(o, ",burst_size=%" PRIu32, m->cfg.bands[b].burst);
+        }
+        sw__put(o, "\n");
+        return;
+    }
+    sw__put(o, " meter=%" PRIu32 ",flow_count=%u,packet_in_count=%" PRIu64
+        ",byte_in_count=%" PRIu64 ",duration=%" PRIu64 ".%03" PRIu64 "s,bands=", m->id,
+        m->flow_count, m->stats.packets, m->stats.bytes, m->duration_ms / 1000,
+        m->duration_ms % 1000);
+    for (unsigned b = 0; b < m->cfg.n_bands; b++)
+        sw__put(o, "%s%u:packet_count=%" PRIu64 ",byte_count=%" PRIu64, b ? "," : "", b,
+            m->stats.band_packets[b], m->stats.band_bytes[b]);
+    sw__put(o, "\n");
+}
+
+int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
+                           size_t size)
+{
+    struct dump_ctx c = {.o = {.buf = buf, .size = size}, .stats = stats};
+    if (size)
+        buf[0] = '\0';
+    int rc = sw_ofproto_meter_foreach(ofp, id, dump_meter, &c);
+    if (rc < 0)
+        return rc;
+    return c.o.len > INT32_MAX ? INT32_MAX : (int)c.o.len;
 }

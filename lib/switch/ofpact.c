@@ -148,7 +148,7 @@ static int parse_set(const struct ofp_field *f, int idx, const char *value, bool
     }
     if (sw_flow_mask_is_catchall(&a->mask))
         return sw__fail(err, err_size, "%s: empty mask for %s", what, f->name);
-    a->type = OFPACT_SET_FIELD;
+    a->type = SWACT_SET_FIELD;
     a->flavor = set_field;
     a->field = (uint8_t)idx;
     return 0;
@@ -185,7 +185,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         if (!arg || !*arg)
             return sw__fail(err, err_size, "output: missing port");
         if (keyword(arg, "in_port")) {
-            a->type = OFPACT_IN_PORT;
+            a->type = SWACT_IN_PORT;
             return 0;
         }
         if (keyword(arg, "normal") || keyword(arg, "flood") || keyword(arg, "all") ||
@@ -199,42 +199,42 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
                             SW_OFPORT_MAX);
         if (r)
             return sw__fail(err, err_size, "output: unknown port '%s'", arg);
-        a->type = OFPACT_OUTPUT;
+        a->type = SWACT_OUTPUT;
         return 0;
     }
     if (!arg) {
         if (keyword(name, "in_port")) {
-            a->type = OFPACT_IN_PORT;
+            a->type = SWACT_IN_PORT;
             return 0;
         }
         if (keyword(name, "flood")) {
-            a->type = OFPACT_FLOOD;
+            a->type = SWACT_FLOOD;
             return 0;
         }
         if (keyword(name, "all")) {
-            a->type = OFPACT_ALL;
+            a->type = SWACT_ALL;
             return 0;
         }
         if (keyword(name, "normal")) {
-            a->type = OFPACT_NORMAL;
+            a->type = SWACT_NORMAL;
             return 0;
         }
         if (keyword(name, "controller")) {
-            a->type = OFPACT_CONTROLLER;
+            a->type = SWACT_CONTROLLER;
             a->u16 = 65535;
             return 0;
         }
         if (keyword(name, "strip_vlan") || keyword(name, "pop_vlan")) {
-            a->type = OFPACT_POP_VLAN;
+            a->type = SWACT_POP_VLAN;
             a->flavor = keyword(name, "pop_vlan");
             return 0;
         }
         if (keyword(name, "dec_ttl")) {
-            a->type = OFPACT_DEC_TTL;
+            a->type = SWACT_DEC_TTL;
             return 0;
         }
         if (keyword(name, "clear_actions")) {
-            a->type = OFPACT_CLEAR_ACTIONS;
+            a->type = SWACT_CLEAR_ACTIONS;
             return 0;
         }
         if (isdigit((unsigned char)name[0])) {
@@ -242,7 +242,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             if (r)
                 return sw__fail(err, err_size, "output: port %s out of range 1..%u", name,
                                 SW_OFPORT_MAX);
-            a->type = OFPACT_OUTPUT;
+            a->type = SWACT_OUTPUT;
             return 0;
         }
         for (unsigned i = 0; i < sw__ofp_n_fields; i++)
@@ -255,7 +255,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             keyword(name, "group") || keyword(name, "meter"))
             return sw__fail(err, err_size, "%s: missing argument", name);
         if (ofp && sw__ofport_from_text(ofp, name, &a->port) == 0) {
-            a->type = OFPACT_OUTPUT;
+            a->type = SWACT_OUTPUT;
             return 0;
         }
         return sw__fail(err, err_size, "unknown action '%s'", name);
@@ -268,21 +268,21 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             n += 8;
         if (parse_uint(n, 65535, &v))
             return sw__fail(err, err_size, "controller: bad max_len '%s'", arg);
-        a->type = OFPACT_CONTROLLER;
+        a->type = SWACT_CONTROLLER;
         a->u16 = (uint16_t)v;
         return 0;
     }
     if (keyword(name, "mod_vlan_vid")) {
         if (parse_uint(arg, 4095, &v))
             return sw__fail(err, err_size, "mod_vlan_vid: bad VLAN id '%s' (0..4095)", arg);
-        a->type = OFPACT_MOD_VLAN_VID;
+        a->type = SWACT_MOD_VLAN_VID;
         a->u16 = (uint16_t)v;
         return 0;
     }
     if (keyword(name, "mod_vlan_pcp")) {
         if (parse_uint(arg, 7, &v))
             return sw__fail(err, err_size, "mod_vlan_pcp: bad priority '%s' (0..7)", arg);
-        a->type = OFPACT_MOD_VLAN_PCP;
+        a->type = SWACT_MOD_VLAN_PCP;
         a->u16 = (uint16_t)v;
         return 0;
     }
@@ -290,7 +290,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         if (parse_uint(arg, 0xffff, &v) || (v != 0x8100 && v != 0x88a8))
             return sw__fail(err, err_size, "push_vlan: bad ethertype '%s' (0x8100 or 0x88a8)",
                             arg);
-        a->type = OFPACT_PUSH_VLAN;
+        a->type = SWACT_PUSH_VLAN;
         a->u16 = (uint16_t)v;
         return 0;
     }
@@ -299,7 +299,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             return sw__fail(err, err_size, "meter: bad meter id '%s' (1..0xffff0000)", arg);
         if (ofp && !sw__meter_exists(ofp, (uint32_t)v))
             return sw__fail(err, err_size, "meter: meter %" PRIu64 " does not exist", v);
-        a->type = OFPACT_METER;
+        a->type = SWACT_METER;
         a->port = (uint32_t)v;
         return 0;
     }
@@ -308,7 +308,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             return sw__fail(err, err_size, "group: bad group id '%s'", arg);
         if (ofp && !sw__group_exists(ofp, (uint32_t)v))
             return sw__fail(err, err_size, "group: group %" PRIu64 " does not exist", v);
-        a->type = OFPACT_GROUP;
+        a->type = SWACT_GROUP;
         a->port = (uint32_t)v;
         return 0;
     }
@@ -325,7 +325,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             return sw__fail(err, err_size,
                             "write_metadata: value 0x%" PRIx64 " has bits outside mask 0x%" PRIx64,
                             v, m);
-        a->type = OFPACT_WRITE_METADATA;
+        a->type = SWACT_WRITE_METADATA;
         a->value.metadata = v;
         a->mask.masks.metadata = m;
         return 0;
@@ -338,13 +338,13 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
             return sw__fail(err, err_size,
                             "goto_table: table %" PRIu64 " is not after this rule's table %u", v,
                             table_id);
-        a->type = OFPACT_GOTO_TABLE;
+        a->type = SWACT_GOTO_TABLE;
         a->table = (uint8_t)v;
         return 0;
     }
     if (keyword(name, "resubmit")) {
-        a->type = OFPACT_RESUBMIT;
-        a->table = OFPACT_TABLE_CURRENT;
+        a->type = SWACT_RESUBMIT;
+        a->table = SWACT_TABLE_CURRENT;
         char *comma = paren ? strchr(arg, ',') : NULL;
         if (paren && !comma)
             return sw__fail(err, err_size, "resubmit: expected resubmit(port,table)");
@@ -365,7 +365,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         } else if (!paren) {
             return sw__fail(err, err_size, "resubmit: missing port");
         }
-        if (a->port == 0 && a->table == OFPACT_TABLE_CURRENT)
+        if (a->port == 0 && a->table == SWACT_TABLE_CURRENT)
             return sw__fail(err, err_size, "resubmit: give a port or a table");
         return 0;
     }
@@ -380,7 +380,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         if (keyword(fname, "vlan_vid") || keyword(fname, "dl_vlan")) {
             if (parse_uint(arg, 4095, &v))
                 return sw__fail(err, err_size, "set_field: bad VLAN id '%s' (0..4095)", arg);
-            a->type = OFPACT_MOD_VLAN_VID;
+            a->type = SWACT_MOD_VLAN_VID;
             a->flavor = 1;
             a->u16 = (uint16_t)v;
             return 0;
@@ -388,7 +388,7 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         if (keyword(fname, "vlan_pcp") || keyword(fname, "dl_vlan_pcp")) {
             if (parse_uint(arg, 7, &v))
                 return sw__fail(err, err_size, "set_field: bad VLAN priority '%s' (0..7)", arg);
-            a->type = OFPACT_MOD_VLAN_PCP;
+            a->type = SWACT_MOD_VLAN_PCP;
             a->flavor = 1;
             a->u16 = (uint16_t)v;
             return 0;
@@ -423,15 +423,15 @@ static const char *const phase_names[] = {"meter", "apply actions", "clear_actio
 static enum phase phase_of(uint8_t type)
 {
     switch (type) {
-    case OFPACT_CLEAR_ACTIONS:
+    case SWACT_CLEAR_ACTIONS:
         return PH_CLEAR;
-    case OFPACT_WRITE_ACTIONS:
+    case SWACT_WRITE_ACTIONS:
         return PH_WRITE;
-    case OFPACT_WRITE_METADATA:
+    case SWACT_WRITE_METADATA:
         return PH_METADATA;
-    case OFPACT_GOTO_TABLE:
+    case SWACT_GOTO_TABLE:
         return PH_GOTO;
-    case OFPACT_METER:
+    case SWACT_METER:
         return PH_METER;
     default:
         return PH_APPLY;
@@ -442,19 +442,19 @@ static enum phase phase_of(uint8_t type)
 static bool allowed_in_set(uint8_t type)
 {
     switch (type) {
-    case OFPACT_OUTPUT:
-    case OFPACT_IN_PORT:
-    case OFPACT_FLOOD:
-    case OFPACT_ALL:
-    case OFPACT_NORMAL:
-    case OFPACT_CONTROLLER:
-    case OFPACT_MOD_VLAN_VID:
-    case OFPACT_MOD_VLAN_PCP:
-    case OFPACT_POP_VLAN:
-    case OFPACT_PUSH_VLAN:
-    case OFPACT_SET_FIELD:
-    case OFPACT_DEC_TTL:
-    case OFPACT_GROUP:
+    case SWACT_OUTPUT:
+    case SWACT_IN_PORT:
+    case SWACT_FLOOD:
+    case SWACT_ALL:
+    case SWACT_NORMAL:
+    case SWACT_CONTROLLER:
+    case SWACT_MOD_VLAN_VID:
+    case SWACT_MOD_VLAN_PCP:
+    case SWACT_POP_VLAN:
+    case SWACT_PUSH_VLAN:
+    case SWACT_SET_FIELD:
+    case SWACT_DEC_TTL:
+    case SWACT_GROUP:
         return true;
     default:
         return false;
@@ -505,7 +505,7 @@ static int parse_list(struct sw_ofproto *ofp, char *p, const char *text,
                 p[n - 1] = '\0';
                 unsigned head = acts->n++;
                 memset(&acts->a[head], 0, sizeof(acts->a[head]));
-                acts->a[head].type = OFPACT_WRITE_ACTIONS;
+                acts->a[head].type = SWACT_WRITE_ACTIONS;
                 r = parse_list(ofp, p + 14, text, match, mask, table_id, true, acts, err,
                                err_size);
                 if (r == 0)
@@ -589,7 +589,7 @@ int sw__ofpacts_dup(const struct sw_ofpacts *a, struct sw_ofpacts **out)
 bool sw__ofpacts_uses_meter(const struct sw_ofpacts *a, uint32_t id)
 {
     for (unsigned i = 0; a && i < a->n; i++)
-        if (a->a[i].type == OFPACT_METER && a->a[i].port == id)
+        if (a->a[i].type == SWACT_METER && a->a[i].port == id)
             return true;
     return false;
 }
@@ -597,7 +597,7 @@ bool sw__ofpacts_uses_meter(const struct sw_ofpacts *a, uint32_t id)
 bool sw__ofpacts_uses_group(const struct sw_ofpacts *a, uint32_t id)
 {
     for (unsigned i = 0; a && i < a->n; i++)
-        if (a->a[i].type == OFPACT_GROUP && a->a[i].port == id)
+        if (a->a[i].type == SWACT_GROUP && a->a[i].port == id)
             return true;
     return false;
 }
@@ -605,7 +605,7 @@ bool sw__ofpacts_uses_group(const struct sw_ofpacts *a, uint32_t id)
 bool sw__ofpacts_output_to(const struct sw_ofpacts *a, uint32_t ofport)
 {
     for (unsigned i = 0; a && i < a->n; i++)
-        if (a->a[i].type == OFPACT_OUTPUT && a->a[i].port == ofport)
+        if (a->a[i].type == SWACT_OUTPUT && a->a[i].port == ofport)
             return true;
     return false;
 }
@@ -651,43 +651,43 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
         if (i)
             sw__put(&o, ",");
         switch (a->type) {
-        case OFPACT_OUTPUT:
+        case SWACT_OUTPUT:
             sw__put(&o, "output:%" PRIu32, a->port);
             break;
-        case OFPACT_IN_PORT:
+        case SWACT_IN_PORT:
             sw__put(&o, "IN_PORT");
             break;
-        case OFPACT_FLOOD:
+        case SWACT_FLOOD:
             sw__put(&o, "FLOOD");
             break;
-        case OFPACT_ALL:
+        case SWACT_ALL:
             sw__put(&o, "ALL");
             break;
-        case OFPACT_NORMAL:
+        case SWACT_NORMAL:
             sw__put(&o, "NORMAL");
             break;
-        case OFPACT_CONTROLLER:
+        case SWACT_CONTROLLER:
             sw__put(&o, "CONTROLLER:%u", a->u16);
             break;
-        case OFPACT_MOD_VLAN_VID:
+        case SWACT_MOD_VLAN_VID:
             if (a->flavor)
                 sw__put(&o, "set_field:%u->vlan_vid", a->u16);
             else
                 sw__put(&o, "mod_vlan_vid:%u", a->u16);
             break;
-        case OFPACT_MOD_VLAN_PCP:
+        case SWACT_MOD_VLAN_PCP:
             if (a->flavor)
                 sw__put(&o, "set_field:%u->vlan_pcp", a->u16);
             else
                 sw__put(&o, "mod_vlan_pcp:%u", a->u16);
             break;
-        case OFPACT_POP_VLAN:
+        case SWACT_POP_VLAN:
             sw__put(&o, a->flavor ? "pop_vlan" : "strip_vlan");
             break;
-        case OFPACT_PUSH_VLAN:
+        case SWACT_PUSH_VLAN:
             sw__put(&o, "push_vlan:0x%04x", a->u16);
             break;
-        case OFPACT_SET_FIELD: {
+        case SWACT_SET_FIELD: {
             const struct ofp_field *f = &sw__ofp_fields[a->field];
             if (a->flavor) {
                 sw__put(&o, "set_field:");
@@ -699,37 +699,37 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
             }
             break;
         }
-        case OFPACT_DEC_TTL:
+        case SWACT_DEC_TTL:
             sw__put(&o, "dec_ttl");
             break;
-        case OFPACT_RESUBMIT:
-            if (a->table == OFPACT_TABLE_CURRENT)
+        case SWACT_RESUBMIT:
+            if (a->table == SWACT_TABLE_CURRENT)
                 sw__put(&o, "resubmit:%" PRIu32, a->port);
             else if (a->port)
                 sw__put(&o, "resubmit(%" PRIu32 ",%u)", a->port, a->table);
             else
                 sw__put(&o, "resubmit(,%u)", a->table);
             break;
-        case OFPACT_GOTO_TABLE:
+        case SWACT_GOTO_TABLE:
             sw__put(&o, "goto_table:%u", a->table);
             break;
-        case OFPACT_CLEAR_ACTIONS:
+        case SWACT_CLEAR_ACTIONS:
             sw__put(&o, "clear_actions");
             break;
-        case OFPACT_GROUP:
+        case SWACT_GROUP:
             sw__put(&o, "group:%" PRIu32, a->port);
             break;
-        case OFPACT_METER:
+        case SWACT_METER:
             sw__put(&o, "meter:%" PRIu32, a->port);
             break;
-        case OFPACT_WRITE_METADATA:
+        case SWACT_WRITE_METADATA:
             if (a->mask.masks.metadata == UINT64_MAX)
                 sw__put(&o, "write_metadata:0x%" PRIx64, a->value.metadata);
             else
                 sw__put(&o, "write_metadata:0x%" PRIx64 "/0x%" PRIx64, a->value.metadata,
                     a->mask.masks.metadata);
             break;
-        case OFPACT_WRITE_ACTIONS: {
+        case SWACT_WRITE_ACTIONS: {
             /* the set's actions follow: format them as a list of their own */
             struct sw_ofpacts *inner = malloc(sizeof(*inner) + a->u16 * sizeof(struct ofpact));
             unsigned k = a->u16 < acts->n - i - 1 ? a->u16 : acts->n - i - 1;

@@ -48,6 +48,63 @@ void sw__ofproto_bump(struct sw_ofproto *ofp)
     bump(ofp);
 }
 
+void sw_ofproto_set_fail_open(struct sw_ofproto *ofp, bool on)
+{
+    if (ofp && atomic_exchange(&ofp->fail_open, on) != on)
+        bump(ofp);
+}
+
+bool sw_ofproto_fail_open(struct sw_ofproto *ofp)
+{
+    return ofp && atomic_load(&ofp->fail_open);
+}
+
+void sw_ofproto_set_miss(struct sw_ofproto *ofp, bool to_controller, uint16_t max_len)
+{
+    unsigned v = to_controller ? (unsigned)max_len + 1 : 0;
+    if (ofp && atomic_exchange(&ofp->miss_send_len, v) != v)
+        bump(ofp);
+}
+
+int sw_ofproto_port_set_config(struct sw_ofproto *ofp, uint32_t ofport, uint32_t config,
+                               uint32_t mask)
+{
+    if (!ofp || (mask & ~SW_PC_ALL))
+        return -EINVAL;
+    pthread_mutex_lock(&ofp->mutex);
+    pthread_rwlock_wrlock(&ofp->cfg_lock);
+    struct ofport *p = sw__port_by_ofport(ofp, ofport);
+    if (p)
+        p->config = (p->config & ~mask) | (config & mask);
+    pthread_rwlock_unlock(&ofp->cfg_lock);
+    pthread_mutex_unlock(&ofp->mutex);
+    if (!p)
+        return -ENOENT;
+    bump(ofp);
+    return 0;
+}
+
+bool sw_ofproto_flow_overlaps(struct sw_ofproto *ofp, const struct sw_flow_mod *fm)
+{
+    if (!ofp || !fm || fm->table_id >= SW_OFP_TABLES)
+        return false;
+    bool hit = false;
+    pthread_mutex_lock(&ofp->mutex);
+    for (struct rule *o = ofp->table_rules[fm->table_id].head; o && !hit; o = o->table_next) {
+        if (o->priority != fm->priority)
+            continue;
+        /* some packet matches both unless a bit both care about differs */
+        const uint64_t *a = sw_flow_key_words(&o->match), *am = sw_flow_key_words(&o->mask.masks);
+        const uint64_t *b = sw_flow_key_words(&fm->match), *bm = sw_flow_key_words(&fm->mask.masks);
+        uint64_t diff = 0;
+        for (int w = 0; w < SW_FLOW_KEY_WORDS; w++)
+            diff |= (a[w] ^ b[w]) & am[w] & bm[w];
+        hit = diff == 0;
+    }
+    pthread_mutex_unlock(&ofp->mutex);
+    return hit;
+}
+
 int sw_ofproto_table_stats(struct sw_ofproto *ofp, unsigned table, struct sw_table_stats *out)
 {
     if (!ofp || !out || table >= SW_OFP_TABLES)
@@ -517,6 +574,7 @@ void sw_ofproto_port_foreach(struct sw_ofproto *ofp,
         } else {
             info.link_up = p->link_up;
         }
+        info.config = p->config;
         fn(arg, &info);
     }
     pthread_rwlock_unlock(&ofp->cfg_lock);
@@ -1202,11 +1260,17 @@ static int change_rule(struct fm_batch *b, struct rule *o, const struct sw_flow_
 {
     if (!rule_selected(o, fm, strict) ||
         (del && fm->out_port &&
-         !sw__ofpacts_output_to(atomic_load(&o->actions), fm->out_port)))
+         !sw__ofpacts_output_to(atomic_load(&o->actions), fm->out_port)) ||
+        (del && fm->has_out_group &&
+         !sw__ofpacts_uses_group(atomic_load(&o->actions), fm->out_group)))
         return 0;
     if (del) {
         batch_remove(b, o, SW_RR_DELETE);
     } else {
+        if (fm->flags & SW_OFP_FLAG_RESET_COUNTS) {
+            atomic_store(&o->n_packets, 0);
+            atomic_store(&o->n_bytes, 0);
+        }
         struct sw_ofpacts *acts;
         if (sw__ofpacts_dup(fm->actions, &acts))
             return -ENOMEM;

@@ -87,9 +87,12 @@ struct sw_ofproto;
 #define SW_OFP_DEFAULT_MAC_ENTRIES  8192
 #define SW_OFP_MAX_RESUBMIT  64        /* resubmit/goto depth */
 
-/* Reason code of the SW_ODP_USERSPACE record the "controller" action emits;
- * its cookie is (max_len << 32) | (table_id << 16). */
+/* Reason code of the SW_ODP_USERSPACE record the "controller" action (and a
+ * table miss sent to the controllers) emits; its cookie is
+ * (max_len << 32) | (table_id << 16) | packet-in reason (SW_OFPR_*). */
 #define SW_OFP_USERSPACE_CONTROLLER 1
+#define SW_OFPR_NO_MATCH 0   /* a table miss, or a table-miss entry's controller action */
+#define SW_OFPR_ACTION   1   /* a rule's controller action */
 
 /* ---- bridge ------------------------------------------------------------ */
 
@@ -167,6 +170,23 @@ void sw_ofproto_run(struct sw_ofproto *ofp,
  */
 uint64_t sw_ofproto_change_seq(struct sw_ofproto *ofp);
 
+/*
+ * Fail-open (OpenFlow's fail mode standalone while no controller is
+ * reachable): every packet goes through NORMAL, the tables are ignored
+ * (like Open vSwitch's fail-open flow above every priority). Bumps the
+ * change sequence when it changes. Any thread.
+ */
+void sw_ofproto_set_fail_open(struct sw_ofproto *ofp, bool on);
+bool sw_ofproto_fail_open(struct sw_ofproto *ofp);
+
+/*
+ * What a table miss does: @to_controller false drops (OpenFlow 1.3), true
+ * sends the packet's first @max_len bytes to the controllers with reason
+ * no_match (OpenFlow 1.0 switches do, while a 1.0 controller is
+ * connected). Bumps the change sequence when it changes.
+ */
+void sw_ofproto_set_miss(struct sw_ofproto *ofp, bool to_controller, uint16_t max_len);
+
 /* ---- ports ------------------------------------------------------------- */
 
 enum sw_vlan_mode {
@@ -222,6 +242,21 @@ int sw_ofproto_port_reconfigure(struct sw_ofproto *ofp, const struct sw_port_set
 /* Remove a port (its MAC entries are flushed; mirrors forget it). 0 or -ENOENT. */
 int sw_ofproto_port_del(struct sw_ofproto *ofp, const char *name);
 
+/* OpenFlow port configuration bits (the OpenFlow 1.0 numbering; 1.3 has
+ * the same bits but for NO_FLOOD): what a port-mod can change. */
+#define SW_PC_PORT_DOWN    (1u << 0)   /* administratively down: no output */
+#define SW_PC_NO_RECV      (1u << 2)   /* drop what it receives */
+#define SW_PC_NO_FLOOD     (1u << 4)   /* left out of FLOOD (not ALL) */
+#define SW_PC_NO_FWD       (1u << 5)   /* no output to it */
+#define SW_PC_NO_PACKET_IN (1u << 6)   /* no packet-in for what it receives */
+#define SW_PC_ALL (SW_PC_PORT_DOWN | SW_PC_NO_RECV | SW_PC_NO_FLOOD | SW_PC_NO_FWD | \
+                   SW_PC_NO_PACKET_IN)
+
+/* Change the SW_PC_* bits of port @ofport under @mask. Returns 0, -ENOENT,
+ * or -EINVAL (bits outside SW_PC_ALL). Bumps the change sequence. */
+int sw_ofproto_port_set_config(struct sw_ofproto *ofp, uint32_t ofport, uint32_t config,
+                               uint32_t mask);
+
 /* Carrier state of datapath port @dp_port (a single port or a bond member).
  * Down single ports are skipped by every output. 0 or -ENOENT. */
 int sw_ofproto_set_link(struct sw_ofproto *ofp, uint32_t dp_port, bool up);
@@ -241,6 +276,7 @@ struct sw_port_info {
     uint32_t n_members;           /* bond */
     uint32_t members[16];
     bool link_up;                 /* single port: carrier; bond: any member enabled */
+    uint32_t config;              /* SW_PC_* */
 };
 /* Call @fn for every port in ofport order. Control thread. */
 void sw_ofproto_port_foreach(struct sw_ofproto *ofp,
@@ -282,6 +318,7 @@ struct sw_ofpacts;
 /* Rule flags (OpenFlow flow-mod flags we keep). */
 #define SW_OFP_FLAG_SEND_FLOW_REM 0x1
 #define SW_OFP_FLAG_NO_COUNTS     0x2
+#define SW_OFP_FLAG_RESET_COUNTS  0x4   /* modify: zero the counters (not kept) */
 
 /* A parsed flow-mod: what add/modify/delete work on. */
 struct sw_flow_mod {
@@ -295,6 +332,8 @@ struct sw_flow_mod {
     uint16_t idle_timeout, hard_timeout;   /* seconds, 0 = none */
     uint16_t flags;               /* SW_OFP_FLAG_* */
     uint32_t out_port;            /* del: only rules that output to it (0 = any) */
+    bool has_out_group;           /* del: only rules that use group @out_group */
+    uint32_t out_group;
     struct sw_ofpacts *actions;   /* owned by the flow-mod (sw_flow_mod_uninit) */
 };
 
@@ -438,6 +477,28 @@ int sw_ofproto_dump_groups(struct sw_ofproto *ofp, uint32_t id, bool stats, char
                            size_t size);
 const char *sw_group_type_name(enum sw_group_type t);
 
+/* One group as the OpenFlow group-desc and group-stats replies need it. */
+struct sw_group_bucket_desc {
+    uint16_t weight;
+    uint32_t watch_port, watch_group;   /* SW_GROUP_WATCH_NONE: none */
+    const struct sw_ofpacts *actions;
+    uint64_t n_packets, n_bytes;
+};
+struct sw_group_desc {
+    uint32_t id;
+    enum sw_group_type type;
+    uint64_t duration_ms;
+    unsigned ref_count;                 /* rules that use it */
+    uint64_t n_packets, n_bytes;
+    unsigned n_buckets;
+    struct sw_group_bucket_desc buckets[SW_GROUP_MAX_BUCKETS];
+};
+/* Call @fn for group @id, or every group (SW_GROUP_WATCH_NONE) in id
+ * order. @fn runs under the bridge's configuration lock: it must not call
+ * sw_ofproto functions. 0 or -ENOMEM. Control thread. */
+int sw_ofproto_group_foreach(struct sw_ofproto *ofp, uint32_t id,
+                             void (*fn)(void *arg, const struct sw_group_desc *g), void *arg);
+
 /* ---- meters ---- */
 
 #define SW_OFP_MAX_METERS 1024   /* per bridge; meter ids 1..0xffff0000 */
@@ -469,6 +530,20 @@ int sw_ofproto_meter_mod(struct sw_ofproto *ofp, enum sw_meter_mod_cmd cmd, cons
 int sw_ofproto_dump_meters(struct sw_ofproto *ofp, uint32_t id, bool stats, char *buf,
                            size_t size);
 
+/* One meter as the OpenFlow meter-config and meter-stats replies need it. */
+struct sw_meter_desc {
+    uint32_t id;
+    bool burst;                         /* OFPMF_BURST */
+    struct sw_meter_config cfg;
+    struct sw_meter_stats stats;
+    unsigned flow_count;
+    uint64_t duration_ms;
+};
+/* Call @fn for meter @id, or every meter (0), in id order. @fn may not call
+ * sw_ofproto functions that change meters. 0 or -ENOMEM. Control thread. */
+int sw_ofproto_meter_foreach(struct sw_ofproto *ofp, uint32_t id,
+                             void (*fn)(void *arg, const struct sw_meter_desc *m), void *arg);
+
 /* Format one rule's match + actions ("priority=100,in_port=1 actions=output:2"). */
 int sw_rule_format(const struct sw_rule_info *rule, char *buf, size_t size);
 
@@ -483,6 +558,13 @@ int sw_ofpacts_parse(struct sw_ofproto *ofp, const char *text, const struct sw_f
 /* Canonical text ("drop" when empty). snprintf semantics. */
 int sw_ofpacts_format(const struct sw_ofpacts *a, char *buf, size_t size);
 void sw_ofpacts_free(struct sw_ofpacts *a);
+
+/*
+ * OpenFlow's check_overlap: whether a rule in @fm's table with @fm's
+ * priority could match a packet that @fm's match also matches (an
+ * identical match counts). Control thread.
+ */
+bool sw_ofproto_flow_overlaps(struct sw_ofproto *ofp, const struct sw_flow_mod *fm);
 
 /* Number of rules in the bridge (all tables). */
 unsigned sw_ofproto_rule_count(struct sw_ofproto *ofp);
@@ -515,6 +597,17 @@ struct sw_xlate_trace {
 int sw_ofproto_xlate(struct sw_ofproto *ofp, const struct sw_flow_key *key,
                      const struct pkt_buf *pkt, struct sw_odp_buf *actions,
                      struct sw_flow_mask *wc, unsigned flags, struct sw_xlate_trace *trace);
+
+/*
+ * Packet-out: translate action list @acts for a packet with @key (in_port
+ * ignored) arriving from OpenFlow port @in_ofport (a port of the bridge,
+ * or a reserved number such as OFPP_CONTROLLER for none) into datapath
+ * actions appended to @actions. No learning, no counting. Returns 0,
+ * -E2BIG or -ELOOP as sw_ofproto_xlate(). Any RCU reader thread.
+ */
+int sw_ofproto_xlate_actions(struct sw_ofproto *ofp, const struct sw_flow_key *key,
+                             uint32_t in_ofport, const struct sw_ofpacts *acts,
+                             struct sw_odp_buf *actions);
 
 /*
  * ofproto/trace: @flow_text is a sw_flow_parse() flow whose in_port is an

@@ -17,28 +17,28 @@
 /* ---- action lists (ofpact.c) ---- */
 
 enum ofpact_type {
-    OFPACT_OUTPUT = 1,   /* port */
-    OFPACT_IN_PORT,
-    OFPACT_FLOOD,
-    OFPACT_ALL,
-    OFPACT_NORMAL,
-    OFPACT_CONTROLLER,   /* u16 = max_len */
-    OFPACT_MOD_VLAN_VID, /* u16 = vid; flavor 1: set_field (no push when untagged) */
-    OFPACT_MOD_VLAN_PCP, /* u16 = pcp; flavor 1: set_field */
-    OFPACT_POP_VLAN,     /* flavor 0: strip_vlan, 1: pop_vlan */
-    OFPACT_PUSH_VLAN,    /* u16 = tpid */
-    OFPACT_SET_FIELD,    /* field, value, mask; flavor 0: mod_*, 1: set_field */
-    OFPACT_DEC_TTL,
-    OFPACT_RESUBMIT,     /* port (0: current in_port), table (OFPACT_TABLE_CURRENT) */
-    OFPACT_GOTO_TABLE,   /* table */
-    OFPACT_CLEAR_ACTIONS,   /* empty the action set */
-    OFPACT_WRITE_ACTIONS,   /* u16 = count: the next u16 entries go into the action set */
-    OFPACT_WRITE_METADATA,  /* value.metadata under mask.masks.metadata */
-    OFPACT_GROUP,           /* port = group id */
-    OFPACT_METER,           /* port = meter id (the first instruction) */
+    SWACT_OUTPUT = 1,   /* port */
+    SWACT_IN_PORT,
+    SWACT_FLOOD,
+    SWACT_ALL,
+    SWACT_NORMAL,
+    SWACT_CONTROLLER,   /* u16 = max_len */
+    SWACT_MOD_VLAN_VID, /* u16 = vid; flavor 1: set_field (no push when untagged) */
+    SWACT_MOD_VLAN_PCP, /* u16 = pcp; flavor 1: set_field */
+    SWACT_POP_VLAN,     /* flavor 0: strip_vlan, 1: pop_vlan */
+    SWACT_PUSH_VLAN,    /* u16 = tpid */
+    SWACT_SET_FIELD,    /* field, value, mask; flavor 0: mod_*, 1: set_field */
+    SWACT_DEC_TTL,
+    SWACT_RESUBMIT,     /* port (0: current in_port), table (SWACT_TABLE_CURRENT) */
+    SWACT_GOTO_TABLE,   /* table */
+    SWACT_CLEAR_ACTIONS,   /* empty the action set */
+    SWACT_WRITE_ACTIONS,   /* u16 = count: the next u16 entries go into the action set */
+    SWACT_WRITE_METADATA,  /* value.metadata under mask.masks.metadata */
+    SWACT_GROUP,           /* port = group id */
+    SWACT_METER,           /* port = meter id (the first instruction) */
 };
 
-#define OFPACT_TABLE_CURRENT 255
+#define SWACT_TABLE_CURRENT 255
 
 struct ofpact {
     uint8_t type;
@@ -47,7 +47,7 @@ struct ofpact {
     uint8_t table;
     uint16_t u16;
     uint32_t port;
-    struct sw_flow_key value;   /* OFPACT_SET_FIELD: value & mask */
+    struct sw_flow_key value;   /* SWACT_SET_FIELD: value & mask */
     struct sw_flow_mask mask;
 };
 
@@ -151,6 +151,7 @@ struct ofport {
     struct sw_bond *bond;
     uint32_t *members;
     size_t n_members;
+    uint32_t config;            /* SW_PC_* (OpenFlow port-mod) */
     uint32_t mirror_src;        /* mirrors selecting packets received here */
     uint32_t mirror_dst;        /* ... and sent here */
 };
@@ -225,6 +226,8 @@ struct sw_ofproto {
     bool has_meter_provider;
 
     _Atomic uint64_t tbl_lookups[SW_OFP_TABLES], tbl_matched[SW_OFP_TABLES];
+    _Atomic bool fail_open;           /* NORMAL for every packet (sw_ofproto_set_fail_open) */
+    _Atomic unsigned miss_send_len;   /* table miss: 0 drop, else max_len + 1 to controller */
     void (*flow_removed)(void *arg, const struct sw_rule_info *rule, int reason);
     void *flow_removed_arg;
 };

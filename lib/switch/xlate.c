@@ -52,6 +52,7 @@ struct xctx {
     int indent;
     int depth;
     bool exit;                        /* stop translating (dec_ttl failure) */
+    bool table_miss;                  /* running a table-miss entry's actions */
     int error;
     const struct ofport *in;          /* port the packet came in on, or NULL */
     uint32_t in_dp;
@@ -331,6 +332,10 @@ static bool already_output(const struct xctx *x, uint32_t ofport)
 /* Output to port @p as the flow is now. */
 static void output_port(struct xctx *x, const struct ofport *p)
 {
+    if (p->config & (SW_PC_PORT_DOWN | SW_PC_NO_FWD)) {
+        tr(x, "-> port %s is administratively down or no_fwd: skipped\n", p->name);
+        return;
+    }
     uint32_t dp = port_dp(x, p);
     if (dp == UINT32_MAX) {
         tr(x, "-> port %s is down or has no enabled member: skipped\n", p->name);
@@ -358,11 +363,15 @@ static void output_ofport(struct xctx *x, uint32_t ofport, bool allow_in_port)
 
 static void flood(struct xctx *x, bool all)
 {
-    (void)all; /* no per-port no-flood configuration yet: FLOOD == ALL */
     for (unsigned i = 0; i < x->ofp->n_ports; i++) {
         const struct ofport *p = x->ofp->ports[i];
-        if (p->ofport != x->flow.in_port)
-            output_port(x, p);
+        if (p->ofport == x->flow.in_port)
+            continue;
+        if (!all && (p->config & SW_PC_NO_FLOOD)) {
+            tr(x, "-> port %s is no_flood: skipped\n", p->name);
+            continue;
+        }
+        output_port(x, p);
     }
 }
 
@@ -665,27 +674,27 @@ static void aset_put(struct xctx *x, const struct ofpact *a)
 {
     unsigned slot;
     switch (a->type) {
-    case OFPACT_POP_VLAN:
+    case SWACT_POP_VLAN:
         slot = ASET_POP_VLAN;
         break;
-    case OFPACT_PUSH_VLAN:
+    case SWACT_PUSH_VLAN:
         slot = ASET_PUSH_VLAN;
         break;
-    case OFPACT_DEC_TTL:
+    case SWACT_DEC_TTL:
         slot = ASET_DEC_TTL;
         break;
-    case OFPACT_MOD_VLAN_VID:
+    case SWACT_MOD_VLAN_VID:
         slot = ASET_VLAN_VID;
         break;
-    case OFPACT_MOD_VLAN_PCP:
+    case SWACT_MOD_VLAN_PCP:
         slot = ASET_VLAN_PCP;
         break;
-    case OFPACT_SET_FIELD:
+    case SWACT_SET_FIELD:
         if (a->field >= ASET_GROUP - ASET_FIELD0)
             return;
         slot = ASET_FIELD0 + a->field;
         break;
-    case OFPACT_GROUP:
+    case SWACT_GROUP:
         slot = ASET_GROUP;
         break;
     default: /* outputs (the parser lets nothing else into a set) */
@@ -698,6 +707,22 @@ static void aset_put(struct xctx *x, const struct ofpact *a)
     x->aset_any = true;
 }
 
+/* A copy of the packet to the slow path for the OpenFlow controllers. */
+static void to_controller(struct xctx *x, uint16_t max_len, uint8_t table, unsigned reason)
+{
+    if (x->in && (x->in->config & SW_PC_NO_PACKET_IN)) {
+        tr(x, "-> input port %s is no_packet_in: not to the controller\n", x->in->name);
+        return;
+    }
+    commit(x);
+    struct sw_odp_userspace u = {0};
+    u.reason = SW_OFP_USERSPACE_CONTROLLER;
+    u.cookie = (uint64_t)max_len << 32 | (uint64_t)table << 16 | (reason & 0xff);
+    sw_odp_put(x->odp, SW_ODP_USERSPACE, &u.reason, sizeof(u) - sizeof(u.hdr));
+    tr(x, "-> to controller (max_len %u, reason %s)\n", max_len,
+       reason == SW_OFPR_NO_MATCH ? "no_match" : "action");
+}
+
 static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t table)
 {
     struct sw_flow_key *f = &x->flow;
@@ -705,31 +730,25 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
     for (unsigned i = 0; acts && i < acts->n && !x->exit; i++) {
         const struct ofpact *a = &acts->a[i];
         switch (a->type) {
-        case OFPACT_OUTPUT:
+        case SWACT_OUTPUT:
             output_ofport(x, a->port, false);
             break;
-        case OFPACT_IN_PORT:
+        case SWACT_IN_PORT:
             output_ofport(x, f->in_port, true);
             break;
-        case OFPACT_FLOOD:
-        case OFPACT_ALL:
-            flood(x, a->type == OFPACT_ALL);
+        case SWACT_FLOOD:
+        case SWACT_ALL:
+            flood(x, a->type == SWACT_ALL);
             break;
-        case OFPACT_NORMAL:
+        case SWACT_NORMAL:
             xlate_normal(x);
             break;
-        case OFPACT_CONTROLLER: {
-            commit(x);
-            struct sw_odp_userspace u = {0};
-            u.reason = SW_OFP_USERSPACE_CONTROLLER;
-            u.cookie = (uint64_t)a->u16 << 32 | (uint64_t)table << 16;
-            sw_odp_put(x->odp, SW_ODP_USERSPACE, &u.reason, sizeof(u) - sizeof(u.hdr));
-            tr(x, "-> to controller (max_len %u)\n", a->u16);
+        case SWACT_CONTROLLER:
+            to_controller(x, a->u16, table, x->table_miss ? SW_OFPR_NO_MATCH : SW_OFPR_ACTION);
             break;
-        }
-        case OFPACT_MOD_VLAN_VID:
-        case OFPACT_MOD_VLAN_PCP: {
-            bool vid = a->type == OFPACT_MOD_VLAN_VID;
+        case SWACT_MOD_VLAN_VID:
+        case SWACT_MOD_VLAN_PCP: {
+            bool vid = a->type == SWACT_MOD_VLAN_VID;
             /* push or rewrite depends on the tag's presence; the set mask on
              * the bits that change */
             wc->masks.vlan_tci |= SW_VLAN_PRESENT | (vid ? SW_VLAN_VID_MASK : SW_VLAN_PCP_MASK);
@@ -749,7 +768,7 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
                                          a->u16 << SW_VLAN_PCP_SHIFT);
             break;
         }
-        case OFPACT_POP_VLAN:
+        case SWACT_POP_VLAN:
             wc->masks.vlan_tci |= SW_VLAN_PRESENT;
             if (f->vlan_tci & SW_VLAN_PRESENT) {
                 wc_all(&wc->masks.vlan_tci2, 2);
@@ -760,7 +779,7 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
                 f->vlan_tpid2 = 0;
             }
             break;
-        case OFPACT_PUSH_VLAN:
+        case SWACT_PUSH_VLAN:
             wc_all(&wc->masks.vlan_tci, 2);
             if (f->vlan_tci2 & SW_VLAN_PRESENT) {
                 tr(x, "push_vlan: already two tags, not pushing a third\n");
@@ -773,7 +792,7 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
             f->vlan_tci = (uint16_t)(SW_VLAN_PRESENT | (f->vlan_tci2 & ~SW_VLAN_PRESENT));
             f->vlan_tpid = a->u16;
             break;
-        case OFPACT_SET_FIELD:
+        case SWACT_SET_FIELD:
             if (!set_applies(x, a)) {
                 tr(x, "%s: not applicable to this packet: skipped\n",
                    sw__ofp_fields[a->field].name);
@@ -788,7 +807,7 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
                     fw[w] = (fw[w] & ~m[w]) | (v[w] & m[w]);
             }
             break;
-        case OFPACT_DEC_TTL:
+        case SWACT_DEC_TTL:
             wc->masks.dl_type = 0xffff;
             if (!is_ipv4(f) && !is_ipv6(f))
                 break;
@@ -800,21 +819,21 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
             }
             f->nw_ttl--;
             break;
-        case OFPACT_RESUBMIT: {
+        case SWACT_RESUBMIT: {
             uint32_t saved = f->in_port;
             if (a->port)
                 f->in_port = a->port;
-            xlate_table(x, a->table == OFPACT_TABLE_CURRENT ? table : a->table);
+            xlate_table(x, a->table == SWACT_TABLE_CURRENT ? table : a->table);
             f->in_port = saved;
             break;
         }
-        case OFPACT_GOTO_TABLE:
+        case SWACT_GOTO_TABLE:
             xlate_table(x, a->table);
             break;
-        case OFPACT_GROUP:
+        case SWACT_GROUP:
             xlate_group(x, a->port);
             break;
-        case OFPACT_METER: {
+        case SWACT_METER: {
             uint32_t dp = sw__meter_dp_id(x->ofp, a->port);
             if (dp == UINT32_MAX) {
                 tr(x, "meter %" PRIu32 ": no such meter: not metered\n", a->port);
@@ -824,17 +843,17 @@ static void do_actions(struct xctx *x, const struct sw_ofpacts *acts, uint8_t ta
             tr(x, "meter %" PRIu32 " (datapath meter %" PRIu32 ")\n", a->port, dp);
             break;
         }
-        case OFPACT_WRITE_METADATA:
+        case SWACT_WRITE_METADATA:
             f->metadata = (f->metadata & ~a->mask.masks.metadata) |
                           (a->value.metadata & a->mask.masks.metadata);
             tr(x, "write_metadata: metadata=0x%" PRIx64 "\n", f->metadata);
             break;
-        case OFPACT_CLEAR_ACTIONS:
+        case SWACT_CLEAR_ACTIONS:
             memset(x->aset, 0, sizeof(x->aset));
             x->aset_any = false;
             tr(x, "clear_actions: action set emptied\n");
             break;
-        case OFPACT_WRITE_ACTIONS: {
+        case SWACT_WRITE_ACTIONS: {
             unsigned k = a->u16 < acts->n - i - 1 ? a->u16 : acts->n - i - 1;
             for (unsigned j = 1; j <= k; j++)
                 aset_put(x, &acts->a[i + j]);
@@ -891,10 +910,20 @@ static void xlate_table(struct xctx *x, uint8_t table)
         twc.masks.in_port = UINT32_MAX;
     sw_flow_mask_or(x->wc, &twc);
     if (!cr) {
-        tr(x, "%2u. No match: drop\n", table);
+        unsigned miss = atomic_load_explicit(&x->ofp->miss_send_len, memory_order_relaxed);
+        if (miss) {
+            tr(x, "%2u. No match: to the controllers\n", table);
+            to_controller(x, (uint16_t)(miss - 1), table, SW_OFPR_NO_MATCH);
+        } else {
+            tr(x, "%2u. No match: drop\n", table);
+        }
         return;
     }
     struct rule *r = sw_cls_rule_user(cr);
+    /* OpenFlow 1.3: a table-miss entry (priority 0, matching everything)
+     * sends to the controller with reason no_match */
+    bool saved_miss = x->table_miss;
+    x->table_miss = r->priority == 0 && sw_flow_mask_is_catchall(&r->mask);
     if (!(x->flags & SW_XLATE_NO_STATS) && !(r->flags & SW_OFP_FLAG_NO_COUNTS)) {
         atomic_fetch_add_explicit(&r->n_packets, x->packets, memory_order_relaxed);
         atomic_fetch_add_explicit(&r->n_bytes, x->bytes, memory_order_relaxed);
@@ -917,6 +946,7 @@ static void xlate_table(struct xctx *x, uint8_t table)
     x->depth++;
     x->indent += 4;
     do_actions(x, acts, table);
+    x->table_miss = saved_miss;
     x->indent -= 4;
     x->depth--;
 }
@@ -1017,6 +1047,11 @@ int sw__ofproto_xlate_credit(struct sw_ofproto *ofp, const struct sw_flow_key *k
         return -ENOENT;
     }
     x->flow.in_port = x->in->ofport;
+    if (x->in->config & SW_PC_NO_RECV) {
+        tr(x, "input port %s is no_recv: drop\n", x->in->name);
+        pthread_rwlock_unlock(&ofp->cfg_lock);
+        return 0;
+    }
     x->xvlan = input_vlan(x->in, key->vlan_tci);
     /* ingress mirrors: the packet as received */
     for (unsigned i = 0; i < SW_OFP_MAX_MIRRORS; i++) {
@@ -1031,7 +1066,13 @@ int sw__ofproto_xlate_credit(struct sw_ofproto *ofp, const struct sw_flow_key *k
         }
     }
     tr(x, "bridge(\"%s\")\n-------------\n", ofp->name);
-    xlate_table(x, 0);
+    if (atomic_load_explicit(&ofp->fail_open, memory_order_relaxed)) {
+        /* fail-open: no controller reachable, a learning switch in their stead */
+        tr(x, "fail-open: the controllers are unreachable, NORMAL for every packet\n");
+        xlate_normal(x);
+    } else {
+        xlate_table(x, 0);
+    }
     aset_execute(x);
     mirror_outputs(x);
     pthread_rwlock_unlock(&ofp->cfg_lock);
@@ -1039,6 +1080,46 @@ int sw__ofproto_xlate_credit(struct sw_ofproto *ofp, const struct sw_flow_key *k
      * what tables consulted of it is decided by the packet fields already
      * in the mask */
     wc->masks.metadata = 0;
+    if (actions->overflow) {
+        actions->len = start_len;
+        actions->overflow = false;
+        return -E2BIG;
+    }
+    return x->error;
+}
+
+int sw_ofproto_xlate_actions(struct sw_ofproto *ofp, const struct sw_flow_key *key,
+                             uint32_t in_ofport, const struct sw_ofpacts *acts,
+                             struct sw_odp_buf *actions)
+{
+    if (!ofp || !key || !actions)
+        return -EINVAL;
+    struct sw_flow_mask wc;
+    memset(&wc, 0, sizeof(wc));
+    struct xctx *x = &(struct xctx){0};
+    x->ofp = ofp;
+    x->orig = key;
+    x->flow = *key;
+    x->base = *key;
+    x->wc = &wc;
+    x->odp = actions;
+    x->version = atomic_load_explicit(&ofp->version, memory_order_acquire);
+    x->now = sw__ofproto_now(ofp);
+    x->used = x->now;
+    x->flags = SW_XLATE_NO_LEARN | SW_XLATE_NO_STATS;
+    x->xvlan = -1;
+    if ((x->flow.vlan_tci & SW_VLAN_PRESENT) && !x->flow.vlan_tpid)
+        x->flow.vlan_tpid = x->base.vlan_tpid = PKT_ETH_TYPE_VLAN;
+    size_t start_len = actions->len;
+    pthread_rwlock_rdlock(&ofp->cfg_lock);
+    x->in = sw__port_by_ofport(ofp, in_ofport);
+    x->in_dp = x->in ? port_dp(x, x->in) : UINT32_MAX;
+    x->flow.in_port = in_ofport;
+    if (x->in)
+        x->xvlan = input_vlan(x->in, key->vlan_tci);
+    do_actions(x, acts, 0);
+    aset_execute(x);
+    pthread_rwlock_unlock(&ofp->cfg_lock);
     if (actions->overflow) {
         actions->len = start_len;
         actions->overflow = false;

@@ -244,7 +244,39 @@ static void test_dec_ttl_and_controller(void **state)
     add_flow(ofp, "in_port=1,ipv6,actions=dec_ttl,output:2");
     CHECK(ofp, "in_port=11,ipv6,nw_ttl=2", "set(ipv6(hlimit=1)),12", NULL);
     add_flow(ofp, "table=0,in_port=2,actions=output:1,controller:128");
-    CHECK(ofp, "in_port=12", "11,userspace(reason=1,cookie=0x8000000000)", "in_port=12");
+    /* the cookie: max_len << 32 | table << 16 | packet-in reason (1: action) */
+    CHECK(ofp, "in_port=12", "11,userspace(reason=1,cookie=0x8000000001)", "in_port=12");
+    /* a table-miss entry (priority 0, matching everything): reason no_match */
+    add_flow(ofp, "table=3,priority=0,actions=controller:64");
+    add_flow(ofp, "priority=40000,in_port=2,dl_vlan=5,actions=goto_table:3");
+    CHECK(ofp, "in_port=12,dl_vlan=5", "userspace(reason=1,cookie=0x4000030000)", NULL);
+    /* misses: dropped, or to the controllers while a 1.0 controller wants them */
+    CHECK(ofp, "in_port=11,arp", "drop", NULL);
+    uint64_t seq = sw_ofproto_change_seq(ofp);
+    sw_ofproto_set_miss(ofp, true, 200);
+    assert_true(sw_ofproto_change_seq(ofp) != seq);
+    CHECK(ofp, "in_port=11,arp", "userspace(reason=1,cookie=0xc800000000)", NULL);
+    sw_ofproto_set_miss(ofp, false, 0);
+    CHECK(ofp, "in_port=11,arp", "drop", NULL);
+    /* fail-open: NORMAL for everything, whatever the tables say */
+    sw_ofproto_set_fail_open(ofp, true);
+    assert_true(sw_ofproto_fail_open(ofp));
+    CHECK(ofp, "in_port=11,arp,dl_dst=ff:ff:ff:ff:ff:ff", "12", NULL);
+    CHECK(ofp, "in_port=11,ip,nw_ttl=64,dl_dst=ff:ff:ff:ff:ff:ff", "12", NULL);
+    sw_ofproto_set_fail_open(ofp, false);
+    CHECK(ofp, "in_port=11,ip,nw_ttl=64", "set(ipv4(ttl=63)),12", NULL);
+    /* port configuration (port-mod): no_fwd drops outputs, no_recv input,
+     * no_packet_in the controller copies, no_flood leaves FLOOD (not ALL) */
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 2, SW_PC_NO_FWD, SW_PC_NO_FWD), 0);
+    CHECK(ofp, "in_port=11,ip,nw_ttl=64", "drop", NULL);
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 2, 0, SW_PC_NO_FWD), 0);
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 1, SW_PC_NO_RECV, SW_PC_NO_RECV), 0);
+    CHECK(ofp, "in_port=11,ip,nw_ttl=64", "drop", NULL);
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 1, 0, SW_PC_ALL), 0);
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 2, SW_PC_NO_PACKET_IN, SW_PC_NO_PACKET_IN), 0);
+    CHECK(ofp, "in_port=12", "11", NULL);
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 9, 0, SW_PC_ALL), -ENOENT);
+    assert_int_equal(sw_ofproto_port_set_config(ofp, 2, 0, 1u << 30), -EINVAL);
     sw_ofproto_destroy(ofp);
 }
 

@@ -1,0 +1,2031 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ofagent.c — a bridge's OpenFlow agent (see ofagent.h).
+ *
+ * Layout: sessions (one per UP channel, or a capture buffer for
+ * sw_ofagent_handle), sending with the snoop copy, the request handlers by
+ * message type, multipart replies (split at 64 KiB), asynchronous
+ * messages, controllers and listeners, fail mode.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "kk_log.h"
+#include "kk_reactor.h"
+#include "ofagent.h"
+#include "ofconv.h"
+#include "ofp_msg.h"
+#include "ofp_print.h"
+#include "pkt_proto.h"
+
+KK_LOG_COMPONENT(ofagent_log, "ofagent");
+
+#define MAX_CONTROLLERS 8
+#define DEFAULT_MISS_SEND_LEN 128
+#define ACTION_TEXT_MAX 16384
+
+/* Port description bits (same in 1.0 and 1.3). */
+#define OFPPS_LINK_DOWN 1u
+#define OFPPF_10GB_FD (1u << 6)
+#define OFPPF_COPPER_10 (1u << 7)    /* 1.0 */
+#define OFPPF_COPPER_13 (1u << 11)   /* 1.3 */
+#define OFPPR_ADD 0
+#define OFPPR_DELETE 1
+#define OFPPR_MODIFY 2
+/* Capabilities. */
+#define OFPC_FLOW_STATS 1u
+#define OFPC_TABLE_STATS 2u
+#define OFPC_PORT_STATS 4u
+#define OFPC_GROUP_STATS 8u   /* 1.3 */
+/* Port config bits a port-mod may change, per version. */
+#define PC_BITS_10 (SW_PC_PORT_DOWN | SW_PC_NO_RECV | SW_PC_NO_FLOOD | SW_PC_NO_FWD | \
+                    SW_PC_NO_PACKET_IN)
+#define PC_BITS_13 (SW_PC_PORT_DOWN | SW_PC_NO_RECV | SW_PC_NO_FWD | SW_PC_NO_PACKET_IN)
+/* Async message reasons (bit per reason). */
+#define ASYNC_ALL 0xffffffffu
+
+struct session {
+    struct sw_ofagent *a;
+    struct ofp_conn *c;          /* NULL: capture (sw_ofagent_handle) */
+    struct ofp_buf *capture;
+    uint8_t version;
+    bool controller;             /* an active channel to a controller */
+    bool snoop;                  /* on the snoop listener */
+    bool async_set;              /* the peer configured async (set-async) */
+    bool wants_packet_in;        /* tools: after set-config or set-async */
+    struct ofp_async_config async;
+    uint16_t miss_send_len;
+    uint16_t config_flags;
+    struct session *next;
+};
+
+struct controller {
+    char target[128];
+    bool passive;
+    struct ofp_conn *c;          /* active */
+    struct ofp_listener *l;      /* passive */
+};
+
+struct port_snap {
+    uint32_t ofport;
+    char name[64];
+    uint32_t config;
+    bool link_up;
+};
+
+struct sw_ofagent {
+    char name[64];
+    char sw_version[64];
+    struct sw_ofproto *ofp;
+    struct sw_dpif *dpif;
+    struct kk_reactor *r;
+    uint64_t dpid;
+    uint32_t versions;
+    char *mgmt_path, *snoop_path;
+    struct ofp_listener *mgmt, *snoop;
+    struct ofp_role_group *roles;
+    struct controller ctl[MAX_CONTROLLERS];
+    unsigned n_ctl;
+    enum sw_fail_mode fail_mode;
+    struct session *sessions;
+    unsigned n_snoopers;
+    struct port_snap *ports;
+    unsigned n_ports;
+    bool ports_known;
+    void (*changed)(void *arg, unsigned what);
+    void (*sync)(void *arg);
+    bool (*port_mac)(void *arg, uint32_t ofport, uint8_t mac[6]);
+    void *arg;
+    struct ofp_buf out;          /* encoding scratch */
+};
+
+/* ---- sending -------------------------------------------------------------- */
+
+static bool role_is_slave(const struct session *s)
+{
+    return s->c && ofp_conn_role(s->c) == OFP_CONN_ROLE_SLAVE;
+}
+
+static void snoop_copy(struct sw_ofagent *a, const void *msg, size_t len)
+{
+    if (!a->n_snoopers)
+        return;
+    for (struct session *s = a->sessions; s; s = s->next)
+        if (s->snoop && s->c)
+            ofp_conn_send_droppable(s->c, msg, len);
+}
+
+static int raw_send(struct session *s, const void *msg, size_t len, bool droppable)
+{
+    if (s->capture) {
+        size_t at = s->capture->len;
+        if (at + len > s->capture->cap) {
+            size_t cap = s->capture->cap ? s->capture->cap : 4096;
+            while (cap < at + len)
+                cap *= 2;
+            uint8_t *p = realloc(s->capture->data, cap);
+            if (!p)
+                return -ENOMEM;
+            s->capture->data = p;
+            s->capture->cap = cap;
+        }
+        memcpy(s->capture->data + at, msg, len);
+        s->capture->len += len;
+        return 0;
+    }
+    int rc = droppable ? ofp_conn_send_droppable(s->c, msg, len) : ofp_conn_send(s->c, msg, len);
+    if (rc == 0 && s->controller)
+        snoop_copy(s->a, msg, len);
+    return rc;
+}
+
+/* Encode @m (version and xid set by the caller) and send it. */
+static int send_msg(struct session *s, struct ofp_msg *m, bool droppable)
+{
+    struct sw_ofagent *a = s->a;
+    struct ofp_error err = {0};
+    ofp_buf_clear(&a->out);
+    int rc = ofp_encode(m, &a->out, &err);
+    if (rc) {
+        KK_LOGW_RL(ofagent_log, "%s: cannot encode %s: %s", a->name,
+                   ofp_msg_type_name(m->type, m->version), ofp_err_name(err.err));
+        return rc;
+    }
+    return raw_send(s, a->out.data, a->out.len, droppable);
+}
+
+static void send_error(struct session *s, uint32_t xid, enum ofp_err e, const void *req,
+                       size_t len)
+{
+    struct sw_ofagent *a = s->a;
+    struct ofp_error err = {.err = e};
+    ofp_buf_clear(&a->out);
+    if (ofp_encode_error_reply(s->version, xid, &err, req, len, &a->out) == 0)
+        raw_send(s, a->out.data, a->out.len, false);
+    KK_LOGD(ofagent_log, "%s: refused a message (xid 0x%" PRIx32 "): %s", a->name, xid,
+            ofp_err_name(e));
+}
+
+static void init_reply(struct ofp_msg *m, const struct session *s, enum ofp_msg_type type,
+                       uint32_t xid)
+{
+    memset(m, 0, sizeof(*m));
+    m->version = s->version;
+    m->type = (uint8_t)type;
+    m->xid = xid;
+}
+
+/*
+ * Send a multipart reply whose list has @n entries of @size bytes at
+ * @items, in as many messages as needed: each carries as many entries as
+ * fit (OFPMPF_MORE on all but the last).
+ */
+static void send_multipart(struct session *s, uint32_t xid, uint16_t type, void *items,
+                           size_t n, size_t size)
+{
+    struct ofp_msg m;
+    size_t done = 0, chunk = n ? n : 1;
+    do {
+        size_t k = n - done < chunk ? n - done : chunk;
+        init_reply(&m, s, OFP_MSG_MULTIPART_REPLY, xid);
+        m.u.multipart.type = type;
+        m.u.multipart.list.any = (uint8_t *)items + done * size;
+        m.u.multipart.n = k;
+        m.u.multipart.flags = done + k < n ? OFPMPF_MORE : 0;
+        struct ofp_error err = {0};
+        ofp_buf_clear(&s->a->out);
+        int rc = ofp_encode(&m, &s->a->out, &err);
+        if (rc == -EINVAL && err.err == OFPERR_OFPBRC_BAD_LEN && k > 1) {
+            chunk = k / 2;   /* too long for one message: fewer entries */
+            continue;
+        }
+        if (rc) {
+            send_error(s, xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, NULL, 0);
+            return;
+        }
+        raw_send(s, s->a->out.data, s->a->out.len, false);
+        done += k;
+    } while (done < n);
+}
+
+/* ---- ports ---------------------------------------------------------------- */
+
+struct port_list {
+    struct sw_port_info *p;
+    unsigned n;
+};
+
+static void collect_port(void *arg, const struct sw_port_info *info)
+{
+    struct port_list *l = arg;
+    if (l->n < SW_OFP_MAX_PORTS)
+        l->p[l->n++] = *info;
+}
+
+static int ports_get(struct sw_ofagent *a, struct port_list *l)
+{
+    l->n = 0;
+    l->p = malloc(SW_OFP_MAX_PORTS * sizeof(*l->p));
+    if (!l->p)
+        return -ENOMEM;
+    sw_ofproto_port_foreach(a->ofp, collect_port, l);
+    return 0;
+}
+
+static void port_desc(struct sw_ofagent *a, uint8_t version, const struct sw_port_info *p,
+                      struct ofp_port *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->port_no = p->ofport;
+    if (!a->port_mac || !a->port_mac(a->arg, p->ofport, o->hw_addr))
+        memset(o->hw_addr, 0, 6);
+    size_t n = strlen(p->name);
+    memcpy(o->name, p->name, n < sizeof(o->name) ? n : sizeof(o->name));
+    o->config = p->config & (version == OFP10_VERSION ? PC_BITS_10 : PC_BITS_13);
+    o->state = p->link_up ? 0 : OFPPS_LINK_DOWN;
+    o->curr = OFPPF_10GB_FD | (version == OFP10_VERSION ? OFPPF_COPPER_10 : OFPPF_COPPER_13);
+    o->supported = o->curr;
+    if (version == OFP13_VERSION) {
+        o->curr_speed = 10000000;
+        o->max_speed = 10000000;
+    }
+}
+
+static bool port_exists(struct port_list *l, uint32_t ofport, struct sw_port_info **out)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (l->p[i].ofport == ofport) {
+            if (out)
+                *out = &l->p[i];
+            return true;
+        }
+    return false;
+}
+
+/* ---- flow-mod ------------------------------------------------------------- */
+
+/* The OpenFlow error for a message from the bridge's action parser. */
+static enum ofp_err parse_error(uint8_t version, const char *msg)
+{
+    if (strstr(msg, "prerequisite"))
+        return version == OFP10_VERSION ? OFPERR_OFPBAC_BAD_ARGUMENT
+                                        : OFPERR_OFPBAC_MATCH_INCONSISTENT;
+    if (strstr(msg, "goto_table"))
+        return OFPERR_OFPBIC_BAD_TABLE_ID;
+    if (!strncmp(msg, "meter", 5))
+        return OFPERR_OFPMMFC_UNKNOWN_METER;
+    if (!strncmp(msg, "group", 5))
+        return OFPERR_OFPBAC_BAD_OUT_GROUP;
+    if (!strncmp(msg, "output", 6) || strstr(msg, "port"))
+        return OFPERR_OFPBAC_BAD_OUT_PORT;
+    return OFPERR_OFPBAC_BAD_ARGUMENT;
+}
+
+/* Wire actions (1.0) or instructions (1.3) -> a parsed action list checked
+ * against @key/@mask for table @table. */
+static enum ofp_err build_actions(struct session *s, const struct ofp_action_list *acts,
+                                  const struct ofp_instruction_list *insts,
+                                  const struct sw_flow_key *key, const struct sw_flow_mask *mask,
+                                  uint8_t table, struct sw_ofpacts **out)
+{
+    char *text = malloc(ACTION_TEXT_MAX);
+    if (!text)
+        return OFPERR_OFPFMFC_UNKNOWN;
+    enum ofp_err e = insts ? sw_instructions_text_from_ofp(insts, text, ACTION_TEXT_MAX)
+                           : sw_actions_text_from_ofp(acts, s->version, text, ACTION_TEXT_MAX);
+    if (!e) {
+        char err[256];
+        int rc = sw_ofpacts_parse(s->a->ofp, text, key, mask, table, out, err, sizeof(err));
+        if (rc == -ENOMEM)
+            e = OFPERR_OFPFMFC_UNKNOWN;
+        else if (rc) {
+            e = parse_error(s->version, err);
+            KK_LOGD(ofagent_log, "%s: actions '%s' refused: %s", s->a->name, text, err);
+        }
+    }
+    free(text);
+    return e;
+}
+
+static void notify(struct sw_ofagent *a, unsigned what)
+{
+    if (a->changed)
+        a->changed(a->arg, what);
+}
+
+static void handle_flow_mod(struct session *s, const struct ofp_msg *m, const void *raw,
+                            size_t len)
+{
+    struct sw_ofagent *a = s->a;
+    const struct ofp_flow_mod *f = &m->u.flow_mod;
+    bool v10 = s->version == OFP10_VERSION;
+    enum ofp_err e = OFPERR_NONE;
+    if (role_is_slave(s)) {
+        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        return;
+    }
+    if (f->command > OFPFC_DELETE_STRICT) {
+        send_error(s, m->xid, OFPERR_OFPFMFC_BAD_COMMAND, raw, len);
+        return;
+    }
+    bool add = f->command == OFPFC_ADD;
+    bool del = f->command == OFPFC_DELETE || f->command == OFPFC_DELETE_STRICT;
+    struct sw_flow_mod fm;
+    memset(&fm, 0, sizeof(fm));
+    if (v10) {
+        fm.table_id = 0;
+        fm.table_all = !add;
+    } else if (f->table_id == OFPTT_ALL) {
+        if (add) {
+            send_error(s, m->xid, OFPERR_OFPFMFC_BAD_TABLE_ID, raw, len);
+            return;
+        }
+        fm.table_all = true;
+    } else if (f->table_id >= SW_OFP_TABLES) {
+        send_error(s, m->xid, OFPERR_OFPFMFC_BAD_TABLE_ID, raw, len);
+        return;
+    } else {
+        fm.table_id = f->table_id;
+    }
+    if (v10 && (f->flags & OFPFF10_EMERG)) {
+        send_error(s, m->xid, OFPERR_OFPFMFC_UNSUPPORTED, raw, len);
+        return;
+    }
+    e = sw_match_from_ofp(&f->match, &fm.match, &fm.mask);
+    if (e) {
+        send_error(s, m->xid, e, raw, len);
+        return;
+    }
+    fm.priority = f->priority;
+    fm.idle_timeout = f->idle_timeout;
+    fm.hard_timeout = f->hard_timeout;
+    if (f->flags & OFPFF_SEND_FLOW_REM)
+        fm.flags |= SW_OFP_FLAG_SEND_FLOW_REM;
+    if (!v10 && (f->flags & (OFPFF13_NO_PKT_COUNTS | OFPFF13_NO_BYT_COUNTS)))
+        fm.flags |= SW_OFP_FLAG_NO_COUNTS;
+    if (!v10 && (f->flags & OFPFF13_RESET_COUNTS))
+        fm.flags |= SW_OFP_FLAG_RESET_COUNTS;
+    if (add) {
+        fm.cookie = f->cookie;
+    } else if (!v10) {
+        fm.cookie = f->cookie;
+        fm.cookie_mask = f->cookie_mask;
+    }
+    if (del) {
+        fm.out_port = f->out_port == OFPP_ANY ? 0 : f->out_port;
+        if (!v10 && f->out_group != OFPG_ANY) {
+            fm.has_out_group = true;
+            fm.out_group = f->out_group;
+        }
+    } else {
+        e = build_actions(s, v10 ? &f->actions : NULL, v10 ? NULL : &f->instructions, &fm.match,
+                          &fm.mask, fm.table_all ? 0 : fm.table_id, &fm.actions);
+        if (e) {
+            send_error(s, m->xid, e, raw, len);
+            return;
+        }
+    }
+    if (add && (f->flags & OFPFF_CHECK_OVERLAP) && sw_ofproto_flow_overlaps(a->ofp, &fm)) {
+        sw_flow_mod_uninit(&fm);
+        send_error(s, m->xid, OFPERR_OFPFMFC_OVERLAP, raw, len);
+        return;
+    }
+    static const enum sw_flow_mod_cmd cmds[] = {SW_FM_ADD, SW_FM_MODIFY, SW_FM_MODIFY_STRICT,
+                                                SW_FM_DELETE, SW_FM_DELETE_STRICT};
+    unsigned changed = 0;
+    int rc = sw_ofproto_flow_mod(a->ofp, cmds[f->command], &fm, &changed);
+    if (rc == 0 && v10 && !changed &&
+        (f->command == OFPFC_MODIFY || f->command == OFPFC_MODIFY_STRICT)) {
+        /* OpenFlow 1.0: a modify that matches nothing adds the flow */
+        fm.cookie = f->cookie;
+        fm.cookie_mask = 0;
+        fm.table_all = false;
+        rc = sw_ofproto_flow_mod(a->ofp, SW_FM_ADD, &fm, &changed);
+    }
+    sw_flow_mod_uninit(&fm);
+    if (rc) {
+        send_error(s, m->xid, rc == -ENOMEM ? OFPERR_OFPFMFC_TABLE_FULL : OFPERR_OFPFMFC_UNKNOWN,
+                   raw, len);
+        return;
+    }
+    if (changed)
+        notify(a, SW_OFAGENT_RULES);
+    if (f->buffer_id != OFP_NO_BUFFER && !del)
+        send_error(s, m->xid, OFPERR_OFPBRC_BUFFER_UNKNOWN, raw, len);
+}
+
+/* ---- group-mod and meter-mod ------------------------------------------------ */
+
+struct txtbuf {
+    char *p;
+    size_t len, cap;
+    bool overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void tput(struct txtbuf *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= t->cap - t->len)
+        t->overflow = true;
+    else
+        t->len += (size_t)n;
+}
+
+static enum ofp_err group_error(int rc, const char *msg)
+{
+    switch (rc) {
+    case -EEXIST:
+        return OFPERR_OFPGMFC_GROUP_EXISTS;
+    case -ENOENT:
+        return OFPERR_OFPGMFC_UNKNOWN_GROUP;
+    case -ELOOP:
+        return OFPERR_OFPGMFC_LOOP;
+    case -ENOSPC:
+    case -ENOMEM:
+        return OFPERR_OFPGMFC_OUT_OF_GROUPS;
+    default:
+        if (strstr(msg, "watch"))
+            return OFPERR_OFPGMFC_BAD_WATCH;
+        if (strstr(msg, "group") && strstr(msg, "does not exist"))
+            return OFPERR_OFPGMFC_CHAINING_UNSUPPORTED;
+        return OFPERR_OFPGMFC_BAD_BUCKET;
+    }
+}
+
+static void handle_group_mod(struct session *s, const struct ofp_msg *m, const void *raw,
+                             size_t len)
+{
+    const struct ofp_group_mod *g = &m->u.group_mod;
+    if (role_is_slave(s)) {
+        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        return;
+    }
+    if (g->command > OFPGC_DELETE) {
+        send_error(s, m->xid, OFPERR_OFPGMFC_BAD_COMMAND, raw, len);
+        return;
+    }
+    bool del = g->command == OFPGC_DELETE;
+    if (g->group_id > OFPG_MAX && !(del && g->group_id == OFPG_ALL)) {
+        send_error(s, m->xid, OFPERR_OFPGMFC_INVALID_GROUP, raw, len);
+        return;
+    }
+    if (!del && g->type > OFPGT_FF) {
+        send_error(s, m->xid, OFPERR_OFPGMFC_BAD_TYPE, raw, len);
+        return;
+    }
+    if (g->n_buckets > SW_GROUP_MAX_BUCKETS) {
+        send_error(s, m->xid, OFPERR_OFPGMFC_OUT_OF_BUCKETS, raw, len);
+        return;
+    }
+    struct txtbuf t = {.p = malloc(65536), .cap = 65536};
+    char *acts = malloc(ACTION_TEXT_MAX);
+    if (!t.p || !acts) {
+        free(t.p);
+        free(acts);
+        send_error(s, m->xid, OFPERR_OFPGMFC_OUT_OF_GROUPS, raw, len);
+        return;
+    }
+    t.p[0] = '\0';
+    enum ofp_err e = OFPERR_NONE;
+    static const char *const types[] = {"all", "select", "indirect", "ff"};
+    if (del) {
+        if (g->group_id != OFPG_ALL)
+            tput(&t, "group_id=%" PRIu32, g->group_id);
+    } else {
+        tput(&t, "group_id=%" PRIu32 ",type=%s", g->group_id, types[g->type]);
+        for (size_t i = 0; i < g->n_buckets && !e; i++) {
+            const struct ofp_bucket *b = &g->buckets[i];
+            tput(&t, ",bucket=");
+            if (g->type == OFPGT_SELECT)
+                tput(&t, "weight:%u,", b->weight);
+            if (b->watch_port != OFPP_ANY)
+                tput(&t, "watch_port:%" PRIu32 ",", b->watch_port);
+            if (b->watch_group != OFPG_ANY)
+                tput(&t, "watch_group:%" PRIu32 ",", b->watch_group);
+            e = sw_actions_text_from_ofp(&b->actions, s->version, acts, ACTION_TEXT_MAX);
+            tput(&t, "actions=%s", *acts ? acts : "drop");
+        }
+    }
+    if (!e && t.overflow)
+        e = OFPERR_OFPGMFC_OUT_OF_BUCKETS;
+    if (!e) {
+        static const enum sw_group_mod_cmd cmds[] = {SW_GM_ADD, SW_GM_MODIFY, SW_GM_DELETE};
+        char err[256] = "";
+        int rc = sw_ofproto_group_mod(s->a->ofp, cmds[g->command], t.p, err, sizeof(err));
+        if (rc) {
+            e = group_error(rc, err);
+            KK_LOGD(ofagent_log, "%s: group-mod '%s' refused: %s", s->a->name, t.p, err);
+        } else {
+            notify(s->a, SW_OFAGENT_GROUPS | (del ? SW_OFAGENT_RULES : 0));
+        }
+    }
+    free(t.p);
+    free(acts);
+    if (e)
+        send_error(s, m->xid, e, raw, len);
+}
+
+static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const void *raw,
+                             size_t len)
+{
+    const struct ofp_meter_mod *mm = &m->u.meter_mod;
+    if (role_is_slave(s)) {
+        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        return;
+    }
+    if (mm->command > OFPMC_DELETE) {
+        send_error(s, m->xid, OFPERR_OFPMMFC_BAD_COMMAND, raw, len);
+        return;
+    }
+    bool del = mm->command == OFPMC_DELETE;
+    if (mm->meter_id == 0 || (mm->meter_id > OFPM_MAX && !(del && mm->meter_id == OFPM_ALL))) {
+        send_error(s, m->xid, OFPERR_OFPMMFC_INVALID_METER, raw, len);
+        return;
+    }
+    if (!del && ((mm->flags & OFPMF_KBPS) && (mm->flags & OFPMF_PKTPS))) {
+        send_error(s, m->xid, OFPERR_OFPMMFC_BAD_FLAGS, raw, len);
+        return;
+    }
+    char text[1024];
+    struct txtbuf t = {.p = text, .cap = sizeof(text)};
+    text[0] = '\0';
+    if (del) {
+        if (mm->meter_id != OFPM_ALL)
+            tput(&t, "meter=%" PRIu32, mm->meter_id);
+    } else {
+        if (!mm->n_bands || mm->n_bands > SW_METER_MAX_BANDS) {
+            send_error(s, m->xid, OFPERR_OFPMMFC_OUT_OF_BANDS, raw, len);
+            return;
+        }
+        tput(&t, "meter=%" PRIu32 ",%s%s,bands=", mm->meter_id,
+             (mm->flags & OFPMF_PKTPS) ? "pktps" : "kbps", (mm->flags & OFPMF_BURST) ? ",burst" : "");
+        for (size_t i = 0; i < mm->n_bands; i++) {
+            const struct ofp_meter_band *b = &mm->bands[i];
+            if (b->type != OFPMBT_DROP) {
+                send_error(s, m->xid, OFPERR_OFPMMFC_BAD_BAND, raw, len);
+                return;
+            }
+            if (!b->rate) {
+                send_error(s, m->xid, OFPERR_OFPMMFC_BAD_RATE, raw, len);
+                return;
+            }
+            tput(&t, "%stype=drop,rate=%" PRIu32, i ? "," : "", b->rate);
+            if (mm->flags & OFPMF_BURST)
+                tput(&t, ",burst_size=%" PRIu32, b->burst_size);
+        }
+    }
+    static const enum sw_meter_mod_cmd cmds[] = {SW_MM_ADD, SW_MM_MODIFY, SW_MM_DELETE};
+    char err[256] = "";
+    int rc = t.overflow ? -EINVAL : sw_ofproto_meter_mod(s->a->ofp, cmds[mm->command], text, err,
+                                                           sizeof(err));
+    if (!rc) {
+        notify(s->a, SW_OFAGENT_METERS | (del ? SW_OFAGENT_RULES : 0));
+        return;
+    }
+    KK_LOGD(ofagent_log, "%s: meter-mod '%s' refused: %s", s->a->name, text, err);
+    enum ofp_err e = rc == -EEXIST   ? OFPERR_OFPMMFC_METER_EXISTS
+                     : rc == -ENOENT ? OFPERR_OFPMMFC_UNKNOWN_METER
+                     : rc == -ENOSPC ? OFPERR_OFPMMFC_OUT_OF_METERS
+                     : rc == -ENOTSUP ? OFPERR_OFPMMFC_BAD_BAND
+                                      : OFPERR_OFPMMFC_BAD_BAND_VALUE;
+    send_error(s, m->xid, e, raw, len);
+}
+
+/* ---- port-mod, table-mod, packet-out ----------------------------------------- */
+
+static void send_port_status(struct sw_ofagent *a, uint8_t reason, const struct sw_port_info *p);
+
+static void handle_port_mod(struct session *s, const struct ofp_msg *m, const void *raw,
+                            size_t len)
+{
+    struct sw_ofagent *a = s->a;
+    const struct ofp_port_mod *pm = &m->u.port_mod;
+    if (role_is_slave(s)) {
+        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        return;
+    }
+    struct port_list l;
+    if (ports_get(a, &l)) {
+        send_error(s, m->xid, OFPERR_OFPPMFC_EPERM, raw, len);
+        return;
+    }
+    struct sw_port_info *p;
+    enum ofp_err e = OFPERR_NONE;
+    uint32_t bits = s->version == OFP10_VERSION ? PC_BITS_10 : PC_BITS_13;
+    if (!port_exists(&l, pm->port_no, &p)) {
+        e = OFPERR_OFPPMFC_BAD_PORT;
+    } else {
+        uint8_t mac[6] = {0};
+        if (a->port_mac && a->port_mac(a->arg, p->ofport, mac) && memcmp(mac, pm->hw_addr, 6))
+            e = OFPERR_OFPPMFC_BAD_HW_ADDR;
+        else if (sw_ofproto_port_set_config(a->ofp, pm->port_no, pm->config & bits,
+                                            pm->mask & bits))
+            e = OFPERR_OFPPMFC_BAD_PORT;
+    }
+    free(l.p);
+    if (e)
+        send_error(s, m->xid, e, raw, len);
+    else
+        KK_LOGI(ofagent_log, "%s: port %" PRIu32 " config now 0x%" PRIx32 " (mask 0x%" PRIx32
+                ") by OpenFlow port-mod", a->name, pm->port_no, pm->config & bits, pm->mask & bits);
+}
+
+static void handle_packet_out(struct session *s, const struct ofp_msg *m, const void *raw,
+                              size_t len)
+{
+    struct sw_ofagent *a = s->a;
+    const struct ofp_packet_out *po = &m->u.packet_out;
+    if (role_is_slave(s)) {
+        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        return;
+    }
+    if (po->buffer_id != OFP_NO_BUFFER) {
+        send_error(s, m->xid, OFPERR_OFPBRC_BUFFER_UNKNOWN, raw, len);
+        return;
+    }
+    struct port_list l;
+    if (ports_get(a, &l)) {
+        send_error(s, m->xid, OFPERR_OFPBRC_EPERM, raw, len);
+        return;
+    }
+    struct sw_port_info *in = NULL;
+    bool ok = port_exists(&l, po->in_port, &in) || po->in_port == OFPP_CONTROLLER ||
+              po->in_port == OFPP_ANY || po->in_port == OFPP_LOCAL;
+    uint32_t in_dp = in && !in->is_bond ? in->dp_port : SW_DPIF_PORT_NONE;
+    free(l.p);
+    if (!ok) {
+        send_error(s, m->xid, OFPERR_OFPBRC_BAD_PORT, raw, len);
+        return;
+    }
+    if (po->data.len < 14 || po->data.len > 65535) {
+        send_error(s, m->xid, OFPERR_OFPBRC_BAD_PACKET, raw, len);
+        return;
+    }
+    struct pkt_flow pf;
+    struct pkt_layout lay;
+    pkt_parse(po->data.data, po->data.len, &pf, &lay);
+    struct sw_flow_key key;
+    struct sw_flow_mask exact;
+    sw_flow_from_pkt(&pf, &key);
+    key.in_port = po->in_port;
+    sw_flow_mask_exact(&exact);
+    struct sw_ofpacts *acts = NULL;
+    enum ofp_err e = build_actions(s, &po->actions, NULL, &key, &exact, 0, &acts);
+    if (e) {
+        send_error(s, m->xid, e, raw, len);
+        return;
+    }
+    struct sw_odp_buf odp;
+    sw_odp_buf_init(&odp);
+    int rc = sw_ofproto_xlate_actions(a->ofp, &key, po->in_port, acts, &odp);
+    sw_ofpacts_free(acts);
+    if (rc == 0 && odp.len)
+        rc = sw_dpif_execute_bytes(a->dpif, po->data.data, po->data.len, in_dp, odp.data,
+                                   odp.len);
+    if (rc)
+        send_error(s, m->xid, OFPERR_OFPBAC_BAD_ARGUMENT, raw, len);
+}
+
+/* ---- multipart ------------------------------------------------------------- */
+
+/* A rule is selected by a flow/aggregate request when it is at least as
+ * specific as the request's match (non-strict, as delete). */
+struct flow_sel {
+    struct session *s;
+    bool table_all;
+    uint8_t table_id;
+    struct sw_flow_key key;
+    struct sw_flow_mask mask;
+    uint32_t out_port, out_group;
+    uint64_t cookie, cookie_mask;
+    /* results */
+    struct ofp_flow_stats *flows;
+    size_t n, cap;
+    bool aggregate, failed;
+    struct ofp_aggregate_stats agg;
+    uint64_t now_ms;
+};
+
+static bool rule_selected(const struct flow_sel *f, const struct sw_rule_info *r)
+{
+    if (!f->table_all && r->table_id != f->table_id)
+        return false;
+    if ((r->cookie & f->cookie_mask) != (f->cookie & f->cookie_mask))
+        return false;
+    const uint64_t *rm = sw_flow_key_words(&r->mask.masks), *rk = sw_flow_key_words(&r->match);
+    const uint64_t *qm = sw_flow_key_words(&f->mask.masks), *qk = sw_flow_key_words(&f->key);
+    for (int w = 0; w < SW_FLOW_KEY_WORDS; w++)
+        if ((rm[w] & qm[w]) != qm[w] || ((rk[w] ^ qk[w]) & qm[w]))
+            return false;
+    return true;
+}
+
+static bool acts_output_to(const struct sw_ofpacts *a, uint8_t version, uint32_t port)
+{
+    struct ofp_action_list al;
+    struct ofp_instruction_list il;
+    if (sw_ofpacts_to_ofp(a, version, NULL, NULL, &al, &il))
+        return false;
+    bool hit = false;
+    for (size_t i = 0; i < al.n; i++)
+        hit |= al.actions[i].kind == OFPACT_OUTPUT && al.actions[i].port == port;
+    for (size_t j = 0; j < il.n; j++)
+        for (size_t i = 0; i < il.insts[j].actions.n; i++)
+            hit |= il.insts[j].actions.actions[i].kind == OFPACT_OUTPUT &&
+                   il.insts[j].actions.actions[i].port == port;
+    sw_ofconv_free_lists(&al, &il);
+    return hit;
+}
+
+static bool acts_use_group(const struct sw_ofpacts *a, uint32_t group)
+{
+    struct ofp_action_list al;
+    struct ofp_instruction_list il;
+    if (sw_ofpacts_to_ofp(a, OFP13_VERSION, NULL, NULL, &al, &il))
+        return false;
+    bool hit = false;
+    for (size_t j = 0; j < il.n; j++)
+        for (size_t i = 0; i < il.insts[j].actions.n; i++)
+            hit |= il.insts[j].actions.actions[i].kind == OFPACT_GROUP &&
+                   il.insts[j].actions.actions[i].group_id == group;
+    sw_ofconv_free_lists(&al, &il);
+    return hit;
+}
+
+static void collect_flow(void *arg, const struct sw_rule_info *r)
+{
+    struct flow_sel *f = arg;
+    if (f->failed || !rule_selected(f, r))
+        return;
+    uint8_t v = f->s->version;
+    if (f->out_port != OFPP_ANY && !acts_output_to(r->actions, v, f->out_port))
+        return;
+    if (f->out_group != OFPG_ANY && !acts_use_group(r->actions, f->out_group))
+        return;
+    if (f->aggregate) {
+        f->agg.packet_count += r->n_packets;
+        f->agg.byte_count += r->n_bytes;
+        f->agg.flow_count++;
+        return;
+    }
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        struct ofp_flow_stats *p = realloc(f->flows, cap * sizeof(*p));
+        if (!p) {
+            f->failed = true;
+            return;
+        }
+        f->flows = p;
+        f->cap = cap;
+    }
+    struct ofp_flow_stats *o = &f->flows[f->n];
+    memset(o, 0, sizeof(*o));
+    o->table_id = r->table_id;
+    sw_match_to_ofp(&r->match, &r->mask, &o->match);
+    if (v == OFP10_VERSION) {
+        /* what 1.0 cannot express (metadata, IPv6 ...) is left out */
+        uint8_t tmp[OFP10_MATCH_LEN];
+        if (ofp_match10_encode(&o->match, tmp) != OFPERR_NONE)
+            for (unsigned fld = 0; fld < OFP_OXM_N_FIELDS; fld++) {
+                struct ofp_match_fields one;
+                uint8_t val[16], msk[16];
+                ofp_match_init(&one);
+                if (ofp_match_get(&o->match, fld, val, msk)) {
+                    ofp_match_set(&one, fld, val, (o->match.masked >> fld) & 1 ? msk : NULL);
+                    if (ofp_match10_encode(&one, tmp) != OFPERR_NONE)
+                        ofp_match_clear(&o->match, fld);
+                }
+            }
+    }
+    uint64_t d = f->now_ms > r->created_ms ? f->now_ms - r->created_ms : 0;
+    o->duration_sec = (uint32_t)(d / 1000);
+    o->duration_nsec = (uint32_t)(d % 1000) * 1000000u;
+    o->priority = (uint16_t)r->priority;
+    o->idle_timeout = r->idle_timeout;
+    o->hard_timeout = r->hard_timeout;
+    if (v != OFP10_VERSION) {
+        if (r->flags & SW_OFP_FLAG_SEND_FLOW_REM)
+            o->flags |= OFPFF_SEND_FLOW_REM;
+        if (r->flags & SW_OFP_FLAG_NO_COUNTS)
+            o->flags |= OFPFF13_NO_PKT_COUNTS | OFPFF13_NO_BYT_COUNTS;
+    }
+    o->cookie = r->cookie;
+    o->packet_count = r->n_packets;
+    o->byte_count = r->n_bytes;
+    if (sw_ofpacts_to_ofp(r->actions, v, &r->match, &r->mask, &o->actions, &o->instructions)) {
+        f->failed = true;
+        return;
+    }
+    f->n++;
+}
+
+static uint64_t agent_now_ms(void)
+{
+    return kk_now_us() / 1000;
+}
+
+static void mp_flow(struct session *s, const struct ofp_msg *m, const void *raw, size_t len,
+                    bool aggregate)
+{
+    struct sw_ofagent *a = s->a;
+    const struct ofp_flow_stats_request *q = &m->u.multipart.u.flow_req;
+    struct flow_sel f;
+    memset(&f, 0, sizeof(f));
+    f.s = s;
+    f.aggregate = aggregate;
+    f.table_all = q->table_id == OFPTT_ALL;
+    f.table_id = q->table_id;
+    f.out_port = q->out_port;
+    f.out_group = s->version == OFP10_VERSION ? OFPG_ANY : q->out_group;
+    f.cookie = q->cookie;
+    f.cookie_mask = q->cookie_mask;
+    enum ofp_err e = sw_match_from_ofp(&q->match, &f.key, &f.mask);
+    if (e) {
+        send_error(s, m->xid, e, raw, len);
+        return;
+    }
+    if (a->sync)
+        a->sync(a->arg);   /* the counters follow the datapath */
+    /* rules' created_ms use the bridge clock: ask the bridge for "now" */
+    f.now_ms = agent_now_ms();
+    sw_ofproto_flow_dump(a->ofp, NULL, collect_flow, &f, NULL, 0);
+    if (f.failed) {
+        send_error(s, m->xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, raw, len);
+    } else if (aggregate) {
+        struct ofp_msg r;
+        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
+        r.u.multipart.type = OFPMP_AGGREGATE;
+        r.u.multipart.u.aggregate = f.agg;
+        send_msg(s, &r, false);
+    } else {
+        send_multipart(s, m->xid, OFPMP_FLOW, f.flows, f.n, sizeof(*f.flows));
+    }
+    for (size_t i = 0; i < f.n; i++)
+        sw_ofconv_free_lists(&f.flows[i].actions, &f.flows[i].instructions);
+    free(f.flows);
+}
+
+static void mp_tables(struct session *s, uint32_t xid)
+{
+    struct ofp_table_stats *t = calloc(SW_OFP_TABLES, sizeof(*t));
+    if (!t)
+        return;
+    for (unsigned i = 0; i < SW_OFP_TABLES; i++) {
+        struct sw_table_stats st = {0};
+        sw_ofproto_table_stats(s->a->ofp, i, &st);
+        t[i].table_id = (uint8_t)i;
+        snprintf(t[i].name, sizeof(t[i].name), "table%u", i);
+        t[i].wildcards = OFPFW10_ALL;
+        t[i].max_entries = 1000000;
+        t[i].active_count = st.active;
+        t[i].lookup_count = st.lookups;
+        t[i].matched_count = st.matched;
+    }
+    send_multipart(s, xid, OFPMP_TABLE, t, SW_OFP_TABLES, sizeof(*t));
+    free(t);
+}
+
+/* Table features: what every table supports (1.3). */
+static void mp_table_features(struct session *s, const struct ofp_msg *m, const void *raw,
+                              size_t len)
+{
+    if (m->u.multipart.n) {
+        /* a request that sets features: the pipeline is fixed */
+        send_error(s, m->xid, OFPERR_OFPTFFC_EPERM, raw, len);
+        return;
+    }
+    static uint64_t insts[] = {OFPIT_GOTO_TABLE, OFPIT_WRITE_METADATA, OFPIT_WRITE_ACTIONS,
+                                     OFPIT_APPLY_ACTIONS, OFPIT_CLEAR_ACTIONS, OFPIT_METER};
+    /* action types (1.3 numbers): output, push/pop vlan, group, set nw ttl, dec nw ttl, set field */
+    static uint64_t actions[] = {0, 17, 18, 22, 23, 24, 25};
+    static const uint64_t setfields[] = {OFPXMT_ETH_DST, OFPXMT_ETH_SRC, OFPXMT_VLAN_VID,
+                                         OFPXMT_VLAN_PCP, OFPXMT_IP_DSCP, OFPXMT_IP_ECN,
+                                         OFPXMT_IPV4_SRC, OFPXMT_IPV4_DST, OFPXMT_TCP_SRC,
+                                         OFPXMT_TCP_DST, OFPXMT_UDP_SRC, OFPXMT_UDP_DST,
+                                         OFPXMT_SCTP_SRC, OFPXMT_SCTP_DST, OFPXMT_IPV6_SRC,
+                                         OFPXMT_IPV6_DST};
+    static const uint8_t match_fields[] = {
+        OFPXMT_IN_PORT, OFPXMT_METADATA, OFPXMT_ETH_DST, OFPXMT_ETH_SRC, OFPXMT_ETH_TYPE,
+        OFPXMT_VLAN_VID, OFPXMT_VLAN_PCP, OFPXMT_IP_DSCP, OFPXMT_IP_ECN, OFPXMT_IP_PROTO,
+        OFPXMT_IPV4_SRC, OFPXMT_IPV4_DST, OFPXMT_TCP_SRC, OFPXMT_TCP_DST, OFPXMT_UDP_SRC,
+        OFPXMT_UDP_DST, OFPXMT_SCTP_SRC, OFPXMT_SCTP_DST, OFPXMT_ICMPV4_TYPE,
+        OFPXMT_ICMPV4_CODE, OFPXMT_ARP_OP, OFPXMT_ARP_SPA, OFPXMT_ARP_TPA, OFPXMT_ARP_SHA,
+        OFPXMT_ARP_THA, OFPXMT_IPV6_SRC, OFPXMT_IPV6_DST, OFPXMT_IPV6_FLABEL,
+        OFPXMT_ICMPV6_TYPE, OFPXMT_ICMPV6_CODE, OFPXMT_IPV6_ND_TARGET, OFPXMT_IPV6_ND_SLL,
+        OFPXMT_IPV6_ND_TLL};
+    size_t nm = sizeof(match_fields), ns = sizeof(setfields) / sizeof(setfields[0]);
+    uint64_t *oxm = malloc((nm + ns) * sizeof(uint64_t));
+    uint64_t *next = malloc(SW_OFP_TABLES * sizeof(uint64_t));
+    struct ofp_table_features *tf = calloc(SW_OFP_TABLES, sizeof(*tf));
+    struct ofp_table_feature_prop *props = calloc(SW_OFP_TABLES * 8, sizeof(*props));
+    if (!oxm || !next || !tf || !props)
+        goto out;
+    for (size_t i = 0; i < nm; i++)
+        oxm[i] = (uint64_t)OFPXMC_OPENFLOW_BASIC << 16 | (uint64_t)match_fields[i] << 9 |
+                 ofp_oxm_field_len(match_fields[i]);
+    for (size_t i = 0; i < ns; i++)
+        oxm[nm + i] = (uint64_t)OFPXMC_OPENFLOW_BASIC << 16 | setfields[i] << 9 |
+                      ofp_oxm_field_len((enum ofp_oxm_field)setfields[i]);
+    for (unsigned i = 0; i < SW_OFP_TABLES; i++)
+        next[i] = i;
+    for (unsigned t = 0; t < SW_OFP_TABLES; t++) {
+        struct ofp_table_features *f = &tf[t];
+        struct ofp_table_feature_prop *p = &props[t * 8];
+        f->table_id = (uint8_t)t;
+        snprintf(f->name, sizeof(f->name), "table%u", t);
+        f->metadata_match = UINT64_MAX;
+        f->metadata_write = UINT64_MAX;
+        f->max_entries = 1000000;
+        f->props = p;
+        size_t n = 0;
+        p[n++] = (struct ofp_table_feature_prop){
+            .type = OFPTFPT_INSTRUCTIONS, .ids = insts,
+            .n_ids = t + 1 < SW_OFP_TABLES ? 6 : 5};
+        p[n++] = (struct ofp_table_feature_prop){
+            .type = OFPTFPT_NEXT_TABLES, .ids = next + t + 1, .n_ids = SW_OFP_TABLES - t - 1};
+        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_WRITE_ACTIONS,
+                                                 .ids = actions, .n_ids = 7};
+        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_APPLY_ACTIONS,
+                                                 .ids = actions, .n_ids = 7};
+        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_MATCH, .ids = oxm, .n_ids = nm};
+        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_WILDCARDS, .ids = oxm,
+                                                 .n_ids = nm};
+        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_WRITE_SETFIELD,
+                                                 .ids = oxm + nm, .n_ids = ns};
+        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_APPLY_SETFIELD,
+                                                 .ids = oxm + nm, .n_ids = ns};
+        f->n_props = n;
+    }
+    send_multipart(s, m->xid, OFPMP_TABLE_FEATURES, tf, SW_OFP_TABLES, sizeof(*tf));
+out:
+    free(oxm);
+    free(next);
+    free(tf);
+    free(props);
+}
+
+static void port_counters(struct sw_ofagent *a, const struct sw_port_info *p,
+                          struct ofp_port_stats *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->port_no = p->ofport;
+    unsigned n = p->is_bond ? p->n_members : 1;
+    for (unsigned i = 0; i < n && i < 16; i++) {
+        struct sw_dpif_port_info in;
+        if (sw_dpif_port_query(a->dpif, p->is_bond ? p->members[i] : p->dp_port, &in))
+            continue;
+        o->rx_packets += in.rx_packets;
+        o->tx_packets += in.tx_packets;
+        o->rx_bytes += in.rx_bytes;
+        o->tx_bytes += in.tx_bytes;
+        o->rx_dropped += in.rx_drops;
+        o->tx_dropped += in.tx_drops;
+        o->rx_errors += in.rx_errors;
+        o->tx_errors += in.tx_errors;
+    }
+}
+
+static void mp_ports(struct session *s, const struct ofp_msg *m, const void *raw, size_t len,
+                     bool desc)
+{
+    struct port_list l;
+    if (ports_get(s->a, &l))
+        return;
+    uint32_t want = desc ? OFPP_ANY : m->u.multipart.u.port_no;
+    if (want != OFPP_ANY && !port_exists(&l, want, NULL)) {
+        free(l.p);
+        send_error(s, m->xid, OFPERR_OFPBRC_BAD_PORT, raw, len);
+        return;
+    }
+    void *items = calloc(l.n ? l.n : 1, desc ? sizeof(struct ofp_port) : sizeof(struct ofp_port_stats));
+    size_t n = 0;
+    if (items) {
+        for (unsigned i = 0; i < l.n; i++) {
+            if (want != OFPP_ANY && l.p[i].ofport != want)
+                continue;
+            if (desc)
+                port_desc(s->a, s->version, &l.p[i], (struct ofp_port *)items + n++);
+            else
+                port_counters(s->a, &l.p[i], (struct ofp_port_stats *)items + n++);
+        }
+        send_multipart(s, m->xid, desc ? OFPMP_PORT_DESC : OFPMP_PORT_STATS, items, n,
+                       desc ? sizeof(struct ofp_port) : sizeof(struct ofp_port_stats));
+    }
+    free(items);
+    free(l.p);
+}
+
+struct group_collect {
+    struct session *s;
+    bool desc;
+    struct ofp_group_desc *d;
+    struct ofp_group_stats *st;
+    size_t n, cap;
+    bool failed;
+};
+
+static void collect_group(void *arg, const struct sw_group_desc *g)
+{
+    struct group_collect *c = arg;
+    if (c->failed)
+        return;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        void *p = c->desc ? realloc(c->d, cap * sizeof(*c->d)) : realloc(c->st, cap * sizeof(*c->st));
+        if (!p) {
+            c->failed = true;
+            return;
+        }
+        if (c->desc)
+            c->d = p;
+        else
+            c->st = p;
+        c->cap = cap;
+    }
+    if (c->desc) {
+        struct ofp_group_desc *d = &c->d[c->n];
+        memset(d, 0, sizeof(*d));
+        d->type = (uint8_t)g->type;   /* SW_GROUP_* has OpenFlow's numbering */
+        d->group_id = g->id;
+        d->buckets = calloc(g->n_buckets ? g->n_buckets : 1, sizeof(*d->buckets));
+        if (!d->buckets) {
+            c->failed = true;
+            return;
+        }
+        d->n_buckets = g->n_buckets;
+        for (unsigned b = 0; b < g->n_buckets; b++) {
+            struct ofp_bucket *o = &d->buckets[b];
+            struct ofp_instruction_list il;
+            o->weight = g->type == SW_GROUP_SELECT ? g->buckets[b].weight : 0;
+            o->watch_port = g->buckets[b].watch_port == SW_GROUP_WATCH_NONE ? OFPP_ANY
+                                                                           : g->buckets[b].watch_port;
+            o->watch_group = g->buckets[b].watch_group == SW_GROUP_WATCH_NONE
+                                 ? OFPG_ANY : g->buckets[b].watch_group;
+            /* bucket actions: the 1.3 apply list */
+            if (sw_ofpacts_to_ofp(g->buckets[b].actions, OFP13_VERSION, NULL, NULL, &o->actions,
+                                  &il)) {
+                c->failed = true;
+            } else if (il.n) {
+                o->actions = il.insts[0].actions;
+                il.insts[0].actions = (struct ofp_action_list){0};
+            }
+            sw_ofconv_free_lists(NULL, &il);
+        }
+    } else {
+        struct ofp_group_stats *st = &c->st[c->n];
+        memset(st, 0, sizeof(*st));
+        st->group_id = g->id;
+        st->ref_count = g->ref_count;
+        st->packet_count = g->n_packets;
+        st->byte_count = g->n_bytes;
+        st->duration_sec = (uint32_t)(g->duration_ms / 1000);
+        st->duration_nsec = (uint32_t)(g->duration_ms % 1000) * 1000000u;
+        st->buckets = calloc(g->n_buckets ? g->n_buckets : 1, sizeof(*st->buckets));
+        if (!st->buckets) {
+            c->failed = true;
+            return;
+        }
+        st->n_buckets = g->n_buckets;
+        for (unsigned b = 0; b < g->n_buckets; b++) {
+            st->buckets[b].packet_count = g->buckets[b].n_packets;
+            st->buckets[b].byte_count = g->buckets[b].n_bytes;
+        }
+    }
+    c->n++;
+}
+
+static void mp_groups(struct session *s, const struct ofp_msg *m, bool desc)
+{
+    struct sw_ofagent *a = s->a;
+    if (a->sync)
+        a->sync(a->arg);
+    struct group_collect c = {.s = s, .desc = desc};
+    uint32_t id = desc || m->u.multipart.u.group_id == OFPG_ALL ? SW_GROUP_WATCH_NONE
+                                                                : m->u.multipart.u.group_id;
+    sw_ofproto_group_foreach(a->ofp, id, collect_group, &c);
+    if (c.failed)
+        send_error(s, m->xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, NULL, 0);
+    else if (desc)
+        send_multipart(s, m->xid, OFPMP_GROUP_DESC, c.d, c.n, sizeof(*c.d));
+    else
+        send_multipart(s, m->xid, OFPMP_GROUP, c.st, c.n, sizeof(*c.st));
+    for (size_t i = 0; i < c.n; i++) {
+        if (desc) {
+            for (size_t b = 0; b < c.d[i].n_buckets; b++)
+                free(c.d[i].buckets[b].actions.actions);
+            free(c.d[i].buckets);
+        } else {
+            free(c.st[i].buckets);
+        }
+    }
+    free(c.d);
+    free(c.st);
+}
+
+struct meter_collect {
+    bool config;
+    struct ofp_meter_config *cfg;
+    struct ofp_meter_stats *st;
+    struct ofp_meter_band *bands;
+    struct ofp_meter_band_stats *bstats;
+    size_t n, cap;
+};
+
+static void collect_meter(void *arg, const struct sw_meter_desc *d)
+{
+    struct meter_collect *c = arg;
+    if (c->n == c->cap)
+        return;
+    size_t i = c->n++;
+    if (c->config) {
+        struct ofp_meter_config *o = &c->cfg[i];
+        o->meter_id = d->id;
+        o->flags = (uint16_t)((d->cfg.pktps ? OFPMF_PKTPS : OFPMF_KBPS) |
+                              (d->burst ? OFPMF_BURST : 0) | OFPMF_STATS);
+        o->bands = &c->bands[i * SW_METER_MAX_BANDS];
+        o->n_bands = d->cfg.n_bands;
+        for (unsigned b = 0; b < d->cfg.n_bands; b++) {
+            o->bands[b].type = OFPMBT_DROP;
+            o->bands[b].rate = d->cfg.bands[b].rate;
+            o->bands[b].burst_size = d->burst ? d->cfg.bands[b].burst : 0;
+        }
+    } else {
+        struct ofp_meter_stats *o = &c->st[i];
+        o->meter_id = d->id;
+        o->flow_count = d->flow_count;
+        o->packet_in_count = d->stats.packets;
+        o->byte_in_count = d->stats.bytes;
+        o->duration_sec = (uint32_t)(d->duration_ms / 1000);
+        o->duration_nsec = (uint32_t)(d->duration_ms % 1000) * 1000000u;
+        o->bands = &c->bstats[i * SW_METER_MAX_BANDS];
+        o->n_bands = d->cfg.n_bands;
+        for (unsigned b = 0; b < d->cfg.n_bands; b++) {
+            o->bands[b].packet_band_count = d->stats.band_packets[b];
+            o->bands[b].byte_band_count = d->stats.band_bytes[b];
+        }
+    }
+}
+
+static void mp_meters(struct session *s, const struct ofp_msg *m, bool config)
+{
+    struct meter_collect c = {.config = config, .cap = SW_OFP_MAX_METERS};
+    c.cfg = calloc(c.cap, sizeof(*c.cfg));
+    c.st = calloc(c.cap, sizeof(*c.st));
+    c.bands = calloc(c.cap * SW_METER_MAX_BANDS, sizeof(*c.bands));
+    c.bstats = calloc(c.cap * SW_METER_MAX_BANDS, sizeof(*c.bstats));
+    if (c.cfg && c.st && c.bands && c.bstats) {
+        uint32_t id = m->u.multipart.u.meter_id == OFPM_ALL ? 0 : m->u.multipart.u.meter_id;
+        sw_ofproto_meter_foreach(s->a->ofp, id, collect_meter, &c);
+        if (config)
+            send_multipart(s, m->xid, OFPMP_METER_CONFIG, c.cfg, c.n, sizeof(*c.cfg));
+        else
+            send_multipart(s, m->xid, OFPMP_METER, c.st, c.n, sizeof(*c.st));
+    }
+    free(c.cfg);
+    free(c.st);
+    free(c.bands);
+    free(c.bstats);
+}
+
+static void handle_multipart(struct session *s, const struct ofp_msg *m, const void *raw,
+                             size_t len)
+{
+    struct ofp_msg r;
+    bool v10 = s->version == OFP10_VERSION;
+    switch (m->u.multipart.type) {
+    case OFPMP_DESC: {
+        struct ofp_desc_stats d;
+        memset(&d, 0, sizeof(d));
+        snprintf(d.mfr_desc, sizeof(d.mfr_desc), "kvmkit");
+        snprintf(d.hw_desc, sizeof(d.hw_desc), "kvmkit-switchd userspace datapath");
+        snprintf(d.sw_desc, sizeof(d.sw_desc), "%s", s->a->sw_version);
+        snprintf(d.serial_num, sizeof(d.serial_num), "None");
+        snprintf(d.dp_desc, sizeof(d.dp_desc), "bridge %s", s->a->name);
+        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
+        r.u.multipart.type = OFPMP_DESC;
+        r.u.multipart.u.desc = &d;
+        send_msg(s, &r, false);
+        return;
+    }
+    case OFPMP_FLOW:
+    case OFPMP_AGGREGATE:
+        mp_flow(s, m, raw, len, m->u.multipart.type == OFPMP_AGGREGATE);
+        return;
+    case OFPMP_TABLE:
+        mp_tables(s, m->xid);
+        return;
+    case OFPMP_PORT_STATS:
+    case OFPMP_PORT_DESC:
+        if (v10 && m->u.multipart.type == OFPMP_PORT_DESC)
+            break;
+        if (s->a->sync)
+            s->a->sync(s->a->arg);
+        mp_ports(s, m, raw, len, m->u.multipart.type == OFPMP_PORT_DESC);
+        return;
+    case OFPMP_QUEUE:
+        /* no QoS queues: an empty list */
+        send_multipart(s, m->xid, OFPMP_QUEUE, NULL, 0, sizeof(struct ofp_queue_stats));
+        return;
+    case OFPMP_TABLE_FEATURES:
+        if (v10)
+            break;
+        mp_table_features(s, m, raw, len);
+        return;
+    case OFPMP_GROUP:
+    case OFPMP_GROUP_DESC:
+        if (v10)
+            break;
+        mp_groups(s, m, m->u.multipart.type == OFPMP_GROUP_DESC);
+        return;
+    case OFPMP_GROUP_FEATURES:
+        if (v10)
+            break;
+        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
+        r.u.multipart.type = OFPMP_GROUP_FEATURES;
+        r.u.multipart.u.group_features.types = 0xf;
+        r.u.multipart.u.group_features.capabilities = 0x1 | 0x2 | 0x4 | 0x8;
+        for (int i = 0; i < 4; i++) {
+            r.u.multipart.u.group_features.max_groups[i] = 65536;
+            /* output, push/pop vlan, group, ttl, set_field */
+            r.u.multipart.u.group_features.actions[i] =
+                1u << 0 | 1u << 17 | 1u << 18 | 1u << 22 | 1u << 23 | 1u << 24 | 1u << 25;
+        }
+        send_msg(s, &r, false);
+        return;
+    case OFPMP_METER:
+    case OFPMP_METER_CONFIG:
+        if (v10)
+            break;
+        mp_meters(s, m, m->u.multipart.type == OFPMP_METER_CONFIG);
+        return;
+    case OFPMP_METER_FEATURES:
+        if (v10)
+            break;
+        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
+        r.u.multipart.type = OFPMP_METER_FEATURES;
+        r.u.multipart.u.meter_features.max_meter = SW_OFP_MAX_METERS;
+        r.u.multipart.u.meter_features.band_types = 1u << OFPMBT_DROP;
+        r.u.multipart.u.meter_features.capabilities = OFPMF_KBPS | OFPMF_PKTPS | OFPMF_BURST |
+                                                      OFPMF_STATS;
+        r.u.multipart.u.meter_features.max_bands = SW_METER_MAX_BANDS;
+        send_msg(s, &r, false);
+        return;
+    case OFPMP_EXPERIMENTER: {
+        struct ofp_error e = {0};
+        ofp_experimenter_error(m, m->u.multipart.u.experimenter.experimenter ==
+                                      OFP_NICIRA_VENDOR_ID, &e);
+        send_error(s, m->xid, e.err, raw, len);
+        return;
+    }
+    default:
+        break;
+    }
+    send_error(s, m->xid, OFPERR_OFPBRC_BAD_MULTIPART, raw, len);
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static void update_miss(struct sw_ofagent *a);
+
+static void handle(struct session *s, const void *raw, size_t len)
+{
+    struct sw_ofagent *a = s->a;
+    struct ofp_msg m;
+    struct ofp_error err = {0};
+    uint32_t xid = len >= 8 ? (uint32_t)((const uint8_t *)raw)[4] << 24 |
+                                  (uint32_t)((const uint8_t *)raw)[5] << 16 |
+                                  (uint32_t)((const uint8_t *)raw)[6] << 8 |
+                                  ((const uint8_t *)raw)[7]
+                            : 0;
+    int rc = ofp_decode(raw, len, &m, &err);
+    if (rc == -ENOMEM)
+        return;
+    if (rc) {
+        send_error(s, xid, err.err ? err.err : OFPERR_OFPBRC_BAD_TYPE, raw, len);
+        return;
+    }
+    if (m.version != s->version) {
+        send_error(s, xid, OFPERR_OFPBRC_BAD_VERSION, raw, len);
+        ofp_msg_free(&m);
+        return;
+    }
+    struct ofp_msg r;
+    switch (m.type) {
+    case OFP_MSG_FEATURES_REQUEST: {
+        init_reply(&r, s, OFP_MSG_FEATURES_REPLY, m.xid);
+        struct ofp_features_reply *f = &r.u.features;
+        f->datapath_id = a->dpid;
+        f->n_buffers = 0;
+        f->n_tables = SW_OFP_TABLES;
+        f->capabilities = OFPC_FLOW_STATS | OFPC_TABLE_STATS | OFPC_PORT_STATS |
+                          (s->version == OFP13_VERSION ? OFPC_GROUP_STATS : 0);
+        struct port_list l = {0};
+        struct ofp_port *ports = NULL;
+        if (s->version == OFP10_VERSION) {
+            f->actions = 0x7ff;   /* output .. set_tp_dst; no enqueue */
+            if (ports_get(a, &l) == 0 && (ports = calloc(l.n ? l.n : 1, sizeof(*ports)))) {
+                for (unsigned i = 0; i < l.n; i++)
+                    port_desc(a, s->version, &l.p[i], &ports[i]);
+                f->ports = ports;
+                f->n_ports = l.n;
+            }
+        }
+        send_msg(s, &r, false);
+        free(ports);
+        free(l.p);
+        break;
+    }
+    case OFP_MSG_GET_CONFIG_REQUEST:
+        init_reply(&r, s, OFP_MSG_GET_CONFIG_REPLY, m.xid);
+        r.u.config.flags = s->config_flags;
+        r.u.config.miss_send_len = s->miss_send_len;
+        send_msg(s, &r, false);
+        break;
+    case OFP_MSG_SET_CONFIG:
+        if (m.u.config.flags & ~3u) {
+            send_error(s, m.xid, OFPERR_OFPSCFC_BAD_FLAGS, raw, len);
+            break;
+        }
+        s->config_flags = m.u.config.flags;
+        s->miss_send_len = m.u.config.miss_send_len;
+        s->wants_packet_in = true;
+        update_miss(a);
+        break;
+    case OFP_MSG_FLOW_MOD:
+        handle_flow_mod(s, &m, raw, len);
+        break;
+    case OFP_MSG_GROUP_MOD:
+        handle_group_mod(s, &m, raw, len);
+        break;
+    case OFP_MSG_METER_MOD:
+        handle_meter_mod(s, &m, raw, len);
+        break;
+    case OFP_MSG_PORT_MOD:
+        handle_port_mod(s, &m, raw, len);
+        break;
+    case OFP_MSG_TABLE_MOD:
+        if (role_is_slave(s))
+            send_error(s, m.xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        else if (m.u.table_mod.table_id >= SW_OFP_TABLES && m.u.table_mod.table_id != OFPTT_ALL)
+            send_error(s, m.xid, OFPERR_OFPTMFC_BAD_TABLE, raw, len);
+        else if (m.u.table_mod.config & ~3u)
+            send_error(s, m.xid, OFPERR_OFPTMFC_BAD_CONFIG, raw, len);
+        break;
+    case OFP_MSG_PACKET_OUT:
+        handle_packet_out(s, &m, raw, len);
+        break;
+    case OFP_MSG_MULTIPART_REQUEST:
+        handle_multipart(s, &m, raw, len);
+        break;
+    case OFP_MSG_BARRIER_REQUEST:
+        if (a->sync)
+            a->sync(a->arg);
+        init_reply(&r, s, OFP_MSG_BARRIER_REPLY, m.xid);
+        send_msg(s, &r, false);
+        break;
+    case OFP_MSG_ROLE_REQUEST: {
+        enum ofp_conn_role now = OFP_CONN_ROLE_EQUAL;
+        int rrc = 0;
+        if (m.u.role.role > OFPCR_ROLE_SLAVE)
+            rrc = -EINVAL;
+        else if (s->c)
+            rrc = ofp_conn_request_role(s->c, (enum ofp_conn_role)m.u.role.role,
+                                        m.u.role.generation_id, &now);
+        else if (m.u.role.role != OFPCR_ROLE_NOCHANGE)
+            now = (enum ofp_conn_role)m.u.role.role;
+        if (rrc) {
+            send_error(s, m.xid, rrc == -ESTALE ? OFPERR_OFPRRFC_STALE : OFPERR_OFPRRFC_BAD_ROLE,
+                       raw, len);
+            break;
+        }
+        init_reply(&r, s, OFP_MSG_ROLE_REPLY, m.xid);
+        r.u.role.role = now;
+        uint64_t gen = 0;
+        if (a->roles)
+            ofp_role_group_generation(a->roles, &gen);
+        r.u.role.generation_id = gen;
+        send_msg(s, &r, false);
+        update_miss(a);
+        break;
+    }
+    case OFP_MSG_GET_ASYNC_REQUEST:
+        init_reply(&r, s, OFP_MSG_GET_ASYNC_REPLY, m.xid);
+        r.u.async = s->async;
+        send_msg(s, &r, false);
+        break;
+    case OFP_MSG_SET_ASYNC:
+        s->async = m.u.async;
+        s->async_set = true;
+        s->wants_packet_in = true;
+        update_miss(a);
+        break;
+    case OFP_MSG_EXPERIMENTER: {
+        struct ofp_error e = {0};
+        ofp_experimenter_error(&m, ofp_is_nicira(&m, NULL), &e);
+        send_error(s, m.xid, e.err, raw, len);
+        break;
+    }
+    case OFP_MSG_ERROR:
+        KK_LOGI_RL(ofagent_log, "%s: the peer sent an error: type %u code %u", a->name,
+                   m.u.error.type, m.u.error.code);
+        break;
+    case OFP_MSG_ECHO_REPLY:
+    case OFP_MSG_BARRIER_REPLY:
+        break;
+    default:
+        /* messages a switch sends, never receives */
+        send_error(s, m.xid, OFPERR_OFPBRC_BAD_TYPE, raw, len);
+        break;
+    }
+    ofp_msg_free(&m);
+}
+
+/* ---- sessions ---------------------------------------------------------------- */
+
+static void session_defaults(struct session *s)
+{
+    s->miss_send_len = DEFAULT_MISS_SEND_LEN;
+    /* 1.3 defaults (7.3.10): master/equal get packet-ins (no match, action),
+     * port-status and flow-removed; slaves only port-status */
+    s->async.packet_in_mask[0] = 0x3;
+    s->async.port_status_mask[0] = s->async.port_status_mask[1] = 0x7;
+    s->async.flow_removed_mask[0] = 0xf;
+}
+
+static struct session *session_find(struct sw_ofagent *a, const struct ofp_conn *c)
+{
+    for (struct session *s = a->sessions; s; s = s->next)
+        if (s->c == c)
+            return s;
+    return NULL;
+}
+
+static bool is_controller_conn(struct sw_ofagent *a, const struct ofp_conn *c)
+{
+    for (unsigned i = 0; i < a->n_ctl; i++)
+        if (a->ctl[i].c == c)
+            return true;
+    return false;
+}
+
+static void on_connected(void *arg, struct ofp_conn *c, uint8_t version)
+{
+    struct sw_ofagent *a = arg;
+    struct session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        ofp_conn_disconnect(c, "out of memory");
+        return;
+    }
+    s->a = a;
+    s->c = c;
+    s->version = version;
+    s->controller = is_controller_conn(a, c);
+    s->snoop = a->snoop && ofp_conn_listener(c) == a->snoop;
+    session_defaults(s);
+    s->next = a->sessions;
+    a->sessions = s;
+    if (s->snoop)
+        a->n_snoopers++;
+    struct ofp_conn_stats st;
+    ofp_conn_get_stats(c, &st);
+    if (s->controller) {
+        KK_LOGI(ofagent_log, "%s: connected to controller %s (OpenFlow %s)", a->name, st.target,
+                version == OFP10_VERSION ? "1.0" : "1.3");
+        if (sw_ofproto_fail_open(a->ofp))
+            KK_LOGI(ofagent_log, "%s: leaving fail-open: a controller is connected", a->name);
+        sw_ofproto_set_fail_open(a->ofp, false);
+    } else {
+        KK_LOGD(ofagent_log, "%s: %s connection from %s (OpenFlow %s)", a->name,
+                s->snoop ? "snoop" : "management", st.peer,
+                version == OFP10_VERSION ? "1.0" : "1.3");
+    }
+    update_miss(a);
+}
+
+static void update_fail_open(struct sw_ofagent *a);
+
+static void on_disconnected(void *arg, struct ofp_conn *c, bool was_connected, const char *reason)
+{
+    struct sw_ofagent *a = arg;
+    struct session **pp = &a->sessions;
+    while (*pp && (*pp)->c != c)
+        pp = &(*pp)->next;
+    struct session *s = *pp;
+    if (s) {
+        *pp = s->next;
+        if (s->snoop)
+            a->n_snoopers--;
+        if (s->controller) {
+            struct ofp_conn_stats st;
+            ofp_conn_get_stats(c, &st);
+            KK_LOGW(ofagent_log, "%s: lost controller %s: %s", a->name, st.target,
+                    reason ? reason : "closed");
+        }
+        free(s);
+    } else if (is_controller_conn(a, c)) {
+        struct ofp_conn_stats st;
+        ofp_conn_get_stats(c, &st);
+        KK_LOGD_RL(ofagent_log, "%s: controller %s unreachable: %s", a->name, st.target,
+                   reason ? reason : "");
+    }
+    (void)was_connected;
+    update_fail_open(a);
+    update_miss(a);
+}
+
+static void on_message(void *arg, struct ofp_conn *c, uint8_t version, const void *msg,
+                       size_t len)
+{
+    struct sw_ofagent *a = arg;
+    struct session *s = session_find(a, c);
+    if (!s || s->snoop)
+        return;
+    (void)version;
+    if (s->controller)
+        snoop_copy(a, msg, len);
+    handle(s, msg, len);
+}
+
+static const struct ofp_conn_callbacks callbacks = {
+    .connected = on_connected,
+    .message = on_message,
+    .disconnected = on_disconnected,
+};
+
+long sw_ofagent_handle(struct sw_ofagent *a, uint8_t version, const void *msg, size_t len,
+                       void *out, size_t out_size)
+{
+    struct ofp_buf cap = {0};
+    struct session s;
+    memset(&s, 0, sizeof(s));
+    s.a = a;
+    s.capture = &cap;
+    s.version = version;
+    session_defaults(&s);
+    handle(&s, msg, len);
+    size_t n = cap.len < out_size ? cap.len : out_size;
+    if (n)
+        memcpy(out, cap.data, n);
+    free(cap.data);
+    return (long)n;
+}
+
+/* ---- asynchronous messages ------------------------------------------------------ */
+
+/* Whether @s wants an async message of @kind (0 packet-in, 1 port-status,
+ * 2 flow-removed) with @reason. */
+static bool wants(const struct session *s, int kind, unsigned reason)
+{
+    if (!s->c || s->snoop)
+        return false;
+    if (!s->controller && kind == 0 && !s->wants_packet_in)
+        return false;
+    bool slave = ofp_conn_role(s->c) == OFP_CONN_ROLE_SLAVE;
+    if (s->version == OFP10_VERSION && !s->async_set)
+        return !(slave && kind != 1);
+    const uint32_t *mask = kind == 0   ? s->async.packet_in_mask
+                           : kind == 1 ? s->async.port_status_mask
+                                       : s->async.flow_removed_mask;
+    return reason < 32 && (mask[slave] & (1u << reason));
+}
+
+void sw_ofagent_packet_in(struct sw_ofagent *a, uint32_t in_ofport, uint64_t cookie,
+                          const void *frame, size_t len)
+{
+    if (!a)
+        return;
+    unsigned reason = (unsigned)(cookie & 0xff);
+    uint8_t table = (uint8_t)(cookie >> 16);
+    if (len > 65535 - 128)
+        len = 65535 - 128;   /* the message must fit in 64 KiB */
+    for (struct session *s = a->sessions; s; s = s->next) {
+        if (!wants(s, 0, reason))
+            continue;
+        struct ofp_msg m;
+        init_reply(&m, s, OFP_MSG_PACKET_IN, 0);
+        struct ofp_packet_in *pi = &m.u.packet_in;
+        pi->buffer_id = OFP_NO_BUFFER;
+        pi->total_len = (uint16_t)len;
+        pi->reason = (uint8_t)reason;
+        pi->table_id = table;
+        pi->cookie = UINT64_MAX;   /* not associated with the rule's cookie */
+        if (s->version == OFP10_VERSION) {
+            pi->in_port = in_ofport;
+        } else {
+            ofp_match_init(&pi->match);
+            ofp_match_set_uint(&pi->match, OFPXMT_IN_PORT, in_ofport, false, 0);
+        }
+        pi->data.data = frame;
+        pi->data.len = len;
+        send_msg(s, &m, true);
+    }
+}
+
+void sw_ofagent_flow_removed(void *agent, const struct sw_rule_info *rule, int reason)
+{
+    struct sw_ofagent *a = agent;
+    if (!a)
+        return;
+    uint64_t now = agent_now_ms();
+    for (struct session *s = a->sessions; s; s = s->next) {
+        if (!wants(s, 2, (unsigned)reason))
+            continue;
+        if (s->version == OFP10_VERSION && reason == SW_RR_GROUP_DELETE)
+            continue;
+        struct ofp_msg m;
+        init_reply(&m, s, OFP_MSG_FLOW_REMOVED, 0);
+        struct ofp_flow_removed *fr = &m.u.flow_removed;
+        sw_match_to_ofp(&rule->match, &rule->mask, &fr->match);
+        fr->cookie = rule->cookie;
+        fr->priority = (uint16_t)rule->priority;
+        fr->reason = (uint8_t)reason;
+        fr->table_id = rule->table_id;
+        uint64_t d = now > rule->created_ms ? now - rule->created_ms : 0;
+        fr->duration_sec = (uint32_t)(d / 1000);
+        fr->duration_nsec = (uint32_t)(d % 1000) * 1000000u;
+        fr->idle_timeout = rule->idle_timeout;
+        fr->hard_timeout = rule->hard_timeout;
+        fr->packet_count = rule->n_packets;
+        fr->byte_count = rule->n_bytes;
+        send_msg(s, &m, false);
+    }
+}
+
+static void send_port_status(struct sw_ofagent *a, uint8_t reason, const struct sw_port_info *p)
+{
+    for (struct session *s = a->sessions; s; s = s->next) {
+        if (!wants(s, 1, reason))
+            continue;
+        struct ofp_msg m;
+        init_reply(&m, s, OFP_MSG_PORT_STATUS, 0);
+        m.u.port_status.reason = reason;
+        port_desc(a, s->version, p, &m.u.port_status.desc);
+        send_msg(s, &m, false);
+    }
+}
+
+/* Compare the ports with the last snapshot: port-status for each change. */
+static void ports_poll(struct sw_ofagent *a)
+{
+    struct port_list l;
+    if (ports_get(a, &l))
+        return;
+    struct port_snap *snap = calloc(l.n ? l.n : 1, sizeof(*snap));
+    if (!snap) {
+        free(l.p);
+        return;
+    }
+    for (unsigned i = 0; i < l.n; i++) {
+        snap[i].ofport = l.p[i].ofport;
+        snprintf(snap[i].name, sizeof(snap[i].name), "%s", l.p[i].name);
+        snap[i].config = l.p[i].config;
+        snap[i].link_up = l.p[i].link_up;
+        if (!a->ports_known)
+            continue;
+        const struct port_snap *old = NULL;
+        for (unsigned j = 0; j < a->n_ports && !old; j++)
+            if (a->ports[j].ofport == snap[i].ofport && !strcmp(a->ports[j].name, snap[i].name))
+                old = &a->ports[j];
+        if (!old)
+            send_port_status(a, OFPPR_ADD, &l.p[i]);
+        else if (old->config != snap[i].config || old->link_up != snap[i].link_up)
+            send_port_status(a, OFPPR_MODIFY, &l.p[i]);
+    }
+    for (unsigned j = 0; a->ports_known && j < a->n_ports; j++) {
+        bool kept = false;
+        for (unsigned i = 0; i < l.n && !kept; i++)
+            kept = snap[i].ofport == a->ports[j].ofport && !strcmp(snap[i].name, a->ports[j].name);
+        if (!kept) {
+            struct sw_port_info gone;
+            memset(&gone, 0, sizeof(gone));
+            gone.ofport = a->ports[j].ofport;
+            snprintf(gone.name, sizeof(gone.name), "%s", a->ports[j].name);
+            gone.config = a->ports[j].config;
+            send_port_status(a, OFPPR_DELETE, &gone);
+        }
+    }
+    free(a->ports);
+    a->ports = snap;
+    a->n_ports = l.n;
+    a->ports_known = true;
+    free(l.p);
+}
+
+/* ---- controllers, fail mode -------------------------------------------------------- */
+
+static unsigned controllers_up(const struct sw_ofagent *a)
+{
+    unsigned n = 0;
+    for (const struct session *s = a->sessions; s; s = s->next)
+        n += s->controller;
+    return n;
+}
+
+static unsigned active_controllers(const struct sw_ofagent *a)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < a->n_ctl; i++)
+        n += !a->ctl[i].passive;
+    return n;
+}
+
+static void update_fail_open(struct sw_ofagent *a)
+{
+    bool on = a->fail_mode == SW_FAIL_STANDALONE && active_controllers(a) > 0 &&
+              controllers_up(a) == 0;
+    if (on != sw_ofproto_fail_open(a->ofp))
+        KK_LOGI(ofagent_log, "%s: %s fail-open%s", a->name, on ? "entering" : "leaving",
+                on ? " (fail mode standalone, no controller connected): NORMAL switching" : "");
+    sw_ofproto_set_fail_open(a->ofp, on);
+}
+
+/* Table misses go to the controllers while a 1.0 controller (or a tool
+ * that asked for packet-ins in 1.0) is connected, as 1.0 switches do. */
+static void update_miss(struct sw_ofagent *a)
+{
+    bool on = false;
+    uint16_t max_len = DEFAULT_MISS_SEND_LEN;
+    for (const struct session *s = a->sessions; s; s = s->next) {
+        if (s->version == OFP10_VERSION && s->c && !s->snoop &&
+            (s->controller || s->wants_packet_in) && ofp_conn_role(s->c) != OFP_CONN_ROLE_SLAVE) {
+            on = true;
+            max_len = s->miss_send_len;
+        }
+    }
+    sw_ofproto_set_miss(a->ofp, on, max_len);
+}
+
+static void conn_opts(const struct sw_ofagent *a, struct ofp_conn_opts *o)
+{
+    ofp_conn_opts_init(o);
+    o->versions = a->versions;
+    o->role_group = a->roles;
+    /* a controller may come and go quickly in tests and failovers */
+    o->backoff_min_ms = 500;
+    o->backoff_max_ms = 4000;
+}
+
+static void controller_close(struct sw_ofagent *a, struct controller *c)
+{
+    if (c->c) {
+        struct session *s = session_find(a, c->c);
+        if (s)
+            on_disconnected(a, c->c, true, "controller removed");
+        ofp_conn_destroy(c->c);
+    }
+    if (c->l) {
+        /* sessions of accepted channels go with the listener */
+        struct session **pp = &a->sessions;
+        while (*pp) {
+            struct session *s = *pp;
+            if (s->c && ofp_conn_listener(s->c) == c->l) {
+                *pp = s->next;
+                free(s);
+            } else {
+                pp = &s->next;
+            }
+        }
+        ofp_listener_destroy(c->l);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+static int controller_open(struct sw_ofagent *a, struct controller *c, const char *target)
+{
+    struct ofp_conn_opts o;
+    conn_opts(a, &o);
+    snprintf(c->target, sizeof(c->target), "%s", target);
+    struct ofp_target t;
+    if (ofp_target_parse(target, &t, NULL, 0))
+        return -EINVAL;
+    c->passive = ofp_target_is_passive(&t);
+    int rc = c->passive ? ofp_listener_create(a->r, target, &o, &callbacks, a, &c->l)
+                        : ofp_conn_create(a->r, target, &o, &callbacks, a, &c->c);
+    if (rc)
+        KK_LOGE(ofagent_log, "%s: cannot %s %s: %s", a->name, c->passive ? "listen on" : "connect to",
+                target, strerror(-rc));
+    else
+        KK_LOGI(ofagent_log, "%s: %s %s", a->name, c->passive ? "listening for controllers on" : "controller", target);
+    return rc;
+}
+
+int sw_ofagent_set_controllers(struct sw_ofagent *a, const char *const *targets, size_t n,
+                               char *err, size_t errlen)
+{
+    if (n > MAX_CONTROLLERS) {
+        snprintf(err, errlen, "at most %d controllers", MAX_CONTROLLERS);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct ofp_target t;
+        char why[160];
+        if (ofp_target_parse(targets[i], &t, why, sizeof(why))) {
+            snprintf(err, errlen, "%s", why);
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(targets[i], targets[j])) {
+                snprintf(err, errlen, "%s: given twice", targets[i]);
+                return -EINVAL;
+            }
+    }
+    struct controller keep[MAX_CONTROLLERS];
+    unsigned n_keep = 0;
+    bool used[MAX_CONTROLLERS] = {false};
+    for (size_t i = 0; i < n; i++) {
+        unsigned j;
+        for (j = 0; j < a->n_ctl; j++)
+            if (!used[j] && !strcmp(a->ctl[j].target, targets[i]))
+                break;
+        if (j < a->n_ctl) {
+            keep[n_keep++] = a->ctl[j];
+            used[j] = true;
+        } else {
+            memset(&keep[n_keep], 0, sizeof(keep[n_keep]));
+            snprintf(keep[n_keep++].target, sizeof(keep[0].target), "%s", targets[i]);
+        }
+    }
+    for (unsigned j = 0; j < a->n_ctl; j++)
+        if (!used[j]) {
+            KK_LOGI(ofagent_log, "%s: controller %s removed", a->name, a->ctl[j].target);
+            controller_close(a, &a->ctl[j]);
+        }
+    memcpy(a->ctl, keep, n_keep * sizeof(keep[0]));
+    a->n_ctl = n_keep;
+    for (unsigned i = 0; i < a->n_ctl; i++)
+        if (!a->ctl[i].c && !a->ctl[i].l)
+            controller_open(a, &a->ctl[i], a->ctl[i].target);
+    update_fail_open(a);
+    update_miss(a);
+    return 0;
+}
+
+void sw_ofagent_set_fail_mode(struct sw_ofagent *a, enum sw_fail_mode mode)
+{
+    if (!a)
+        return;
+    a->fail_mode = mode;
+    update_fail_open(a);
+}
+
+unsigned sw_ofagent_n_controllers(const struct sw_ofagent *a)
+{
+    return a ? a->n_ctl : 0;
+}
+
+static int listeners_open(struct sw_ofagent *a)
+{
+    struct ofp_conn_opts o;
+    conn_opts(a, &o);
+    char target[4200];
+    int rc = 0;
+    if (a->mgmt_path) {
+        snprintf(target, sizeof(target), "punix:%s", a->mgmt_path);
+        rc = ofp_listener_create(a->r, target, &o, &callbacks, a, &a->mgmt);
+        if (rc)
+            KK_LOGE(ofagent_log, "%s: cannot listen on %s: %s", a->name, target, strerror(-rc));
+    }
+    if (!rc && a->snoop_path) {
+        snprintf(target, sizeof(target), "punix:%s", a->snoop_path);
+        int src = ofp_listener_create(a->r, target, &o, &callbacks, a, &a->snoop);
+        if (src)
+            KK_LOGW(ofagent_log, "%s: no snoop socket %s: %s", a->name, target, strerror(-src));
+    }
+    return rc;
+}
+
+static void listeners_close(struct sw_ofagent *a)
+{
+    struct session **pp = &a->sessions;
+    while (*pp) {
+        struct session *s = *pp;
+        struct ofp_listener *l = s->c ? ofp_conn_listener(s->c) : NULL;
+        if (l && (l == a->mgmt || l == a->snoop)) {
+            *pp = s->next;
+            if (s->snoop)
+                a->n_snoopers--;
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
+    ofp_listener_destroy(a->mgmt);
+    ofp_listener_destroy(a->snoop);
+    a->mgmt = a->snoop = NULL;
+}
+
+void sw_ofagent_set_versions(struct sw_ofagent *a, uint32_t versions)
+{
+    if (!a || !versions || versions == a->versions)
+        return;
+    a->versions = versions;
+    listeners_close(a);
+    listeners_open(a);
+    for (unsigned i = 0; i < a->n_ctl; i++) {
+        char target[128];
+        snprintf(target, sizeof(target), "%s", a->ctl[i].target);
+        controller_close(a, &a->ctl[i]);
+        controller_open(a, &a->ctl[i], target);
+    }
+    update_fail_open(a);
+    update_miss(a);
+}
+
+void sw_ofagent_controllers(struct sw_ofagent *a,
+                            void (*fn)(void *arg, const struct sw_ofagent_controller *c),
+                            void *arg)
+{
+    for (unsigned i = 0; a && i < a->n_ctl; i++) {
+        struct sw_ofagent_controller info;
+        memset(&info, 0, sizeof(info));
+        snprintf(info.target, sizeof(info.target), "%s", a->ctl[i].target);
+        if (a->ctl[i].c) {
+            struct ofp_conn_stats st;
+            ofp_conn_get_stats(a->ctl[i].c, &st);
+            info.connected = st.state == OFP_CONN_UP;
+            info.state = ofp_conn_state_name(st.state);
+            info.role = info.connected ? ofp_conn_role_name(st.role) : "other";
+            info.version = st.version;
+            snprintf(info.last_error, sizeof(info.last_error), "%s", st.last_error);
+            info.msgs_in = st.msgs_in;
+            info.msgs_out = st.msgs_out;
+        } else {
+            info.state = a->ctl[i].l ? "listening" : "failed";
+            info.role = "other";
+            if (a->ctl[i].l) {
+                struct ofp_listener_stats ls;
+                ofp_listener_get_stats(a->ctl[i].l, &ls);
+                info.connected = ls.n_conns > 0;
+            }
+        }
+        fn(arg, &info);
+    }
+}
+
+void sw_ofagent_run(struct sw_ofagent *a)
+{
+    if (!a)
+        return;
+    ports_poll(a);
+    update_fail_open(a);
+}
+
+int sw_ofagent_create(const struct sw_ofagent_settings *st, struct sw_ofagent **out)
+{
+    struct sw_ofagent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    snprintf(a->name, sizeof(a->name), "%s", st->name ? st->name : "?");
+    snprintf(a->sw_version, sizeof(a->sw_version), "%s", st->sw_version ? st->sw_version : "");
+    a->ofp = st->ofp;
+    a->dpif = st->dpif;
+    a->r = st->reactor;
+    a->dpid = st->datapath_id;
+    a->versions = st->versions ? st->versions : (OFP_CONN_V10 | OFP_CONN_V13);
+    a->changed = st->changed;
+    a->sync = st->sync;
+    a->port_mac = st->port_mac;
+    a->arg = st->arg;
+    a->mgmt_path = st->mgmt_path ? strdup(st->mgmt_path) : NULL;
+    a->snoop_path = st->snoop_path ? strdup(st->snoop_path) : NULL;
+    ofp_buf_init(&a->out);
+    int rc = ofp_role_group_create(&a->roles);
+    if (!rc && a->r)
+        rc = listeners_open(a);
+    if (rc) {
+        sw_ofagent_destroy(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void sw_ofagent_destroy(struct sw_ofagent *a)
+{
+    if (!a)
+        return;
+    for (unsigned i = 0; i < a->n_ctl; i++)
+        controller_close(a, &a->ctl[i]);
+    listeners_close(a);
+    while (a->sessions) {
+        struct session *s = a->sessions;
+        a->sessions = s->next;
+        free(s);
+    }
+    ofp_role_group_destroy(a->roles);
+    sw_ofproto_set_fail_open(a->ofp, false);
+    sw_ofproto_set_miss(a->ofp, false, 0);
+    ofp_buf_free(&a->out);
+    free(a->ports);
+    free(a->mgmt_path);
+    free(a->snoop_path);
+    free(a);
+}
