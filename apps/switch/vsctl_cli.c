@@ -54,6 +54,18 @@ void vsctl_help(FILE *out)
             "  del-mirror BR NAME\n"
             "  list-mirrors BR\n"
             "Everything:\n"
+            "  set-controller BR TARGET...       OpenFlow controllers of BR: tcp:IP[:PORT],\n"
+            "                                    ssl:IP[:PORT], unix:PATH (the switch connects),\n"
+            "                                    ptcp:[PORT][:IP], punix:PATH (it listens)\n"
+            "  del-controller BR                 no controllers (the default NORMAL rule is back\n"
+            "                                    in fail mode standalone)\n"
+            "  get-controller BR                 the controller targets\n"
+            "  list controller BR                controllers with connection state and role\n"
+            "  set-fail-mode BR secure|standalone  no controller connected: keep the flows and\n"
+            "                                    drop misses (secure) or act as a learning\n"
+            "                                    switch (standalone, the default)\n"
+            "  get-fail-mode BR / del-fail-mode BR\n"
+            "  set bridge BR protocols=OpenFlow10,OpenFlow13   OpenFlow versions it speaks\n"
             "  show                              bridges, ports, bonds and mirrors\n"
             "\n"
             "Options:\n"
@@ -348,6 +360,69 @@ int vsctl_main(int argc, char **argv)
     } else if (strcmp(cmd, "list-mirrors") == 0 && n == 1) {
         json_object_set_new(p, "bridge", json_string(a[0]));
         rc = print_names(&c, "mirror.list", p, "name");
+    } else if (strcmp(cmd, "set-controller") == 0 && n >= 1) {
+        json_object_set_new(p, "bridge", json_string(a[0]));
+        json_t *t = json_array();
+        for (int i = 1; i < n; i++)
+            json_array_append_new(t, json_string(a[i]));
+        json_object_set_new(p, "targets", t);
+        rc = sw_cli_call(&c, "controller.set", p, NULL);
+    } else if (strcmp(cmd, "del-controller") == 0 && n == 1) {
+        json_object_set_new(p, "bridge", json_string(a[0]));
+        rc = sw_cli_call(&c, "controller.set", p, NULL);
+    } else if ((strcmp(cmd, "get-controller") == 0 || strcmp(cmd, "get-fail-mode") == 0) &&
+               n == 1) {
+        json_object_set_new(p, "bridge", json_string(a[0]));
+        json_t *r;
+        rc = sw_cli_call(&c, "controller.get", p, &r);
+        if (rc == 0) {
+            if (cmd[4] == 'f') {
+                printf("%s\n", json_string_value(json_object_get(r, "fail_mode")));
+            } else {
+                size_t i;
+                json_t *v;
+                json_array_foreach(json_object_get(r, "controllers"), i, v)
+                    printf("%s\n", json_string_value(json_object_get(v, "target")));
+            }
+            json_decref(r);
+        }
+    } else if (strcmp(cmd, "set-fail-mode") == 0 && n == 2) {
+        json_object_set_new(p, "bridge", json_string(a[0]));
+        json_object_set_new(p, "mode", json_string(a[1]));
+        rc = sw_cli_call(&c, "fail_mode.set", p, NULL);
+    } else if (strcmp(cmd, "del-fail-mode") == 0 && n == 1) {
+        json_object_set_new(p, "bridge", json_string(a[0]));
+        rc = sw_cli_call(&c, "fail_mode.set", p, NULL);
+    } else if (strcmp(cmd, "list") == 0 && n == 2 &&
+               (strcmp(a[0], "controller") == 0 || strcmp(a[0], "Controller") == 0)) {
+        json_object_set_new(p, "bridge", json_string(a[1]));
+        json_t *r;
+        rc = sw_cli_call(&c, "controller.get", p, &r);
+        if (rc == 0) {
+            sw_cli_print_json(r);
+            json_decref(r);
+        }
+    } else if (strcmp(cmd, "set") == 0 && n >= 3 &&
+               (strcmp(a[0], "bridge") == 0 || strcmp(a[0], "Bridge") == 0)) {
+        json_object_set_new(p, "bridge", json_string(a[1]));
+        rc = 2;
+        for (int i = 2; i < n; i++) {
+            const char *kv = a[i];
+            if (strncmp(kv, "protocols=", 10) == 0) {
+                json_object_set_new(p, "protocols", sw_cli_str_list(kv + 10));
+                rc = sw_cli_call(&c, "protocols.set", p, NULL);
+                p = json_pack("{s:s}", "bridge", a[1]);
+            } else if (strncmp(kv, "fail_mode=", 10) == 0 || strncmp(kv, "fail-mode=", 10) == 0) {
+                json_t *q = json_pack("{s:s, s:s}", "bridge", a[1], "mode", kv + 10);
+                rc = sw_cli_call(&c, "fail_mode.set", q, NULL);
+            } else {
+                fprintf(stderr, "kvmkit vsctl: set bridge: unknown column in '%s' (protocols, "
+                                "fail_mode)\n", kv);
+                rc = 2;
+            }
+            if (rc)
+                break;
+        }
     } else if (strcmp(cmd, "show") == 0 && n == 0) {
         json_t *r;
         rc = sw_cli_call(&c, "show", p, &r);

@@ -84,6 +84,98 @@ static void rpc_bridge_del(void *arg, struct kk_jsonrpc_request *req, const json
     kk_jsonrpc_respond(req, json_true());
 }
 
+/* ---- OpenFlow controllers, fail mode, versions ----------------------------------- */
+
+static void rpc_controller_set(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    const char *bridge;
+    json_t *targets = NULL;
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s?o!}", "bridge", &bridge, "targets", &targets) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    if (targets && !json_is_array(targets)) {
+        kk_jsonrpc_respond_errno(req, -EINVAL, "targets: a list of tcp:IP[:PORT], ssl:, "
+                                 "unix:PATH, ptcp:[PORT][:IP], punix:PATH");
+        return;
+    }
+    char err[256] = "";
+    int rc = sd_bridge_set_controllers(br, targets, err, sizeof(err));
+    if (rc < 0)
+        kk_jsonrpc_respond_errno(req, rc, "%s: %s", bridge, err);
+    else
+        kk_jsonrpc_respond(req, json_true());
+}
+
+static void controller_entry(void *arg, const struct sw_ofagent_controller *c)
+{
+    json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:I, s:I}", "target", c->target, "is_connected",
+                          c->connected, "role", c->role, "state", c->state, "msgs_in",
+                          (json_int_t)c->msgs_in, "msgs_out", (json_int_t)c->msgs_out);
+    if (c->version)
+        json_object_set_new(j, "version", json_string(c->version == 1 ? "OpenFlow10"
+                                                                       : "OpenFlow13"));
+    if (c->last_error[0])
+        json_object_set_new(j, "last_error", json_string(c->last_error));
+    json_array_append_new(arg, j);
+}
+
+static void rpc_controller_get(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    const char *bridge;
+    if (kk_jsonrpc_unpack(req, params, "{s:s!}", "bridge", &bridge) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    json_t *a = json_array();
+    sw_ofagent_controllers(br->agent, controller_entry, a);
+    kk_jsonrpc_respond(req, json_pack("{s:o, s:s, s:b, s:O}", "controllers", a, "fail_mode",
+                                      br->fail_secure ? "secure" : "standalone", "fail_open",
+                                      sw_ofproto_fail_open(br->ofproto), "protocols",
+                                      br->protocols ? br->protocols : json_null()));
+}
+
+static void rpc_fail_mode_set(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    const char *bridge, *mode = NULL;
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s?s!}", "bridge", &bridge, "mode", &mode) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    if (mode && strcmp(mode, "secure") && strcmp(mode, "standalone")) {
+        kk_jsonrpc_respond_errno(req, -EINVAL, "fail mode '%s': secure or standalone", mode);
+        return;
+    }
+    sd_bridge_set_fail_mode(br, mode && !strcmp(mode, "secure"));
+    kk_jsonrpc_respond(req, json_true());
+}
+
+static void rpc_protocols_set(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    const char *bridge;
+    json_t *protocols;
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s:o!}", "bridge", &bridge, "protocols",
+                          &protocols) < 0)
+        return;
+    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    if (!br)
+        return;
+    char err[256] = "";
+    int rc = json_is_array(protocols) ? sd_bridge_set_protocols(br, protocols, err, sizeof(err))
+                                      : (snprintf(err, sizeof(err), "protocols: a list"), -EINVAL);
+    if (rc < 0)
+        kk_jsonrpc_respond_errno(req, rc, "%s: %s", bridge, err);
+    else
+        kk_jsonrpc_respond(req, json_true());
+}
+
 static void rpc_bridge_list(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
 {
     struct switchd *sd = arg;
@@ -1130,6 +1222,13 @@ static const struct {
     {"bridge.add", rpc_bridge_add, "{name, [may_exist]}: create a bridge"},
     {"bridge.del", rpc_bridge_del, "{name, [if_exists]}: delete a bridge and its ports"},
     {"bridge.list", rpc_bridge_list, "bridge names"},
+    {"controller.set", rpc_controller_set,
+     "{bridge, [targets]}: OpenFlow controllers (tcp:, ssl:, unix:, ptcp:, punix:); none: remove"},
+    {"controller.get", rpc_controller_get,
+     "{bridge}: controllers with their connection state, fail mode, protocols"},
+    {"fail_mode.set", rpc_fail_mode_set, "{bridge, [mode]}: secure or standalone (default)"},
+    {"protocols.set", rpc_protocols_set,
+     "{bridge, protocols}: OpenFlow versions, [\"OpenFlow10\", \"OpenFlow13\"]"},
     {"port.add", rpc_port_add,
      "{bridge, name, [settings: {type, options:K, tag, trunks, vlan_mode, ofport_request}]}"},
     {"port.del", rpc_port_del, "{[bridge], name, [if_exists]}: remove a port or bond"},

@@ -1802,7 +1802,8 @@ static int controller_open(struct sw_ofagent *a, struct controller *c, const cha
 {
     struct ofp_conn_opts o;
     conn_opts(a, &o);
-    snprintf(c->target, sizeof(c->target), "%s", target);
+    if (c->target != target)
+        snprintf(c->target, sizeof(c->target), "%s", target);
     struct ofp_target t;
     if (ofp_target_parse(target, &t, NULL, 0))
         return -EINVAL;
