@@ -1259,6 +1259,18 @@ static int end(struct ctx *c, int rc, char *copy)
     free(copy);
     if (rc == 0 && c->failed)
         rc = -EINVAL;
+    if (rc == 0) {
+        /* What parses must encode: the codec's remaining rules (lengths,
+         * group/meter consistency) reported here, not at send time. */
+        struct ofp_buf b;
+        struct ofp_error e;
+        ofp_buf_init(&b);
+        if (ofp_encode(c->msg, &b, &e) != 0)
+            rc = b.failed ? -ENOMEM
+                          : fail(c, "%s: %s", ofp_msg_type_name(c->msg->type, c->version),
+                                 ofp_err_name(e.err));
+        ofp_buf_free(&b);
+    }
     if (rc && c->msg) {
         ofp_msg_free(c->msg);
         memset(c->msg, 0, sizeof(*c->msg));
@@ -1440,8 +1452,9 @@ int ofp_parse_flow_mod(const char *text, uint8_t version, enum ofp_flow_mod_comm
     else if (fs.has_table && fs.table_id != 0 && !(del && fs.table_id == OFPTT_ALL))
         return end(&c, fail(&c, "table: OpenFlow 1.0 flow-mods have no table (-O OpenFlow13)"),
                    copy);
-    if (command == OFPFC_ADD && fs.table_id == OFPTT_ALL && fs.has_table)
-        return end(&c, fail(&c, "table: a flow is added to one table, not all"), copy);
+    if (!del && fs.table_id == OFPTT_ALL && fs.has_table)
+        return end(&c, fail(&c, "table: a flow is %s in one table, not all",
+                            command == OFPFC_ADD ? "added" : "modified"), copy);
     if (del) {
         if (acts)
             return end(&c, fail(&c, "actions: not allowed when deleting flows"), copy);
@@ -1584,6 +1597,8 @@ static int parse_bucket(struct ctx *c, char *text, uint8_t type, struct ofp_buck
     free(scan);
     if (rc)
         return rc;
+    if (b->weight && type != OFPGT_SELECT)
+        return fail(c, "bucket weight: only select groups have weights");
     char empty[1] = "";
     struct actvec a = {0};
     c->vlan_known = false;
