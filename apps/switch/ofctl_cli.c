@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * `kvmkit ofctl` — a bridge's OpenFlow rules through kvmkit-switchd, with
- * ovs-ofctl's command names and flow syntax. The daemon parses the flows
- * (its parser's message comes back on an error). add-flows sends files in
- * batches so that 100,000 rules load in a few calls.
+ * `kvmkit ofctl` — an OpenFlow 1.0/1.3 client with ovs-ofctl's commands,
+ * flow syntax and output, for any OpenFlow switch (ofctl_of.c), and the
+ * older path to kvmkit-switchd's JSON-RPC control socket (this file), used
+ * when SWITCH is a bridge name whose OpenFlow management socket
+ * (<dir of the control socket>/<bridge>.mgmt) does not exist. On that path
+ * the daemon parses the flows (its parser's message comes back on an
+ * error) and add-flows sends files in batches so that 100,000 rules load
+ * in a few calls.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +15,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "ofctl_internal.h"
 #include "switch_cli.h"
 
 #define ADD_BATCH 10000
@@ -19,46 +25,66 @@
 void ofctl_help(FILE *out)
 {
     fprintf(out,
-            "Usage: kvmkit ofctl [-s SOCKET] [--strict] COMMAND BRIDGE [ARGS...]\n"
+            "Usage: kvmkit ofctl [OPTIONS] COMMAND SWITCH [ARGS...]\n"
             "\n"
-            "Manage the OpenFlow rules of a kvmkit-switchd bridge (ovs-ofctl syntax).\n"
-            "Rules added here are saved by the daemon and restored when it restarts.\n"
+            "An OpenFlow 1.0/1.3 client in the manner of ovs-ofctl, for any OpenFlow switch.\n"
+            "SWITCH is tcp:IP[:PORT] (default port 6653), unix:PATH, or a kvmkit-switchd\n"
+            "bridge name: unix:DIR/BRIDGE.mgmt, DIR being the directory of the daemon's\n"
+            "control socket. While that socket does not exist, a bridge name is served\n"
+            "through the control socket (JSON-RPC) for the commands marked *.\n"
             "\n"
-            "Commands:\n"
-            "  add-flow BR FLOW        add a rule, e.g.\n"
-            "                          \"table=0,priority=100,ip,nw_dst=10.0.0.1,actions=output:2\"\n"
-            "  add-flows BR FILE       add the rules of FILE (- for stdin): one per line,\n"
-            "                          blank lines and # comments ignored\n"
-            "  mod-flows BR FLOW       change the actions of the rules FLOW matches\n"
-            "  del-flows BR [MATCH]    delete the rules MATCH matches (all without MATCH)\n"
-            "  dump-flows BR [MATCH]   print rules with their counters\n"
-            "  add-group BR GROUP      add a group, e.g.\n"
-            "                          \"group_id=1,type=select,bucket=output:1,bucket=output:2\"\n"
-            "                          (types all, select, indirect, ff; bucket settings\n"
-            "                          weight:N, watch_port:P, watch_group:G before actions)\n"
-            "  mod-group BR GROUP      replace a group's type and buckets\n"
-            "  del-groups BR [GROUP]   delete group_id=N (all without GROUP) and the rules\n"
-            "                          that use it\n"
-            "  dump-groups BR [ID]     print groups\n"
-            "  dump-group-stats BR [ID] print group and bucket counters\n"
-            "  add-meter BR METER      add a meter, e.g.\n"
-            "                          \"meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100\"\n"
-            "                          (kbps or pktps; drop bands)\n"
-            "  mod-meter BR METER      replace a meter's bands\n"
-            "  del-meters BR [METER]   delete meter=N (all without METER) and the rules\n"
-            "                          that use it\n"
-            "  dump-meters BR [ID]     print meters\n"
-            "  meter-stats BR [ID]     print meter and band counters\n"
-            "  show BR                 the bridge's ports with their OpenFlow numbers\n"
+            "Flows:\n"
+            "  show SWITCH                 * features, ports (1.3: port descriptions), config\n"
+            "  dump-flows SWITCH [FLOW]    * flows with counters (FLOW: match, table=,\n"
+            "                              out_port=, out_group=, cookie=V/M filters)\n"
+            "  dump-aggregate SWITCH [FLOW]  packet, byte and flow counts\n"
+            "  add-flow SWITCH FLOW        * e.g. \"table=0,priority=100,ip,nw_dst=10.0.0.1,\n"
+            "                              actions=output:2\"\n"
+            "  add-flows SWITCH FILE       * one flow per line (- for stdin; blank lines and\n"
+            "                              # comments skipped; a line may start with add,\n"
+            "                              modify, modify_strict, delete, delete_strict);\n"
+            "                              sent back to back, one barrier at the end\n"
+            "  mod-flows SWITCH FLOW       * new actions for the flows FLOW matches\n"
+            "  del-flows SWITCH [FLOW]     * delete the flows FLOW matches (all without FLOW)\n"
+            "Ports and tables:\n"
+            "  dump-ports SWITCH [PORT]    port counters\n"
+            "  dump-ports-desc SWITCH      port descriptions (also dump-port-desc)\n"
+            "  dump-tables SWITCH          table counters\n"
+            "Groups and meters (OpenFlow 1.3):\n"
+            "  add-group SWITCH GROUP      * e.g. \"group_id=1,type=select,bucket=weight:10,\n"
+            "                              actions=output:1,bucket=output:2\" (types all,\n"
+            "                              select, indirect, ff; bucket settings weight:N,\n"
+            "                              watch_port:P, watch_group:G before actions)\n"
+            "  mod-group SWITCH GROUP      * replace a group's type and buckets\n"
+            "  del-groups SWITCH [GROUP]   * delete group_id=N (all without GROUP)\n"
+            "  dump-groups SWITCH [ID]     * group descriptions\n"
+            "  dump-group-stats SWITCH [ID] * group and bucket counters\n"
+            "  add-meter SWITCH METER      * e.g. \"meter=1,kbps,burst,stats,band=type=drop,\n"
+            "                              rate=1000,burst_size=100\" (kbps or pktps; drop and\n"
+            "                              dscp_remark bands with prec_level=N)\n"
+            "  mod-meter SWITCH METER      * replace a meter\n"
+            "  del-meters SWITCH [METER]   * delete meter=N (all without METER)\n"
+            "  dump-meters SWITCH [ID]     * meter configurations\n"
+            "  meter-stats SWITCH [ID]     * meter and band counters\n"
+            "Others:\n"
+            "  packet-out SWITCH \"in_port=P packet=HEX actions=A\"\n"
+            "  packet-out SWITCH IN_PORT ACTIONS PACKET...   the older form\n"
+            "  snoop SWITCH                print every message the switch sends on this\n"
+            "                              connection (a bridge name: unix:DIR/BRIDGE.snoop)\n"
+            "  probe SWITCH                check that the switch answers an echo request\n"
             "\n"
             "Options:\n"
-            "  -s, --socket PATH   kvmkit-switchd's control socket (default\n"
-            "                      $KVMKIT_SWITCHD_SOCKET or " SWITCHD_DEFAULT_SOCKET ")\n"
-            "      --strict        mod-flows/del-flows: priority and match must be equal\n"
-            "  -h, --help          show this help\n"
+            "  -O, --protocols LIST  OpenFlow10, OpenFlow13 or both, comma-separated\n"
+            "                        (default OpenFlow10, as ovs-ofctl)\n"
+            "      --strict          mod-flows/del-flows: priority and match must be equal\n"
+            "      --no-stats        dump-flows: no duration and counters\n"
+            "  -t, --timeout SECS    give up waiting for the switch after SECS (default 60)\n"
+            "  -s, --socket PATH     kvmkit-switchd's control socket (default\n"
+            "                        $KVMKIT_SWITCHD_SOCKET or " SWITCHD_DEFAULT_SOCKET ")\n"
+            "  -h, --help            show this help\n"
             "\n"
-            "Exit status: 0 done, 1 the daemon refused (its message is printed),\n"
-            "2 usage error, 3 the daemon could not be reached.\n");
+            "Exit status: 0 done, 1 refused (an OFPT_ERROR or bad flow text; printed),\n"
+            "2 usage error, 3 the switch could not be reached.\n");
 }
 
 static int add_flows(struct sw_cli *c, const char *bridge, const char *path)
@@ -148,26 +174,90 @@ static void print_ports(const json_t *ports)
     }
 }
 
+/* OpenFlow10,OpenFlow13 -> version bitmap; 0 when not understood. */
+static uint32_t parse_protocols(const char *text)
+{
+    uint32_t bits = 0;
+    char *copy = strdup(text), *save = NULL;
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "OpenFlow10") == 0) {
+            bits |= 1u << 0x01;
+        } else if (strcmp(t, "OpenFlow13") == 0) {
+            bits |= 1u << 0x04;
+        } else {
+            bits = 0;
+            break;
+        }
+    }
+    free(copy);
+    return bits;
+}
+
+/* The directory of the control socket: "/run/kvmkit" for its default. */
+static void socket_dir(const char *sock, char *buf, size_t size)
+{
+    const char *slash = strrchr(sock, '/');
+    if (!slash)
+        snprintf(buf, size, ".");
+    else if (slash == sock)
+        snprintf(buf, size, "/");
+    else
+        snprintf(buf, size, "%.*s", (int)(slash - sock), sock);
+}
+
+static bool is_target(const char *s)
+{
+    return strncmp(s, "tcp:", 4) == 0 || strncmp(s, "unix:", 5) == 0 ||
+           strncmp(s, "ssl:", 4) == 0 || s[0] == '/';
+}
+
+static int jsonrpc_command(struct sw_cli *c, bool strict, const char *cmd, const char *br, int n,
+                           char **a);
+
 int ofctl_main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"socket", required_argument, NULL, 's'},
         {"strict", no_argument, NULL, 'S'},
+        {"no-stats", no_argument, NULL, 'N'},
+        {"protocols", required_argument, NULL, 'O'},
+        {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct sw_cli c = {.tool = "ofctl", .socket = sw_cli_default_socket()};
-    bool strict = false;
+    struct ofctl_options o = {.versions = 1u << 0x01, .timeout_ms = 60000};
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+s:O:t:h", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
             c.socket = optarg;
             break;
         case 'S':
-            strict = true;
+            o.strict = true;
             break;
+        case 'N':
+            o.no_stats = true;
+            break;
+        case 'O':
+            o.versions = parse_protocols(optarg);
+            if (!o.versions) {
+                fprintf(stderr, "kvmkit ofctl: -O takes OpenFlow10, OpenFlow13 or both "
+                                "(comma-separated), not '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 't': {
+            char *end;
+            long secs = strtol(optarg, &end, 10);
+            if (*end || end == optarg || secs < 0 || secs > 86400) {
+                fprintf(stderr, "kvmkit ofctl: -t takes seconds, not '%s'\n", optarg);
+                return 2;
+            }
+            o.timeout_ms = secs ? (int)secs * 1000 : -1;
+            break;
+        }
         case 'h':
             ofctl_help(stdout);
             return 0;
@@ -181,9 +271,53 @@ int ofctl_main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[optind];
-    const char *br = argv[optind + 1];
+    const char *sw = argv[optind + 1];
     int n = argc - optind - 2;
     char **a = argv + optind + 2;
+    bool known;
+    bool of_ok = ofctl_of_command_ok(cmd, n, &known);
+
+    /* SWITCH: a target, or a bridge name (its .mgmt / .snoop socket next to
+     * the control socket; the JSON-RPC path while .mgmt does not exist) */
+    char target[4200];
+    if (is_target(sw)) {
+        if (strncmp(sw, "ssl:", 4) == 0) {
+            fprintf(stderr, "kvmkit ofctl: ssl: targets are not supported (use tcp: or unix:)\n");
+            return 2;
+        }
+        snprintf(target, sizeof(target), "%s%s", sw[0] == '/' ? "unix:" : "", sw);
+    } else {
+        char dir[4096];
+        socket_dir(c.socket, dir, sizeof(dir));
+        bool snoop = strcmp(cmd, "snoop") == 0;
+        snprintf(target, sizeof(target), "unix:%s/%s.%s", dir, sw, snoop ? "snoop" : "mgmt");
+        struct stat st;
+        if (!snoop && stat(target + 5, &st) != 0) {
+            int rc = jsonrpc_command(&c, o.strict, cmd, sw, n, a);
+            if (rc != -1)
+                return rc;
+            if (known && of_ok) {
+                fprintf(stderr, "kvmkit ofctl: %s: bridge %s has no OpenFlow management socket "
+                                "(%s), and kvmkit-switchd's control socket does not offer "
+                                "this command\n", cmd, sw, target + 5);
+                return 3;
+            }
+        }
+    }
+    if (!of_ok) {
+        fprintf(stderr, "kvmkit ofctl: %s: %s\nRun 'kvmkit ofctl --help' for the commands.\n",
+                cmd, known ? "wrong number of arguments" : "unknown command");
+        return 2;
+    }
+    return ofctl_of_run(target, &o, cmd, n, a);
+}
+
+/* The JSON-RPC path: the exit status, or -1 when @cmd with @n arguments is
+ * not one it offers. */
+static int jsonrpc_command(struct sw_cli *cp, bool strict, const char *cmd, const char *br, int n,
+                           char **a)
+{
+    struct sw_cli c = *cp;
     int rc;
     json_t *p = json_pack("{s:s}", "bridge", br);
     if (strict)
@@ -291,9 +425,7 @@ int ofctl_main(int argc, char **argv)
         }
     } else {
         json_decref(p);
-        fprintf(stderr, "kvmkit ofctl: unknown command or wrong arguments: %s\n"
-                        "Run 'kvmkit ofctl --help' for the commands.\n", cmd);
-        return 2;
+        return -1;
     }
     sw_cli_close(&c);
     return rc;
