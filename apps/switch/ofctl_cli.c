@@ -75,7 +75,8 @@ void ofctl_help(FILE *out)
             "\n"
             "Options:\n"
             "  -O, --protocols LIST  OpenFlow10, OpenFlow13 or both, comma-separated\n"
-            "                        (default OpenFlow10, as ovs-ofctl)\n"
+            "                        (default both: the highest the switch speaks;\n"
+            "                        ovs-ofctl's default is OpenFlow10)\n"
             "      --strict          mod-flows/del-flows: priority and match must be equal\n"
             "      --no-stats        dump-flows: no duration and counters\n"
             "  -t, --timeout SECS    give up waiting for the switch after SECS (default 60)\n"
@@ -226,7 +227,8 @@ int ofctl_main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct sw_cli c = {.tool = "ofctl", .socket = sw_cli_default_socket()};
-    struct ofctl_options o = {.versions = 1u << 0x01, .timeout_ms = 60000};
+    struct ofctl_options o = {.timeout_ms = 60000};
+    bool versions_given = false;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "+s:O:t:h", opts, NULL)) != -1) {
@@ -241,6 +243,7 @@ int ofctl_main(int argc, char **argv)
             o.no_stats = true;
             break;
         case 'O':
+            versions_given = true;
             o.versions = parse_protocols(optarg);
             if (!o.versions) {
                 fprintf(stderr, "kvmkit ofctl: -O takes OpenFlow10, OpenFlow13 or both "
@@ -272,6 +275,11 @@ int ofctl_main(int argc, char **argv)
     }
     const char *cmd = argv[optind];
     const char *sw = argv[optind + 1];
+    /* without -O: 1.0 or 1.3, whichever is the highest the switch has.
+     * ovs-ofctl offers only 1.0 and relies on Nicira extensions for the
+     * rest; we have none, so 1.3 is what shows groups, meters, metadata. */
+    if (!versions_given)
+        o.versions = 1u << 0x01 | 1u << 0x04;
     int n = argc - optind - 2;
     char **a = argv + optind + 2;
     bool known;

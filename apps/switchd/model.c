@@ -180,9 +180,11 @@ static void agent_changed(void *arg, unsigned what)
     br->of_changed_ms = kk_now_us() / 1000;
 }
 
-static void agent_sync(void *arg)
+static void agent_sync(void *arg, bool stats)
 {
     struct sd_bridge *br = arg;
+    if (stats)
+        sd_push_stats(br->sd);
     sd_revalidate(br->sd);
 }
 

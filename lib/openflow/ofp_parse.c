@@ -1691,6 +1691,10 @@ int ofp_parse_meter_mod(const char *text, uint8_t version, enum ofp_meter_mod_co
     struct ofp_meter_mod *mm = &msg->u.meter_mod;
     mm->command = (uint16_t)command;
     char *bands[64];
+    /* ovs-ofctl also takes "bands=type=drop,...": the same as "band=" */
+    char *bs = find_item(copy, "bands");
+    if (bs)
+        memmove(bs + 4, bs + 5, strlen(bs + 5) + 1);
     size_t nb = split_repeated(copy, "band", bands, KK_ARRAY_SIZE(bands));
     if (nb > KK_ARRAY_SIZE(bands))
         return end(&c, fail(&c, "band: too many bands"), copy);

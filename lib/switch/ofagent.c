@@ -98,7 +98,7 @@ struct sw_ofagent {
     unsigned n_ports;
     bool ports_known;
     void (*changed)(void *arg, unsigned what);
-    void (*sync)(void *arg);
+    void (*sync)(void *arg, bool stats);
     bool (*port_mac)(void *arg, uint32_t ofport, uint8_t mac[6]);
     void *arg;
     struct ofp_buf out;          /* encoding scratch */
@@ -853,7 +853,7 @@ static void mp_flow(struct session *s, const struct ofp_msg *m, const void *raw,
         return;
     }
     if (a->sync)
-        a->sync(a->arg);   /* the counters follow the datapath */
+        a->sync(a->arg, true);   /* the counters follow the datapath */
     /* rules' created_ms use the bridge clock: ask the bridge for "now" */
     f.now_ms = agent_now_ms();
     sw_ofproto_flow_dump(a->ofp, NULL, collect_flow, &f, NULL, 0);
@@ -1106,7 +1106,7 @@ static void mp_groups(struct session *s, const struct ofp_msg *m, bool desc)
 {
     struct sw_ofagent *a = s->a;
     if (a->sync)
-        a->sync(a->arg);
+        a->sync(a->arg, true);
     struct group_collect c = {.s = s, .desc = desc};
     uint32_t id = desc || m->u.multipart.u.group_id == OFPG_ALL ? SW_GROUP_WATCH_NONE
                                                                 : m->u.multipart.u.group_id;
@@ -1227,7 +1227,7 @@ static void handle_multipart(struct session *s, const struct ofp_msg *m, const v
         if (v10 && m->u.multipart.type == OFPMP_PORT_DESC)
             break;
         if (s->a->sync)
-            s->a->sync(s->a->arg);
+            s->a->sync(s->a->arg, false);
         mp_ports(s, m, raw, len, m->u.multipart.type == OFPMP_PORT_DESC);
         return;
     case OFPMP_QUEUE:
@@ -1387,7 +1387,7 @@ static void handle(struct session *s, const void *raw, size_t len)
         break;
     case OFP_MSG_BARRIER_REQUEST:
         if (a->sync)
-            a->sync(a->arg);
+            a->sync(a->arg, false);
         init_reply(&r, s, OFP_MSG_BARRIER_REPLY, m.xid);
         send_msg(s, &r, false);
         break;

@@ -75,7 +75,9 @@ struct sw_ofagent_settings {
     const char *sw_version;        /* for the desc reply */
     /* Hooks (may be NULL): */
     void (*changed)(void *arg, unsigned what);          /* SW_OFAGENT_* */
-    void (*sync)(void *arg);       /* barrier: make the datapath follow the tables */
+    /* the datapath follows the tables (barrier), and with @stats the rules'
+     * counters follow the datapath (statistics requests) */
+    void (*sync)(void *arg, bool stats);
     bool (*port_mac)(void *arg, uint32_t ofport, uint8_t mac[6]);
     void *arg;
 };

@@ -144,7 +144,7 @@ rc=$?
 ok "a flow to a missing group: OFPT_ERROR printed, exit 1 ($rc)" \
     bash -c "[ $rc = 1 ] && grep -q 'OFPT_ERROR (OF1.3) (xid=0x[0-9a-f]*): OFPBAC_BAD_OUT_GROUP' <<<'$out'"
 kof add-flow "$M" "priority=9,icmp,actions=drop"
-out=$(kof add-flow "$M" "check_overlap,priority=9,icmp,icmp_type=8,actions=drop" 2>&1)
+out=$(kof -O OpenFlow10 add-flow "$M" "check_overlap,priority=9,icmp,icmp_type=8,actions=drop" 2>&1)
 rc=$?
 ok "1.0 check_overlap with an overlapping flow: OFPFMFC_OVERLAP printed, exit 1 ($rc)" \
     bash -c "[ $rc = 1 ] && grep -q '^OFPT_ERROR (xid=0x[0-9a-f]*): OFPFMFC_OVERLAP' <<<'$out'"
@@ -184,7 +184,7 @@ ok "adding an existing group: OFPGMFC_GROUP_EXISTS, exit 1 ($rc)" \
 kof $V13 del-groups "$M"
 ok "del-groups without an id deletes all" bash -c "[ \$('$K' ofctl $V13 dump-groups '$M' | grep -c group_id=) = 0 ]"
 ok "groups need 1.3: a clear refusal under 1.0" bash -c \
-    "'$K' ofctl add-group '$M' 'group_id=5,type=all,bucket=output:1' 2>&1 | grep -q 'need OpenFlow 1.3'"
+    "'$K' ofctl -O OpenFlow10 add-group '$M' 'group_id=5,type=all,bucket=output:1' 2>&1 | grep -q 'need OpenFlow 1.3'"
 
 kof $V13 del-meters "$M"
 kof $V13 add-meter "$M" "meter=1,kbps,burst,stats,band=type=drop,rate=1000,burst_size=100"
