@@ -50,10 +50,7 @@ struct sw_mfc_flow {
     uint16_t n_shards;
     struct mfc_stats s0;         /* shard 0: relaxed stores by its one writer */
     /* line 1 */
-    union {
-        struct mfc_actions hdr;
-        uint8_t bytes[64];
-    } inl __attribute__((aligned(64)));
+    uint8_t inl[64] __attribute__((aligned(64))); /* a struct mfc_actions (inl_actions()) */
     /* cold */
     struct sw_flow_key key; /* masked */
     struct sw_flow_mask mask;
@@ -65,6 +62,12 @@ struct sw_mfc_flow {
     struct sw_mfc_flow *prev, *next;
     struct mfc_shard shards[]; /* shards 1 .. n_shards-1 */
 };
+
+/* The inline action list (line 1 of the flow). */
+static inline struct mfc_actions *inl_actions(struct sw_mfc_flow *flow)
+{
+    return (struct mfc_actions *)(void *)flow->inl;
+}
 
 _Static_assert(offsetof(struct sw_mfc_flow, s0) + sizeof(struct mfc_stats) <= 64,
                "hit fields in one cache line");
@@ -90,7 +93,7 @@ static struct mfc_actions *actions_new(const void *data, size_t len)
 
 static bool actions_inline(const struct sw_mfc_flow *flow, const struct mfc_actions *a)
 {
-    return a == &flow->inl.hdr;
+    return a == (const struct mfc_actions *)(const void *)flow->inl;
 }
 
 static void flow_free(struct sw_mfc_flow *flow)
@@ -207,10 +210,10 @@ int sw_mfc_insert(struct sw_mfc *mfc, const struct sw_flow_key *key,
         goto out;
     memset(flow, 0, size);
     if (actions_len <= INLINE_ACTIONS_MAX) {
-        flow->inl.hdr.len = actions_len;
+        inl_actions(flow)->len = actions_len;
         if (actions_len)
-            memcpy(flow->inl.hdr.data, actions, actions_len);
-        flow->actions = &flow->inl.hdr;
+            memcpy(inl_actions(flow)->data, actions, actions_len);
+        flow->actions = inl_actions(flow);
     } else {
         flow->actions = actions_new(actions, actions_len);
         if (!flow->actions)

@@ -102,6 +102,7 @@ struct sw_ofagent {
     bool (*port_mac)(void *arg, uint32_t ofport, uint8_t mac[6]);
     void *arg;
     struct ofp_buf out;          /* encoding scratch */
+    char text[ACTION_TEXT_MAX];  /* action text scratch (build_actions) */
 };
 
 /* ---- sending -------------------------------------------------------------- */
@@ -194,7 +195,7 @@ static void send_multipart(struct session *s, uint32_t xid, uint16_t type, void 
         size_t k = n - done < chunk ? n - done : chunk;
         init_reply(&m, s, OFP_MSG_MULTIPART_REPLY, xid);
         m.u.multipart.type = type;
-        m.u.multipart.list.any = (uint8_t *)items + done * size;
+        m.u.multipart.list.any = items ? (uint8_t *)items + done * size : NULL;
         m.u.multipart.n = k;
         m.u.multipart.flags = done + k < n ? OFPMPF_MORE : 0;
         struct ofp_error err = {0};
@@ -293,9 +294,7 @@ static enum ofp_err build_actions(struct session *s, const struct ofp_action_lis
                                   const struct sw_flow_key *key, const struct sw_flow_mask *mask,
                                   uint8_t table, struct sw_ofpacts **out)
 {
-    char *text = malloc(ACTION_TEXT_MAX);
-    if (!text)
-        return OFPERR_OFPFMFC_UNKNOWN;
+    char *text = s->a->text;   /* the agent's scratch: one message at a time */
     enum ofp_err e = insts ? sw_instructions_text_from_ofp(insts, text, ACTION_TEXT_MAX)
                            : sw_actions_text_from_ofp(acts, s->version, text, ACTION_TEXT_MAX);
     if (!e) {
@@ -308,7 +307,6 @@ static enum ofp_err build_actions(struct session *s, const struct ofp_action_lis
             KK_LOGD(ofagent_log, "%s: actions '%s' refused: %s", s->a->name, text, err);
         }
     }
-    free(text);
     return e;
 }
 
@@ -687,7 +685,7 @@ static void handle_packet_out(struct session *s, const struct ofp_msg *m, const 
     sw_odp_buf_init(&odp);
     int rc = sw_ofproto_xlate_actions(a->ofp, &key, po->in_port, acts, &odp);
     sw_ofpacts_free(acts);
-    if (rc == 0 && odp.len)
+    if (rc == 0 && odp.len && a->dpif)
         rc = sw_dpif_execute_bytes(a->dpif, po->data.data, po->data.len, in_dp, odp.data,
                                    odp.len);
     if (rc)
@@ -978,7 +976,7 @@ static void port_counters(struct sw_ofagent *a, const struct sw_port_info *p,
     memset(o, 0, sizeof(*o));
     o->port_no = p->ofport;
     unsigned n = p->is_bond ? p->n_members : 1;
-    for (unsigned i = 0; i < n && i < 16; i++) {
+    for (unsigned i = 0; a->dpif && i < n && i < 16; i++) {
         struct sw_dpif_port_info in;
         if (sw_dpif_port_query(a->dpif, p->is_bond ? p->members[i] : p->dp_port, &in))
             continue;

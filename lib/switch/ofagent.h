@@ -66,8 +66,8 @@ enum sw_fail_mode { SW_FAIL_STANDALONE = 0, SW_FAIL_SECURE };
 struct sw_ofagent_settings {
     const char *name;              /* the bridge, for logs and the desc reply */
     struct sw_ofproto *ofp;
-    struct sw_dpif *dpif;          /* port counters, packet-out */
-    struct kk_reactor *reactor;
+    struct sw_dpif *dpif;          /* port counters, packet-out (NULL: zero, not sent) */
+    struct kk_reactor *reactor;    /* NULL: no channels (sw_ofagent_handle only) */
     uint64_t datapath_id;
     const char *mgmt_path;         /* punix: for tools, or NULL */
     const char *snoop_path;        /* punix: for snoopers, or NULL */

@@ -916,7 +916,7 @@ int sw_flow_mod_parse(struct sw_ofproto *ofp, enum sw_flow_mod_cmd cmd, const ch
             else if (v && isdigit((unsigned char)v[0]))
                 fm->out_port = (uint32_t)x;
         } else if (is_field(tok, "in_port", &v) && v && *v && !isdigit((unsigned char)*v)) {
-            uint32_t no;
+            uint32_t no = 0;
             if (!ofp || sw__ofport_from_text(ofp, v, &no))
                 r = sw__fail(err, err_size, "in_port: unknown port '%s'", v);
             char num[32];
