@@ -567,6 +567,16 @@ static bool process_input(struct ofp_conn *c)
     return true;
 }
 
+/* The input is drained: the replies to it go out now, in one write, rather
+ * than on the next turn (a request/reply peer waits for them). */
+static void drained(struct ofp_conn *c)
+{
+    if (queued(c) > 0 && c->state >= OFP_CONN_HELLO && !c->tls_read_wants_write)
+        flush_output(c);   /* updates the watch */
+    else
+        update_watch(c);
+}
+
 static void read_input(struct ofp_conn *c)
 {
     char err[OFP_CONN_NAME_MAX] = "";
@@ -588,7 +598,7 @@ static void read_input(struct ofp_conn *c)
             /* TLS may need to write before it can read on; and once it
              * no longer does, stop asking for writability. */
             c->tls_read_wants_write = c->tls && ofp__tls_want_write(c->tls);
-            update_watch(c);
+            drained(c);
             return;
         }
         if (n == 0) {
@@ -606,6 +616,13 @@ static void read_input(struct ofp_conn *c)
         if (!process_input(c))
             return;
         budget -= KK_MIN(budget, (size_t)n);
+        if (!c->tls && (size_t)n < room) {
+            /* a short read drained the socket (epoll is level-triggered:
+             * more data wakes us again) — no recv() just to see EAGAIN */
+            if (transport_open(c) && !c->destroyed)
+                drained(c);
+            return;
+        }
     }
     /* Out of budget: epoll will tell us about the socket, but not about
      * what TLS holds already decrypted. */
