@@ -869,7 +869,6 @@ int sd_bridge_del(struct switchd *sd, struct sd_bridge *br)
             *pp = br->next;
             break;
         }
-    save_openflow_changes(br, true);
     sw_ofagent_destroy(br->agent);
     sw_ofproto_destroy(br->ofproto);
     KK_LOGI(switchd_log, "bridge %s deleted", br->name);
@@ -1586,6 +1585,9 @@ int sd_restore(struct switchd *sd)
 
 void sd_shutdown(struct switchd *sd)
 {
+    /* OpenFlow changes of the last second are saved before going */
+    for (struct sd_bridge *br = sd->bridges; br; br = br->next)
+        save_openflow_changes(br, true);
     bool saved = sd->restoring;
     sd->restoring = true;     /* tearing down is not a configuration change */
     while (sd->bridges)

@@ -104,7 +104,7 @@ f = Ether(src="02:00:00:00:00:0%s" % sys.argv[1], dst="02:00:00:00:00:02") / \
 sendp(f, iface="eth0", count=int(sys.argv[2]), verbose=False)' "$1" "$2"
 }
 
-echo "1..46"
+echo "1..48"
 
 ok "the daemon starts" start
 for i in 1 2 3; do host $i; done
@@ -239,7 +239,13 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 ok "kvmkit-switchd connects to ovs-testcontroller" [ $up -eq 1 ]
+timeout 8 "$K" ofctl snoop br0 >"$dir/snoop.txt" 2>&1 &
+snooper=$!
+sleep 0.5
 ok "namespaces ping each other through the controller's flows" pings 1 2 5
+wait $snooper 2>/dev/null
+ok "ofctl snoop shows the controller's exchange (packet-ins, flow-mods)" \
+    bash -c 'grep -q OFPT_PACKET_IN "$1" && grep -q "OFPT_FLOW_MOD\|OFPT_PACKET_OUT" "$1"' _ "$dir/snoop.txt"
 out=$(of13 dump-flows $M)
 ok "  the controller installed flows" grep -q "priority=" <<<"$out"
 kill $ctl; wait $ctl 2>/dev/null; ctl=""
@@ -251,11 +257,14 @@ ok "fail mode secure: it does not" no_ping 1 3
 
 # ---- restart ----
 vsctl set bridge br0 protocols=OpenFlow13
-stop
+sleep 0.5
+of13 add-flow $M "table=5,priority=5,ip,actions=drop"
+stop     # within a second of the flow-mod: saved on the way out
 start
 out=$("$K" vsctl list controller br0)
 ok "controller, fail mode and protocols are kept across a restart" \
     bash -c 'grep -q "tcp:127.0.0.1:16653" <<<"$1" && grep -q secure <<<"$1" && grep -q OpenFlow13 <<<"$1"' _ "$out"
+ok "a rule added through OpenFlow just before SIGTERM is back" bash -c 'timeout 5 ovs-ofctl -O OpenFlow13 dump-flows "$1" table=5 | grep -q "priority=5,ip actions=drop"' _ "$M"
 ok "protocols=OpenFlow13: a 1.0-only client is refused" bash -c '! timeout 5 ovs-ofctl -O OpenFlow10 show "$1" >/dev/null 2>&1' _ "$M"
 ok "SIGTERM stops the daemon cleanly" stop
 tap_exit
