@@ -12,3 +12,7 @@ python3 bench/blk/nbd.py --rounds "${BLK_ROUNDS:-3}"
 # Switches: kvmkit-switchd (once it exists) vs OVS-DPDK vs dpdk-testpmd; about
 # 3 s per run plus start-up, 3 switches x 34 cases x rounds (~35 min at 3 rounds).
 python3 bench/switch/switch.py --rounds "${SWITCH_ROUNDS:-3}"
+# OpenFlow flow-mods: kvmkit-switchd vs Open vSwitch, 100,000 flows (~1 min per round).
+python3 bench/openflow/flowmod.py --rounds "${OPENFLOW_ROUNDS:-3}"
+python3 bench/openflow/flowmod.py --rounds "${OPENFLOW_ROUNDS:-3}" --protocol OpenFlow10 \
+    --out bench/results/openflow-of10
