@@ -423,6 +423,8 @@ int vsctl_main(int argc, char **argv)
             if (rc)
                 break;
         }
+        json_decref(p);   /* the unused parameters of the next call (calls steal theirs) */
+        p = NULL;
     } else if (strcmp(cmd, "show") == 0 && n == 0) {
         json_t *r;
         rc = sw_cli_call(&c, "show", p, &r);
