@@ -42,6 +42,16 @@ static struct sd_bridge *bridge_or_fail(struct switchd *sd, struct kk_jsonrpc_re
     return br;
 }
 
+/* Methods whose only parameter is {bridge}: the bridge, or NULL (answered). */
+static struct sd_bridge *bridge_param(struct switchd *sd, struct kk_jsonrpc_request *req,
+                                      const json_t *params)
+{
+    const char *bridge;
+    if (kk_jsonrpc_unpack(req, params, "{s:s!}", "bridge", &bridge) < 0)
+        return NULL;
+    return bridge_or_fail(sd, req, bridge);
+}
+
 /* ---- bridges ------------------------------------------------------------------ */
 
 static void rpc_bridge_add(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -124,11 +134,7 @@ static void controller_entry(void *arg, const struct sw_ofagent_controller *c)
 
 static void rpc_controller_get(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
 {
-    struct switchd *sd = arg;
-    const char *bridge;
-    if (kk_jsonrpc_unpack(req, params, "{s:s!}", "bridge", &bridge) < 0)
-        return;
-    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    struct sd_bridge *br = bridge_param(arg, req, params);
     if (!br)
         return;
     json_t *a = json_array();
@@ -862,11 +868,7 @@ static void fdb_entry(void *arg, const struct sw_fdb_entry *e)
 
 static void rpc_fdb_show(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
 {
-    struct switchd *sd = arg;
-    const char *bridge;
-    if (kk_jsonrpc_unpack(req, params, "{s:s!}", "bridge", &bridge) < 0)
-        return;
-    struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
+    struct sd_bridge *br = bridge_param(arg, req, params);
     if (!br)
         return;
     json_t *a = json_array();

@@ -55,38 +55,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() {
-    "$D" --rpc "$sock" --config "$conf" "$@" >>"$dir/switchd.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 200); do
-        "$K" vsctl list-br >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    return 1
-}
-stop() {
-    kill -TERM $pid
-    wait $pid
-    local rc=$?
-    pid=""
-    return $rc
-}
+. "$(dirname "$0")/../lib/switchd.sh"
+NET=10.89.0
 vsctl() { "$K" vsctl "$@"; }
 of10() { timeout 20 ovs-ofctl -O OpenFlow10 "$@"; }
 of13() { timeout 20 ovs-ofctl -O OpenFlow13 "$@"; }
-host() {
-    local n=${p}n$1
-    ip netns add $n && nss="$nss $n"
-    ip link add ${p}v$1 type veth peer name eth0 netns $n
-    ip -n $n link set eth0 address 02:00:00:00:00:0$1
-    ip -n $n addr add 10.89.0.$1/24 dev eth0
-    ip -n $n link set eth0 up
-    ip -n $n link set lo up
-    ip link set ${p}v$1 up
-    ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-    ip netns exec $n sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-    sysctl -qw net.ipv6.conf.${p}v$1.disable_ipv6=1
-}
 pings() { ip netns exec ${p}n$1 ping -c ${3:-3} -i 0.2 -W 1 10.89.0.$2 >/dev/null 2>&1; }
 no_ping() { ! ip netns exec ${p}n$1 ping -c 2 -i 0.2 -W 1 10.89.0.$2 >/dev/null 2>&1; }
 # rx or tx packets of port $2 in `ovs-ofctl dump-ports` output $1

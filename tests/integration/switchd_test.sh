@@ -22,22 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() {
-    "$D" --rpc "$sock" --config "$conf" "$@" >>"$dir/switchd.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 200); do
-        "$K" vsctl list-br >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    return 1
-}
-stop() {
-    kill -TERM $pid
-    wait $pid
-    local rc=$?
-    pid=""
-    return $rc
-}
+. "$(dirname "$0")/../lib/switchd.sh"
 vsctl() { "$K" vsctl "$@"; }
 ofctl() { "$K" ofctl "$@"; }
 appctl() { "$K" appctl "$@"; }
