@@ -113,7 +113,7 @@ struct packet_in_msg {
     struct switchd *sd;
     struct sw_ofproto *ofp;      /* the bridge when it was sent (looked up again) */
     uint32_t dp_port;
-    uint64_t cookie;
+    uint64_t cookie, rule_cookie;
     size_t len;
     uint8_t data[];
 };
@@ -131,7 +131,8 @@ static void deliver_packet_in(void *arg)
         const char *name = sd_dp_port_name(m->sd, m->dp_port);
         struct sd_port *p = name ? sd_iface_find(m->sd, name, &iface) : NULL;
         if (p && p->br == br)
-            sw_ofagent_packet_in(br->agent, p->ofport, m->cookie, m->data, m->len);
+            sw_ofagent_packet_in(br->agent, p->ofport, m->cookie, m->rule_cookie, m->data,
+                                 m->len);
         break;
     }
     free(m);
@@ -163,6 +164,7 @@ void sd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_
     m->ofp = ofp;
     m->dp_port = in_port;
     m->cookie = u->cookie;
+    m->rule_cookie = u->cookie2;
     m->len = len;
     memcpy(m->data, pkt_data(pkt), len);
     if (kk_reactor_send(sd->d.reactor, deliver_packet_in, m) < 0) {

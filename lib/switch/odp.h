@@ -114,6 +114,7 @@ struct sw_odp_userspace {
     uint32_t reason;     /* the slow path's own code (e.g. "to controller") */
     uint32_t pad;
     uint64_t cookie;     /* passed back to the slow path as is */
+    uint64_t cookie2;    /* a second word for it (the controller hook: the rule's cookie) */
 };
 
 struct sw_odp_meter {

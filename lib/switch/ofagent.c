@@ -1596,7 +1596,7 @@ static bool wants(const struct session *s, int kind, unsigned reason)
 }
 
 void sw_ofagent_packet_in(struct sw_ofagent *a, uint32_t in_ofport, uint64_t cookie,
-                          const void *frame, size_t len)
+                          uint64_t rule_cookie, const void *frame, size_t len)
 {
     if (!a)
         return;
@@ -1614,7 +1614,7 @@ void sw_ofagent_packet_in(struct sw_ofagent *a, uint32_t in_ofport, uint64_t coo
         pi->total_len = (uint16_t)len;
         pi->reason = (uint8_t)reason;
         pi->table_id = table;
-        pi->cookie = UINT64_MAX;   /* not associated with the rule's cookie */
+        pi->cookie = rule_cookie;  /* all ones for a table miss */
         if (s->version == OFP10_VERSION) {
             pi->in_port = in_ofport;
         } else {

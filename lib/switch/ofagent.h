@@ -37,7 +37,7 @@
  * (Open vSwitch waits some probe intervals).
  *
  * The switch does not buffer packets: packet-ins carry the whole frame
- * with buffer_id OFP_NO_BUFFER, and a flow-mod or packet-out naming a
+ * with buffer_id OFP_NO_BUFFER (and the rule's cookie), and a flow-mod or packet-out naming a
  * buffer gets OFPBRC_BUFFER_UNKNOWN (the flow-mod is applied).
  *
  * Threads: everything runs on the control reactor's thread, which also
@@ -110,7 +110,7 @@ void sw_ofagent_run(struct sw_ofagent *a);
  * OpenFlow port @in_ofport. Control thread.
  */
 void sw_ofagent_packet_in(struct sw_ofagent *a, uint32_t in_ofport, uint64_t cookie,
-                          const void *frame, size_t len);
+                          uint64_t rule_cookie, const void *frame, size_t len);
 
 /* The bridge's flow-removed callback (struct sw_ofproto_settings). */
 void sw_ofagent_flow_removed(void *agent, const struct sw_rule_info *rule, int reason);

@@ -89,7 +89,8 @@ struct sw_ofproto;
 
 /* Reason code of the SW_ODP_USERSPACE record the "controller" action (and a
  * table miss sent to the controllers) emits; its cookie is
- * (max_len << 32) | (table_id << 16) | packet-in reason (SW_OFPR_*). */
+ * (max_len << 32) | (table_id << 16) | packet-in reason (SW_OFPR_*), its
+ * cookie2 the rule's cookie (all ones for a table miss). */
 #define SW_OFP_USERSPACE_CONTROLLER 1
 #define SW_OFPR_NO_MATCH 0   /* a table miss, or a table-miss entry's controller action */
 #define SW_OFPR_ACTION   1   /* a rule's controller action */

@@ -53,6 +53,7 @@ struct xctx {
     int depth;
     bool exit;                        /* stop translating (dec_ttl failure) */
     bool table_miss;                  /* running a table-miss entry's actions */
+    uint64_t rule_cookie;             /* cookie of the rule whose actions run (packet-ins) */
     int error;
     const struct ofport *in;          /* port the packet came in on, or NULL */
     uint32_t in_dp;
@@ -718,6 +719,7 @@ static void to_controller(struct xctx *x, uint16_t max_len, uint8_t table, unsig
     struct sw_odp_userspace u = {0};
     u.reason = SW_OFP_USERSPACE_CONTROLLER;
     u.cookie = (uint64_t)max_len << 32 | (uint64_t)table << 16 | (reason & 0xff);
+    u.cookie2 = x->rule_cookie;
     sw_odp_put(x->odp, SW_ODP_USERSPACE, &u.reason, sizeof(u) - sizeof(u.hdr));
     tr(x, "-> to controller (max_len %u, reason %s)\n", max_len,
        reason == SW_OFPR_NO_MATCH ? "no_match" : "action");
@@ -913,6 +915,7 @@ static void xlate_table(struct xctx *x, uint8_t table)
         unsigned miss = atomic_load_explicit(&x->ofp->miss_send_len, memory_order_relaxed);
         if (miss) {
             tr(x, "%2u. No match: to the controllers\n", table);
+            x->rule_cookie = UINT64_MAX;   /* no rule */
             to_controller(x, (uint16_t)(miss - 1), table, SW_OFPR_NO_MATCH);
         } else {
             tr(x, "%2u. No match: drop\n", table);
@@ -923,7 +926,9 @@ static void xlate_table(struct xctx *x, uint8_t table)
     /* OpenFlow 1.3: a table-miss entry (priority 0, matching everything)
      * sends to the controller with reason no_match */
     bool saved_miss = x->table_miss;
+    uint64_t saved_cookie = x->rule_cookie;
     x->table_miss = r->priority == 0 && sw_flow_mask_is_catchall(&r->mask);
+    x->rule_cookie = r->cookie;
     if (!(x->flags & SW_XLATE_NO_STATS) && !(r->flags & SW_OFP_FLAG_NO_COUNTS)) {
         atomic_fetch_add_explicit(&r->n_packets, x->packets, memory_order_relaxed);
         atomic_fetch_add_explicit(&r->n_bytes, x->bytes, memory_order_relaxed);
@@ -947,6 +952,7 @@ static void xlate_table(struct xctx *x, uint8_t table)
     x->indent += 4;
     do_actions(x, acts, table);
     x->table_miss = saved_miss;
+    x->rule_cookie = saved_cookie;
     x->indent -= 4;
     x->depth--;
 }

@@ -77,7 +77,7 @@ f = Ether(src="02:00:00:00:00:0%s" % sys.argv[1], dst="02:00:00:00:00:02") / \
 sendp(f, iface="eth0", count=int(sys.argv[2]), verbose=False)' "$1" "$2"
 }
 
-echo "1..48"
+echo "1..49"
 
 ok "the daemon starts" start
 for i in 1 2 3; do host $i; done
@@ -169,6 +169,15 @@ wait $capt
 n=$(tshark -r "$dir/po.pcap" -Y "eth.type == 0x88b5" 2>/dev/null | wc -l)
 ok "both frames came out of port 3 ($n)" [ "$n" -eq 2 ]
 
+# packet-in to a monitoring tool: packet-out through the tables to a controller rule
+of13 add-flow $M "table=0,cookie=0x42,priority=900,ip,nw_proto=253,actions=controller"
+(OVS_RUNDIR=$dir timeout 4 ovs-ofctl -O OpenFlow13 monitor $M 65534 >"$dir/mon.txt" 2>&1 &)
+sleep 1
+of13 packet-out $M "in_port=1,packet=0200000000020200000000010800450000140000000040fd00000a0000010a000002,actions=table"
+sleep 3.5
+ok "ovs-ofctl monitor gets the packet-in with the rule's cookie and reason action" \
+    grep -q "OFPT_PACKET_IN (OF1.3).*cookie=0x42 total_len=34 in_port=1 (via action)" "$dir/mon.txt"
+of13 del-flows $M "table=0,ip,nw_proto=253"
 ok "port-mod no-flood is accepted (1.0)" of10 mod-port $M ${p}v3 no-flood
 out=$(of10 show $M)
 ok "  and shown in the port's config" grep -A1 "3(${p}v3)" <<<"$out" | grep -q NO_FLOOD
