@@ -292,11 +292,14 @@ static enum ofp_err parse_error(uint8_t version, const char *msg)
 static enum ofp_err build_actions(struct session *s, const struct ofp_action_list *acts,
                                   const struct ofp_instruction_list *insts,
                                   const struct sw_flow_key *key, const struct sw_flow_mask *mask,
-                                  uint8_t table, struct sw_ofpacts **out)
+                                  uint8_t table, bool packet_out, struct sw_ofpacts **out)
 {
     char *text = s->a->text;   /* the agent's scratch: one message at a time */
-    enum ofp_err e = insts ? sw_instructions_text_from_ofp(insts, text, ACTION_TEXT_MAX)
-                           : sw_actions_text_from_ofp(acts, s->version, text, ACTION_TEXT_MAX);
+    enum ofp_err e = insts        ? sw_instructions_text_from_ofp(insts, text, ACTION_TEXT_MAX)
+                     : packet_out ? sw_packet_out_text_from_ofp(acts, s->version, text,
+                                                                ACTION_TEXT_MAX)
+                                  : sw_actions_text_from_ofp(acts, s->version, text,
+                                                             ACTION_TEXT_MAX);
     if (!e) {
         char err[256];
         int rc = sw_ofpacts_parse(s->a->ofp, text, key, mask, table, out, err, sizeof(err));
@@ -382,7 +385,7 @@ static void handle_flow_mod(struct session *s, const struct ofp_msg *m, const vo
         }
     } else {
         e = build_actions(s, v10 ? &f->actions : NULL, v10 ? NULL : &f->instructions, &fm.match,
-                          &fm.mask, fm.table_all ? 0 : fm.table_id, &fm.actions);
+                          &fm.mask, fm.table_all ? 0 : fm.table_id, false, &fm.actions);
         if (e) {
             send_error(s, m->xid, e, raw, len);
             return;
@@ -589,11 +592,11 @@ static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const v
         return;
     }
     KK_LOGD(ofagent_log, "%s: meter-mod '%s' refused: %s", s->a->name, text, err);
-    enum ofp_err e = rc == -EEXIST   ? OFPERR_OFPMMFC_METER_EXISTS
-                     : rc == -ENOENT ? OFPERR_OFPMMFC_UNKNOWN_METER
-                     : rc == -ENOSPC ? OFPERR_OFPMMFC_OUT_OF_METERS
-                     : rc == -ENOTSUP ? OFPERR_OFPMMFC_BAD_BAND
-                                      : OFPERR_OFPMMFC_BAD_BAND_VALUE;
+    /* -ENOTSUP: the bridge has no meters (the bands were checked above) */
+    enum ofp_err e = rc == -EEXIST                     ? OFPERR_OFPMMFC_METER_EXISTS
+                     : rc == -ENOENT                   ? OFPERR_OFPMMFC_UNKNOWN_METER
+                     : rc == -ENOSPC || rc == -ENOTSUP ? OFPERR_OFPMMFC_OUT_OF_METERS
+                                                       : OFPERR_OFPMMFC_BAD_BAND_VALUE;
     send_error(s, m->xid, e, raw, len);
 }
 
@@ -676,7 +679,7 @@ static void handle_packet_out(struct session *s, const struct ofp_msg *m, const 
     key.in_port = po->in_port;
     sw_flow_mask_exact(&exact);
     struct sw_ofpacts *acts = NULL;
-    enum ofp_err e = build_actions(s, &po->actions, NULL, &key, &exact, 0, &acts);
+    enum ofp_err e = build_actions(s, &po->actions, NULL, &key, &exact, 0, true, &acts);
     if (e) {
         send_error(s, m->xid, e, raw, len);
         return;
@@ -825,11 +828,6 @@ static void collect_flow(void *arg, const struct sw_rule_info *r)
     f->n++;
 }
 
-static uint64_t agent_now_ms(void)
-{
-    return kk_now_us() / 1000;
-}
-
 static void mp_flow(struct session *s, const struct ofp_msg *m, const void *raw, size_t len,
                     bool aggregate)
 {
@@ -852,8 +850,8 @@ static void mp_flow(struct session *s, const struct ofp_msg *m, const void *raw,
     }
     if (a->sync)
         a->sync(a->arg, true);   /* the counters follow the datapath */
-    /* rules' created_ms use the bridge clock: ask the bridge for "now" */
-    f.now_ms = agent_now_ms();
+    /* rules' created_ms use the bridge clock */
+    f.now_ms = sw_ofproto_now_ms(a->ofp);
     sw_ofproto_flow_dump(a->ofp, NULL, collect_flow, &f, NULL, 0);
     if (f.failed) {
         send_error(s, m->xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, raw, len);
@@ -945,7 +943,8 @@ static void mp_table_features(struct session *s, const struct ofp_msg *m, const 
         f->props = p;
         size_t n = 0;
         p[n++] = (struct ofp_table_feature_prop){
-            .type = OFPTFPT_INSTRUCTIONS, .ids = insts,
+            /* the last table has no goto_table: its list starts after it */
+            .type = OFPTFPT_INSTRUCTIONS, .ids = t + 1 < SW_OFP_TABLES ? insts : insts + 1,
             .n_ids = t + 1 < SW_OFP_TABLES ? 6 : 5};
         p[n++] = (struct ofp_table_feature_prop){
             .type = OFPTFPT_NEXT_TABLES, .ids = next + t + 1, .n_ids = SW_OFP_TABLES - t - 1};
@@ -1269,7 +1268,8 @@ static void handle_multipart(struct session *s, const struct ofp_msg *m, const v
             break;
         init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
         r.u.multipart.type = OFPMP_METER_FEATURES;
-        r.u.multipart.u.meter_features.max_meter = SW_OFP_MAX_METERS;
+        r.u.multipart.u.meter_features.max_meter =
+            sw_ofproto_has_meters(s->a->ofp) ? SW_OFP_MAX_METERS : 0;
         r.u.multipart.u.meter_features.band_types = 1u << OFPMBT_DROP;
         r.u.multipart.u.meter_features.capabilities = OFPMF_KBPS | OFPMF_PKTPS | OFPMF_BURST |
                                                       OFPMF_STATS;
@@ -1632,7 +1632,7 @@ void sw_ofagent_flow_removed(void *agent, const struct sw_rule_info *rule, int r
     struct sw_ofagent *a = agent;
     if (!a)
         return;
-    uint64_t now = agent_now_ms();
+    uint64_t now = sw_ofproto_now_ms(a->ofp);
     for (struct session *s = a->sessions; s; s = s->next) {
         if (!wants(s, 2, (unsigned)reason))
             continue;

@@ -123,14 +123,17 @@ enum ofp_err sw_match_from_ofp(const struct ofp_match_fields *m, struct sw_flow_
             break;
         case OFPXMT_ARP_SHA:
         case OFPXMT_IPV6_ND_SLL:
-            memcpy(k->arp_sha, v, 6);
-            memset(mk->arp_sha, 0xff, 6);
-            break;
         case OFPXMT_ARP_THA:
-        case OFPXMT_IPV6_ND_TLL:
-            memcpy(k->arp_tha, v, 6);
-            memset(mk->arp_tha, 0xff, 6);
+        case OFPXMT_IPV6_ND_TLL: {
+            /* maskable in OXM (arp_sha/tha): the mask is kept */
+            bool sha = f == OFPXMT_ARP_SHA || f == OFPXMT_IPV6_ND_SLL;
+            uint8_t *kv = sha ? k->arp_sha : k->arp_tha, *km = sha ? mk->arp_sha : mk->arp_tha;
+            for (int i = 0; i < 6; i++) {
+                kv[i] = v[i] & mb[i];
+                km[i] = mb[i];
+            }
             break;
+        }
         case OFPXMT_IPV6_SRC:
         case OFPXMT_IPV6_DST:
         case OFPXMT_IPV6_ND_TARGET: {
@@ -263,6 +266,7 @@ struct txt {
     char *buf;
     size_t size, len;
     bool overflow;
+    bool packet_out;   /* output:TABLE allowed */
 };
 
 __attribute__((format(printf, 2, 3))) static void put(struct txt *t, const char *fmt, ...)
@@ -302,6 +306,9 @@ static enum ofp_err output_text(struct txt *t, uint32_t port, uint16_t max_len)
         put(t, "in_port");
         return OFPERR_NONE;
     case OFPP_TABLE:
+        /* through the tables: packet-outs only (the specification) */
+        if (!t->packet_out)
+            return OFPERR_OFPBAC_BAD_OUT_PORT;
         put(t, "resubmit(,0)");
         return OFPERR_NONE;
     case OFPP_NORMAL:
@@ -367,12 +374,12 @@ static enum ofp_err set_field_text(struct txt *t, const struct ofp_action *a)
     case OFPXMT_TCP_SRC:
     case OFPXMT_UDP_SRC:
     case OFPXMT_SCTP_SRC:
-        put(t, "set_field:%" PRIu64 "->tp_src", iv);
-        return OFPERR_NONE;
     case OFPXMT_TCP_DST:
     case OFPXMT_UDP_DST:
     case OFPXMT_SCTP_DST:
-        put(t, "set_field:%" PRIu64 "->tp_dst", iv);
+        /* the protocol's own name: a rule's list keeps it (group buckets have
+         * no match to tell the protocol by) */
+        put(t, "set_field:%" PRIu64 "->%s", iv, ofp_oxm_field_name(a->field));
         return OFPERR_NONE;
     default:
         return OFPERR_OFPBAC_BAD_SET_TYPE;
@@ -447,14 +454,26 @@ static enum ofp_err list_text(struct txt *t, const struct ofp_action_list *l, ui
     return t->overflow ? OFPERR_OFPBAC_TOO_MANY : OFPERR_NONE;
 }
 
-enum ofp_err sw_actions_text_from_ofp(const struct ofp_action_list *l, uint8_t version,
-                                      char *buf, size_t size)
+static enum ofp_err actions_text(const struct ofp_action_list *l, uint8_t version,
+                                 bool packet_out, char *buf, size_t size)
 {
     if (!size)
         return OFPERR_OFPBAC_TOO_MANY;
-    struct txt t = {.buf = buf, .size = size};
+    struct txt t = {.buf = buf, .size = size, .packet_out = packet_out};
     buf[0] = '\0';
     return list_text(&t, l, version);
+}
+
+enum ofp_err sw_actions_text_from_ofp(const struct ofp_action_list *l, uint8_t version,
+                                      char *buf, size_t size)
+{
+    return actions_text(l, version, false, buf, size);
+}
+
+enum ofp_err sw_packet_out_text_from_ofp(const struct ofp_action_list *l, uint8_t version,
+                                         char *buf, size_t size)
+{
+    return actions_text(l, version, true, buf, size);
 }
 
 enum ofp_err sw_instructions_text_from_ofp(const struct ofp_instruction_list *l, char *buf,
@@ -666,7 +685,9 @@ static void to_wire(struct alist *l, const struct ofpact *a, uint8_t version,
                 if ((o = push(l)))
                     o->kind = src ? OFPACT_SET_TP_SRC : OFPACT_SET_TP_DST, o->tp_port = port;
             } else {
-                uint8_t proto = key && mask && mask->masks.nw_proto ? key->nw_proto : 6;
+                /* the protocol the action was written for, else the match's */
+                uint8_t proto = a->table ? a->table
+                                : key && mask && mask->masks.nw_proto ? key->nw_proto : 6;
                 enum ofp_oxm_field f = proto == PKT_IPPROTO_UDP    ? (src ? OFPXMT_UDP_SRC : OFPXMT_UDP_DST)
                                        : proto == PKT_IPPROTO_SCTP ? (src ? OFPXMT_SCTP_SRC : OFPXMT_SCTP_DST)
                                                                    : (src ? OFPXMT_TCP_SRC : OFPXMT_TCP_DST);

@@ -49,6 +49,10 @@ void sw_match_to_ofp(const struct sw_flow_key *key, const struct sw_flow_mask *m
  * OFPBAC_BAD_EXPERIMENTER) or OFPBAC_TOO_MANY when @size is too small. */
 enum ofp_err sw_actions_text_from_ofp(const struct ofp_action_list *l, uint8_t version,
                                       char *buf, size_t size);
+/* The same for a packet-out's actions, where output:TABLE (through the
+ * tables from table 0) is allowed. */
+enum ofp_err sw_packet_out_text_from_ofp(const struct ofp_action_list *l, uint8_t version,
+                                         char *buf, size_t size);
 /* 1.3 instructions -> action text, in the pipeline's order (meter, apply,
  * clear, write, metadata, goto). */
 enum ofp_err sw_instructions_text_from_ofp(const struct ofp_instruction_list *l, char *buf,

@@ -400,6 +400,12 @@ static int parse_one(struct sw_ofproto *ofp, char *tok, const struct sw_flow_key
         int r = parse_set(&sw__ofp_fields[idx], idx, arg, true, a, err, err_size);
         if (r)
             return r;
+        /* udp_dst, sctp_src...: the protocol they name (OpenFlow's set_field
+         * field), kept for the wire form */
+        a->table = !strncasecmp(fname, "udp_", 4)    ? PKT_IPPROTO_UDP
+                   : !strncasecmp(fname, "sctp_", 5) ? PKT_IPPROTO_SCTP
+                   : !strncasecmp(fname, "tcp_", 4)  ? PKT_IPPROTO_TCP
+                                                     : 0;
         if (match)
             return check_field_prereq(&sw__ofp_fields[idx], match, mask, err, err_size);
         return 0;
@@ -692,7 +698,13 @@ int sw_ofpacts_format(const struct sw_ofpacts *acts, char *buf, size_t size)
             if (a->flavor) {
                 sw__put(&o, "set_field:");
                 put_value(&o, a);
-                sw__put(&o, "->%s", f->name);
+                if (a->table && f->group == FG_L4)   /* udp_dst, not tp_dst */
+                    sw__put(&o, "->%s_%s", a->table == PKT_IPPROTO_UDP    ? "udp"
+                                           : a->table == PKT_IPPROTO_SCTP ? "sctp"
+                                                                          : "tcp",
+                            f->name + 3);
+                else
+                    sw__put(&o, "->%s", f->name);
             } else {
                 sw__put(&o, "%s:", f->mod_name);
                 put_value(&o, a);

@@ -48,6 +48,16 @@ void sw__ofproto_bump(struct sw_ofproto *ofp)
     bump(ofp);
 }
 
+uint64_t sw_ofproto_now_ms(const struct sw_ofproto *ofp)
+{
+    return ofp ? sw__ofproto_now(ofp) : 0;
+}
+
+bool sw_ofproto_has_meters(const struct sw_ofproto *ofp)
+{
+    return ofp && ofp->has_meter_provider;
+}
+
 void sw_ofproto_set_fail_open(struct sw_ofproto *ofp, bool on)
 {
     if (ofp && atomic_exchange(&ofp->fail_open, on) != on)

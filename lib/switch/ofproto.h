@@ -153,6 +153,12 @@ void sw_ofproto_destroy(struct sw_ofproto *ofp);
 
 const char *sw_ofproto_name(const struct sw_ofproto *ofp);
 
+/* The bridge's clock (ms; the settings' now_ms or CLOCK_MONOTONIC): rules'
+ * created_ms and used_ms are on it. */
+uint64_t sw_ofproto_now_ms(const struct sw_ofproto *ofp);
+/* Whether the bridge has a meter provider (meter-mods can succeed). */
+bool sw_ofproto_has_meters(const struct sw_ofproto *ofp);
+
 /*
  * Timers: rule idle/hard timeouts, MAC aging, bond and LACP state machines
  * (@send transmits an LACPDU on a datapath port; may be NULL in tests).

@@ -44,7 +44,8 @@ struct ofpact {
     uint8_t type;
     uint8_t flavor;
     uint8_t field;       /* index into sw__ofp_fields */
-    uint8_t table;
+    uint8_t table;       /* RESUBMIT, GOTO_TABLE; SET_FIELD: IP protocol its name
+                            implied (udp_dst: 17), 0 none */
     uint16_t u16;
     uint32_t port;
     struct sw_flow_key value;   /* SWACT_SET_FIELD: value & mask */

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "classifier.h"
 #include "dpcache.h"
@@ -637,7 +638,7 @@ static void *reader_main(void *arg)
                 if (len != sizeof(d) || d != direct(&s->dp, &k))
                     bad = (void *)2;
             }
-            s->forwarded++;
+            __atomic_fetch_add(&s->forwarded, 1, __ATOMIC_RELEASE);
         }
         kk_rcu_quiescent();
     }
@@ -675,6 +676,12 @@ static void test_concurrent_reader(void **state)
                 assert_int_equal(sw_mfc_remove(s.dp.mfc, f), 0);
         }
         kk_rcu_quiescent();
+    }
+    /* a loaded machine may not have run the reader yet: let it forward
+     * something before stopping it (not a timing check: it waits) */
+    for (int i = 0; i < 100000 && !__atomic_load_n(&s.forwarded, __ATOMIC_ACQUIRE); i++) {
+        kk_rcu_quiescent();
+        usleep(100);
     }
     __atomic_store_n(&s.stop, true, __ATOMIC_RELEASE);
     void *ret;

@@ -181,7 +181,7 @@ static void test_round_trips(void **state)
          "set_field:443->tcp_dst,set_field:5->vlan_vid,set_field:1->vlan_pcp,"
          "set_field:00:00:00:00:00:01->eth_src",
          "priority=11,tcp6 actions=set_field:2001:db8::1->ipv6_dst,set_field:10->ip_dscp,"
-         "set_field:443->tp_dst,set_field:5->vlan_vid,set_field:1->vlan_pcp,"
+         "set_field:443->tcp_dst,set_field:5->vlan_vid,set_field:1->vlan_pcp,"
          "set_field:00:00:00:00:00:01->eth_src"},
         {"table=1,priority=12,ip,nw_dst=10.0.0.0/8,actions=resubmit(,2),resubmit:3,"
          "resubmit(eth1,4),goto_table:9",
