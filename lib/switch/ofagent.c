@@ -567,7 +567,8 @@ static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const v
             return;
         }
         tput(&t, "meter=%" PRIu32 ",%s%s,bands=", mm->meter_id,
-             (mm->flags & OFPMF_PKTPS) ? "pktps" : "kbps", (mm->flags & OFPMF_BURST) ? ",burst" : "");
+             (mm->flags & OFPMF_PKTPS) ? "pktps" : "kbps",
+             (mm->flags & OFPMF_BURST) ? ",burst" : "");
         for (size_t i = 0; i < mm->n_bands; i++) {
             const struct ofp_meter_band *b = &mm->bands[i];
             if (b->type != OFPMBT_DROP) {
@@ -900,7 +901,8 @@ static void mp_table_features(struct session *s, const struct ofp_msg *m, const 
     }
     static uint64_t insts[] = {OFPIT_GOTO_TABLE, OFPIT_WRITE_METADATA, OFPIT_WRITE_ACTIONS,
                                      OFPIT_APPLY_ACTIONS, OFPIT_CLEAR_ACTIONS, OFPIT_METER};
-    /* action types (1.3 numbers): output, push/pop vlan, group, set nw ttl, dec nw ttl, set field */
+    /* action types (1.3 numbers): output, push/pop vlan, group, set/dec nw ttl,
+     * set field */
     static uint64_t actions[] = {0, 17, 18, 22, 23, 24, 25};
     static const uint64_t setfields[] = {OFPXMT_ETH_DST, OFPXMT_ETH_SRC, OFPXMT_VLAN_VID,
                                          OFPXMT_VLAN_PCP, OFPXMT_IP_DSCP, OFPXMT_IP_ECN,
@@ -1002,7 +1004,8 @@ static void mp_ports(struct session *s, const struct ofp_msg *m, const void *raw
         send_error(s, m->xid, OFPERR_OFPBRC_BAD_PORT, raw, len);
         return;
     }
-    void *items = calloc(l.n ? l.n : 1, desc ? sizeof(struct ofp_port) : sizeof(struct ofp_port_stats));
+    size_t item = desc ? sizeof(struct ofp_port) : sizeof(struct ofp_port_stats);
+    void *items = calloc(l.n ? l.n : 1, item);
     size_t n = 0;
     if (items) {
         for (unsigned i = 0; i < l.n; i++) {
@@ -1013,8 +1016,7 @@ static void mp_ports(struct session *s, const struct ofp_msg *m, const void *raw
             else
                 port_counters(s->a, &l.p[i], (struct ofp_port_stats *)items + n++);
         }
-        send_multipart(s, m->xid, desc ? OFPMP_PORT_DESC : OFPMP_PORT_STATS, items, n,
-                       desc ? sizeof(struct ofp_port) : sizeof(struct ofp_port_stats));
+        send_multipart(s, m->xid, desc ? OFPMP_PORT_DESC : OFPMP_PORT_STATS, items, n, item);
     }
     free(items);
     free(l.p);
@@ -1036,7 +1038,8 @@ static void collect_group(void *arg, const struct sw_group_desc *g)
         return;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
-        void *p = c->desc ? realloc(c->d, cap * sizeof(*c->d)) : realloc(c->st, cap * sizeof(*c->st));
+        void *p = c->desc ? realloc(c->d, cap * sizeof(*c->d))
+                          : realloc(c->st, cap * sizeof(*c->st));
         if (!p) {
             c->failed = true;
             return;
@@ -1062,8 +1065,8 @@ static void collect_group(void *arg, const struct sw_group_desc *g)
             struct ofp_bucket *o = &d->buckets[b];
             struct ofp_instruction_list il;
             o->weight = g->type == SW_GROUP_SELECT ? g->buckets[b].weight : 0;
-            o->watch_port = g->buckets[b].watch_port == SW_GROUP_WATCH_NONE ? OFPP_ANY
-                                                                           : g->buckets[b].watch_port;
+            uint32_t wp = g->buckets[b].watch_port;
+            o->watch_port = wp == SW_GROUP_WATCH_NONE ? OFPP_ANY : wp;
             o->watch_group = g->buckets[b].watch_group == SW_GROUP_WATCH_NONE
                                  ? OFPG_ANY : g->buckets[b].watch_group;
             /* bucket actions: the 1.3 apply list */
@@ -1809,10 +1812,11 @@ static int controller_open(struct sw_ofagent *a, struct controller *c, const cha
     int rc = c->passive ? ofp_listener_create(a->r, target, &o, &callbacks, a, &c->l)
                         : ofp_conn_create(a->r, target, &o, &callbacks, a, &c->c);
     if (rc)
-        KK_LOGE(ofagent_log, "%s: cannot %s %s: %s", a->name, c->passive ? "listen on" : "connect to",
-                target, strerror(-rc));
+        KK_LOGE(ofagent_log, "%s: cannot %s %s: %s", a->name,
+                c->passive ? "listen on" : "connect to", target, strerror(-rc));
     else
-        KK_LOGI(ofagent_log, "%s: %s %s", a->name, c->passive ? "listening for controllers on" : "controller", target);
+        KK_LOGI(ofagent_log, "%s: %s %s", a->name,
+                c->passive ? "listening for controllers on" : "controller", target);
     return rc;
 }
 
