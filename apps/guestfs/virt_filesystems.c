@@ -166,7 +166,7 @@ static int write_row(struct out *o, const char *name, const char *type, const ch
                      const char *label, int mbr_id, int64_t size, const char *parent,
                      const char *uuid)
 {
-    char mbr[8], sz[32];
+    char mbr[16], sz[32];
     const char *s[NCOLS] = {name, type, vfs, label, NULL, NULL, parent, uuid};
     if (mbr_id >= 0) {
         snprintf(mbr, sizeof(mbr), "%02x", (unsigned)mbr_id);
