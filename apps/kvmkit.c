@@ -17,6 +17,7 @@
 #include "kk_version.h"
 #include "blk/blk_cli.h"
 #include "blkperf/blkperf.h"
+#include "guestfs/guestfs_cli.h"
 #include "img/img_cmd.h"
 #include "switch/switch_cli.h"
 #include "testpmd/testpmd.h"
@@ -47,6 +48,8 @@ static const struct command commands[] = {
      ofctl_help},
     {"appctl", "inspect kvmkit-switchd: MAC tables, megaflows, PMD stats, trace, bonds",
      appctl_main, appctl_help},
+    {"virt-filesystems", "list filesystems, partitions and devices in disk images",
+     virt_filesystems_main, virt_filesystems_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };
@@ -224,7 +227,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (wants_help(argc - 1, argv + 1) && cmd->run != cmd_rpc) {
+    /* rpc and the virt-* tools parse their own -h (virt-*: human-readable sizes). */
+    if (wants_help(argc - 1, argv + 1) && cmd->run != cmd_rpc &&
+        cmd->run != virt_filesystems_main) {
         cmd->help(stdout);
         return 0;
     }
