@@ -44,7 +44,7 @@ static const struct command commands[] = {
      blkperf_main, blkperf_help},
     {"vsctl", "configure kvmkit-switchd: bridges, ports, bonds, mirrors", vsctl_main,
      vsctl_help},
-    {"ofctl", "OpenFlow rules of a kvmkit-switchd bridge (ovs-ofctl syntax)", ofctl_main,
+    {"ofctl", "OpenFlow client for any switch or a kvmkit-switchd bridge (ovs-ofctl)", ofctl_main,
      ofctl_help},
     {"appctl", "inspect kvmkit-switchd: MAC tables, megaflows, PMD stats, trace, bonds",
      appctl_main, appctl_help},
@@ -64,7 +64,7 @@ static void usage(FILE *out)
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-17s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'kvmkit COMMAND --help' for a command's options.\n");
 }
 
