@@ -5,7 +5,7 @@
 tap_n=0
 tap_failed=0
 ok() {
-    local desc=$1
+    local desc=${1//$'\n'/ }   # one TAP line, whatever the description quotes
     shift
     tap_n=$((tap_n + 1))
     if "$@"; then

@@ -237,7 +237,7 @@ static void crash_at(const char *p, const struct geometry *g, enum op op, int st
     } else {
         state_after(&f, op, &e);
     }
-    print_message("  %s, %s, killed %s the switch: %s state, check clean\n", g->name,
+    print_message("# %s, %s, killed %s the switch: %s state, check clean\n", g->name,
                   op_names[op], stage ? "after" : "before", stage ? "new" : "old");
     expect_state(p, &e);
     /* The clusters the dead process wrote (or left unpunched) are reused;
@@ -423,7 +423,7 @@ static void test_sequences_stay_exact(void **state)
                 size_start = file_size(p);
         }
         uint64_t size_end = file_size(p);
-        print_message("  %s: file %" PRIu64 " bytes after the sequence, %" PRIu64
+        print_message("# %s: file %" PRIu64 " bytes after the sequence, %" PRIu64
                       " after one cycle, %" PRIu64 " after 40\n",
                       geo->name, size_mid, size_start, size_end);
         assert_true(size_end <= size_start + 16 * (uint64_t)geo->cluster_size);
