@@ -36,6 +36,18 @@ static char *cat(const char *a, const char *b)
     return p;
 }
 
+/* Paths built while making the trees, freed at teardown. */
+static char *paths[256];
+static size_t npaths;
+
+static char *tcat(const char *a, const char *b)
+{
+    char *p = cat(a, b);
+    assert_true(npaths < sizeof(paths) / sizeof(paths[0]));
+    paths[npaths++] = p;
+    return p;
+}
+
 static int run(const char *cmd)
 {
     int rc = system(cmd);
@@ -108,44 +120,44 @@ static void build_tree(const char *src)
     write_sparse(src, "sparse_start", 1, 5000, 0, 1 << 20, 2 << 20);
     write_sparse(src, "sparse_many", 24, 3000, 40000, 0, 24 * 40000 + 12345);
     write_sparse(src, "sparse_empty", 0, 1, 0, 0, 5 << 20);
-    write_sparse(src, "sparse_far", 2, 4096, 300 << 20, 8192, (300 << 20) + 16384);
+    write_sparse(src, "sparse_far", 2, 4096, 100 << 20, 8192, (100 << 20) + 16384);
 
-    char *d = cat(src, "dir");
+    char *d = tcat(src, "dir");
     assert_int_equal(mkdir(d, 0750), 0);
     write_file(d, "inner", 5000, 99);
-    assert_int_equal(symlink("inner", cat(d, "rel_link")) , 0);
-    char *deep = cat(d, "a");
+    assert_int_equal(symlink("inner", tcat(d, "rel_link")) , 0);
+    char *deep = tcat(d, "a");
     assert_int_equal(mkdir(deep, 0700), 0);
-    char *deeper = cat(deep, "b");
+    char *deeper = tcat(deep, "b");
     assert_int_equal(mkdir(deeper, 0777), 0);
     write_file(deeper, "leaf", 10, 5);
 
     /* Symlinks: fast (< 60 bytes), slow, dangling, absolute, to a dir, a loop. */
-    assert_int_equal(symlink("file_100", cat(src, "fast_link")), 0);
+    assert_int_equal(symlink("file_100", tcat(src, "fast_link")), 0);
     char longt[300];
     memset(longt, 'x', sizeof(longt) - 1);
     longt[sizeof(longt) - 1] = 0;
     memcpy(longt, "dir/", 4);
-    assert_int_equal(symlink(longt, cat(src, "slow_link")), 0);
-    assert_int_equal(symlink("/dir/a/b/leaf", cat(src, "abs_link")), 0);
-    assert_int_equal(symlink("dir/a", cat(src, "dir_link")), 0);
-    assert_int_equal(symlink("nowhere", cat(src, "dangling")), 0);
-    assert_int_equal(symlink("loop2", cat(src, "loop1")), 0);
-    assert_int_equal(symlink("loop1", cat(src, "loop2")), 0);
+    assert_int_equal(symlink(longt, tcat(src, "slow_link")), 0);
+    assert_int_equal(symlink("/dir/a/b/leaf", tcat(src, "abs_link")), 0);
+    assert_int_equal(symlink("dir/a", tcat(src, "dir_link")), 0);
+    assert_int_equal(symlink("nowhere", tcat(src, "dangling")), 0);
+    assert_int_equal(symlink("loop2", tcat(src, "loop1")), 0);
+    assert_int_equal(symlink("loop1", tcat(src, "loop2")), 0);
     char t60[61];
     memset(t60, 'y', 60);
     t60[60] = 0;
-    assert_int_equal(symlink(t60, cat(src, "link_60")), 0);
+    assert_int_equal(symlink(t60, tcat(src, "link_60")), 0);
 
     /* Hard links, modes, owners (with high 16 bits), special files. */
-    assert_int_equal(link(cat(src, "file_1024"), cat(src, "hard_1024")), 0);
-    assert_int_equal(chmod(cat(src, "file_1"), 04755), 0);
-    assert_int_equal(chmod(cat(src, "file_59"), 0600), 0);
-    assert_int_equal(lchown(cat(src, "file_61"), 1000, 1000), 0);
-    assert_int_equal(lchown(cat(src, "file_100"), 70000, 70001), 0);
-    assert_int_equal(lchown(cat(src, "fast_link"), 1234, 5678), 0);
-    assert_int_equal(mkfifo(cat(src, "fifo"), 0640), 0);
-    assert_int_equal(mknod(cat(src, "null"), S_IFCHR | 0666, makedev(1, 3)), 0);
+    assert_int_equal(link(tcat(src, "file_1024"), tcat(src, "hard_1024")), 0);
+    assert_int_equal(chmod(tcat(src, "file_1"), 04755), 0);
+    assert_int_equal(chmod(tcat(src, "file_59"), 0600), 0);
+    assert_int_equal(lchown(tcat(src, "file_61"), 1000, 1000), 0);
+    assert_int_equal(lchown(tcat(src, "file_100"), 70000, 70001), 0);
+    assert_int_equal(lchown(tcat(src, "fast_link"), 1234, 5678), 0);
+    assert_int_equal(mkfifo(tcat(src, "fifo"), 0640), 0);
+    assert_int_equal(mknod(tcat(src, "null"), S_IFCHR | 0666, makedev(1, 3)), 0);
 
     /* Extended attributes: small (in-inode) and large (xattr block). */
     set_xattr(src, "file_4096", "user.small", 10);
@@ -156,7 +168,7 @@ static void build_tree(const char *src)
     set_xattr(src, "file_60", "user.empty", 0);
 
     /* A directory big enough to be hashed (htree). */
-    char *big = cat(src, "big");
+    char *big = tcat(src, "big");
     assert_int_equal(mkdir(big, 0755), 0);
     for (int i = 0; i < BIG_DIR_FILES; i++) {
         char name[64];
@@ -169,7 +181,7 @@ static void build_tree(const char *src)
         close(fd);
         free(p);
     }
-    char *small = cat(src, "smalldir");
+    char *small = tcat(src, "smalldir");
     assert_int_equal(mkdir(small, 0755), 0);
     write_file(small, "s1", 10, 1);
     write_file(small, "s2", 20, 2);
@@ -178,7 +190,7 @@ static void build_tree(const char *src)
 /* mke2fs -d adds entries one by one with a linear search: short names keep it fast. */
 static void build_huge_dir(const char *tree)
 {
-    char *huge = cat(tree, "huge");
+    char *huge = tcat(tree, "huge");
     assert_int_equal(mkdir(huge, 0755), 0);
     for (int i = 0; i < HUGE_DIR_FILES; i++) {
         char name[16];
@@ -190,6 +202,29 @@ static void build_huge_dir(const char *tree)
         free(p);
     }
 }
+
+struct variant {
+    const char *name;
+    const char *mkfs; /* options for mke2fs */
+    bool huge;        /* with the 10,000-file directory; also read through qcow2 */
+    bool short_tail_holes;
+};
+
+static const struct variant variants[] = {
+    {"ext2-128", "-t ext2 -I 128", false, false},
+    {"ext3", "-t ext3", false, false},
+    {"ext4", "-t ext4", false, false},
+    {"ext4-4k", "-t ext4 -b 4096", true, false},
+    {"ext4-inline", "-t ext4 -O inline_data", false, true},
+    {"ext4-32bit", "-t ext4 -O ^64bit", false, false},
+    {"ext4-blockmap", "-t ext4 -O ^extent,^64bit", false, false},
+    {"ext4-meta_bg", "-t ext4 -O meta_bg,^resize_inode -b 1024", false, false},
+    {"ext4-64k", "-t ext4 -b 65536", false, false},
+};
+
+static char *huge_image;
+static char *make_image_cmd(const struct variant *v, bool background);
+#define HUGE_VARIANT 3
 
 static int setup(void **state)
 {
@@ -207,16 +242,31 @@ static int setup(void **state)
         src_huge = cat(tmp, "src_huge");
         build_tree(src_huge);
         build_huge_dir(src_huge);
+        huge_image = make_image_cmd(&variants[HUGE_VARIANT], true);
     }
     return 0;
 }
 
 static int teardown(void **state)
 {
+    if (huge_image) { /* its test did not run: let mke2fs finish before removing */
+        char *done = NULL;
+        if (asprintf(&done, "%s.done", huge_image) > 0) {
+            struct stat st;
+            for (int i = 0; i < 1200 && stat(done, &st) != 0; i++)
+                usleep(100000);
+        }
+        free(done);
+        free(huge_image);
+    }
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     run(cmd);
     free(tmp);
+    free(src_tree);
+    free(src_huge);
+    for (size_t i = 0; i < npaths; i++)
+        free(paths[i]);
     return 0;
 }
 
@@ -451,36 +501,47 @@ static void check_lookups(struct ext4_fs *fs)
     assert_int_equal(ino, EXT4_ROOT_INO);
 }
 
-struct variant {
-    const char *name;
-    const char *mkfs; /* options for mke2fs */
-    bool huge;        /* with the 10,000-file directory; also read through qcow2 */
-    bool short_tail_holes;
-};
 
-static const struct variant variants[] = {
-    {"ext2-128", "-t ext2 -I 128", false, false},
-    {"ext3", "-t ext3", false, false},
-    {"ext4", "-t ext4", false, false},
-    {"ext4-4k", "-t ext4 -b 4096", true, false},
-    {"ext4-inline", "-t ext4 -O inline_data", false, true},
-    {"ext4-32bit", "-t ext4 -O ^64bit", false, false},
-    {"ext4-blockmap", "-t ext4 -O ^extent,^64bit", false, false},
-    {"ext4-meta_bg", "-t ext4 -O meta_bg,^resize_inode -b 1024", false, false},
-    {"ext4-64k", "-t ext4 -b 65536", false, false},
-};
+#define IMAGE_MIB 128
 
-/* mke2fs -d writes linear directories: e2fsck -D then hashes the multi-block ones. */
-static char *make_image(const struct variant *v)
+/*
+ * mke2fs -d writes linear directories: e2fsck -D then hashes the multi-block
+ * ones. With @background the command runs in the background (mke2fs takes
+ * seconds for the 10,000-file directory) and writes "<img>.done";
+ * wait_image() waits for it.
+ */
+static char *make_image_cmd(const struct variant *v, bool background)
 {
     char *img = cat(tmp, v->name);
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof(cmd),
-             "mke2fs -q -F %s -N 12000 -E root_owner=0:0 -d '%s' '%s' 400M >/dev/null 2>&1 && "
-             "e2fsck -fyD '%s' >/dev/null 2>&1; [ $? -le 1 ]",
-             v->mkfs, v->huge ? src_huge : src_tree, img, img);
-    if (run(cmd) != 0)
-        fail_msg("mke2fs failed: %s", cmd);
+             "(mke2fs -q -F %s -N 12000 -E root_owner=0:0 -d '%s' '%s' %dM >/dev/null 2>&1 && "
+             "e2fsck -fyD '%s' >/dev/null 2>&1; [ $? -le 1 ] && echo ok > '%s.tmp'; "
+             "mv '%s.tmp' '%s.done' 2>/dev/null || touch '%s.done')%s",
+             v->mkfs, v->huge ? src_huge : src_tree, img, IMAGE_MIB, img, img, img, img, img,
+             background ? " </dev/null >/dev/null 2>&1 &" : "");
+    assert_int_equal(run(cmd), 0);
+    return img;
+}
+
+/* Wait (at most two minutes) for a background image; fails if mke2fs failed. */
+static void wait_image(const char *img)
+{
+    char *done = NULL;
+    assert_true(asprintf(&done, "%s.done", img) > 0);
+    struct stat st;
+    for (int i = 0; i < 1200 && stat(done, &st) != 0; i++)
+        usleep(100000);
+    if (stat(done, &st) != 0 || st.st_size == 0)
+        fail_msg("mke2fs failed for %s", img);
+    unlink(done);
+    free(done);
+}
+
+static char *make_image(const struct variant *v)
+{
+    char *img = make_image_cmd(v, false);
+    wait_image(img);
     return img;
 }
 
@@ -514,9 +575,17 @@ static uint32_t vfs_block_size(struct ext4_fs *fs)
     return vfs.block_size;
 }
 
+
 static void check_variant(const struct variant *v)
 {
-    char *img = make_image(v);
+    char *img;
+    if (v->huge) {
+        img = huge_image;
+        huge_image = NULL;
+        wait_image(img);
+    } else {
+        img = make_image(v);
+    }
     struct gf_dev *dev;
     char err[256];
     assert_int_equal(gf_dev_open_image(img, "raw", &dev, err, sizeof(err)), 0);
@@ -536,7 +605,7 @@ static void check_variant(const struct variant *v)
         assert_int_equal(ext4_lookup(fs, "/huge/h9999", 0, &ino), 0);
     struct ext4_statvfs vfs;
     assert_int_equal(ext4_statvfs(fs, &vfs), 0);
-    assert_int_equal(vfs.blocks * vfs.block_size, 400u << 20);
+    assert_int_equal(vfs.blocks * vfs.block_size, (uint64_t)IMAGE_MIB << 20);
     assert_int_equal(vfs.needs_recovery, 0);
     assert_true(vfs.free_blocks < vfs.blocks && vfs.free_inodes < vfs.inodes);
     assert_true(c.files > (v->huge ? 10300u : 300u) && c.links == 9 &&
