@@ -24,7 +24,11 @@ E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static
 # ovs-testcontroller as a real OpenFlow controller (tests/integration).
 SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroller python3-scapy tshark iperf3 iproute2 iputils-ping"
 
-PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS"
+# Guest filesystems (tests/unit/guestfs_ext4): mke2fs/e2fsck/debugfs make and
+# inspect the test images, setfattr/getfattr (attr) give the source trees xattrs.
+GUESTFS_PKGS="e2fsprogs attr"
+
+PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS $GUESTFS_PKGS"
 
 # The tests run private Open vSwitch instances (tests/lib/ovs.sh); the
 # package's system service must not run beside them (it would hold a PMD
