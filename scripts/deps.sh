@@ -24,9 +24,11 @@ E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static
 # ovs-testcontroller as a real OpenFlow controller (tests/integration).
 SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroller python3-scapy tshark iperf3 iproute2 iputils-ping"
 
-# lib/guestfs tests (tests/integration/guestfs_part_test.sh): partitioners
-# (sfdisk, sgdisk), mkfs.* and blkid to compare against.
-GUESTFS_PKGS="fdisk gdisk util-linux e2fsprogs dosfstools mtools xfsprogs btrfs-progs cryptsetup-bin"
+# lib/guestfs tests (tests/integration/guestfs_part_test.sh,
+# tests/unit/guestfs_ext4): partitioners (sfdisk, sgdisk), mkfs.*, blkid to
+# compare against, mke2fs/e2fsck/debugfs for the ext test images and
+# setfattr/getfattr (attr) to give the source trees xattrs.
+GUESTFS_PKGS="fdisk gdisk util-linux e2fsprogs dosfstools mtools xfsprogs btrfs-progs cryptsetup-bin attr"
 
 PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS $GUESTFS_PKGS"
 
