@@ -22,6 +22,7 @@
 #include "ofp_msg.h"
 #include "ofp_parse.h"
 #include "ofproto.h"
+#include "fake_meters.h"
 
 #define V10 OFP10_VERSION
 #define V13 OFP13_VERSION
@@ -35,37 +36,6 @@ static uint64_t test_clock(void *arg)
 }
 
 /* ---- a meter provider that records what the bridge asks for ---- */
-
-struct fake_meters {
-    bool used[8];
-    struct sw_meter_config cfg[8];
-    unsigned sets, dels;
-};
-
-static int fake_meter_set(void *arg, uint32_t *dp_id, const struct sw_meter_config *c)
-{
-    struct fake_meters *f = arg;
-    if (*dp_id == UINT32_MAX) {
-        uint32_t i = 0;
-        while (i < 8 && f->used[i])
-            i++;
-        if (i == 8)
-            return -ENOSPC;
-        *dp_id = i;
-        f->used[i] = true;
-    }
-    f->cfg[*dp_id] = *c;
-    f->sets++;
-    return 0;
-}
-
-static void fake_meter_del(void *arg, uint32_t dp_id)
-{
-    struct fake_meters *f = arg;
-    assert_true(dp_id < 8 && f->used[dp_id]);
-    f->used[dp_id] = false;
-    f->dels++;
-}
 
 /* Counters that name the datapath meter, so a reply shows which it read. */
 static int fake_meter_stats(void *arg, uint32_t dp_id, struct sw_meter_stats *out)

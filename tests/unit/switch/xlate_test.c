@@ -13,6 +13,7 @@
 #include "kk_test.h"
 #include "mac_learning.h"
 #include "ofproto.h"
+#include "fake_meters.h"
 
 static uint64_t now_ms = 1000000;
 
@@ -467,38 +468,6 @@ static void test_groups(void **state)
     sw_ofproto_dump_groups(ofp, SW_GROUP_WATCH_NONE, false, buf, sizeof(buf));
     assert_string_equal(buf, "");
     sw_ofproto_destroy(ofp);
-}
-
-/* A meter provider that records what the bridge asks of the datapath. */
-struct fake_meters {
-    bool used[8];
-    struct sw_meter_config cfg[8];
-    unsigned sets, dels;
-};
-
-static int fake_meter_set(void *arg, uint32_t *dp_id, const struct sw_meter_config *c)
-{
-    struct fake_meters *f = arg;
-    if (*dp_id == UINT32_MAX) {
-        uint32_t i = 0;
-        while (i < 8 && f->used[i])
-            i++;
-        if (i == 8)
-            return -ENOSPC;
-        *dp_id = i;
-        f->used[i] = true;
-    }
-    f->cfg[*dp_id] = *c;
-    f->sets++;
-    return 0;
-}
-
-static void fake_meter_del(void *arg, uint32_t dp_id)
-{
-    struct fake_meters *f = arg;
-    assert_true(dp_id < 8 && f->used[dp_id]);
-    f->used[dp_id] = false;
-    f->dels++;
 }
 
 static int fake_meter_stats(void *arg, uint32_t dp_id, struct sw_meter_stats *out)
