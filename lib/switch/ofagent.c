@@ -4,8 +4,8 @@
  *
  * Layout: sessions (one per UP channel, or a capture buffer for
  * sw_ofagent_handle), sending with the snoop copy, the request handlers by
- * message type, multipart replies (split at 64 KiB), asynchronous
- * messages, controllers and listeners, fail mode.
+ * message type (multipart replies: ofagent_mp.c), asynchronous messages,
+ * controllers and listeners, fail mode.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,92 +18,13 @@
 #include "kk_log.h"
 #include "kk_reactor.h"
 #include "ofagent.h"
+#include "ofagent_internal.h"
 #include "ofconv.h"
 #include "ofp_msg.h"
 #include "ofp_print.h"
 #include "pkt_proto.h"
 
 KK_LOG_COMPONENT(ofagent_log, "ofagent");
-
-#define MAX_CONTROLLERS 8
-#define DEFAULT_MISS_SEND_LEN 128
-#define ACTION_TEXT_MAX 16384
-
-/* Port description bits (same in 1.0 and 1.3). */
-#define OFPPS_LINK_DOWN 1u
-#define OFPPF_10GB_FD (1u << 6)
-#define OFPPF_COPPER_10 (1u << 7)    /* 1.0 */
-#define OFPPF_COPPER_13 (1u << 11)   /* 1.3 */
-#define OFPPR_ADD 0
-#define OFPPR_DELETE 1
-#define OFPPR_MODIFY 2
-/* Capabilities. */
-#define OFPC_FLOW_STATS 1u
-#define OFPC_TABLE_STATS 2u
-#define OFPC_PORT_STATS 4u
-#define OFPC_GROUP_STATS 8u   /* 1.3 */
-/* Port config bits a port-mod may change, per version. */
-#define PC_BITS_10 (SW_PC_PORT_DOWN | SW_PC_NO_RECV | SW_PC_NO_FLOOD | SW_PC_NO_FWD | \
-                    SW_PC_NO_PACKET_IN)
-#define PC_BITS_13 (SW_PC_PORT_DOWN | SW_PC_NO_RECV | SW_PC_NO_FWD | SW_PC_NO_PACKET_IN)
-/* Async message reasons (bit per reason). */
-#define ASYNC_ALL 0xffffffffu
-
-struct session {
-    struct sw_ofagent *a;
-    struct ofp_conn *c;          /* NULL: capture (sw_ofagent_handle) */
-    struct ofp_buf *capture;
-    uint8_t version;
-    bool controller;             /* an active channel to a controller */
-    bool snoop;                  /* on the snoop listener */
-    bool async_set;              /* the peer configured async (set-async) */
-    bool wants_packet_in;        /* tools: after set-config or set-async */
-    struct ofp_async_config async;
-    uint16_t miss_send_len;
-    uint16_t config_flags;
-    struct session *next;
-};
-
-struct controller {
-    char target[128];
-    bool passive;
-    struct ofp_conn *c;          /* active */
-    struct ofp_listener *l;      /* passive */
-};
-
-struct port_snap {
-    uint32_t ofport;
-    char name[64];
-    uint32_t config;
-    bool link_up;
-};
-
-struct sw_ofagent {
-    char name[64];
-    char sw_version[64];
-    struct sw_ofproto *ofp;
-    struct sw_dpif *dpif;
-    struct kk_reactor *r;
-    uint64_t dpid;
-    uint32_t versions;
-    char *mgmt_path, *snoop_path;
-    struct ofp_listener *mgmt, *snoop;
-    struct ofp_role_group *roles;
-    struct controller ctl[MAX_CONTROLLERS];
-    unsigned n_ctl;
-    enum sw_fail_mode fail_mode;
-    struct session *sessions;
-    unsigned n_snoopers;
-    struct port_snap *ports;
-    unsigned n_ports;
-    bool ports_known;
-    void (*changed)(void *arg, unsigned what);
-    void (*sync)(void *arg, bool stats);
-    bool (*port_mac)(void *arg, uint32_t ofport, uint8_t mac[6]);
-    void *arg;
-    struct ofp_buf out;          /* encoding scratch */
-    char text[ACTION_TEXT_MAX];  /* action text scratch (build_actions) */
-};
 
 /* ---- sending -------------------------------------------------------------- */
 
@@ -146,7 +67,7 @@ static int raw_send(struct session *s, const void *msg, size_t len, bool droppab
 }
 
 /* Encode @m (version and xid set by the caller) and send it. */
-static int send_msg(struct session *s, struct ofp_msg *m, bool droppable)
+int oa_send_msg(struct session *s, struct ofp_msg *m, bool droppable)
 {
     struct sw_ofagent *a = s->a;
     struct ofp_error err = {0};
@@ -160,7 +81,7 @@ static int send_msg(struct session *s, struct ofp_msg *m, bool droppable)
     return raw_send(s, a->out.data, a->out.len, droppable);
 }
 
-static void send_error(struct session *s, uint32_t xid, enum ofp_err e, const void *req,
+void oa_send_error(struct session *s, uint32_t xid, enum ofp_err e, const void *req,
                        size_t len)
 {
     struct sw_ofagent *a = s->a;
@@ -172,7 +93,7 @@ static void send_error(struct session *s, uint32_t xid, enum ofp_err e, const vo
             ofp_err_name(e));
 }
 
-static void init_reply(struct ofp_msg *m, const struct session *s, enum ofp_msg_type type,
+void oa_init_reply(struct ofp_msg *m, const struct session *s, enum ofp_msg_type type,
                        uint32_t xid)
 {
     memset(m, 0, sizeof(*m));
@@ -186,14 +107,14 @@ static void init_reply(struct ofp_msg *m, const struct session *s, enum ofp_msg_
  * @items, in as many messages as needed: each carries as many entries as
  * fit (OFPMPF_MORE on all but the last).
  */
-static void send_multipart(struct session *s, uint32_t xid, uint16_t type, void *items,
+void oa_send_multipart(struct session *s, uint32_t xid, uint16_t type, void *items,
                            size_t n, size_t size)
 {
     struct ofp_msg m;
     size_t done = 0, chunk = n ? n : 1;
     do {
         size_t k = n - done < chunk ? n - done : chunk;
-        init_reply(&m, s, OFP_MSG_MULTIPART_REPLY, xid);
+        oa_init_reply(&m, s, OFP_MSG_MULTIPART_REPLY, xid);
         m.u.multipart.type = type;
         m.u.multipart.list.any = items ? (uint8_t *)items + done * size : NULL;
         m.u.multipart.n = k;
@@ -206,7 +127,7 @@ static void send_multipart(struct session *s, uint32_t xid, uint16_t type, void 
             continue;
         }
         if (rc) {
-            send_error(s, xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, NULL, 0);
+            oa_send_error(s, xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, NULL, 0);
             return;
         }
         raw_send(s, s->a->out.data, s->a->out.len, false);
@@ -216,11 +137,6 @@ static void send_multipart(struct session *s, uint32_t xid, uint16_t type, void 
 
 /* ---- ports ---------------------------------------------------------------- */
 
-struct port_list {
-    struct sw_port_info *p;
-    unsigned n;
-};
-
 static void collect_port(void *arg, const struct sw_port_info *info)
 {
     struct port_list *l = arg;
@@ -228,7 +144,7 @@ static void collect_port(void *arg, const struct sw_port_info *info)
         l->p[l->n++] = *info;
 }
 
-static int ports_get(struct sw_ofagent *a, struct port_list *l)
+int oa_ports_get(struct sw_ofagent *a, struct port_list *l)
 {
     l->n = 0;
     l->p = malloc(SW_OFP_MAX_PORTS * sizeof(*l->p));
@@ -238,7 +154,7 @@ static int ports_get(struct sw_ofagent *a, struct port_list *l)
     return 0;
 }
 
-static void port_desc(struct sw_ofagent *a, uint8_t version, const struct sw_port_info *p,
+void oa_port_desc(struct sw_ofagent *a, uint8_t version, const struct sw_port_info *p,
                       struct ofp_port *o)
 {
     memset(o, 0, sizeof(*o));
@@ -257,7 +173,7 @@ static void port_desc(struct sw_ofagent *a, uint8_t version, const struct sw_por
     }
 }
 
-static bool port_exists(struct port_list *l, uint32_t ofport, struct sw_port_info **out)
+bool oa_port_exists(struct port_list *l, uint32_t ofport, struct sw_port_info **out)
 {
     for (unsigned i = 0; i < l->n; i++)
         if (l->p[i].ofport == ofport) {
@@ -327,11 +243,11 @@ static void handle_flow_mod(struct session *s, const struct ofp_msg *m, const vo
     bool v10 = s->version == OFP10_VERSION;
     enum ofp_err e = OFPERR_NONE;
     if (role_is_slave(s)) {
-        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
         return;
     }
     if (f->command > OFPFC_DELETE_STRICT) {
-        send_error(s, m->xid, OFPERR_OFPFMFC_BAD_COMMAND, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPFMFC_BAD_COMMAND, raw, len);
         return;
     }
     bool add = f->command == OFPFC_ADD;
@@ -343,23 +259,23 @@ static void handle_flow_mod(struct session *s, const struct ofp_msg *m, const vo
         fm.table_all = !add;
     } else if (f->table_id == OFPTT_ALL) {
         if (add) {
-            send_error(s, m->xid, OFPERR_OFPFMFC_BAD_TABLE_ID, raw, len);
+            oa_send_error(s, m->xid, OFPERR_OFPFMFC_BAD_TABLE_ID, raw, len);
             return;
         }
         fm.table_all = true;
     } else if (f->table_id >= SW_OFP_TABLES) {
-        send_error(s, m->xid, OFPERR_OFPFMFC_BAD_TABLE_ID, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPFMFC_BAD_TABLE_ID, raw, len);
         return;
     } else {
         fm.table_id = f->table_id;
     }
     if (v10 && (f->flags & OFPFF10_EMERG)) {
-        send_error(s, m->xid, OFPERR_OFPFMFC_UNSUPPORTED, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPFMFC_UNSUPPORTED, raw, len);
         return;
     }
     e = sw_match_from_ofp(&f->match, &fm.match, &fm.mask);
     if (e) {
-        send_error(s, m->xid, e, raw, len);
+        oa_send_error(s, m->xid, e, raw, len);
         return;
     }
     fm.priority = f->priority;
@@ -387,13 +303,13 @@ static void handle_flow_mod(struct session *s, const struct ofp_msg *m, const vo
         e = build_actions(s, v10 ? &f->actions : NULL, v10 ? NULL : &f->instructions, &fm.match,
                           &fm.mask, fm.table_all ? 0 : fm.table_id, false, &fm.actions);
         if (e) {
-            send_error(s, m->xid, e, raw, len);
+            oa_send_error(s, m->xid, e, raw, len);
             return;
         }
     }
     if (add && (f->flags & OFPFF_CHECK_OVERLAP) && sw_ofproto_flow_overlaps(a->ofp, &fm)) {
         sw_flow_mod_uninit(&fm);
-        send_error(s, m->xid, OFPERR_OFPFMFC_OVERLAP, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPFMFC_OVERLAP, raw, len);
         return;
     }
     static const enum sw_flow_mod_cmd cmds[] = {SW_FM_ADD, SW_FM_MODIFY, SW_FM_MODIFY_STRICT,
@@ -410,14 +326,14 @@ static void handle_flow_mod(struct session *s, const struct ofp_msg *m, const vo
     }
     sw_flow_mod_uninit(&fm);
     if (rc) {
-        send_error(s, m->xid, rc == -ENOMEM ? OFPERR_OFPFMFC_TABLE_FULL : OFPERR_OFPFMFC_UNKNOWN,
+        oa_send_error(s, m->xid, rc == -ENOMEM ? OFPERR_OFPFMFC_TABLE_FULL : OFPERR_OFPFMFC_UNKNOWN,
                    raw, len);
         return;
     }
     if (changed)
         notify(a, SW_OFAGENT_RULES);
     if (f->buffer_id != OFP_NO_BUFFER && !del)
-        send_error(s, m->xid, OFPERR_OFPBRC_BUFFER_UNKNOWN, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_BUFFER_UNKNOWN, raw, len);
 }
 
 /* ---- group-mod and meter-mod ------------------------------------------------ */
@@ -466,24 +382,24 @@ static void handle_group_mod(struct session *s, const struct ofp_msg *m, const v
 {
     const struct ofp_group_mod *g = &m->u.group_mod;
     if (role_is_slave(s)) {
-        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
         return;
     }
     if (g->command > OFPGC_DELETE) {
-        send_error(s, m->xid, OFPERR_OFPGMFC_BAD_COMMAND, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPGMFC_BAD_COMMAND, raw, len);
         return;
     }
     bool del = g->command == OFPGC_DELETE;
     if (g->group_id > OFPG_MAX && !(del && g->group_id == OFPG_ALL)) {
-        send_error(s, m->xid, OFPERR_OFPGMFC_INVALID_GROUP, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPGMFC_INVALID_GROUP, raw, len);
         return;
     }
     if (!del && g->type > OFPGT_FF) {
-        send_error(s, m->xid, OFPERR_OFPGMFC_BAD_TYPE, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPGMFC_BAD_TYPE, raw, len);
         return;
     }
     if (g->n_buckets > SW_GROUP_MAX_BUCKETS) {
-        send_error(s, m->xid, OFPERR_OFPGMFC_OUT_OF_BUCKETS, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPGMFC_OUT_OF_BUCKETS, raw, len);
         return;
     }
     struct txtbuf t = {.p = malloc(65536), .cap = 65536};
@@ -491,7 +407,7 @@ static void handle_group_mod(struct session *s, const struct ofp_msg *m, const v
     if (!t.p || !acts) {
         free(t.p);
         free(acts);
-        send_error(s, m->xid, OFPERR_OFPGMFC_OUT_OF_GROUPS, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPGMFC_OUT_OF_GROUPS, raw, len);
         return;
     }
     t.p[0] = '\0';
@@ -531,7 +447,7 @@ static void handle_group_mod(struct session *s, const struct ofp_msg *m, const v
     free(t.p);
     free(acts);
     if (e)
-        send_error(s, m->xid, e, raw, len);
+        oa_send_error(s, m->xid, e, raw, len);
 }
 
 static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const void *raw,
@@ -539,20 +455,20 @@ static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const v
 {
     const struct ofp_meter_mod *mm = &m->u.meter_mod;
     if (role_is_slave(s)) {
-        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
         return;
     }
     if (mm->command > OFPMC_DELETE) {
-        send_error(s, m->xid, OFPERR_OFPMMFC_BAD_COMMAND, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPMMFC_BAD_COMMAND, raw, len);
         return;
     }
     bool del = mm->command == OFPMC_DELETE;
     if (mm->meter_id == 0 || (mm->meter_id > OFPM_MAX && !(del && mm->meter_id == OFPM_ALL))) {
-        send_error(s, m->xid, OFPERR_OFPMMFC_INVALID_METER, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPMMFC_INVALID_METER, raw, len);
         return;
     }
     if (!del && ((mm->flags & OFPMF_KBPS) && (mm->flags & OFPMF_PKTPS))) {
-        send_error(s, m->xid, OFPERR_OFPMMFC_BAD_FLAGS, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPMMFC_BAD_FLAGS, raw, len);
         return;
     }
     char text[1024];
@@ -563,7 +479,7 @@ static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const v
             tput(&t, "meter=%" PRIu32, mm->meter_id);
     } else {
         if (!mm->n_bands || mm->n_bands > SW_METER_MAX_BANDS) {
-            send_error(s, m->xid, OFPERR_OFPMMFC_OUT_OF_BANDS, raw, len);
+            oa_send_error(s, m->xid, OFPERR_OFPMMFC_OUT_OF_BANDS, raw, len);
             return;
         }
         tput(&t, "meter=%" PRIu32 ",%s%s,bands=", mm->meter_id,
@@ -572,11 +488,11 @@ static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const v
         for (size_t i = 0; i < mm->n_bands; i++) {
             const struct ofp_meter_band *b = &mm->bands[i];
             if (b->type != OFPMBT_DROP) {
-                send_error(s, m->xid, OFPERR_OFPMMFC_BAD_BAND, raw, len);
+                oa_send_error(s, m->xid, OFPERR_OFPMMFC_BAD_BAND, raw, len);
                 return;
             }
             if (!b->rate) {
-                send_error(s, m->xid, OFPERR_OFPMMFC_BAD_RATE, raw, len);
+                oa_send_error(s, m->xid, OFPERR_OFPMMFC_BAD_RATE, raw, len);
                 return;
             }
             tput(&t, "%stype=drop,rate=%" PRIu32, i ? "," : "", b->rate);
@@ -598,7 +514,7 @@ static void handle_meter_mod(struct session *s, const struct ofp_msg *m, const v
                      : rc == -ENOENT                   ? OFPERR_OFPMMFC_UNKNOWN_METER
                      : rc == -ENOSPC || rc == -ENOTSUP ? OFPERR_OFPMMFC_OUT_OF_METERS
                                                        : OFPERR_OFPMMFC_BAD_BAND_VALUE;
-    send_error(s, m->xid, e, raw, len);
+    oa_send_error(s, m->xid, e, raw, len);
 }
 
 /* ---- port-mod, table-mod, packet-out ----------------------------------------- */
@@ -611,18 +527,18 @@ static void handle_port_mod(struct session *s, const struct ofp_msg *m, const vo
     struct sw_ofagent *a = s->a;
     const struct ofp_port_mod *pm = &m->u.port_mod;
     if (role_is_slave(s)) {
-        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
         return;
     }
     struct port_list l;
-    if (ports_get(a, &l)) {
-        send_error(s, m->xid, OFPERR_OFPPMFC_EPERM, raw, len);
+    if (oa_ports_get(a, &l)) {
+        oa_send_error(s, m->xid, OFPERR_OFPPMFC_EPERM, raw, len);
         return;
     }
     struct sw_port_info *p;
     enum ofp_err e = OFPERR_NONE;
     uint32_t bits = s->version == OFP10_VERSION ? PC_BITS_10 : PC_BITS_13;
-    if (!port_exists(&l, pm->port_no, &p)) {
+    if (!oa_port_exists(&l, pm->port_no, &p)) {
         e = OFPERR_OFPPMFC_BAD_PORT;
     } else {
         uint8_t mac[6] = {0};
@@ -634,7 +550,7 @@ static void handle_port_mod(struct session *s, const struct ofp_msg *m, const vo
     }
     free(l.p);
     if (e)
-        send_error(s, m->xid, e, raw, len);
+        oa_send_error(s, m->xid, e, raw, len);
     else
         KK_LOGI(ofagent_log, "%s: port %" PRIu32 " config now 0x%" PRIx32 " (mask 0x%" PRIx32
                 ") by OpenFlow port-mod", a->name, pm->port_no, pm->config & bits, pm->mask & bits);
@@ -646,29 +562,29 @@ static void handle_packet_out(struct session *s, const struct ofp_msg *m, const 
     struct sw_ofagent *a = s->a;
     const struct ofp_packet_out *po = &m->u.packet_out;
     if (role_is_slave(s)) {
-        send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
         return;
     }
     if (po->buffer_id != OFP_NO_BUFFER) {
-        send_error(s, m->xid, OFPERR_OFPBRC_BUFFER_UNKNOWN, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_BUFFER_UNKNOWN, raw, len);
         return;
     }
     struct port_list l;
-    if (ports_get(a, &l)) {
-        send_error(s, m->xid, OFPERR_OFPBRC_EPERM, raw, len);
+    if (oa_ports_get(a, &l)) {
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_EPERM, raw, len);
         return;
     }
     struct sw_port_info *in = NULL;
-    bool ok = port_exists(&l, po->in_port, &in) || po->in_port == OFPP_CONTROLLER ||
+    bool ok = oa_port_exists(&l, po->in_port, &in) || po->in_port == OFPP_CONTROLLER ||
               po->in_port == OFPP_ANY || po->in_port == OFPP_LOCAL;
     uint32_t in_dp = in && !in->is_bond ? in->dp_port : SW_DPIF_PORT_NONE;
     free(l.p);
     if (!ok) {
-        send_error(s, m->xid, OFPERR_OFPBRC_BAD_PORT, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_BAD_PORT, raw, len);
         return;
     }
     if (po->data.len < 14 || po->data.len > 65535) {
-        send_error(s, m->xid, OFPERR_OFPBRC_BAD_PACKET, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBRC_BAD_PACKET, raw, len);
         return;
     }
     struct pkt_flow pf;
@@ -682,7 +598,7 @@ static void handle_packet_out(struct session *s, const struct ofp_msg *m, const 
     struct sw_ofpacts *acts = NULL;
     enum ofp_err e = build_actions(s, &po->actions, NULL, &key, &exact, 0, true, &acts);
     if (e) {
-        send_error(s, m->xid, e, raw, len);
+        oa_send_error(s, m->xid, e, raw, len);
         return;
     }
     struct sw_odp_buf odp;
@@ -693,603 +609,7 @@ static void handle_packet_out(struct session *s, const struct ofp_msg *m, const 
         rc = sw_dpif_execute_bytes(a->dpif, po->data.data, po->data.len, in_dp, odp.data,
                                    odp.len);
     if (rc)
-        send_error(s, m->xid, OFPERR_OFPBAC_BAD_ARGUMENT, raw, len);
-}
-
-/* ---- multipart ------------------------------------------------------------- */
-
-/* A rule is selected by a flow/aggregate request when it is at least as
- * specific as the request's match (non-strict, as delete). */
-struct flow_sel {
-    struct session *s;
-    bool table_all;
-    uint8_t table_id;
-    struct sw_flow_key key;
-    struct sw_flow_mask mask;
-    uint32_t out_port, out_group;
-    uint64_t cookie, cookie_mask;
-    /* results */
-    struct ofp_flow_stats *flows;
-    size_t n, cap;
-    bool aggregate, failed;
-    struct ofp_aggregate_stats agg;
-    uint64_t now_ms;
-};
-
-static bool rule_selected(const struct flow_sel *f, const struct sw_rule_info *r)
-{
-    if (!f->table_all && r->table_id != f->table_id)
-        return false;
-    if ((r->cookie & f->cookie_mask) != (f->cookie & f->cookie_mask))
-        return false;
-    const uint64_t *rm = sw_flow_key_words(&r->mask.masks), *rk = sw_flow_key_words(&r->match);
-    const uint64_t *qm = sw_flow_key_words(&f->mask.masks), *qk = sw_flow_key_words(&f->key);
-    for (int w = 0; w < SW_FLOW_KEY_WORDS; w++)
-        if ((rm[w] & qm[w]) != qm[w] || ((rk[w] ^ qk[w]) & qm[w]))
-            return false;
-    return true;
-}
-
-static bool acts_output_to(const struct sw_ofpacts *a, uint8_t version, uint32_t port)
-{
-    struct ofp_action_list al;
-    struct ofp_instruction_list il;
-    if (sw_ofpacts_to_ofp(a, version, NULL, NULL, &al, &il))
-        return false;
-    bool hit = false;
-    for (size_t i = 0; i < al.n; i++)
-        hit |= al.actions[i].kind == OFPACT_OUTPUT && al.actions[i].port == port;
-    for (size_t j = 0; j < il.n; j++)
-        for (size_t i = 0; i < il.insts[j].actions.n; i++)
-            hit |= il.insts[j].actions.actions[i].kind == OFPACT_OUTPUT &&
-                   il.insts[j].actions.actions[i].port == port;
-    sw_ofconv_free_lists(&al, &il);
-    return hit;
-}
-
-static bool acts_use_group(const struct sw_ofpacts *a, uint32_t group)
-{
-    struct ofp_action_list al;
-    struct ofp_instruction_list il;
-    if (sw_ofpacts_to_ofp(a, OFP13_VERSION, NULL, NULL, &al, &il))
-        return false;
-    bool hit = false;
-    for (size_t j = 0; j < il.n; j++)
-        for (size_t i = 0; i < il.insts[j].actions.n; i++)
-            hit |= il.insts[j].actions.actions[i].kind == OFPACT_GROUP &&
-                   il.insts[j].actions.actions[i].group_id == group;
-    sw_ofconv_free_lists(&al, &il);
-    return hit;
-}
-
-static void collect_flow(void *arg, const struct sw_rule_info *r)
-{
-    struct flow_sel *f = arg;
-    if (f->failed || !rule_selected(f, r))
-        return;
-    uint8_t v = f->s->version;
-    if (f->out_port != OFPP_ANY && !acts_output_to(r->actions, v, f->out_port))
-        return;
-    if (f->out_group != OFPG_ANY && !acts_use_group(r->actions, f->out_group))
-        return;
-    if (f->aggregate) {
-        f->agg.packet_count += r->n_packets;
-        f->agg.byte_count += r->n_bytes;
-        f->agg.flow_count++;
-        return;
-    }
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        struct ofp_flow_stats *p = realloc(f->flows, cap * sizeof(*p));
-        if (!p) {
-            f->failed = true;
-            return;
-        }
-        f->flows = p;
-        f->cap = cap;
-    }
-    struct ofp_flow_stats *o = &f->flows[f->n];
-    memset(o, 0, sizeof(*o));
-    o->table_id = r->table_id;
-    sw_match_to_ofp(&r->match, &r->mask, &o->match);
-    if (v == OFP10_VERSION) {
-        /* what 1.0 cannot express (metadata, IPv6 ...) is left out */
-        uint8_t tmp[OFP10_MATCH_LEN];
-        if (ofp_match10_encode(&o->match, tmp) != OFPERR_NONE)
-            for (unsigned fld = 0; fld < OFP_OXM_N_FIELDS; fld++) {
-                struct ofp_match_fields one;
-                uint8_t val[16], msk[16];
-                ofp_match_init(&one);
-                if (ofp_match_get(&o->match, fld, val, msk)) {
-                    ofp_match_set(&one, fld, val, (o->match.masked >> fld) & 1 ? msk : NULL);
-                    if (ofp_match10_encode(&one, tmp) != OFPERR_NONE)
-                        ofp_match_clear(&o->match, fld);
-                }
-            }
-    }
-    uint64_t d = f->now_ms > r->created_ms ? f->now_ms - r->created_ms : 0;
-    o->duration_sec = (uint32_t)(d / 1000);
-    o->duration_nsec = (uint32_t)(d % 1000) * 1000000u;
-    o->priority = (uint16_t)r->priority;
-    o->idle_timeout = r->idle_timeout;
-    o->hard_timeout = r->hard_timeout;
-    if (v != OFP10_VERSION) {
-        if (r->flags & SW_OFP_FLAG_SEND_FLOW_REM)
-            o->flags |= OFPFF_SEND_FLOW_REM;
-        if (r->flags & SW_OFP_FLAG_NO_COUNTS)
-            o->flags |= OFPFF13_NO_PKT_COUNTS | OFPFF13_NO_BYT_COUNTS;
-    }
-    o->cookie = r->cookie;
-    o->packet_count = r->n_packets;
-    o->byte_count = r->n_bytes;
-    if (sw_ofpacts_to_ofp(r->actions, v, &r->match, &r->mask, &o->actions, &o->instructions)) {
-        f->failed = true;
-        return;
-    }
-    f->n++;
-}
-
-static void mp_flow(struct session *s, const struct ofp_msg *m, const void *raw, size_t len,
-                    bool aggregate)
-{
-    struct sw_ofagent *a = s->a;
-    const struct ofp_flow_stats_request *q = &m->u.multipart.u.flow_req;
-    struct flow_sel f;
-    memset(&f, 0, sizeof(f));
-    f.s = s;
-    f.aggregate = aggregate;
-    f.table_all = q->table_id == OFPTT_ALL;
-    f.table_id = q->table_id;
-    f.out_port = q->out_port;
-    f.out_group = s->version == OFP10_VERSION ? OFPG_ANY : q->out_group;
-    f.cookie = q->cookie;
-    f.cookie_mask = q->cookie_mask;
-    enum ofp_err e = sw_match_from_ofp(&q->match, &f.key, &f.mask);
-    if (e) {
-        send_error(s, m->xid, e, raw, len);
-        return;
-    }
-    if (a->sync)
-        a->sync(a->arg, true);   /* the counters follow the datapath */
-    /* rules' created_ms use the bridge clock */
-    f.now_ms = sw_ofproto_now_ms(a->ofp);
-    sw_ofproto_flow_dump(a->ofp, NULL, collect_flow, &f, NULL, 0);
-    if (f.failed) {
-        send_error(s, m->xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, raw, len);
-    } else if (aggregate) {
-        struct ofp_msg r;
-        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
-        r.u.multipart.type = OFPMP_AGGREGATE;
-        r.u.multipart.u.aggregate = f.agg;
-        send_msg(s, &r, false);
-    } else {
-        send_multipart(s, m->xid, OFPMP_FLOW, f.flows, f.n, sizeof(*f.flows));
-    }
-    for (size_t i = 0; i < f.n; i++)
-        sw_ofconv_free_lists(&f.flows[i].actions, &f.flows[i].instructions);
-    free(f.flows);
-}
-
-static void mp_tables(struct session *s, uint32_t xid)
-{
-    struct ofp_table_stats *t = calloc(SW_OFP_TABLES, sizeof(*t));
-    if (!t)
-        return;
-    for (unsigned i = 0; i < SW_OFP_TABLES; i++) {
-        struct sw_table_stats st = {0};
-        sw_ofproto_table_stats(s->a->ofp, i, &st);
-        t[i].table_id = (uint8_t)i;
-        snprintf(t[i].name, sizeof(t[i].name), "table%u", i);
-        t[i].wildcards = OFPFW10_ALL;
-        t[i].max_entries = 1000000;
-        t[i].active_count = st.active;
-        t[i].lookup_count = st.lookups;
-        t[i].matched_count = st.matched;
-    }
-    send_multipart(s, xid, OFPMP_TABLE, t, SW_OFP_TABLES, sizeof(*t));
-    free(t);
-}
-
-/* Table features: what every table supports (1.3). */
-static void mp_table_features(struct session *s, const struct ofp_msg *m, const void *raw,
-                              size_t len)
-{
-    if (m->u.multipart.n) {
-        /* a request that sets features: the pipeline is fixed */
-        send_error(s, m->xid, OFPERR_OFPTFFC_EPERM, raw, len);
-        return;
-    }
-    static uint64_t insts[] = {OFPIT_GOTO_TABLE, OFPIT_WRITE_METADATA, OFPIT_WRITE_ACTIONS,
-                                     OFPIT_APPLY_ACTIONS, OFPIT_CLEAR_ACTIONS, OFPIT_METER};
-    /* action types (1.3 numbers): output, push/pop vlan, group, set/dec nw ttl,
-     * set field */
-    static uint64_t actions[] = {0, 17, 18, 22, 23, 24, 25};
-    static const uint64_t setfields[] = {OFPXMT_ETH_DST, OFPXMT_ETH_SRC, OFPXMT_VLAN_VID,
-                                         OFPXMT_VLAN_PCP, OFPXMT_IP_DSCP, OFPXMT_IP_ECN,
-                                         OFPXMT_IPV4_SRC, OFPXMT_IPV4_DST, OFPXMT_TCP_SRC,
-                                         OFPXMT_TCP_DST, OFPXMT_UDP_SRC, OFPXMT_UDP_DST,
-                                         OFPXMT_SCTP_SRC, OFPXMT_SCTP_DST, OFPXMT_IPV6_SRC,
-                                         OFPXMT_IPV6_DST};
-    static const uint8_t match_fields[] = {
-        OFPXMT_IN_PORT, OFPXMT_METADATA, OFPXMT_ETH_DST, OFPXMT_ETH_SRC, OFPXMT_ETH_TYPE,
-        OFPXMT_VLAN_VID, OFPXMT_VLAN_PCP, OFPXMT_IP_DSCP, OFPXMT_IP_ECN, OFPXMT_IP_PROTO,
-        OFPXMT_IPV4_SRC, OFPXMT_IPV4_DST, OFPXMT_TCP_SRC, OFPXMT_TCP_DST, OFPXMT_UDP_SRC,
-        OFPXMT_UDP_DST, OFPXMT_SCTP_SRC, OFPXMT_SCTP_DST, OFPXMT_ICMPV4_TYPE,
-        OFPXMT_ICMPV4_CODE, OFPXMT_ARP_OP, OFPXMT_ARP_SPA, OFPXMT_ARP_TPA, OFPXMT_ARP_SHA,
-        OFPXMT_ARP_THA, OFPXMT_IPV6_SRC, OFPXMT_IPV6_DST, OFPXMT_IPV6_FLABEL,
-        OFPXMT_ICMPV6_TYPE, OFPXMT_ICMPV6_CODE, OFPXMT_IPV6_ND_TARGET, OFPXMT_IPV6_ND_SLL,
-        OFPXMT_IPV6_ND_TLL};
-    size_t nm = sizeof(match_fields), ns = sizeof(setfields) / sizeof(setfields[0]);
-    uint64_t *oxm = malloc((nm + ns) * sizeof(uint64_t));
-    uint64_t *next = malloc(SW_OFP_TABLES * sizeof(uint64_t));
-    struct ofp_table_features *tf = calloc(SW_OFP_TABLES, sizeof(*tf));
-    struct ofp_table_feature_prop *props = calloc(SW_OFP_TABLES * 8, sizeof(*props));
-    if (!oxm || !next || !tf || !props)
-        goto out;
-    for (size_t i = 0; i < nm; i++)
-        oxm[i] = (uint64_t)OFPXMC_OPENFLOW_BASIC << 16 | (uint64_t)match_fields[i] << 9 |
-                 ofp_oxm_field_len(match_fields[i]);
-    for (size_t i = 0; i < ns; i++)
-        oxm[nm + i] = (uint64_t)OFPXMC_OPENFLOW_BASIC << 16 | setfields[i] << 9 |
-                      ofp_oxm_field_len((enum ofp_oxm_field)setfields[i]);
-    for (unsigned i = 0; i < SW_OFP_TABLES; i++)
-        next[i] = i;
-    for (unsigned t = 0; t < SW_OFP_TABLES; t++) {
-        struct ofp_table_features *f = &tf[t];
-        struct ofp_table_feature_prop *p = &props[t * 8];
-        f->table_id = (uint8_t)t;
-        snprintf(f->name, sizeof(f->name), "table%u", t);
-        f->metadata_match = UINT64_MAX;
-        f->metadata_write = UINT64_MAX;
-        f->max_entries = 1000000;
-        f->props = p;
-        size_t n = 0;
-        p[n++] = (struct ofp_table_feature_prop){
-            /* the last table has no goto_table: its list starts after it */
-            .type = OFPTFPT_INSTRUCTIONS, .ids = t + 1 < SW_OFP_TABLES ? insts : insts + 1,
-            .n_ids = t + 1 < SW_OFP_TABLES ? 6 : 5};
-        p[n++] = (struct ofp_table_feature_prop){
-            .type = OFPTFPT_NEXT_TABLES, .ids = next + t + 1, .n_ids = SW_OFP_TABLES - t - 1};
-        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_WRITE_ACTIONS,
-                                                 .ids = actions, .n_ids = 7};
-        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_APPLY_ACTIONS,
-                                                 .ids = actions, .n_ids = 7};
-        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_MATCH, .ids = oxm, .n_ids = nm};
-        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_WILDCARDS, .ids = oxm,
-                                                 .n_ids = nm};
-        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_WRITE_SETFIELD,
-                                                 .ids = oxm + nm, .n_ids = ns};
-        p[n++] = (struct ofp_table_feature_prop){.type = OFPTFPT_APPLY_SETFIELD,
-                                                 .ids = oxm + nm, .n_ids = ns};
-        f->n_props = n;
-    }
-    send_multipart(s, m->xid, OFPMP_TABLE_FEATURES, tf, SW_OFP_TABLES, sizeof(*tf));
-out:
-    free(oxm);
-    free(next);
-    free(tf);
-    free(props);
-}
-
-static void port_counters(struct sw_ofagent *a, const struct sw_port_info *p,
-                          struct ofp_port_stats *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->port_no = p->ofport;
-    unsigned n = p->is_bond ? p->n_members : 1;
-    for (unsigned i = 0; a->dpif && i < n && i < 16; i++) {
-        struct sw_dpif_port_info in;
-        if (sw_dpif_port_query(a->dpif, p->is_bond ? p->members[i] : p->dp_port, &in))
-            continue;
-        o->rx_packets += in.rx_packets;
-        o->tx_packets += in.tx_packets;
-        o->rx_bytes += in.rx_bytes;
-        o->tx_bytes += in.tx_bytes;
-        o->rx_dropped += in.rx_drops;
-        o->tx_dropped += in.tx_drops;
-        o->rx_errors += in.rx_errors;
-        o->tx_errors += in.tx_errors;
-    }
-}
-
-static void mp_ports(struct session *s, const struct ofp_msg *m, const void *raw, size_t len,
-                     bool desc)
-{
-    struct port_list l;
-    if (ports_get(s->a, &l))
-        return;
-    uint32_t want = desc ? OFPP_ANY : m->u.multipart.u.port_no;
-    if (want != OFPP_ANY && !port_exists(&l, want, NULL)) {
-        free(l.p);
-        send_error(s, m->xid, OFPERR_OFPBRC_BAD_PORT, raw, len);
-        return;
-    }
-    size_t item = desc ? sizeof(struct ofp_port) : sizeof(struct ofp_port_stats);
-    void *items = calloc(l.n ? l.n : 1, item);
-    size_t n = 0;
-    if (items) {
-        for (unsigned i = 0; i < l.n; i++) {
-            if (want != OFPP_ANY && l.p[i].ofport != want)
-                continue;
-            if (desc)
-                port_desc(s->a, s->version, &l.p[i], (struct ofp_port *)items + n++);
-            else
-                port_counters(s->a, &l.p[i], (struct ofp_port_stats *)items + n++);
-        }
-        send_multipart(s, m->xid, desc ? OFPMP_PORT_DESC : OFPMP_PORT_STATS, items, n, item);
-    }
-    free(items);
-    free(l.p);
-}
-
-struct group_collect {
-    struct session *s;
-    bool desc;
-    struct ofp_group_desc *d;
-    struct ofp_group_stats *st;
-    size_t n, cap;
-    bool failed;
-};
-
-static void collect_group(void *arg, const struct sw_group_desc *g)
-{
-    struct group_collect *c = arg;
-    if (c->failed)
-        return;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        void *p = c->desc ? realloc(c->d, cap * sizeof(*c->d))
-                          : realloc(c->st, cap * sizeof(*c->st));
-        if (!p) {
-            c->failed = true;
-            return;
-        }
-        if (c->desc)
-            c->d = p;
-        else
-            c->st = p;
-        c->cap = cap;
-    }
-    if (c->desc) {
-        struct ofp_group_desc *d = &c->d[c->n];
-        memset(d, 0, sizeof(*d));
-        d->type = (uint8_t)g->type;   /* SW_GROUP_* has OpenFlow's numbering */
-        d->group_id = g->id;
-        d->buckets = calloc(g->n_buckets ? g->n_buckets : 1, sizeof(*d->buckets));
-        if (!d->buckets) {
-            c->failed = true;
-            return;
-        }
-        d->n_buckets = g->n_buckets;
-        for (unsigned b = 0; b < g->n_buckets; b++) {
-            struct ofp_bucket *o = &d->buckets[b];
-            struct ofp_instruction_list il;
-            o->weight = g->type == SW_GROUP_SELECT ? g->buckets[b].weight : 0;
-            uint32_t wp = g->buckets[b].watch_port;
-            o->watch_port = wp == SW_GROUP_WATCH_NONE ? OFPP_ANY : wp;
-            o->watch_group = g->buckets[b].watch_group == SW_GROUP_WATCH_NONE
-                                 ? OFPG_ANY : g->buckets[b].watch_group;
-            /* bucket actions: the 1.3 apply list */
-            if (sw_ofpacts_to_ofp(g->buckets[b].actions, OFP13_VERSION, NULL, NULL, &o->actions,
-                                  &il)) {
-                c->failed = true;
-            } else if (il.n) {
-                o->actions = il.insts[0].actions;
-                il.insts[0].actions = (struct ofp_action_list){0};
-            }
-            sw_ofconv_free_lists(NULL, &il);
-        }
-    } else {
-        struct ofp_group_stats *st = &c->st[c->n];
-        memset(st, 0, sizeof(*st));
-        st->group_id = g->id;
-        st->ref_count = g->ref_count;
-        st->packet_count = g->n_packets;
-        st->byte_count = g->n_bytes;
-        st->duration_sec = (uint32_t)(g->duration_ms / 1000);
-        st->duration_nsec = (uint32_t)(g->duration_ms % 1000) * 1000000u;
-        st->buckets = calloc(g->n_buckets ? g->n_buckets : 1, sizeof(*st->buckets));
-        if (!st->buckets) {
-            c->failed = true;
-            return;
-        }
-        st->n_buckets = g->n_buckets;
-        for (unsigned b = 0; b < g->n_buckets; b++) {
-            st->buckets[b].packet_count = g->buckets[b].n_packets;
-            st->buckets[b].byte_count = g->buckets[b].n_bytes;
-        }
-    }
-    c->n++;
-}
-
-static void mp_groups(struct session *s, const struct ofp_msg *m, bool desc)
-{
-    struct sw_ofagent *a = s->a;
-    if (a->sync)
-        a->sync(a->arg, true);
-    struct group_collect c = {.s = s, .desc = desc};
-    uint32_t id = desc || m->u.multipart.u.group_id == OFPG_ALL ? SW_GROUP_WATCH_NONE
-                                                                : m->u.multipart.u.group_id;
-    sw_ofproto_group_foreach(a->ofp, id, collect_group, &c);
-    if (c.failed)
-        send_error(s, m->xid, OFPERR_OFPBRC_MULTIPART_BUFFER_OVERFLOW, NULL, 0);
-    else if (desc)
-        send_multipart(s, m->xid, OFPMP_GROUP_DESC, c.d, c.n, sizeof(*c.d));
-    else
-        send_multipart(s, m->xid, OFPMP_GROUP, c.st, c.n, sizeof(*c.st));
-    for (size_t i = 0; i < c.n; i++) {
-        if (desc) {
-            for (size_t b = 0; b < c.d[i].n_buckets; b++)
-                free(c.d[i].buckets[b].actions.actions);
-            free(c.d[i].buckets);
-        } else {
-            free(c.st[i].buckets);
-        }
-    }
-    free(c.d);
-    free(c.st);
-}
-
-struct meter_collect {
-    bool config;
-    struct ofp_meter_config *cfg;
-    struct ofp_meter_stats *st;
-    struct ofp_meter_band *bands;
-    struct ofp_meter_band_stats *bstats;
-    size_t n, cap;
-};
-
-static void collect_meter(void *arg, const struct sw_meter_desc *d)
-{
-    struct meter_collect *c = arg;
-    if (c->n == c->cap)
-        return;
-    size_t i = c->n++;
-    if (c->config) {
-        struct ofp_meter_config *o = &c->cfg[i];
-        o->meter_id = d->id;
-        o->flags = (uint16_t)((d->cfg.pktps ? OFPMF_PKTPS : OFPMF_KBPS) |
-                              (d->burst ? OFPMF_BURST : 0) | OFPMF_STATS);
-        o->bands = &c->bands[i * SW_METER_MAX_BANDS];
-        o->n_bands = d->cfg.n_bands;
-        for (unsigned b = 0; b < d->cfg.n_bands; b++) {
-            o->bands[b].type = OFPMBT_DROP;
-            o->bands[b].rate = d->cfg.bands[b].rate;
-            o->bands[b].burst_size = d->burst ? d->cfg.bands[b].burst : 0;
-        }
-    } else {
-        struct ofp_meter_stats *o = &c->st[i];
-        o->meter_id = d->id;
-        o->flow_count = d->flow_count;
-        o->packet_in_count = d->stats.packets;
-        o->byte_in_count = d->stats.bytes;
-        o->duration_sec = (uint32_t)(d->duration_ms / 1000);
-        o->duration_nsec = (uint32_t)(d->duration_ms % 1000) * 1000000u;
-        o->bands = &c->bstats[i * SW_METER_MAX_BANDS];
-        o->n_bands = d->cfg.n_bands;
-        for (unsigned b = 0; b < d->cfg.n_bands; b++) {
-            o->bands[b].packet_band_count = d->stats.band_packets[b];
-            o->bands[b].byte_band_count = d->stats.band_bytes[b];
-        }
-    }
-}
-
-static void mp_meters(struct session *s, const struct ofp_msg *m, bool config)
-{
-    struct meter_collect c = {.config = config, .cap = SW_OFP_MAX_METERS};
-    c.cfg = calloc(c.cap, sizeof(*c.cfg));
-    c.st = calloc(c.cap, sizeof(*c.st));
-    c.bands = calloc(c.cap * SW_METER_MAX_BANDS, sizeof(*c.bands));
-    c.bstats = calloc(c.cap * SW_METER_MAX_BANDS, sizeof(*c.bstats));
-    if (c.cfg && c.st && c.bands && c.bstats) {
-        uint32_t id = m->u.multipart.u.meter_id == OFPM_ALL ? 0 : m->u.multipart.u.meter_id;
-        sw_ofproto_meter_foreach(s->a->ofp, id, collect_meter, &c);
-        if (config)
-            send_multipart(s, m->xid, OFPMP_METER_CONFIG, c.cfg, c.n, sizeof(*c.cfg));
-        else
-            send_multipart(s, m->xid, OFPMP_METER, c.st, c.n, sizeof(*c.st));
-    }
-    free(c.cfg);
-    free(c.st);
-    free(c.bands);
-    free(c.bstats);
-}
-
-static void handle_multipart(struct session *s, const struct ofp_msg *m, const void *raw,
-                             size_t len)
-{
-    struct ofp_msg r;
-    bool v10 = s->version == OFP10_VERSION;
-    switch (m->u.multipart.type) {
-    case OFPMP_DESC: {
-        struct ofp_desc_stats d;
-        memset(&d, 0, sizeof(d));
-        snprintf(d.mfr_desc, sizeof(d.mfr_desc), "kvmkit");
-        snprintf(d.hw_desc, sizeof(d.hw_desc), "kvmkit-switchd userspace datapath");
-        snprintf(d.sw_desc, sizeof(d.sw_desc), "%s", s->a->sw_version);
-        snprintf(d.serial_num, sizeof(d.serial_num), "None");
-        snprintf(d.dp_desc, sizeof(d.dp_desc), "bridge %s", s->a->name);
-        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
-        r.u.multipart.type = OFPMP_DESC;
-        r.u.multipart.u.desc = &d;
-        send_msg(s, &r, false);
-        return;
-    }
-    case OFPMP_FLOW:
-    case OFPMP_AGGREGATE:
-        mp_flow(s, m, raw, len, m->u.multipart.type == OFPMP_AGGREGATE);
-        return;
-    case OFPMP_TABLE:
-        mp_tables(s, m->xid);
-        return;
-    case OFPMP_PORT_STATS:
-    case OFPMP_PORT_DESC:
-        if (v10 && m->u.multipart.type == OFPMP_PORT_DESC)
-            break;
-        if (s->a->sync)
-            s->a->sync(s->a->arg, false);
-        mp_ports(s, m, raw, len, m->u.multipart.type == OFPMP_PORT_DESC);
-        return;
-    case OFPMP_QUEUE:
-        /* no QoS queues: an empty list */
-        send_multipart(s, m->xid, OFPMP_QUEUE, NULL, 0, sizeof(struct ofp_queue_stats));
-        return;
-    case OFPMP_TABLE_FEATURES:
-        if (v10)
-            break;
-        mp_table_features(s, m, raw, len);
-        return;
-    case OFPMP_GROUP:
-    case OFPMP_GROUP_DESC:
-        if (v10)
-            break;
-        mp_groups(s, m, m->u.multipart.type == OFPMP_GROUP_DESC);
-        return;
-    case OFPMP_GROUP_FEATURES:
-        if (v10)
-            break;
-        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
-        r.u.multipart.type = OFPMP_GROUP_FEATURES;
-        r.u.multipart.u.group_features.types = 0xf;
-        r.u.multipart.u.group_features.capabilities = 0x1 | 0x2 | 0x4 | 0x8;
-        for (int i = 0; i < 4; i++) {
-            r.u.multipart.u.group_features.max_groups[i] = 65536;
-            /* output, push/pop vlan, group, ttl, set_field */
-            r.u.multipart.u.group_features.actions[i] =
-                1u << 0 | 1u << 17 | 1u << 18 | 1u << 22 | 1u << 23 | 1u << 24 | 1u << 25;
-        }
-        send_msg(s, &r, false);
-        return;
-    case OFPMP_METER:
-    case OFPMP_METER_CONFIG:
-        if (v10)
-            break;
-        mp_meters(s, m, m->u.multipart.type == OFPMP_METER_CONFIG);
-        return;
-    case OFPMP_METER_FEATURES:
-        if (v10)
-            break;
-        init_reply(&r, s, OFP_MSG_MULTIPART_REPLY, m->xid);
-        r.u.multipart.type = OFPMP_METER_FEATURES;
-        r.u.multipart.u.meter_features.max_meter =
-            sw_ofproto_has_meters(s->a->ofp) ? SW_OFP_MAX_METERS : 0;
-        r.u.multipart.u.meter_features.band_types = 1u << OFPMBT_DROP;
-        r.u.multipart.u.meter_features.capabilities = OFPMF_KBPS | OFPMF_PKTPS | OFPMF_BURST |
-                                                      OFPMF_STATS;
-        r.u.multipart.u.meter_features.max_bands = SW_METER_MAX_BANDS;
-        send_msg(s, &r, false);
-        return;
-    case OFPMP_EXPERIMENTER: {
-        struct ofp_error e = {0};
-        ofp_experimenter_error(m, m->u.multipart.u.experimenter.experimenter ==
-                                      OFP_NICIRA_VENDOR_ID, &e);
-        send_error(s, m->xid, e.err, raw, len);
-        return;
-    }
-    default:
-        break;
-    }
-    send_error(s, m->xid, OFPERR_OFPBRC_BAD_MULTIPART, raw, len);
+        oa_send_error(s, m->xid, OFPERR_OFPBAC_BAD_ARGUMENT, raw, len);
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -1310,18 +630,18 @@ static void handle(struct session *s, const void *raw, size_t len)
     if (rc == -ENOMEM)
         return;
     if (rc) {
-        send_error(s, xid, err.err ? err.err : OFPERR_OFPBRC_BAD_TYPE, raw, len);
+        oa_send_error(s, xid, err.err ? err.err : OFPERR_OFPBRC_BAD_TYPE, raw, len);
         return;
     }
     if (m.version != s->version) {
-        send_error(s, xid, OFPERR_OFPBRC_BAD_VERSION, raw, len);
+        oa_send_error(s, xid, OFPERR_OFPBRC_BAD_VERSION, raw, len);
         ofp_msg_free(&m);
         return;
     }
     struct ofp_msg r;
     switch (m.type) {
     case OFP_MSG_FEATURES_REQUEST: {
-        init_reply(&r, s, OFP_MSG_FEATURES_REPLY, m.xid);
+        oa_init_reply(&r, s, OFP_MSG_FEATURES_REPLY, m.xid);
         struct ofp_features_reply *f = &r.u.features;
         f->datapath_id = a->dpid;
         f->n_buffers = 0;
@@ -1332,27 +652,27 @@ static void handle(struct session *s, const void *raw, size_t len)
         struct ofp_port *ports = NULL;
         if (s->version == OFP10_VERSION) {
             f->actions = 0x7ff;   /* output .. set_tp_dst; no enqueue */
-            if (ports_get(a, &l) == 0 && (ports = calloc(l.n ? l.n : 1, sizeof(*ports)))) {
+            if (oa_ports_get(a, &l) == 0 && (ports = calloc(l.n ? l.n : 1, sizeof(*ports)))) {
                 for (unsigned i = 0; i < l.n; i++)
-                    port_desc(a, s->version, &l.p[i], &ports[i]);
+                    oa_port_desc(a, s->version, &l.p[i], &ports[i]);
                 f->ports = ports;
                 f->n_ports = l.n;
             }
         }
-        send_msg(s, &r, false);
+        oa_send_msg(s, &r, false);
         free(ports);
         free(l.p);
         break;
     }
     case OFP_MSG_GET_CONFIG_REQUEST:
-        init_reply(&r, s, OFP_MSG_GET_CONFIG_REPLY, m.xid);
+        oa_init_reply(&r, s, OFP_MSG_GET_CONFIG_REPLY, m.xid);
         r.u.config.flags = s->config_flags;
         r.u.config.miss_send_len = s->miss_send_len;
-        send_msg(s, &r, false);
+        oa_send_msg(s, &r, false);
         break;
     case OFP_MSG_SET_CONFIG:
         if (m.u.config.flags & ~3u) {
-            send_error(s, m.xid, OFPERR_OFPSCFC_BAD_FLAGS, raw, len);
+            oa_send_error(s, m.xid, OFPERR_OFPSCFC_BAD_FLAGS, raw, len);
             break;
         }
         s->config_flags = m.u.config.flags;
@@ -1374,23 +694,23 @@ static void handle(struct session *s, const void *raw, size_t len)
         break;
     case OFP_MSG_TABLE_MOD:
         if (role_is_slave(s))
-            send_error(s, m.xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
+            oa_send_error(s, m.xid, OFPERR_OFPBRC_IS_SLAVE, raw, len);
         else if (m.u.table_mod.table_id >= SW_OFP_TABLES && m.u.table_mod.table_id != OFPTT_ALL)
-            send_error(s, m.xid, OFPERR_OFPTMFC_BAD_TABLE, raw, len);
+            oa_send_error(s, m.xid, OFPERR_OFPTMFC_BAD_TABLE, raw, len);
         else if (m.u.table_mod.config & ~3u)
-            send_error(s, m.xid, OFPERR_OFPTMFC_BAD_CONFIG, raw, len);
+            oa_send_error(s, m.xid, OFPERR_OFPTMFC_BAD_CONFIG, raw, len);
         break;
     case OFP_MSG_PACKET_OUT:
         handle_packet_out(s, &m, raw, len);
         break;
     case OFP_MSG_MULTIPART_REQUEST:
-        handle_multipart(s, &m, raw, len);
+        oa_handle_multipart(s, &m, raw, len);
         break;
     case OFP_MSG_BARRIER_REQUEST:
         if (a->sync)
             a->sync(a->arg, false);
-        init_reply(&r, s, OFP_MSG_BARRIER_REPLY, m.xid);
-        send_msg(s, &r, false);
+        oa_init_reply(&r, s, OFP_MSG_BARRIER_REPLY, m.xid);
+        oa_send_msg(s, &r, false);
         break;
     case OFP_MSG_ROLE_REQUEST: {
         enum ofp_conn_role now = OFP_CONN_ROLE_EQUAL;
@@ -1403,24 +723,24 @@ static void handle(struct session *s, const void *raw, size_t len)
         else if (m.u.role.role != OFPCR_ROLE_NOCHANGE)
             now = (enum ofp_conn_role)m.u.role.role;
         if (rrc) {
-            send_error(s, m.xid, rrc == -ESTALE ? OFPERR_OFPRRFC_STALE : OFPERR_OFPRRFC_BAD_ROLE,
+            oa_send_error(s, m.xid, rrc == -ESTALE ? OFPERR_OFPRRFC_STALE : OFPERR_OFPRRFC_BAD_ROLE,
                        raw, len);
             break;
         }
-        init_reply(&r, s, OFP_MSG_ROLE_REPLY, m.xid);
+        oa_init_reply(&r, s, OFP_MSG_ROLE_REPLY, m.xid);
         r.u.role.role = now;
         uint64_t gen = 0;
         if (a->roles)
             ofp_role_group_generation(a->roles, &gen);
         r.u.role.generation_id = gen;
-        send_msg(s, &r, false);
+        oa_send_msg(s, &r, false);
         update_miss(a);
         break;
     }
     case OFP_MSG_GET_ASYNC_REQUEST:
-        init_reply(&r, s, OFP_MSG_GET_ASYNC_REPLY, m.xid);
+        oa_init_reply(&r, s, OFP_MSG_GET_ASYNC_REPLY, m.xid);
         r.u.async = s->async;
-        send_msg(s, &r, false);
+        oa_send_msg(s, &r, false);
         break;
     case OFP_MSG_SET_ASYNC:
         s->async = m.u.async;
@@ -1431,7 +751,7 @@ static void handle(struct session *s, const void *raw, size_t len)
     case OFP_MSG_EXPERIMENTER: {
         struct ofp_error e = {0};
         ofp_experimenter_error(&m, ofp_is_nicira(&m, NULL), &e);
-        send_error(s, m.xid, e.err, raw, len);
+        oa_send_error(s, m.xid, e.err, raw, len);
         break;
     }
     case OFP_MSG_ERROR:
@@ -1443,7 +763,7 @@ static void handle(struct session *s, const void *raw, size_t len)
         break;
     default:
         /* messages a switch sends, never receives */
-        send_error(s, m.xid, OFPERR_OFPBRC_BAD_TYPE, raw, len);
+        oa_send_error(s, m.xid, OFPERR_OFPBRC_BAD_TYPE, raw, len);
         break;
     }
     ofp_msg_free(&m);
@@ -1611,7 +931,7 @@ void sw_ofagent_packet_in(struct sw_ofagent *a, uint32_t in_ofport, uint64_t coo
         if (!wants(s, 0, reason))
             continue;
         struct ofp_msg m;
-        init_reply(&m, s, OFP_MSG_PACKET_IN, 0);
+        oa_init_reply(&m, s, OFP_MSG_PACKET_IN, 0);
         struct ofp_packet_in *pi = &m.u.packet_in;
         pi->buffer_id = OFP_NO_BUFFER;
         pi->total_len = (uint16_t)len;
@@ -1626,7 +946,7 @@ void sw_ofagent_packet_in(struct sw_ofagent *a, uint32_t in_ofport, uint64_t coo
         }
         pi->data.data = frame;
         pi->data.len = len;
-        send_msg(s, &m, true);
+        oa_send_msg(s, &m, true);
     }
 }
 
@@ -1642,7 +962,7 @@ void sw_ofagent_flow_removed(void *agent, const struct sw_rule_info *rule, int r
         if (s->version == OFP10_VERSION && reason == SW_RR_GROUP_DELETE)
             continue;
         struct ofp_msg m;
-        init_reply(&m, s, OFP_MSG_FLOW_REMOVED, 0);
+        oa_init_reply(&m, s, OFP_MSG_FLOW_REMOVED, 0);
         struct ofp_flow_removed *fr = &m.u.flow_removed;
         sw_match_to_ofp(&rule->match, &rule->mask, &fr->match);
         fr->cookie = rule->cookie;
@@ -1656,7 +976,7 @@ void sw_ofagent_flow_removed(void *agent, const struct sw_rule_info *rule, int r
         fr->hard_timeout = rule->hard_timeout;
         fr->packet_count = rule->n_packets;
         fr->byte_count = rule->n_bytes;
-        send_msg(s, &m, false);
+        oa_send_msg(s, &m, false);
     }
 }
 
@@ -1666,10 +986,10 @@ static void send_port_status(struct sw_ofagent *a, uint8_t reason, const struct 
         if (!wants(s, 1, reason))
             continue;
         struct ofp_msg m;
-        init_reply(&m, s, OFP_MSG_PORT_STATUS, 0);
+        oa_init_reply(&m, s, OFP_MSG_PORT_STATUS, 0);
         m.u.port_status.reason = reason;
-        port_desc(a, s->version, p, &m.u.port_status.desc);
-        send_msg(s, &m, false);
+        oa_port_desc(a, s->version, p, &m.u.port_status.desc);
+        oa_send_msg(s, &m, false);
     }
 }
 
@@ -1677,7 +997,7 @@ static void send_port_status(struct sw_ofagent *a, uint8_t reason, const struct 
 static void ports_poll(struct sw_ofagent *a)
 {
     struct port_list l;
-    if (ports_get(a, &l))
+    if (oa_ports_get(a, &l))
         return;
     struct port_snap *snap = calloc(l.n ? l.n : 1, sizeof(*snap));
     if (!snap) {
