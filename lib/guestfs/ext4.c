@@ -40,6 +40,8 @@
 #define SB_R_BLOCKS_COUNT_HI 0x154
 #define SB_FREE_BLOCKS_HI 0x158
 #define SB_CHECKSUM_TYPE 0x175
+#define SB_JOURNAL_INUM 0xE0
+#define SB_OVERHEAD_CLUSTERS 0x248
 #define SB_BACKUP_BGS 0x24C
 #define SB_CHECKSUM_SEED 0x270
 #define SB_CHECKSUM 0x3FC
@@ -477,6 +479,46 @@ int ext4_stat(struct ext4_fs *fs, uint32_t ino, struct ext4_stat *st)
     return 0;
 }
 
+/* Descriptor blocks in group @g (ext4's bg_num_gdb): all of them after each
+ * superblock copy, or with meta_bg one in the first, second and last group
+ * of each meta group. */
+static uint64_t group_desc_blocks(const struct ext4_fs *fs, uint32_t g)
+{
+    uint32_t per_block = fs->block_size / fs->desc_size;
+    uint32_t first_meta_bg = le32(fs->sb + SB_FIRST_META_BG);
+    uint64_t gdb_count = ((uint64_t)fs->group_count + per_block - 1) / per_block;
+    if (!(fs->incompat & INCOMPAT_META_BG) || g / per_block < first_meta_bg) {
+        if (!group_has_super(fs, g))
+            return 0;
+        return (fs->incompat & INCOMPAT_META_BG) ? first_meta_bg : gdb_count;
+    }
+    uint32_t i = g % per_block;
+    return (i == 0 || i == 1 || i == per_block - 1) ? 1 : 0;
+}
+
+/* The blocks Linux counts as overhead and leaves out of statfs's f_blocks:
+ * s_overhead_clusters when set, otherwise the blocks before the first
+ * group, each group's superblock copy, descriptor blocks, two bitmaps and
+ * inode table, and an internal journal. */
+static uint64_t overhead(struct ext4_fs *fs)
+{
+    uint32_t stored = le32(fs->sb + SB_OVERHEAD_CLUSTERS);
+    if (stored)
+        return stored;
+    uint64_t itb = ((uint64_t)fs->inodes_per_group * fs->inode_size + fs->block_size - 1) /
+                   fs->block_size;
+    uint64_t total = fs->first_data_block;
+    for (uint32_t g = 0; g < fs->group_count; g++)
+        total += (group_has_super(fs, g) ? 1 : 0) + group_desc_blocks(fs, g) + itb + 2;
+    uint32_t jino = le32(fs->sb + SB_JOURNAL_INUM);
+    if ((fs->compat & COMPAT_HAS_JOURNAL) && jino) {
+        struct ext4_inode in;
+        if (ext4__read_inode(fs, jino, &in) == 0)
+            total += in.size / fs->block_size;
+    }
+    return total;
+}
+
 int ext4_statvfs(struct ext4_fs *fs, struct ext4_statvfs *out)
 {
     if (!fs || !out)
@@ -503,5 +545,14 @@ int ext4_statvfs(struct ext4_fs *fs, struct ext4_statvfs *out)
     memcpy(out->uuid, sb + SB_UUID, 16);
     memcpy(out->label, sb + SB_VOLUME_NAME, 16);
     out->label[16] = 0;
+    for (uint32_t g = 0; g < fs->group_count; g++) {
+        out->group_free_blocks += fs->groups[g].free_blocks;
+        out->group_free_inodes += fs->groups[g].free_inodes;
+    }
+    out->overhead_blocks = overhead(fs);
+    /* Linux keeps 2% of the blocks (at most 4096) back for delayed
+     * allocation on filesystems with extents. */
+    uint64_t resv = (fs->incompat & INCOMPAT_EXTENTS) ? fs->blocks_count / 50 : 0;
+    out->reserved_blocks = reserved + (resv > 4096 ? 4096 : resv);
     return 0;
 }

@@ -78,6 +78,11 @@ struct ext4_statvfs {
     int csum;            /* metadata_csum (2), gdt_csum (1) or none (0) */
     uint8_t uuid[16];
     char label[17];
+    /* What Linux's statfs(2) works from (fs.c uses these): */
+    uint64_t overhead_blocks;   /* metadata blocks not counted in f_blocks */
+    uint64_t group_free_blocks; /* free blocks summed over group descriptors */
+    uint64_t group_free_inodes; /* free inodes summed over group descriptors */
+    uint64_t reserved_blocks;   /* for root (r_blocks) + the delalloc reserve */
 };
 
 struct ext4_dirent {
@@ -112,6 +117,13 @@ int ext4_statvfs(struct ext4_fs *fs, struct ext4_statvfs *out);
  * EXT4_LOOKUP_NOFOLLOW a symlink in the last component is not followed.
  */
 int ext4_lookup(struct ext4_fs *fs, const char *path, unsigned flags, uint32_t *ino);
+
+/*
+ * Look up one name (@len bytes, no '/') in directory @dir; "." and ".."
+ * are the directory's own entries. -ENOENT, -ENOTDIR, -ENAMETOOLONG.
+ */
+int ext4_lookup_child(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
+                      uint32_t *ino);
 
 int ext4_stat(struct ext4_fs *fs, uint32_t ino, struct ext4_stat *st);
 

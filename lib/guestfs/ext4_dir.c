@@ -222,6 +222,30 @@ static int find_cb(void *arg, const struct ext4_dirent *de)
     return 0;
 }
 
+int ext4_lookup_child(struct ext4_fs *fs, uint32_t dir, const char *name, size_t len,
+                      uint32_t *ino)
+{
+    if (!fs || !name || !ino || !len)
+        return -EINVAL;
+    if (len > EXT4_NAME_MAX)
+        return -ENAMETOOLONG;
+    struct ext4_inode in;
+    int rc = ext4__read_inode(fs, dir, &in);
+    if (rc < 0)
+        return rc;
+    if (!S_ISDIR(in.mode))
+        return ext4__fail(fs, -ENOTDIR, "inode %u: not a directory", dir);
+    struct find_arg f = {name, len, 0};
+    rc = iterate(fs, &in, true, find_cb, &f);
+    if (rc < 0)
+        return rc;
+    if (!f.ino)
+        return ext4__fail(fs, -ENOENT, "%.*s: no such entry in directory inode %u", (int)len,
+                          name, dir);
+    *ino = f.ino;
+    return 0;
+}
+
 int ext4_readlink(struct ext4_fs *fs, uint32_t ino, char *buf, size_t len)
 {
     if (!fs || !buf)
