@@ -97,6 +97,16 @@ static void add_warning(struct gfs_handle *h, const char *msg)
         h->nwarnings++;
 }
 
+void gfs_add_warning(struct gfs_handle *h, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    add_warning(h, msg);
+}
+
 int gfs_add_drive(struct gfs_handle *h, const char *path, const char *format)
 {
     if (!h || !path)

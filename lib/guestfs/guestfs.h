@@ -86,6 +86,9 @@ const struct gfs_part_table *gfs_disk_table(const struct gfs_handle *h, unsigned
 size_t gfs_nwarnings(const struct gfs_handle *h);
 const char *gfs_warning(const struct gfs_handle *h, size_t i);
 
+/* Add a warning (kept until the handle is freed). */
+void gfs_add_warning(struct gfs_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Devices in libguestfs's order: /dev/sda, /dev/sda1, /dev/sda2, /dev/sdb, ... */
 size_t gfs_ndevices(const struct gfs_handle *h);
 const struct gfs_device *gfs_device_at(const struct gfs_handle *h, size_t i);
