@@ -135,6 +135,37 @@ int gfs_add_drive(struct gfs_handle *h, const char *path, const char *format)
     return 0;
 }
 
+int gfs_add_device(struct gfs_handle *h, struct gf_dev *dev)
+{
+    if (!h || !dev) {
+        gf_dev_close(dev);
+        return -EINVAL;
+    }
+    int rc = 0;
+    struct disk *d = NULL;
+    if (h->launched)
+        rc = gfs_set_error(h, -EBUSY, "add-drive: %s: the handle is already launched",
+                           gf_dev_name(dev));
+    else if (h->ndisks >= GFS_MAX_DISKS)
+        rc = gfs_set_error(h, -ENOSPC, "add-drive: %s: too many disks", gf_dev_name(dev));
+    else if (!(d = realloc(h->disks, (h->ndisks + 1) * sizeof(*d))))
+        rc = -ENOMEM;
+    if (rc < 0) {
+        gf_dev_close(dev);
+        return rc;
+    }
+    h->disks = d;
+    d = &h->disks[h->ndisks];
+    memset(d, 0, sizeof(*d));
+    if (!(d->path = strdup(gf_dev_name(dev)))) {
+        gf_dev_close(dev);
+        return -ENOMEM;
+    }
+    d->dev = dev;
+    h->ndisks++;
+    return 0;
+}
+
 /* sda, sdb, ..., sdz, sdaa, ... as Linux names SCSI disks. */
 static void disk_name(unsigned i, char *buf, size_t len)
 {

@@ -73,6 +73,13 @@ const char *gfs_last_error(const struct gfs_handle *h);
  */
 int gfs_add_drive(struct gfs_handle *h, const char *path, const char *format);
 
+/*
+ * Add a device that is already open (a memory image in tests and fuzz
+ * targets). The handle takes @dev over and closes it when freed, also on
+ * error.
+ */
+int gfs_add_device(struct gfs_handle *h, struct gf_dev *dev);
+
 /* Read the partition tables and probe every device. A disk with a
  * malformed table is kept as a whole disk (its error in the warnings). */
 int gfs_launch(struct gfs_handle *h);
