@@ -193,10 +193,14 @@ static int ext_statvfs(void *priv, struct gfs_statvfs *st)
     st->bavail = st->bfree > sv.reserved_blocks ? st->bfree - sv.reserved_blocks : 0;
     st->files = sv.inodes;
     st->ffree = st->favail = sv.group_free_inodes;
-    uint32_t u[4];
-    memcpy(u, sv.uuid, sizeof(u));
-    st->fsid = (uint64_t)(u[0] ^ u[1]) | (uint64_t)(u[2] ^ u[3]) << 32;
-    st->flag = ST_RDONLY;
+    /* Linux: the two little-endian 64-bit halves of the UUID, xored. */
+    uint64_t lo = 0, hi = 0;
+    for (int i = 7; i >= 0; i--) {
+        lo = lo << 8 | sv.uuid[i];
+        hi = hi << 8 | sv.uuid[8 + i];
+    }
+    st->fsid = lo ^ hi;
+    st->flag = ST_RDONLY | ST_RELATIME; /* as a read-only mount with default options */
     st->namemax = sv.name_max;
     return 0;
 }
