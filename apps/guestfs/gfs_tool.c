@@ -16,6 +16,7 @@
 #endif
 
 #include "gfs_tool.h"
+#include "kk_log.h"
 
 #define CHUNK (1u << 20)
 
@@ -469,4 +470,10 @@ const struct gfs_device *tool_fs_device(struct gfs_handle *h, const struct gfs_f
             return m->device;
     }
     return NULL;
+}
+
+void tool_quiet_logs(bool verbose)
+{
+    if (!verbose)
+        kk_log_set_level(KK_LOG_ERR);
 }

@@ -118,6 +118,10 @@ char tool_type_char(uint32_t mode);
  * extended minors). */
 void tool_device_number(const struct gfs_device *device, unsigned *major, unsigned *minor);
 
+/* Unless @verbose, only errors from kvmkit's logging (lib/image warns about
+ * what the tools already report as their error). */
+void tool_quiet_logs(bool verbose);
+
 /* The device holding @fs in the handle (NULL if none). */
 const struct gfs_device *tool_fs_device(struct gfs_handle *h, const struct gfs_fs *fs);
 

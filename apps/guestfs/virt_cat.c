@@ -115,6 +115,7 @@ int virt_cat_main(int argc, char **argv)
         fprintf(stderr, PROG ": error: you must specify at least one -a option.\n");
         goto usage;
     }
+    tool_quiet_logs(o.verbose);
     if (gfs_opts_open(&o, true, &h, NULL) < 0) {
         gfs_opts_free(&o);
         return 1;

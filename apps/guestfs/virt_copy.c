@@ -155,6 +155,7 @@ static int parse(const char *prog, void (*help)(FILE *), int argc, char **argv,
             return 2;
         }
     }
+    tool_quiet_logs(a->o.verbose);
     a->pos = argv + optind;
     a->npos = argc - optind;
     if (!a->o.ndrives) {

@@ -233,6 +233,7 @@ int virt_df_main(int argc, char **argv)
                              "(libvirt guests are not read)\n");
         goto usage;
     }
+    tool_quiet_logs(o.verbose);
     if (gfs_opts_open(&o, false, &h, NULL) < 0) {
         gfs_opts_free(&o);
         return 1;

@@ -273,6 +273,7 @@ int virt_filesystems_main(int argc, char **argv)
     size_t ndisks = 0;
     const char *format = NULL;
     int status = 0;
+    tool_quiet_logs(false);
     if (gfs_handle_new(&h) < 0) {
         fprintf(stderr, "kvmkit virt-filesystems: out of memory\n");
         return 1;

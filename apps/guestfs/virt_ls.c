@@ -518,6 +518,7 @@ int virt_ls_main(int argc, char **argv)
         gfs_opts_free(&o);
         return 1;
     }
+    tool_quiet_logs(o.verbose);
     if (gfs_opts_open(&o, true, &l.h, NULL) < 0) {
         gfs_opts_free(&o);
         return 1;
