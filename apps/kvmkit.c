@@ -50,6 +50,8 @@ static const struct command commands[] = {
      appctl_main, appctl_help},
     {"virt-filesystems", "list filesystems, partitions and devices in disk images",
      virt_filesystems_main, virt_filesystems_help},
+    {"fish", "a guestfish-compatible shell over disk images (read-only, in-process)", fish_main,
+     fish_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };
@@ -227,9 +229,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* rpc and the virt-* tools parse their own -h (virt-*: human-readable sizes). */
+    /* rpc and the virt-* tools parse their own -h (virt-*: human-readable sizes; fish:
+     * -h lists its commands, and "help" is one of them). */
     if (wants_help(argc - 1, argv + 1) && cmd->run != cmd_rpc &&
-        cmd->run != virt_filesystems_main) {
+        cmd->run != virt_filesystems_main && cmd->run != fish_main) {
         cmd->help(stdout);
         return 0;
     }

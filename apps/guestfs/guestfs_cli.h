@@ -11,4 +11,8 @@
 int virt_filesystems_main(int argc, char **argv);
 void virt_filesystems_help(FILE *out);
 
+/* kvmkit fish: a guestfish-compatible shell (apps/guestfs/fish*.c) */
+int fish_main(int argc, char **argv);
+void fish_help(FILE *out);
+
 #endif
