@@ -180,6 +180,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Byte order, as the appliance's C locale sorts; v may be NULL when n is 0. */
+static void sort_strings(char **v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof(v[0]), cmp_str);
+}
+
 static void free_list(struct dir_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -227,7 +234,7 @@ static int tar_tree(struct fish *f, const struct fish_cmd *c, struct tar *t, con
         free_list(&l);
         return fish_daemon_error(f, c, "%s", gfs_last_error(f->h));
     }
-    qsort(l.v, l.n, sizeof(l.v[0]), cmp_str);
+    sort_strings(l.v, l.n);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         char p[GFS_PATH_MAX], n[GFS_PATH_MAX];
         join(p, sizeof(p), path, l.v[i]);
@@ -331,7 +338,7 @@ static int copy_tree(struct fish *f, const struct fish_cmd *c, const char *path,
     int rc = depth > 256 ? 0 : gfs_readdir(f->h, path, collect, &l);
     if (rc < 0)
         rc = fish_error(f, "%s", gfs_last_error(f->h));
-    qsort(l.v, l.n, sizeof(l.v[0]), cmp_str);
+    sort_strings(l.v, l.n);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         char p[GFS_PATH_MAX], lp[GFS_PATH_MAX * 2];
         join(p, sizeof(p), path, l.v[i]);

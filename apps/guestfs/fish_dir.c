@@ -62,6 +62,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Byte order, as the appliance's C locale sorts; v may be NULL when n is 0. */
+static void sort_strings(char **v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof(v[0]), cmp_str);
+}
+
 /* The sorted entries of directory @path, or the error printed. */
 static int list_dir(struct fish *f, const struct fish_cmd *c, const char *path, struct names *l)
 {
@@ -73,7 +80,7 @@ static int list_dir(struct fish *f, const struct fish_cmd *c, const char *path, 
             return fish_daemon_error(f, c, "opendir: %s: %s", path, fish_strerror(rc));
         return fish_daemon_error(f, c, "%s", rc < 0 ? gfs_last_error(f->h) : strerror(ENOMEM));
     }
-    qsort(l->v, l->n, sizeof(l->v[0]), cmp_str);
+    sort_strings(l->v, l->n);
     return 0;
 }
 
@@ -235,7 +242,7 @@ CMD(cmd_ll)
         free_names(&l);
         return fish_daemon_error(f, c, "%s", strerror(ENOMEM));
     }
-    qsort(l.v, l.n, sizeof(l.v[0]), cmp_str);
+    sort_strings(l.v, l.n);
     struct ll_row *rows = calloc(l.n, sizeof(*rows));
     size_t n = 0;
     int rc = rows ? 0 : -1;
@@ -275,7 +282,7 @@ static int walk(struct fish *f, const char *dir, const char *rel, struct names *
         free_names(&l);
         return rc < 0 ? rc : l.err;
     }
-    qsort(l.v, l.n, sizeof(l.v[0]), cmp_str);
+    sort_strings(l.v, l.n);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         char path[GFS_PATH_MAX], r[GFS_PATH_MAX];
         join(path, sizeof(path), dir, l.v[i]);
@@ -311,7 +318,7 @@ static int find_names(struct fish *f, const struct fish_cmd *c, const char *dir,
         free_names(out);
         return fish_daemon_error(f, c, "%s", gfs_last_error(f->h));
     }
-    qsort(out->v, out->n, sizeof(out->v[0]), cmp_str);
+    sort_strings(out->v, out->n);
     return 0;
 }
 
@@ -683,8 +690,13 @@ CMD(cmd_df)
 {
     (void)argc, (void)argv;
     bool h = strcmp(c->name, "df-h") == 0;
-    if (fish_need_root(f, c) < 0)
-        return -1;
+    bool root = false;
+    for (size_t i = 0; i < gfs_nmounts(f->h); i++)
+        root |= strcmp(gfs_mount_at(f->h, i)->mountpoint, "/") == 0;
+    /* the check is in the daemon's do_df/do_df_h, not in a stub */
+    if (!root)
+        return fish_daemon_error(f, c, "do_%s: you must call 'mount' first to mount the root "
+                                       "filesystem", h ? "df_h" : "df");
     char rows[64][6][96];
     size_t n = 0;
     snprintf(rows[n][0], 96, "Filesystem");
