@@ -57,6 +57,8 @@ static const struct command commands[] = {
     {"virt-tar-out", "pack a directory of a disk image into a tarball", virt_tar_out_main,
      virt_tar_out_help},
     {"virt-df", "free space on the filesystems of disk images", virt_df_main, virt_df_help},
+    {"fish", "a guestfish-compatible shell over disk images (read-only, in-process)", fish_main,
+     fish_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };
@@ -66,7 +68,8 @@ static bool parses_own_help(const struct command *cmd)
 {
     return cmd->run == virt_filesystems_main || cmd->run == virt_ls_main ||
            cmd->run == virt_cat_main || cmd->run == virt_copy_out_main ||
-           cmd->run == virt_tar_out_main || cmd->run == virt_df_main;
+           cmd->run == virt_tar_out_main || cmd->run == virt_df_main ||
+           cmd->run == fish_main; /* fish: -h lists its commands, "help" is one */
 }
 
 static void usage(FILE *out)

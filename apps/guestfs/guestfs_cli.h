@@ -22,4 +22,8 @@ void virt_tar_out_help(FILE *out);
 int virt_df_main(int argc, char **argv);
 void virt_df_help(FILE *out);
 
+/* kvmkit fish: a guestfish-compatible shell (apps/guestfs/fish*.c) */
+int fish_main(int argc, char **argv);
+void fish_help(FILE *out);
+
 #endif
