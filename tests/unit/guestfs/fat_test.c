@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fat.h"
@@ -321,7 +322,8 @@ static void compare_dir(struct fat_fs *fs, const struct variant *v, const char *
     struct entries e = {0};
     if (fat_readdir(fs, ino, collect_cb, &e) != 0)
         fail_msg("%s: readdir: %s", dir, fat_error(fs));
-    qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
+    if (e.n)
+        qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *de;
@@ -332,7 +334,7 @@ static void compare_dir(struct fat_fs *fs, const struct variant *v, const char *
         n++;
         struct entry key;
         snprintf(key.name, sizeof(key.name), "%s", de->d_name);
-        struct entry *m = bsearch(&key, e.v, e.n, sizeof(*e.v), cmp_entry);
+        struct entry *m = e.n ? bsearch(&key, e.v, e.n, sizeof(*e.v), cmp_entry) : NULL;
         if (!m)
             fail_msg("%s/%s: not in the image", dir, de->d_name);
         char *p = cat(dir, de->d_name);
@@ -1018,6 +1020,52 @@ static void test_long_name_errors(void **state)
     gf_dev_close(dev);
 }
 
+/* Times: FAT local time read as UTC; ctime from the creation time with
+ * its 10 ms field; atime from the access date; zero dates as Linux. */
+static void test_times(void **state)
+{
+    (void)state;
+    if (!have_tools)
+        skip();
+    make_small();
+    uint64_t a = entry_of("/a.txt");
+    reset_work();
+    uint8_t *e = work.data + a;
+    uint16_t leap_day = (uint16_t)((2024 - 1980) << 9 | 2 << 5 | 29);   /* 2024-02-29 */
+    uint16_t late = (uint16_t)(23 << 11 | 59 << 5 | 29);                 /* 23:59:58 */
+    put16(e + 24, leap_day);
+    put16(e + 22, late);
+    e[13] = 199; /* + 1.99 s */
+    put16(e + 16, (uint16_t)((2107 - 1980) << 9 | 12 << 5 | 31));      /* the last day */
+    put16(e + 14, 0);
+    put16(e + 18, (uint16_t)((2000 - 1980) << 9 | 3 << 5 | 1));        /* 2000-03-01 */
+    struct gf_dev *dev;
+    struct fat_fs *fs;
+    char err[256];
+    assert_int_equal(mount_mem(&work, work.len, &dev, &fs, err, sizeof(err)), 0);
+    struct fat_stat st;
+    assert_int_equal(fat_stat(fs, a, &st), 0);
+    struct tm tm = {.tm_year = 124, .tm_mon = 1, .tm_mday = 29, .tm_hour = 23, .tm_min = 59,
+                    .tm_sec = 58};
+    assert_int_equal(st.mtime, timegm(&tm));
+    assert_int_equal(st.mtime_nsec, 0);
+    tm = (struct tm){.tm_year = 207, .tm_mon = 11, .tm_mday = 31};
+    assert_int_equal(st.ctime, timegm(&tm) + 1);
+    assert_int_equal(st.ctime_nsec, 990000000);
+    tm = (struct tm){.tm_year = 100, .tm_mon = 2, .tm_mday = 1};
+    assert_int_equal(st.atime, timegm(&tm));
+    /* Zero dates: month and day 0 count as 1, so 1980-01-01. */
+    put16(e + 24, 0);
+    put16(e + 22, 0);
+    assert_int_equal(fat_stat(fs, a, &st), 0);
+    assert_int_equal(st.mtime, 315532800);
+    /* Size, blocks: 3000 bytes in 512-byte clusters. */
+    assert_int_equal(st.size, 3000);
+    assert_int_equal(st.blocks, 6);
+    fat_umount(fs);
+    gf_dev_close(dev);
+}
+
 /* ---- random damage ---- */
 
 struct walk {
@@ -1147,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_fat32_boot_errors),
         cmocka_unit_test(test_chain_errors),
         cmocka_unit_test(test_long_name_errors),
+        cmocka_unit_test(test_times),
         cmocka_unit_test(test_random_damage),
         cmocka_unit_test(test_fat12),
         cmocka_unit_test(test_fat16),
