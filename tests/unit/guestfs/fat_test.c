@@ -892,6 +892,10 @@ static void test_chain_errors(void **state)
     set_fat12(&work, a_start + 2, 0xFFF);
     expect("/a.txt", -EUCLEAN, "FAT: cluster chain of /a.txt ends after 3 clusters, its size "
                                "3000 needs 6");
+    /* The largest size (4 GiB - 1) is read as such; its chain is too short. */
+    reset_work();
+    put32(work.data + a + 28, 0xFFFFFFFF);
+    expect("/a.txt", -EUCLEAN, "ends after 6 clusters, its size 4294967295 needs 8388608");
     /* Entries: a start cluster past the end, a size without clusters. */
     reset_work();
     put16(work.data + a + 26, 4000);
