@@ -18,6 +18,7 @@
 #include "blk/blk_cli.h"
 #include "blkperf/blkperf.h"
 #include "guestfs/guestfs_cli.h"
+#include "host/host.h"
 #include "img/img_cmd.h"
 #include "switch/switch_cli.h"
 #include "testpmd/testpmd.h"
@@ -50,6 +51,8 @@ static const struct command commands[] = {
      appctl_main, appctl_help},
     {"virt-filesystems", "list filesystems, partitions and devices in disk images",
      virt_filesystems_main, virt_filesystems_help},
+    {"host", "bring up a small KVM host: switch, storage and QEMU guests (up, status, down)",
+     host_main, host_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };
