@@ -165,6 +165,10 @@ struct host_status_opts {
 };
 int host_status(const char *dir, const struct host_status_opts *o);
 
+/* Record in host.json when the guests were up and the disks' operation
+ * counts then: the summary's averages start there, not at boot. */
+int host_mark_ready(const struct host_config *c);
+
 /* ---- host_main.c ---- */
 int host_main(int argc, char **argv);
 void host_help(FILE *out);

@@ -431,8 +431,15 @@ static void print_text(FILE *o, const struct host_config *c, const json_t *state
             s->packets ? 100.0 * (double)s->mfc_hits / (double)s->packets : 0.0,
             human(s->upcalls, b2, sizeof(b2)));
 
-    fprintf(o, "\n%-8s %-10s %7s %7s %9s %9s %9s %9s\n", "disk", "export", "r IOPS", "w IOPS",
-            "reads", "writes", "read B", "written B");
+    json_t *ready = json_object_get(state, "ready");
+    json_int_t ready_t = json_integer_value(json_object_get(ready, "time"));
+    long since = ready_t ? (long)(time(NULL) - ready_t) : up;
+    if (summary)
+        fprintf(o, "\n%-8s %-10s %15s %9s %9s %9s %9s\n", "disk", "export", "avg IOPS (r+w)",
+                "reads", "writes", "read B", "written B");
+    else
+        fprintf(o, "\n%-8s %-10s %7s %7s %9s %9s %9s %9s\n", "disk", "export", "r IOPS",
+                "w IOPS", "reads", "writes", "read B", "written B");
     for (int i = 0; i < c->n_disks; i++) {
         const struct disk_sample *d = &s->disks[i];
         const struct disk_sample *q = prev ? &prev->disks[i] : NULL;
@@ -441,9 +448,15 @@ static void print_text(FILE *o, const struct host_config *c, const json_t *state
             continue;
         }
         double r = 0, w = 0;
-        if (summary && up > 0) {
-            r = (double)d->reads / (double)up;
-            w = (double)d->writes / (double)up;
+        if (summary && since > 0) {
+            json_t *base = json_object_get(json_object_get(ready, "disk_ops"),
+                                           c->disks[i].name);
+            double ops = (double)(d->reads + d->writes - (uint64_t)json_integer_value(base));
+            fprintf(o, "%-8s %-10s %15.0f %9s %9s %9s %9s\n", c->disks[i].name,
+                    d->connected ? "connected" : "waiting", ops / (double)since,
+                    human(d->reads, b1, sizeof(b1)), human(d->writes, b2, sizeof(b2)),
+                    human(d->read_bytes, b5, sizeof(b5)), human(d->write_bytes, b6, sizeof(b6)));
+            continue;
         } else if (q && q->have && dt > 0) {
             r = (double)(d->reads - q->reads) / dt;
             w = (double)(d->writes - q->writes) / dt;
@@ -454,8 +467,8 @@ static void print_text(FILE *o, const struct host_config *c, const json_t *state
                 human(d->write_bytes, b6, sizeof(b6)));
     }
     if (summary)
-        fprintf(o, "(summary: RTT averages and loss over every ping since boot, IOPS averaged "
-                   "over %lds)\n", up);
+        fprintf(o, "(RTT: averages and loss over every ping since boot; IOPS: averaged over the "
+                   "%lds since the guests were up)\n", since);
 }
 
 /* One line per second when stdout is not a terminal. */
@@ -541,6 +554,30 @@ static json_t *sample_json(const struct host_config *c, const json_t *state,
                      (json_int_t)s->megaflows, "packets", (json_int_t)s->packets, "emc_hits",
                      (json_int_t)s->emc_hits, "mfc_hits", (json_int_t)s->mfc_hits, "upcalls",
                      (json_int_t)s->upcalls);
+}
+
+int host_mark_ready(const struct host_config *c)
+{
+    struct sample *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    sample_storage(c, s);
+    char path[1024], tmp[1100];
+    host_path(path, sizeof(path), c->dir, "host.json", NULL);
+    host_path(tmp, sizeof(tmp), c->dir, "host.json", ".tmp");
+    json_t *state = json_load_file(path, 0, NULL);
+    json_t *disks = json_object();
+    for (int i = 0; i < c->n_disks; i++)
+        json_object_set_new(disks, c->disks[i].name,
+                            json_integer((json_int_t)(s->disks[i].reads + s->disks[i].writes)));
+    json_object_set_new(state, "ready", json_pack("{s:I, s:o}", "time", (json_int_t)time(NULL),
+                                                  "disk_ops", disks));
+    int rc = json_dump_file(state, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0
+                 ? 0
+                 : -EIO;
+    json_decref(state);
+    free(s);
+    return rc;
 }
 
 static volatile sig_atomic_t stop_watch;

@@ -586,13 +586,13 @@ static bool host_running(const char *dir)
 int host_up(const struct host_config *c, int wait_s)
 {
     const char *accel = resolve_accel(c->accel);
+    if (host_running(c->dir))
+        return fail("a host is already up in %s (kvmkit host down -d %s)", c->dir, c->dir);
     int rc = preflight(c, accel);
     if (rc < 0)
         return rc;
     if (mkdir(c->dir, 0755) < 0 && errno != EEXIST)
         return fail("run directory %s: %s", c->dir, strerror(errno));
-    if (host_running(c->dir))
-        return fail("a host is already up in %s (kvmkit host down -d %s)", c->dir, c->dir);
     if ((rc = write_state(c, accel)) < 0)
         return rc;
     printf("kvmkit host: run directory %s (accel %s)\n", c->dir, accel);
@@ -626,6 +626,7 @@ int host_up(const struct host_config *c, int wait_s)
     if (wait_s > 0) {
         if ((rc = wait_guests(c, wait_s)) < 0)
             goto failed;
+        host_mark_ready(c);
         printf("kvmkit host: %d guest%s up\n", c->n_vms, c->n_vms == 1 ? "" : "s");
     }
     return 0;
