@@ -13,7 +13,7 @@
  *   blkd.{sock,json,log,pid}
  *   <disk>.qcow2, <disk>.sock (vhost-user-blk export)
  *   <vm>.sock                 (vhost-user port of the switch)
- *   <vm>/guest.sh, console.log, qemu.log, qemu.pid
+ *   <vm>/guest.sh, console.log, qemu.log, qemu.pid, qemu.cmd (the command line)
  *
  * Files: host_config.c (configuration: defaults, validation, the state
  * file), host_proc.c (processes: spawn detached, pid files, stop, RPC),

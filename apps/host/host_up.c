@@ -360,6 +360,14 @@ static pid_t start_vm(const struct host_config *c, const struct host_vm *v, cons
         argv[n++] = "vhost-user-blk-pci,chardev=blk0,num-queues=1";
     }
     argv[n] = NULL;
+    /* The command line, for people who start QEMU by hand (docs/qemu.md). */
+    char cmdf[PATHBUF];
+    path_of(cmdf, vdir, "qemu.cmd", NULL);
+    FILE *cf = fopen(cmdf, "w");
+    for (int i = 0; cf && i < n; i++)
+        fprintf(cf, "%s%s", argv[i], i + 1 < n ? (argv[i + 1][0] == '-' ? " \\\n    " : " ") : "\n");
+    if (cf)
+        fclose(cf);
     /* QEMU's option parser wants commas in paths doubled; refuse them instead. */
     if (strchr(c->dir, ',') || strchr(c->kernel, ',') || strchr(c->initrd, ','))
         return fail("paths with commas are not supported (QEMU options)");
