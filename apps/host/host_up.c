@@ -365,7 +365,8 @@ static pid_t start_vm(const struct host_config *c, const struct host_vm *v, cons
     path_of(cmdf, vdir, "qemu.cmd", NULL);
     FILE *cf = fopen(cmdf, "w");
     for (int i = 0; cf && i < n; i++)
-        fprintf(cf, "%s%s", argv[i], i + 1 < n ? (argv[i + 1][0] == '-' ? " \\\n    " : " ") : "\n");
+        fprintf(cf, strchr(argv[i], ' ') ? "'%s'%s" : "%s%s", argv[i],
+                i + 1 < n ? (argv[i + 1][0] == '-' ? " \\\n    " : " ") : "\n");
     if (cf)
         fclose(cf);
     /* QEMU's option parser wants commas in paths doubled; refuse them instead. */
