@@ -35,7 +35,8 @@
 #define HOST_MAX_PORTS 16   /* extra kernel-interface ports per bridge */
 #define HOST_MAX_DISKS 16
 #define HOST_MAX_VMS 16
-#define HOST_NAMELEN 16    /* names become file names and port names */
+#define HOST_NAMELEN 32    /* names become file and port names; a host port's, an
+                               * interface name, at most 15 characters */
 
 struct host_port {
     char name[HOST_NAMELEN];

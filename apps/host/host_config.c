@@ -72,6 +72,20 @@ static int get_int(json_t *obj, const char *key, const char *where, int lo, int 
     return 1;
 }
 
+/* snprintf through a scratch buffer: the arguments may live in the same
+ * configuration object as the destination. */
+static void set_fmt(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_fmt(char *dst, size_t size, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    host_copy(dst, size, tmp);
+}
+
 static int check_name(const char *name, const char *where)
 {
     size_t n = strlen(name);
@@ -103,8 +117,11 @@ static int check_cidr(const char *cidr, const char *where)
 
 void host_addr_ip(const char *cidr, char *out, size_t size)
 {
-    const char *slash = strchr(cidr, '/');
-    snprintf(out, size, "%.*s", slash ? (int)(slash - cidr) : (int)strlen(cidr), cidr);
+    size_t n = strcspn(cidr, "/");
+    if (n >= size)
+        n = size - 1;
+    memmove(out, cidr, n);
+    out[n] = 0;
 }
 
 static int check_mac(const char *mac, const char *where)
@@ -320,19 +337,27 @@ static int complete(struct host_config *c, bool disks_given)
                 return bad("%s: bridge '%s' is defined twice", where, b->name);
         if (b->has_host_port) {
             if (!b->host_port[0])
-                snprintf(b->host_port, sizeof(b->host_port), "kkhost%d", i);
+                snprintf(b->host_port, sizeof(b->host_port), "kkhost%u",
+                         (unsigned)i % HOST_MAX_BRIDGES);
             if (!b->host_address[0])
                 snprintf(b->host_address, sizeof(b->host_address), "%s.%d/24",
                          DEFAULT_SUBNET, i == 0 ? 1 : 0);
             if (i > 0 && strcmp(b->host_address, DEFAULT_SUBNET ".0/24") == 0)
                 return bad("%s.host_port: give it an address", where);
+            if (strlen(b->host_port) > 15)
+                return bad("%s.host_port: '%s' is longer than an interface name (15)", where,
+                           b->host_port);
             if ((rc = check_name(b->host_port, where)) < 0 ||
                 (rc = check_cidr(b->host_address, where)) < 0)
                 return rc;
         }
-        for (int k = 0; k < b->n_ports; k++)
+        for (int k = 0; k < b->n_ports; k++) {
+            if (strlen(b->ports[k].name) > 15)
+                return bad("%s: port '%s' is longer than an interface name (15)", where,
+                           b->ports[k].name);
             if ((rc = check_name(b->ports[k].name, where)) < 0)
                 return rc;
+        }
     }
 
     if (c->n_vms == 0) {
@@ -348,6 +373,8 @@ static int complete(struct host_config *c, bool disks_given)
             snprintf(v->name, sizeof(v->name), "vm%d", i + 1);
         if ((rc = check_name(v->name, where)) < 0)
             return rc;
+        if (strlen(v->name) > 24) /* room for "-disk" */
+            return bad("%s: name '%s' is longer than 24 characters", where, v->name);
         for (int k = 0; k < i; k++)
             if (strcmp(c->vms[k].name, v->name) == 0)
                 return bad("%s: VM '%s' is defined twice", where, v->name);
@@ -364,8 +391,8 @@ static int complete(struct host_config *c, bool disks_given)
                     return bad("%s: '%s' is also a port's name", where, v->name);
         }
         if (!v->mac[0])
-            snprintf(v->mac, sizeof(v->mac), "52:54:00:77:%02x:%02x", (int)(b - c->bridges),
-                     i + 1);
+            set_fmt(v->mac, sizeof(v->mac), "52:54:00:77:%02x:%02x",
+                    (unsigned)(b - c->bridges) & 0xff, (unsigned)(i + 1) & 0xff);
         if (!v->address[0])
             snprintf(v->address, sizeof(v->address), "%s.%d/24", DEFAULT_SUBNET, 11 + i);
         if (!v->memory[0])
@@ -386,7 +413,7 @@ static int complete(struct host_config *c, bool disks_given)
             v->disk[0] = 0;
         } else {
             if (!v->disk[0])
-                snprintf(v->disk, sizeof(v->disk), "%s-disk", v->name);
+                set_fmt(v->disk, sizeof(v->disk), "%s-disk", v->name);
             if (!find_disk(c, v->disk)) {
                 if (disks_given)
                     return bad("%s.disk: no disk '%s'", where, v->disk);
@@ -438,7 +465,7 @@ static int complete(struct host_config *c, bool disks_given)
         if ((rc = absolute(d->image, sizeof(d->image), where)) < 0)
             return rc;
         if (!d->marker[0])
-            snprintf(d->marker, sizeof(d->marker), "kvmkit disk %s", d->name);
+            set_fmt(d->marker, sizeof(d->marker), "kvmkit disk %s", d->name);
         for (const char *p = d->marker; *p; p++)
             if (!isprint((unsigned char)*p) || *p == '\'' || *p == '\\')
                 return bad("%s.marker: printable characters only, no quotes or backslashes",

@@ -79,10 +79,11 @@ static double rtt_value(const char *v)
     return strtod(v, NULL);
 }
 
+/* Loss counts from the first answer: a peer still booting is not loss. */
 static void rtt_count(double r, double *last, long *sent, long *ok, double *sum)
 {
     *last = r;
-    if (isnan(r))
+    if (isnan(r) || (r < 0 && *ok == 0))
         return;
     (*sent)++;
     if (r >= 0) {
@@ -467,7 +468,7 @@ static void print_text(FILE *o, const struct host_config *c, const json_t *state
                 human(d->write_bytes, b6, sizeof(b6)));
     }
     if (summary)
-        fprintf(o, "(RTT: averages and loss over every ping since boot; IOPS: averaged over the "
+        fprintf(o, "(RTT: averages and loss since the first answer; IOPS: averaged over the "
                    "%lds since the guests were up)\n", since);
 }
 
