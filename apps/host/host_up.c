@@ -632,6 +632,22 @@ int host_up(const struct host_config *c, int wait_s)
                c->vms[i].disk);
     }
     fflush(stdout);
+    /* QEMU refuses bad options at once: catch that here, --wait or not. */
+    for (int t = 0; t < 10; t++) {
+        usleep(100000);
+        for (int i = 0; i < c->n_vms; i++) {
+            char vdir[PATHBUF], pidf[PATHBUF], log[PATHBUF];
+            path_of(vdir, c->dir, c->vms[i].name, NULL);
+            path_of(pidf, vdir, "qemu.pid", NULL);
+            if (!host_pid_alive(pidf, c->dir)) {
+                fail("vm %s: QEMU exited at start; it said:", c->vms[i].name);
+                path_of(log, vdir, "qemu.log", NULL);
+                host_tail(log, 10);
+                rc = -EIO;
+                goto failed;
+            }
+        }
+    }
     if (wait_s > 0) {
         if ((rc = wait_guests(c, wait_s)) < 0)
             goto failed;

@@ -35,7 +35,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..29"
+echo "1..31"
+
+# The guest first: the checks below look for its kernel before the ports.
+if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
+    echo "not ok - the test guest (with ext4) builds"
+    sed 's/^/# /' "$dir/build.log" | tail -20
+    exit 1
+fi
 
 # ---- refused configurations (nothing starts) ----
 # (pgrep from this shell: a `bash -c` around it would find itself.)
@@ -64,14 +71,17 @@ refused "a missing guest kernel" "guest kernel /nonexistent/vmlinux" \
 refused "a port on a network interface that does not exist" \
     "port kkno$$: no such network interface" \
     "{\"bridges\": [{\"host_port\": null, \"ports\": [{\"name\": \"kkno$$\"}]}]}"
-ok "nothing runs after the refusals" none_running "$dir/bad"
 
 # ---- the host ----
-if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
-    echo "not ok - the test guest (with ext4) builds"
-    sed 's/^/# /' "$dir/build.log" | tail -20
-    exit 1
-fi
+# QEMU itself refuses (the daemons have started by then): its words are
+# shown and what was started is stopped.
+echo '{"bridges": [{"host_port": null}], "vms": [{"memory": "12X", "disk": null}]}' >"$dir/bad.json"
+"$K" host up -c "$dir/bad.json" -d "$dir/bad" >"$dir/bad.out" 2>&1
+rc=$?
+ok "QEMU failing at start: its message, then everything stopped" \
+    status_and_message $rc 1 "$dir/bad.out" "QEMU exited at start"
+grep -q "up failed; stopping" "$dir/bad.out" || sed 's/^/# /' "$dir/bad.out"
+ok "nothing runs after the refusals" none_running "$dir/bad"
 cat >"$dir/host.json" <<EOF
 {
   "accel": "tcg",
@@ -129,9 +139,13 @@ if [ "$tap_failed" -gt 0 ]; then
 fi
 
 # ---- down ----
+# kvmkit-blkd stopped (SIGSTOP) does not answer SIGTERM: down must SIGKILL it
+# (and QEMU too: on SIGTERM it waits for its disk backend to answer).
+kill -STOP "$(cat "$dir/run/blkd.pid")"
 "$K" host down -d "$dir/run" >"$dir/down.out" 2>&1
 rc=$?
 ok "kvmkit host down (status $rc): $(tr -d '\n' <"$dir/down.out")" [ $rc = 0 ]
+ok "  ... a daemon that ignored SIGTERM got SIGKILL" grep -q "([1-9] needed SIGKILL)" "$dir/down.out"
 ok "no process of the run directory is left" none_running "$dir/run"
 ok "no socket is left" [ -z "$(find "$dir/run" -type s)" ]
 ok "the host port is gone" bash -c "! ip link show $hp >/dev/null 2>&1"
