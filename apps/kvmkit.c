@@ -18,6 +18,7 @@
 #include "blk/blk_cli.h"
 #include "blkperf/blkperf.h"
 #include "guestfs/guestfs_cli.h"
+#include "host/host.h"
 #include "img/img_cmd.h"
 #include "switch/switch_cli.h"
 #include "testpmd/testpmd.h"
@@ -59,6 +60,8 @@ static const struct command commands[] = {
     {"virt-df", "free space on the filesystems of disk images", virt_df_main, virt_df_help},
     {"fish", "a guestfish-compatible shell over disk images (read-only, in-process)", fish_main,
      fish_help},
+    {"host", "bring up a small KVM host: switch, storage and QEMU guests (up, status, down)",
+     host_main, host_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };

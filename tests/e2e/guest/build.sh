@@ -24,7 +24,7 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 OUT=${1:-$ROOT/build/guest}
 
 META=${KVMKIT_GUEST_KERNEL_META:-linux-image-amd64}
-MODULES="virtio_pci virtio_net virtio_blk virtio_console qemu_fw_cfg ${KVMKIT_GUEST_EXTRA_MODULES:-}"
+MODULES="virtio_pci virtio_net virtio_blk virtio_console qemu_fw_cfg ext4 ${KVMKIT_GUEST_EXTRA_MODULES:-}"
 BINS="fio iperf3 ${KVMKIT_GUEST_EXTRA_BINS:-}"
 BUSYBOX=/bin/busybox
 INIT_SRC=$HERE/init

@@ -1,0 +1,158 @@
+#!/bin/bash
+# `kvmkit host`: the whole host in one boot of two guests (TCG).
+#  - bad configurations are refused before anything starts: unknown keys,
+#    dangling references, bad addresses, a missing QEMU, guest kernel or
+#    network interface; nothing is left running after them;
+#  - `kvmkit host up` with a small configuration (its own run directory,
+#    host port name and subnet, so a `make run` beside it does not clash):
+#    the guests read their disk's marker file (ext4 on a qcow2 image served
+#    by kvmkit-blkd), ping each other and the host through kvmkit-switchd;
+#    the host pings them over its internal port;
+#  - `kvmkit host status --json` counts packets and bytes on every port,
+#    megaflows and cache hits, and I/O on both disks;
+#  - a second `up` in the same directory is refused;
+#  - `kvmkit host down` leaves no process (pgrep on the run directory), no
+#    socket and no host port behind.
+# Usage: tests/e2e/host_test.sh KVMKIT     (TAP; needs root for the host port)
+set -u
+. "$(dirname "$0")/../tap.sh"
+K=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+export KVMKIT_GUEST_DIR=$ROOT/build/guest
+
+if [ "$(id -u)" != 0 ]; then
+    echo "1..0 # SKIP needs root (the host port is a tap device)"
+    exit 0
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/kvmkit-host.XXXXXX")
+hp=kkh$$
+net=10.79.$(($$ % 200 + 20))
+cleanup() {
+    "$K" host down -d "$dir/run" >/dev/null 2>&1
+    ip link del "$hp" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+echo "1..31"
+
+# The guest first: the checks below look for its kernel before the ports.
+if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
+    echo "not ok - the test guest (with ext4) builds"
+    sed 's/^/# /' "$dir/build.log" | tail -20
+    exit 1
+fi
+
+# ---- refused configurations (nothing starts) ----
+# (pgrep from this shell: a `bash -c` around it would find itself.)
+none_running() { ! pgrep -f "$1" >/dev/null; }
+status_and_message() { # RC WANTED_RC FILE MESSAGE
+    [ "$1" = "$2" ] && grep -q -- "$4" "$3"
+}
+refused() { # DESCRIPTION EXPECTED_MESSAGE CONFIG_JSON
+    echo "$3" >"$dir/bad.json"
+    "$K" host up -c "$dir/bad.json" -d "$dir/bad" >"$dir/bad.out" 2>&1
+    local rc=$?
+    ok "refused: $1" status_and_message $rc 1 "$dir/bad.out" "$2"
+    status_and_message $rc 1 "$dir/bad.out" "$2" || sed 's/^/# /' "$dir/bad.out"
+}
+refused "an unknown key" "unknown key 'vmz'" '{"vmz": []}'
+refused "a VM on a bridge that does not exist" "vms\[0\].bridge: no bridge 'br9'" \
+    '{"vms": [{"name": "a", "bridge": "br9"}]}'
+refused "a VM whose disk is not listed" "vms\[0\].disk: no disk 'd9'" \
+    '{"disks": [{"name": "d1"}], "vms": [{"name": "a", "disk": "d9"}]}'
+refused "an address without a prefix" "is not an IPv4 address with a prefix" \
+    '{"vms": [{"address": "10.1.2.3"}]}'
+refused "two VMs of one name" "VM 'a' is defined twice" '{"vms": [{"name": "a"}, {"name": "a"}]}'
+refused "a missing QEMU" "QEMU '/nonexistent/qemu' not found" '{"qemu": "/nonexistent/qemu"}'
+refused "a missing guest kernel" "guest kernel /nonexistent/vmlinux" \
+    '{"guest": {"kernel": "/nonexistent/vmlinux"}}'
+refused "a port on a network interface that does not exist" \
+    "port kkno$$: no such network interface" \
+    "{\"bridges\": [{\"host_port\": null, \"ports\": [{\"name\": \"kkno$$\"}]}]}"
+
+# ---- the host ----
+# QEMU itself refuses (the daemons have started by then): its words are
+# shown and what was started is stopped.
+echo '{"bridges": [{"host_port": null}], "vms": [{"memory": "12X", "disk": null}]}' >"$dir/bad.json"
+"$K" host up -c "$dir/bad.json" -d "$dir/bad" >"$dir/bad.out" 2>&1
+rc=$?
+ok "QEMU failing at start: its message, then everything stopped" \
+    status_and_message $rc 1 "$dir/bad.out" "QEMU exited at start"
+grep -q "up failed; stopping" "$dir/bad.out" || sed 's/^/# /' "$dir/bad.out"
+ok "nothing runs after the refusals" none_running "$dir/bad"
+cat >"$dir/host.json" <<EOF
+{
+  "accel": "tcg",
+  "bridges": [{"name": "br0", "host_port": {"name": "$hp", "address": "$net.1/24"}}],
+  "disks": [{"name": "d1", "size": "32M", "marker": "marker of d1 $$"},
+            {"name": "d2", "size": "32M", "marker": "marker of d2 $$"}],
+  "vms": [{"name": "vm1", "address": "$net.11/24", "disk": "d1", "memory": "384M", "fio_iops": 20},
+          {"name": "vm2", "address": "$net.12/24", "disk": "d2", "memory": "384M", "fio_iops": 20}]
+}
+EOF
+start=$SECONDS
+"$K" host up -c "$dir/host.json" -d "$dir/run" --wait 240 >"$dir/up.out" 2>&1
+rc=$?
+echo "# up took $((SECONDS - start)) s"
+ok "kvmkit host up: switch, storage and two guests up (status $rc)" \
+    bash -c "[ $rc = 0 ] && grep -q '2 guests up' '$dir/up.out'"
+[ $rc = 0 ] || sed 's/^/# /' "$dir/up.out"
+
+# Wait for a few rounds of pings (each guest reports once a second).
+st() { "$K" host status -d "$dir/run" --json >"$dir/status.json" 2>"$dir/status.err"; }
+q() { python3 -c "import json,sys; s=json.load(open('$dir/status.json')); print($1)"; }
+for _ in $(seq 60); do
+    st
+    [ "$(q "min(v['peer_ok'] for v in s['vms']) >= 3 and min(v['host_ok'] for v in s['vms']) >= 3" 2>/dev/null)" = True ] && break
+    sleep 1
+done
+ok "vm1 reads its disk's marker file (ext4 on qcow2 through kvmkit-blkd)" \
+    grep -aq "KVMKIT-HOST-MARKER marker of d1 $$" "$dir/run/vm1/console.log"
+ok "vm2 reads its disk's marker file" grep -aq "KVMKIT-HOST-MARKER marker of d2 $$" "$dir/run/vm2/console.log"
+ok "status says both markers are right" [ "$(q "[v['marker'] for v in s['vms']]")" = "['ok', 'ok']" ]
+ok "vm1 pings vm2 through the switch" [ "$(q "s['vms'][0]['peer_ok'] > 0")" = True ]
+ok "vm2 pings vm1" [ "$(q "s['vms'][1]['peer_ok'] > 0")" = True ]
+ok "both guests ping the host's internal port" \
+    [ "$(q "all(v['host_ok'] > 0 for v in s['vms'])")" = True ]
+ok "the host pings both guests over its port $hp" \
+    bash -c "ping -c 2 -W 2 -I $hp $net.11 >/dev/null && ping -c 2 -W 2 -I $hp $net.12 >/dev/null"
+ok "status: the guests' links are up" [ "$(q "[v['link'] for v in s['vms']]")" = "['up', 'up']" ]
+st
+ok "status: packets and bytes both ways on every port" \
+    [ "$(q "len(s['ports']) == 3 and all(p.get(k, 0) > 0 for p in s['ports'] for k in ('rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes'))")" = True ]
+ok "status: megaflows, and the caches hit" \
+    [ "$(q "s['datapath']['megaflows'] > 0 and s['datapath']['emc_hits'] + s['datapath']['mfc_hits'] > 0")" = True ]
+ok "status: reads and writes on both disks, both connected" \
+    [ "$(q "all(d['reads'] > 0 and d['writes'] > 0 and d['connected'] for d in s['disks'])")" = True ]
+"$K" host status -d "$dir/run" >"$dir/status.txt" 2>&1
+ok "status as text: the VM, port and disk tables" \
+    bash -c "grep -q '^vm1 ' '$dir/status.txt' && grep -q '^br0 .*$hp' '$dir/status.txt' && grep -q '^d2 ' '$dir/status.txt' && grep -q megaflows '$dir/status.txt'"
+"$K" host up -c "$dir/host.json" -d "$dir/run" >"$dir/up2.out" 2>&1
+rc=$?
+ok "a second up in the same directory is refused" \
+    status_and_message $rc 1 "$dir/up2.out" "already up"
+if [ "$tap_failed" -gt 0 ]; then
+    sed 's/^/# status: /' "$dir/status.txt"
+    for v in vm1 vm2; do grep -av '^KVMKIT-HOST seq' "$dir/run/$v/console.log" | tail -15 | sed "s/^/# $v: /"; done
+fi
+
+# ---- down ----
+# kvmkit-blkd stopped (SIGSTOP) does not answer SIGTERM: down must SIGKILL it
+# (and QEMU too: on SIGTERM it waits for its disk backend to answer).
+kill -STOP "$(cat "$dir/run/blkd.pid")"
+"$K" host down -d "$dir/run" >"$dir/down.out" 2>&1
+rc=$?
+ok "kvmkit host down (status $rc): $(tr -d '\n' <"$dir/down.out")" [ $rc = 0 ]
+ok "  ... a daemon that ignored SIGTERM got SIGKILL" grep -q "([1-9] needed SIGKILL)" "$dir/down.out"
+ok "no process of the run directory is left" none_running "$dir/run"
+ok "no socket is left" [ -z "$(find "$dir/run" -type s)" ]
+ok "the host port is gone" bash -c "! ip link show $hp >/dev/null 2>&1"
+"$K" host status -d "$dir/run" >"$dir/status-down.txt" 2>&1
+rc=$?
+ok "status of a host that is down: exit 1, daemons DOWN" \
+    status_and_message $rc 1 "$dir/status-down.txt" "switchd DOWN"
+down_again() { "$K" host down -d "$dir/run" >/dev/null; }
+ok "down again does nothing and succeeds" down_again
+tap_exit
