@@ -50,6 +50,10 @@ static const struct command commands[] = {
      appctl_main, appctl_help},
     {"virt-filesystems", "list filesystems, partitions and devices in disk images",
      virt_filesystems_main, virt_filesystems_help},
+    {"virt-inspector", "describe the operating systems in disk images (XML or JSON)",
+     virt_inspector_main, virt_inspector_help},
+    {"mount", "mount a disk image's filesystems read-only with FUSE (like guestmount)",
+     mount_main, mount_help},
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };

@@ -11,4 +11,10 @@
 int virt_filesystems_main(int argc, char **argv);
 void virt_filesystems_help(FILE *out);
 
+int virt_inspector_main(int argc, char **argv);
+void virt_inspector_help(FILE *out);
+
+int mount_main(int argc, char **argv);
+void mount_help(FILE *out);
+
 #endif
