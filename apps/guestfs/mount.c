@@ -460,13 +460,16 @@ static int serve(struct gfs_opts *go, struct gfs_handle *h, const char *mountpoi
     }
     if (rc) {
         fuse_opt_free_args(&args);
-        return gfs_opts_error(go, -ENOMEM, "out of memory");
+        gfs_opts_error(go, -ENOMEM, "out of memory");
+        return 1;
     }
     struct mount_state state = {h};
     struct fuse *f = fuse_new(&args, &ops, sizeof(ops), &state);
     fuse_opt_free_args(&args);
-    if (!f)
-        return gfs_opts_error(go, -EINVAL, "bad FUSE options (libfuse's message is above)");
+    if (!f) {
+        gfs_opts_error(go, -EINVAL, "bad FUSE options (libfuse's message is above)");
+        return 1;
+    }
     int status = 1;
     if (fuse_mount(f, mountpoint) != 0) {
         gfs_opts_error(go, -EIO, "cannot mount on %s (libfuse's message is above)", mountpoint);
@@ -510,6 +513,7 @@ int mount_main(int argc, char **argv)
     gfs_opts_init(&go, PROG);
     char **fuse_options = NULL;
     size_t nfuse_options = 0;
+    char *mountpoint = NULL;
     bool foreground = false;
     int c, status = 2;
     optind = 1;
@@ -571,15 +575,17 @@ int mount_main(int argc, char **argv)
         mount_help(stderr);
         goto out;
     }
-    const char *mountpoint = argv[optind];
+    /* Absolute: the detached process works in "/", and the unmount at exit
+     * (fusermount3) must find the same directory. */
+    mountpoint = realpath(argv[optind], NULL);
     struct stat st;
     status = 1;
-    if (stat(mountpoint, &st) != 0) {
-        gfs_opts_error(&go, -errno, "%s: %s", mountpoint, strerror(errno));
+    if (!mountpoint || stat(mountpoint, &st) != 0) {
+        gfs_opts_error(&go, -errno, "%s: %s", argv[optind], strerror(errno));
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
-        gfs_opts_error(&go, -ENOTDIR, "%s: not a directory", mountpoint);
+        gfs_opts_error(&go, -ENOTDIR, "%s: not a directory", argv[optind]);
         goto out;
     }
     struct gfs_handle *h;
@@ -588,6 +594,7 @@ int mount_main(int argc, char **argv)
     status = serve(&go, h, mountpoint, fuse_options, nfuse_options, foreground);
     gfs_handle_free(h);
 out:
+    free(mountpoint);
     free(fuse_options);
     gfs_opts_free(&go);
     return status;
