@@ -31,7 +31,14 @@ SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroll
 # (fusermount3) for `kvmkit mount` and its test (libfuse3-dev in BUILD_PKGS).
 GUESTFS_PKGS="fdisk gdisk util-linux e2fsprogs dosfstools mtools xfsprogs btrfs-progs cryptsetup-bin attr fuse3"
 
-PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS $GUESTFS_PKGS"
+# libguestfs itself, as the reference kvmkit's guestfs tools are compared with
+# (tests/guestfs/libguestfs-ref.py makes tests/guestfs/ref/) and the anchor of
+# bench/guestfs/guestfs.py. Its appliance boots this kernel through supermin;
+# under nested KVM run it with LIBGUESTFS_BACKEND=direct
+# LIBGUESTFS_BACKEND_SETTINGS=force_tcg (check: libguestfs-test-tool).
+GUESTFS_REF_PKGS="libguestfs-tools linux-image-amd64"
+
+PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS $STORAGE_PKGS $E2E_PKGS $SWITCH_PKGS $GUESTFS_PKGS $GUESTFS_REF_PKGS"
 
 # The tests run private Open vSwitch instances (tests/lib/ovs.sh); the
 # package's system service must not run beside them (it would hold a PMD
@@ -67,6 +74,18 @@ quiet_system_ovs() {
     done
 }
 
+# supermin builds libguestfs's appliance from the host's kernel, which must be
+# readable by the user running libguestfs (some kernels are installed 0600:
+# "supermin: failed to find a suitable kernel"). Idempotent.
+readable_kernels() {
+    for k in /boot/vmlinuz-*; do
+        [ -e "$k" ] || continue
+        if [ -n "$(find "$k" ! -perm -0004)" ]; then
+            $SUDO chmod 0644 "$k"
+        fi
+    done
+}
+
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
     SUDO="sudo"
@@ -83,6 +102,7 @@ done
 if [ -z "$missing" ]; then
     if [ "${1:-}" != "--check" ]; then
         quiet_system_ovs
+        readable_kernels
     fi
     exit 0
 fi
@@ -97,3 +117,4 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
 quiet_system_ovs
+readable_kernels
