@@ -12,6 +12,14 @@
 #include "inspect_internal.h"
 #include "kk_test.h"
 
+/* Append @s at text + *o. */
+static void put(char *text, size_t *o, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(text + *o, s, n);
+    *o += n;
+}
+
 static int parse_dpkg(const char *s, struct gfs_app **apps)
 {
     return gfs__parse_dpkg_status(s, strlen(s), apps);
@@ -119,21 +127,23 @@ static void test_bounds(void **state)
     struct gfs_app *apps;
 
     /* A name longer than the limit: the stanza is skipped. */
-    size_t o = (size_t)sprintf(text, "Package: ");
+    size_t o = 0;
+    put(text, &o, "Package: ");
     memset(text + o, 'n', GFS_APPS_MAX_SHORT + 1);
     o += GFS_APPS_MAX_SHORT + 1;
-    o += (size_t)sprintf(text + o, "\nStatus: install ok installed\nVersion: 1\n\n"
-                                   "Package: ok\nStatus: install ok installed\nVersion: 1\n");
+    put(text, &o, "\nStatus: install ok installed\nVersion: 1\n\n"
+                  "Package: ok\nStatus: install ok installed\nVersion: 1\n");
     assert_int_equal(gfs__parse_dpkg_status(text, o, &apps), 1);
     assert_string_equal(apps[0].name, "ok");
     gfs_inspect_free_applications(apps, 1);
 
     /* An overlong URL is dropped, a long description cut (at a UTF-8
      * boundary), control characters replaced, NUL bytes harmless. */
-    o = (size_t)sprintf(text, "Package: p\nStatus: install ok installed\nVersion: 1\nHomepage: ");
+    o = 0;
+    put(text, &o, "Package: p\nStatus: install ok installed\nVersion: 1\nHomepage: ");
     memset(text + o, 'u', GFS_APPS_MAX_URL + 1);
     o += GFS_APPS_MAX_URL + 1;
-    o += (size_t)sprintf(text + o, "\nSource: s\x01rc (1.0)\nDescription: sum\x1bmary\n");
+    put(text, &o, "\nSource: s\x01rc (1.0)\nDescription: sum\x1bmary\n");
     while (o < big) {
         memcpy(text + o, " \xC3\xA9\xC3\xA9\xC3\xA9\n", 8); /* "ééé" lines */
         o += 8;
