@@ -50,6 +50,15 @@ static const struct command commands[] = {
      appctl_main, appctl_help},
     {"virt-filesystems", "list filesystems, partitions and devices in disk images",
      virt_filesystems_main, virt_filesystems_help},
+    {"virt-ls", "list files in a disk image", virt_ls_main, virt_ls_help},
+    {"virt-cat", "print files of a disk image", virt_cat_main, virt_cat_help},
+    {"virt-copy-out", "copy files and directories out of a disk image", virt_copy_out_main,
+     virt_copy_out_help},
+    {"virt-tar-out", "pack a directory of a disk image into a tarball", virt_tar_out_main,
+     virt_tar_out_help},
+    {"virt-df", "free space on the filesystems of disk images", virt_df_main, virt_df_help},
+    {"fish", "a guestfish-compatible shell over disk images (read-only, in-process)", fish_main,
+     fish_help},
     {"virt-inspector", "describe the operating systems in disk images (XML or JSON)",
      virt_inspector_main, virt_inspector_help},
     {"mount", "mount a disk image's filesystems read-only with FUSE (like guestmount)",
@@ -57,6 +66,15 @@ static const struct command commands[] = {
     {"rpc", "call a JSON-RPC method of a running kvmkit daemon", cmd_rpc, help_rpc},
     {"version", "print the kvmkit version", cmd_version, help_version},
 };
+
+/* The virt-* tools parse their own -h (human-readable sizes) and --help. */
+static bool parses_own_help(const struct command *cmd)
+{
+    return cmd->run == virt_filesystems_main || cmd->run == virt_ls_main ||
+           cmd->run == virt_cat_main || cmd->run == virt_copy_out_main ||
+           cmd->run == virt_tar_out_main || cmd->run == virt_df_main ||
+           cmd->run == fish_main; /* fish: -h lists its commands, "help" is one */
+}
 
 static void usage(FILE *out)
 {
@@ -232,8 +250,7 @@ int main(int argc, char **argv)
         return 2;
     }
     /* rpc and the virt-* tools parse their own -h (virt-*: human-readable sizes). */
-    if (wants_help(argc - 1, argv + 1) && cmd->run != cmd_rpc &&
-        cmd->run != virt_filesystems_main) {
+    if (wants_help(argc - 1, argv + 1) && cmd->run != cmd_rpc && !parses_own_help(cmd)) {
         cmd->help(stdout);
         return 0;
     }

@@ -6,7 +6,7 @@
 set -eu
 
 # Build: compiler, Meson/Ninja, libraries.
-BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev zlib1g-dev libzstd-dev libpcap-dev libbpf-dev libssl-dev libfuse3-dev"
+BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev zlib1g-dev libzstd-dev libpcap-dev libbpf-dev libssl-dev libedit-dev libfuse3-dev"
 # Tests: unit tests (cmocka), sanitizers and fuzzers (clang + compiler-rt).
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev python3"
 # Anchors and peers: dpdk-dev has dpdk-test (ring benchmark) and dpdk-testpmd

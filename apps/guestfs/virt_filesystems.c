@@ -5,10 +5,15 @@
  * virt-filesystems (same options, columns, "-" for empty fields, column
  * alignment, CSV quoting, -h sizes), read in-process by lib/guestfs.
  *
- * Differences from libguestfs (docs/guestfs.md): a filesystem's Size is its
- * device's size (libguestfs mounts it and reports statvfs blocks); LVM
- * (--lvs, --vgs, --pvs) is not read yet, so PVs are listed neither as
- * filesystems nor as pvs.
+ * Built on the handle (guestfs.h): devices are the handle's /dev/sdXN. A
+ * filesystem's Size is what libguestfs 1.48 prints: its statvfs size
+ * (f_blocks * f_bsize, as the kernel computes it) for a filesystem that
+ * can be mounted, else the size of its device (swap, unknown, and the
+ * types lib/guestfs identifies but does not read: xfs, btrfs).
+ *
+ * Differences from libguestfs (docs/guestfs-tools.md): LVM (--lvs, --vgs,
+ * --pvs) is not read yet, so PVs are listed neither as filesystems nor as
+ * pvs; xfs and btrfs sizes are device sizes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,10 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gf_dev.h"
+#include "gfs_tool.h"
+#include "guestfs.h"
 #include "guestfs_cli.h"
-#include "part.h"
-#include "probe.h"
 
 enum {
     OUT_FILESYSTEMS = 1,
@@ -34,14 +38,6 @@ enum {
 };
 
 enum { COL_NAME, COL_TYPE, COL_VFS, COL_LABEL, COL_MBR, COL_SIZE, COL_PARENT, COL_UUID, NCOLS };
-
-struct disk {
-    const char *path;
-    const char *format;
-    char devname[16]; /* /dev/sda */
-    struct gf_dev *dev;
-    struct gfs_part_table *table;
-};
 
 struct out {
     bool csv, human, title;
@@ -77,52 +73,6 @@ void virt_filesystems_help(FILE *out)
             "Exit status: 0, 1 if an image cannot be read, 2 on a usage error.\n");
 }
 
-/* gnulib human_readable() with round-to-nearest, autoscale, base 1024 and
- * SI suffixes, as virt-filesystems -h prints: "512", "1.0K", "100M". */
-static void human_size(uint64_t v, char *buf, size_t len)
-{
-    static const char suffix[] = "KMGTPEZY";
-    if (v < 1024) {
-        snprintf(buf, len, "%" PRIu64, v);
-        return;
-    }
-    long double x = (long double)v;
-    int e = -1;
-    while (x >= 1024 && e < 7) {
-        x /= 1024;
-        e++;
-    }
-    /* One decimal below 10, rounded to nearest; a carry to 10 drops it. */
-    if (x < 10) {
-        unsigned long tenths = (unsigned long)(x * 10 + 0.5L);
-        if (tenths < 100) {
-            snprintf(buf, len, "%lu.%lu%c", tenths / 10, tenths % 10, suffix[e]);
-            return;
-        }
-    }
-    unsigned long whole = (unsigned long)(x + 0.5L);
-    if (whole >= 1024 && e < 7) {
-        snprintf(buf, len, "1.0%c", suffix[e + 1]);
-        return;
-    }
-    snprintf(buf, len, "%lu%c", whole, suffix[e]);
-}
-
-static void csv_field(const char *f)
-{
-    if (!strpbrk(f, " \",\n")) {
-        fputs(f, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *f; f++) {
-        if (*f == '"')
-            putchar('"');
-        putchar(*f);
-    }
-    putchar('"');
-}
-
 static int write_strings(struct out *o, const char *const *s)
 {
     if (o->csv) {
@@ -134,7 +84,7 @@ static int write_strings(struct out *o, const char *const *s)
                 putchar(',');
             first = false;
             if (s[c])
-                csv_field(s[c]);
+                tool_csv_field(stdout, s[c]);
         }
         putchar('\n');
         return 0;
@@ -174,7 +124,7 @@ static int write_row(struct out *o, const char *name, const char *type, const ch
     }
     if (size >= 0) {
         if (o->human)
-            human_size((uint64_t)size, sz, sizeof(sz));
+            tool_human_size((uint64_t)size, sz);
         else
             snprintf(sz, sizeof(sz), "%" PRId64, size);
         s[COL_SIZE] = sz;
@@ -220,65 +170,73 @@ static bool lists_as_filesystem(const struct gfs_probe_result *r, unsigned outpu
     return true;
 }
 
-static int fs_row(struct out *o, unsigned output, const char *name, struct gf_dev *dev)
+/* libguestfs mounts the filesystem and reports statvfs's total size; what
+ * cannot be mounted gets its device's size. */
+static int64_t filesystem_size(struct gfs_handle *h, const struct gfs_device *d)
 {
-    struct gfs_probe_result r;
-    char err[256];
-    int rc = gfs_probe(dev, &r, err, sizeof(err));
-    if (rc < 0) {
-        fprintf(stderr, "kvmkit virt-filesystems: %s\n", err);
-        return rc;
-    }
-    if (!lists_as_filesystem(&r, output))
-        return 0;
-    return write_row(o, name, "filesystem", r.type[0] ? r.type : "unknown", r.label, -1,
-                     (int64_t)gf_dev_size(dev), NULL, r.uuid);
+    struct gfs_fs *fs;
+    struct gfs_statvfs st;
+    if (d->probe.readable && gfs_device_fs(h, d, &fs) == 0 && gfs_fs_statvfs(fs, &st) == 0)
+        return (int64_t)(st.blocks * st.bsize);
+    return (int64_t)d->size;
 }
 
-static int output_filesystems(struct out *o, unsigned output, struct disk *d, size_t n)
+static int fs_row(struct out *o, unsigned output, struct gfs_handle *h, const struct gfs_device *d)
+{
+    const struct gfs_probe_result *r = &d->probe;
+    if (!lists_as_filesystem(r, output))
+        return 0;
+    int64_t size = (o->columns & 1u << COL_SIZE) ? filesystem_size(h, d) : -1;
+    return write_row(o, d->name, "filesystem", r->type[0] ? r->type : "unknown", r->label, -1,
+                     size, NULL, r->uuid);
+}
+
+static bool whole_disk_filesystem(struct gfs_handle *h, const struct gfs_device *d)
+{
+    const struct gfs_part_table *t = gfs_disk_table(h, d->disk);
+    return !d->is_partition && (!t || t->count == 0);
+}
+
+static int output_filesystems(struct out *o, unsigned output, struct gfs_handle *h)
 {
     /* libguestfs lists whole-device filesystems first, then partitions. */
-    for (size_t i = 0; i < n; i++) {
-        if (d[i].table->count == 0) {
-            int rc = fs_row(o, output, d[i].devname, d[i].dev);
+    for (size_t i = 0; i < gfs_ndevices(h); i++) {
+        const struct gfs_device *d = gfs_device_at(h, i);
+        if (whole_disk_filesystem(h, d)) {
+            int rc = fs_row(o, output, h, d);
             if (rc < 0)
                 return rc;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < d[i].table->count; k++) {
-            const struct gfs_partition *p = &d[i].table->parts[k];
-            if (p->extended)
-                continue;
-            struct gf_dev *pd;
-            int rc = gfs_part_open(d[i].dev, d[i].table, k, &pd);
-            if (rc < 0)
-                return rc;
-            char name[32];
-            snprintf(name, sizeof(name), "%s%u", d[i].devname, p->number);
-            rc = fs_row(o, output, name, pd);
-            gf_dev_close(pd);
-            if (rc < 0)
-                return rc;
-        }
+    for (size_t i = 0; i < gfs_ndevices(h); i++) {
+        const struct gfs_device *d = gfs_device_at(h, i);
+        if (!d->is_partition || d->extended)
+            continue;
+        int rc = fs_row(o, output, h, d);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
 
-static int output_partitions(struct out *o, struct disk *d, size_t n)
+static int output_partitions(struct out *o, struct gfs_handle *h)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct gfs_part_table *t = d[i].table;
-        for (size_t k = 0; k < t->count; k++) {
-            const struct gfs_partition *p = &t->parts[k];
-            char name[32];
-            snprintf(name, sizeof(name), "%s%u", d[i].devname, p->number);
-            int rc = write_row(o, name, "partition", NULL, NULL,
-                               t->type == GFS_TABLE_MBR ? p->mbr_type : -1, (int64_t)p->size,
-                               d[i].devname, NULL);
-            if (rc < 0)
-                return rc;
+    for (size_t i = 0; i < gfs_ndevices(h); i++) {
+        const struct gfs_device *d = gfs_device_at(h, i);
+        if (!d->is_partition)
+            continue;
+        const struct gfs_part_table *t = gfs_disk_table(h, d->disk);
+        const struct gfs_device *parent = NULL;
+        for (size_t k = 0; k < gfs_ndevices(h) && !parent; k++) {
+            const struct gfs_device *p = gfs_device_at(h, k);
+            if (!p->is_partition && p->disk == d->disk)
+                parent = p;
         }
+        int rc = write_row(o, d->name, "partition", NULL, NULL,
+                           t && t->type == GFS_TABLE_MBR ? d->part->mbr_type : -1,
+                           (int64_t)d->size, parent ? parent->name : NULL, NULL);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -311,9 +269,15 @@ int virt_filesystems_main(int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    struct disk disks[26];
+    struct gfs_handle *h = NULL;
     size_t ndisks = 0;
     const char *format = NULL;
+    int status = 0;
+    tool_quiet_logs(false);
+    if (gfs_handle_new(&h) < 0) {
+        fprintf(stderr, "kvmkit virt-filesystems: out of memory\n");
+        return 1;
+    }
     unsigned output = 0;
     bool long_mode = false, uuid = false, no_title = false;
     struct out o = {0};
@@ -322,13 +286,11 @@ int virt_filesystems_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+a:lh", opts, NULL)) != -1) {
         switch (c) {
         case 'a':
-            if (ndisks == sizeof(disks) / sizeof(disks[0])) {
-                fprintf(stderr, "kvmkit virt-filesystems: at most 26 disks\n");
-                return 2;
+            /* opened now: the first unreadable image is the error */
+            if (status == 0 && gfs_add_drive(h, optarg, format) < 0) {
+                fprintf(stderr, "kvmkit virt-filesystems: %s\n", gfs_last_error(h));
+                status = 1;
             }
-            disks[ndisks] = (struct disk){.path = optarg, .format = format};
-            snprintf(disks[ndisks].devname, sizeof(disks[ndisks].devname), "/dev/sd%c",
-                     (char)('a' + ndisks));
             ndisks++;
             break;
         case OPT_FORMAT:
@@ -376,23 +338,28 @@ int virt_filesystems_main(int argc, char **argv)
             break;
         case OPT_HELP:
             virt_filesystems_help(stdout);
+            gfs_handle_free(h);
             return 0;
         default:
             virt_filesystems_help(stderr);
+            gfs_handle_free(h);
             return 2;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "kvmkit virt-filesystems: extra argument '%s' on the command line\n",
                 argv[optind]);
+        gfs_handle_free(h);
         return 2;
     }
     if (o.human && o.csv) {
         fprintf(stderr, "kvmkit virt-filesystems: you cannot use -h and --csv options together.\n");
+        gfs_handle_free(h);
         return 2;
     }
     if (!ndisks) {
         fprintf(stderr, "kvmkit virt-filesystems: you must specify at least one -a option.\n");
+        gfs_handle_free(h);
         return 2;
     }
     if (!output)
@@ -409,24 +376,25 @@ int virt_filesystems_main(int argc, char **argv)
     }
     o.title = long_mode && !no_title;
 
-    int status = 0;
-    size_t opened = 0;
-    for (; opened < ndisks; opened++) {
-        struct disk *d = &disks[opened];
-        char err[512];
-        int rc = gf_dev_open_image(d->path, d->format, &d->dev, err, sizeof(err));
-        if (rc == 0) {
-            rc = gfs_part_read(d->dev, &d->table, err, sizeof(err));
-            if (rc < 0)
-                gf_dev_close(d->dev);
-        }
-        if (rc < 0) {
-            fprintf(stderr, "kvmkit virt-filesystems: %s\n", err);
-            status = 1;
-            goto out;
-        }
-        for (size_t w = 0; w < d->table->nwarnings; w++)
-            fprintf(stderr, "kvmkit virt-filesystems: warning: %s\n", d->table->warnings[w]);
+    if (status)
+        goto out;
+    if (gfs_launch(h) < 0) {
+        fprintf(stderr, "kvmkit virt-filesystems: %s\n", gfs_last_error(h));
+        status = 1;
+        goto out;
+    }
+    /* A disk whose partition table is malformed is an error here (the
+     * handle would read it as one whole disk). */
+    bool bad_table = false;
+    for (size_t i = 0; i < gfs_ndisks(h); i++)
+        bad_table |= gfs_disk_table(h, (unsigned)i) == NULL;
+    for (size_t w = 0; w < gfs_nwarnings(h); w++)
+        fprintf(stderr, bad_table ? "kvmkit virt-filesystems: %s\n"
+                                  : "kvmkit virt-filesystems: warning: %s\n",
+                gfs_warning(h, w));
+    if (bad_table) {
+        status = 1;
+        goto out;
     }
     int rc = 0;
     if (o.title) {
@@ -435,12 +403,14 @@ int virt_filesystems_main(int argc, char **argv)
         rc = write_strings(&o, head);
     }
     if (rc == 0 && (output & OUT_FILESYSTEMS))
-        rc = output_filesystems(&o, output, disks, ndisks);
+        rc = output_filesystems(&o, output, h);
     if (rc == 0 && (output & OUT_PARTITIONS))
-        rc = output_partitions(&o, disks, ndisks);
-    for (size_t i = 0; rc == 0 && (output & OUT_BLOCKDEVS) && i < ndisks; i++)
-        rc = write_row(&o, disks[i].devname, "device", NULL, NULL, -1,
-                       (int64_t)gf_dev_size(disks[i].dev), NULL, NULL);
+        rc = output_partitions(&o, h);
+    for (size_t i = 0; rc == 0 && (output & OUT_BLOCKDEVS) && i < gfs_ndevices(h); i++) {
+        const struct gfs_device *d = gfs_device_at(h, i);
+        if (!d->is_partition)
+            rc = write_row(&o, d->name, "device", NULL, NULL, -1, (int64_t)d->size, NULL, NULL);
+    }
     if (rc < 0) {
         if (rc == -ENOMEM)
             fprintf(stderr, "kvmkit virt-filesystems: out of memory\n");
@@ -449,9 +419,6 @@ int virt_filesystems_main(int argc, char **argv)
     if (!o.csv)
         flush_rows(&o);
 out:
-    for (size_t i = 0; i < opened; i++) {
-        gfs_part_free(disks[i].table);
-        gf_dev_close(disks[i].dev);
-    }
+    gfs_handle_free(h);
     return status;
 }

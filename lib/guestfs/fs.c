@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 
 #include "ext4.h"
+#include "fat.h"
 #include "fs.h"
 #include "probe.h"
 
@@ -193,10 +194,14 @@ static int ext_statvfs(void *priv, struct gfs_statvfs *st)
     st->bavail = st->bfree > sv.reserved_blocks ? st->bfree - sv.reserved_blocks : 0;
     st->files = sv.inodes;
     st->ffree = st->favail = sv.group_free_inodes;
-    uint32_t u[4];
-    memcpy(u, sv.uuid, sizeof(u));
-    st->fsid = (uint64_t)(u[0] ^ u[1]) | (uint64_t)(u[2] ^ u[3]) << 32;
-    st->flag = ST_RDONLY;
+    /* Linux: the two little-endian 64-bit halves of the UUID, xored. */
+    uint64_t lo = 0, hi = 0;
+    for (int i = 7; i >= 0; i--) {
+        lo = lo << 8 | sv.uuid[i];
+        hi = hi << 8 | sv.uuid[8 + i];
+    }
+    st->fsid = lo ^ hi;
+    st->flag = ST_RDONLY | ST_RELATIME; /* as a read-only mount with default options */
     st->namemax = sv.name_max;
     return 0;
 }
@@ -217,9 +222,119 @@ static const struct fs_ops ext_ops = {
     .statvfs = ext_statvfs,
 };
 
+/* ---- vfat ----------------------------------------------------------------- */
+
+static int vfat_mount(struct gf_dev *dev, void **priv, char *err, size_t errlen)
+{
+    struct fat_fs *fs;
+    int rc = fat_mount(dev, &fs, err, errlen);
+    if (rc == 0)
+        *priv = fs;
+    return rc;
+}
+
+static void vfat_umount(void *priv)
+{
+    fat_umount(priv);
+}
+
+static const char *vfat_error(const void *priv)
+{
+    return fat_error(priv);
+}
+
+static int vfat_lookup_child(void *priv, uint64_t dir, const char *name, size_t len,
+                             uint64_t *ino)
+{
+    return fat_lookup_child(priv, dir, name, len, ino);
+}
+
+/* As Linux shows a vfat file mounted with default options (uid 0, gid 0,
+ * umask 022): the reader gives mode and times already. */
+static int vfat_stat(void *priv, uint64_t ino, struct gfs_stat *st)
+{
+    struct fat_stat fst;
+    int rc = fat_stat(priv, ino, &fst);
+    if (rc < 0)
+        return rc;
+    memset(st, 0, sizeof(*st));
+    st->ino = fst.ino;
+    st->mode = fst.mode;
+    st->nlink = fst.nlink;
+    st->size = fst.size;
+    st->blocks = fst.blocks;
+    st->atime = (struct gfs_timespec){fst.atime, 0};
+    st->mtime = (struct gfs_timespec){fst.mtime, fst.mtime_nsec};
+    st->ctime = (struct gfs_timespec){fst.ctime, fst.ctime_nsec};
+    return 0;
+}
+
+static int64_t vfat_read(void *priv, uint64_t ino, uint64_t off, void *buf, size_t len)
+{
+    return fat_read(priv, ino, off, buf, len);
+}
+
+struct vfat_readdir_arg {
+    gfs_dirent_cb cb;
+    void *arg;
+};
+
+static int vfat_readdir_cb(void *arg, const struct fat_dirent *de)
+{
+    struct vfat_readdir_arg *a = arg;
+    struct gfs_dirent d = {de->ino, de->type, de->name_len, de->name};
+    return a->cb(a->arg, &d);
+}
+
+static int vfat_readdir(void *priv, uint64_t ino, gfs_dirent_cb cb, void *arg)
+{
+    struct vfat_readdir_arg a = {cb, arg};
+    return fat_readdir(priv, ino, vfat_readdir_cb, &a);
+}
+
+/* FAT has no symlinks: like readlink(2) on any other file. */
+static int vfat_readlink(void *priv, uint64_t ino, char *buf, size_t len)
+{
+    struct fat_stat fst;
+    int rc = fat_stat(priv, ino, &fst);
+    return rc < 0 ? rc : -EINVAL;
+}
+
+/* statfs as Linux's fat driver reports it: clusters of cluster_size bytes,
+ * no inode counts. */
+static int vfat_statvfs(void *priv, struct gfs_statvfs *st)
+{
+    struct fat_statvfs fv;
+    int rc = fat_statvfs(priv, &fv);
+    if (rc < 0)
+        return rc;
+    memset(st, 0, sizeof(*st));
+    st->bsize = st->frsize = fv.cluster_size;
+    st->blocks = fv.clusters;
+    st->bfree = st->bavail = fv.free_clusters;
+    st->fsid = fv.serial;
+    st->flag = ST_RDONLY;
+    st->namemax = fv.name_max;
+    return 0;
+}
+
+static const struct fs_ops vfat_ops = {
+    .types = {"vfat"},
+    .mount = vfat_mount,
+    .umount = vfat_umount,
+    .error = vfat_error,
+    .root = FAT_ROOT_INO,
+    .lookup_child = vfat_lookup_child,
+    .stat = vfat_stat,
+    .read = vfat_read,
+    .readdir = vfat_readdir,
+    .readlink = vfat_readlink,
+    .statvfs = vfat_statvfs,
+};
+
 /* ---- the interface ------------------------------------------------------ */
 
-static const struct fs_ops *const readers[] = {&ext_ops};
+static const struct fs_ops *const readers[] = {&ext_ops, &vfat_ops};
 
 static const struct fs_ops *reader_for(const char *type)
 {

@@ -49,8 +49,17 @@ int gf_dev_open_image(const char *path, const char *format, struct gf_dev **out,
     struct img *img;
     int rc = img_open(path, &o, &img);
     if (rc < 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: cannot open the image: %s", path, kk_strerror(rc));
+        if (err && errlen) {
+            /* lib/image's message names the structure ("qcow2: cluster_bits 0
+             * out of range"); the errno alone does not. */
+            const char *why = img_last_error();
+            size_t plen = strlen(path);
+            if (why && strncmp(why, path, plen) == 0 && why[plen] == ':')
+                snprintf(err, errlen, "%s", why);
+            else
+                snprintf(err, errlen, "%s: cannot open the image: %s", path,
+                         why && why[0] ? why : kk_strerror(rc));
+        }
         return rc;
     }
     struct gf_dev *d = dev_new(DEV_IMAGE, path, img_size(img));

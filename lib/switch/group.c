@@ -77,7 +77,7 @@ bool sw__group_exists(struct sw_ofproto *ofp, uint32_t id)
 
 /* ---- parsing ---- */
 
-static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+int sw__parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
     if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
         return -EINVAL;
@@ -140,20 +140,20 @@ static int parse_bucket(struct sw_ofproto *ofp, char *text, enum sw_group_type t
         val[vlen] = '\0';
         uint32_t v;
         if (w) {
-            if (parse_u32(val, 65535, &v))
+            if (sw__parse_u32(val, 65535, &v))
                 return sw__fail(err, err_size, "bucket: bad weight '%s' (0..65535)", val);
             b->weight = (uint16_t)v;
         } else if (wp) {
-            if (parse_u32(val, SW_OFPORT_MAX, &v) || v == 0) {
+            if (sw__parse_u32(val, SW_OFPORT_MAX, &v) || v == 0) {
                 if (sw__ofport_from_text(ofp, val, &v))
                     return sw__fail(err, err_size, "bucket: unknown watch_port '%s'", val);
             }
             b->watch_port = v;
         } else if (wg) {
-            if (parse_u32(val, SW_GROUP_MAX_ID, &v))
+            if (sw__parse_u32(val, SW_GROUP_MAX_ID, &v))
                 return sw__fail(err, err_size, "bucket: bad watch_group '%s'", val);
             b->watch_group = v;
-        } else if (parse_u32(val, UINT32_MAX, &v)) {
+        } else if (sw__parse_u32(val, UINT32_MAX, &v)) {
             return sw__fail(err, err_size, "bucket: bad bucket_id '%s'", val);
         }
         if (!comma) {
@@ -241,7 +241,7 @@ static int gm_parse(struct sw_ofproto *ofp, enum sw_group_mod_cmd cmd, const cha
         if (!strcasecmp(tok, "group_id") && v) {
             if (cmd == SW_GM_DELETE && !strcasecmp(v, "all"))
                 gm->all = true;
-            else if (parse_u32(v, SW_GROUP_MAX_ID, &gm->id))
+            else if (sw__parse_u32(v, SW_GROUP_MAX_ID, &gm->id))
                 r = sw__fail(err, err_size, "group_id: bad value '%s' (0..%u)", v,
                              SW_GROUP_MAX_ID);
         } else if (!strcasecmp(tok, "type") && v) {

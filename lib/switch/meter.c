@@ -60,19 +60,6 @@ void sw__meters_free(struct sw_ofproto *ofp)
 
 /* ---- parsing ---- */
 
-static int parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end || v > max)
-        return -EINVAL;
-    *out = (uint32_t)v;
-    return 0;
-}
-
 struct mm {
     uint32_t id;
     bool all;
@@ -132,11 +119,11 @@ static int mm_parse(enum sw_meter_mod_cmd cmd, const char *text, struct mm *mm, 
             } else if (!band) {
                 r = sw__fail(err, err_size, "band: '%s' before type=", tok);
             } else if (!strcasecmp(tok, "rate") && v) {
-                if (parse_u32(v, UINT32_MAX, &x) || x == 0)
+                if (sw__parse_u32(v, UINT32_MAX, &x) || x == 0)
                     r = sw__fail(err, err_size, "band: bad rate '%s'", v);
                 band->rate = x;
             } else if (!strcasecmp(tok, "burst_size") && v) {
-                if (parse_u32(v, UINT32_MAX, &x))
+                if (sw__parse_u32(v, UINT32_MAX, &x))
                     r = sw__fail(err, err_size, "band: bad burst_size '%s'", v);
                 band->burst = x;
             } else if (!strcasecmp(tok, "prec_level") && v) {
@@ -147,7 +134,7 @@ static int mm_parse(enum sw_meter_mod_cmd cmd, const char *text, struct mm *mm, 
         } else if (!strcasecmp(tok, "meter") && v) {
             if (cmd == SW_MM_DELETE && !strcasecmp(v, "all"))
                 mm->all = true;
-            else if (parse_u32(v, METER_MAX_ID, &mm->id) || mm->id == 0)
+            else if (sw__parse_u32(v, METER_MAX_ID, &mm->id) || mm->id == 0)
                 r = sw__fail(err, err_size, "meter: bad id '%s' (1..0x%x)", v, METER_MAX_ID);
             have_id = true;
         } else if (!strcasecmp(tok, "kbps") && !v) {

@@ -88,6 +88,10 @@ bool sw__ofpacts_uses_meter(const struct sw_ofpacts *a, uint32_t id);
 
 /* ---- groups (group.c) ---- */
 
+/* A decimal or 0x number in 0..@max, the whole of @s (group and meter
+ * text): 0 or -EINVAL. */
+int sw__parse_u32(const char *s, uint32_t max, uint32_t *out);
+
 struct group_bucket {
     uint16_t weight;            /* select: share of the traffic */
     uint32_t watch_port;        /* ofport whose liveness decides, or SW_GROUP_WATCH_NONE */
