@@ -6,7 +6,7 @@
 set -eu
 
 # Build: compiler, Meson/Ninja, libraries.
-BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev zlib1g-dev libzstd-dev libpcap-dev libbpf-dev libssl-dev libedit-dev"
+BUILD_PKGS="gcc make meson ninja-build pkg-config libjansson-dev liburing-dev zlib1g-dev libzstd-dev libpcap-dev libbpf-dev libssl-dev libedit-dev libfuse3-dev"
 # Tests: unit tests (cmocka), sanitizers and fuzzers (clang + compiler-rt).
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev python3"
 # Anchors and peers: dpdk-dev has dpdk-test (ring benchmark) and dpdk-testpmd
@@ -27,8 +27,9 @@ SWITCH_PKGS="openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroll
 # lib/guestfs tests (tests/integration/guestfs_part_test.sh,
 # tests/unit/guestfs_ext4): partitioners (sfdisk, sgdisk), mkfs.*, blkid to
 # compare against, mke2fs/e2fsck/debugfs for the ext test images and
-# setfattr/getfattr (attr) to give the source trees xattrs.
-GUESTFS_PKGS="fdisk gdisk util-linux e2fsprogs dosfstools mtools xfsprogs btrfs-progs cryptsetup-bin attr"
+# setfattr/getfattr (attr) to give the source trees xattrs; fuse3
+# (fusermount3) for `kvmkit mount` and its test (libfuse3-dev in BUILD_PKGS).
+GUESTFS_PKGS="fdisk gdisk util-linux e2fsprogs dosfstools mtools xfsprogs btrfs-progs cryptsetup-bin attr fuse3"
 
 # libguestfs itself, as the reference kvmkit's guestfs tools are compared with
 # (tests/guestfs/libguestfs-ref.py makes tests/guestfs/ref/) and the anchor of

@@ -14,11 +14,6 @@
 
 #define CMD(n) static int n(struct fish *f, const struct fish_cmd *c, int argc, char **argv)
 
-/* Provided by lib/guestfs once package listing lands; until then NULL. */
-int gfs_inspect_list_applications(struct gfs_handle *h, const struct gfs_os *os,
-                                  struct gfs_app **apps) __attribute__((weak));
-void gfs_inspect_free_applications(struct gfs_app *apps, int n) __attribute__((weak));
-
 CMD(cmd_inspect_os)
 {
     (void)argc, (void)argv;
@@ -128,9 +123,6 @@ CMD(cmd_inspect_list_applications)
     const struct gfs_os *os = root_arg(f, c, argv[0]);
     if (!os)
         return -1;
-    if (!gfs_inspect_list_applications)
-        return fish_daemon_error(f, c, "listing applications is not available in this build of "
-                                       "kvmkit (lib/guestfs has no package reader)");
     struct gfs_app *apps;
     int n = gfs_inspect_list_applications(f->h, os, &apps);
     if (n < 0)

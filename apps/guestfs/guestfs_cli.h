@@ -26,4 +26,10 @@ void virt_df_help(FILE *out);
 int fish_main(int argc, char **argv);
 void fish_help(FILE *out);
 
+int virt_inspector_main(int argc, char **argv);
+void virt_inspector_help(FILE *out);
+
+int mount_main(int argc, char **argv);
+void mount_help(FILE *out);
+
 #endif

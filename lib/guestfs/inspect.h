@@ -54,7 +54,9 @@ struct gfs_os {
 };
 
 struct gfs_app {
-    char *name, *version, *release, *arch; /* release "" for deb (Debian revision in version) */
+    /* release: for deb, what follows the first '-' of the version ("5+deb12u3"),
+     * as libguestfs splits it; "" when there is none */
+    char *name, *version, *release, *arch;
     int epoch;
     char *url, *source_package, *summary, *description; /* "" when absent */
 };

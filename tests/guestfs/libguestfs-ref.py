@@ -88,8 +88,6 @@ def images():
         # -h, like --checksum, needs -lR: -l -h is an error.
         ("virt-ls-lh-data", ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "-l", "-h", "/data"]),
         ("virt-ls-lRh-data", ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "-lR", "-h", "/data"]),
-        ("virt-ls-l-data", ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "-l", "/data"]),
-        ("virt-ls-data", ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "/data"]),
         ("virt-cat-small", ["virt-cat", "-a", "IMG", "-m", "/dev/sda", "/data/small.txt"]),
         ("virt-cat-symlink", ["virt-cat", "-a", "IMG", "-m", "/dev/sda", "/links/rel"]),
         ("virt-cat-space", ["virt-cat", "-a", "IMG", "-m", "/dev/sda", "/names/with space.txt"]),
@@ -98,26 +96,19 @@ def images():
     mbr = [
         ("virt-ls-lR-sda1", ["virt-ls", "-a", "IMG", "-m", "/dev/sda1", "-lR", "/"]),
         ("virt-ls-lR-sda5", ["virt-ls", "-a", "IMG", "-m", "/dev/sda5", "-lR", "/"]),
-        ("virt-ls-lR-sda6", ["virt-ls", "-a", "IMG", "-m", "/dev/sda6", "-lR", "/"]),
         ("virt-ls-lR-checksum-sda5",
          ["virt-ls", "-a", "IMG", "-m", "/dev/sda5", "-lR", "--checksum", "/"]),
-        ("virt-ls-lR-checksum-sda6",
-         ["virt-ls", "-a", "IMG", "-m", "/dev/sda6", "-lR", "--checksum", "/"]),
         ("virt-cat-sda5-long-name",
          ["virt-cat", "-a", "IMG", "-m", "/dev/sda5", "/Hello from vfat.txt"]),
         ("virt-cat-sda1-symlink", ["virt-cat", "-a", "IMG", "-m", "/dev/sda1", "/dir/link"]),
-        ("virt-filesystems", ["virt-filesystems", "-a", "IMG"]),
         ("virt-filesystems-all-long-uuid-csv",
          ["virt-filesystems", "-a", "IMG", "--all", "--long", "--uuid", "--csv"]),
-    ] + standard() + [("guestfish", fish("mbr"))]
+    ] + [c for c in standard() if not c[0].endswith("-h")] + [("guestfish", fish("mbr"))]
     debian = [
         ("virt-ls-lR", ["virt-ls", "-a", "IMG", "-lR", "/"]),
-        ("virt-ls-lR-checksum", ["virt-ls", "-a", "IMG", "-lR", "--checksum", "/"]),
         ("virt-ls-lR-uids-time-t-extra-csv-etc",
          ["virt-ls", "-a", "IMG", "-lR", "--uids", "--time-t", "--extra-stats", "--csv", "/etc"]),
         ("virt-cat-hostname", ["virt-cat", "-a", "IMG", "/etc/hostname"]),
-        ("virt-cat-fstab", ["virt-cat", "-a", "IMG", "/etc/fstab"]),
-        ("virt-cat-os-release", ["virt-cat", "-a", "IMG", "/etc/os-release"]),
         ("virt-cat-esp-grub-cfg", ["virt-cat", "-a", "IMG", "/boot/efi/EFI/debian/grub.cfg"]),
         ("virt-filesystems-all-long-uuid-csv",
          ["virt-filesystems", "-a", "IMG", "--all", "--long", "--uuid", "--csv"]),
@@ -126,8 +117,6 @@ def images():
     # The same disk as debian.img: the outputs must be the same.
     debian_qcow2 = [
         ("virt-ls-lR", ["virt-ls", "-a", "IMG", "-lR", "/"]),
-        ("virt-filesystems-all-long-csv",
-         ["virt-filesystems", "-a", "IMG", "--all", "--long", "--csv"]),
         ("virt-inspector", ["virt-inspector", "-a", "IMG"]),
     ]
     fat32 = [
@@ -135,12 +124,13 @@ def images():
         ("virt-ls-lR-checksum",
          ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "-lR", "--checksum", "/"]),
         ("virt-cat-unicode", ["virt-cat", "-a", "IMG", "-m", "/dev/sda", "/Ünïcödé – ƒïlé.txt"]),
-        ("virt-cat-case", ["virt-cat", "-a", "IMG", "-m", "/dev/sda", "/readme.txt"]),
-    ] + standard() + [("guestfish", fish("fat32"))]
+        ("virt-df", ["virt-df", "-a", "IMG"]),
+        ("virt-filesystems-all-long-csv",
+         ["virt-filesystems", "-a", "IMG", "--all", "--long", "--csv"]),
+        ("guestfish", fish("fat32")),
+    ]
     overlay = [
         ("virt-ls-lR", ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "-lR", "/"]),
-        ("virt-ls-lR-checksum",
-         ["virt-ls", "-a", "IMG", "-m", "/dev/sda", "-lR", "--checksum", "/"]),
         ("virt-cat-changed", ["virt-cat", "-a", "IMG", "-m", "/dev/sda", "/hello.txt"]),
         ("virt-df", ["virt-df", "-a", "IMG"]),
         ("virt-filesystems-all-long-csv",
