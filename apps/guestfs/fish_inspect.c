@@ -2,8 +2,7 @@
 /*
  * fish_inspect.c — kvmkit fish: inspect-os, inspect-get-roots and the
  * inspect-get-* fields of a root found by the last inspect-os (inspect.h),
- * and inspect-list-applications2 when lib/guestfs provides
- * gfs_inspect_list_applications().
+ * and inspect-list-applications(2) (gfs_inspect_list_applications()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -161,8 +160,7 @@ CMD(cmd_inspect_list_applications)
 #undef F
         printf("}\n");
     }
-    if (gfs_inspect_free_applications)
-        gfs_inspect_free_applications(apps, n);
+    gfs_inspect_free_applications(apps, n);
     return 0;
 }
 
