@@ -205,6 +205,11 @@ static bool parse_os_release(struct gfs_handle *h, struct gfs_os *os)
     free(data);
     if (!id[0])
         return false;
+    /* Debian's and CentOS's os-release give only the major version; as
+     * libguestfs does, such a file is set aside for the release files
+     * (debian_version "12.11" is then the product name and version). */
+    if ((!strcmp(id, "debian") || !strcmp(id, "centos")) && !strchr(version_id, '.'))
+        return false;
     for (size_t i = 0; i < sizeof(distro_ids) / sizeof(distro_ids[0]); i++)
         if (strcmp(id, distro_ids[i].id) == 0)
             snprintf(os->distro, sizeof(os->distro), "%s", distro_ids[i].distro);
@@ -489,8 +494,8 @@ static int check_root(struct gfs_handle *h, const struct gfs_device *d, struct g
     static const struct {
         const char *path, *distro;
     } releases[] = {
-        {"/etc/redhat-release", "rhel"},  {"/etc/fedora-release", "fedora"},
-        {"/etc/centos-release", "centos"}, {"/etc/alpine-release", "alpinelinux"},
+        {"/etc/centos-release", "centos"}, {"/etc/fedora-release", "fedora"},
+        {"/etc/redhat-release", "rhel"},  {"/etc/alpine-release", "alpinelinux"},
         {"/etc/arch-release", "archlinux"}, {"/etc/SuSE-release", "opensuse"},
         {"/etc/debian_version", "debian"},
     };
@@ -498,21 +503,6 @@ static int check_root(struct gfs_handle *h, const struct gfs_device *d, struct g
         found = parse_release_file(h, releases[i].path, releases[i].distro, os, true);
     if (!found)
         return 0;
-    /* Debian's os-release has only the major version; debian_version has
-     * the point release ("12.5"). */
-    if (!strcmp(os->distro, "debian")) {
-        char *data;
-        size_t len;
-        if (read_small(h, "/etc/debian_version", &data, &len) == 0) {
-            int ma = 0, mi = 0;
-            parse_version(data, &ma, &mi);
-            if (ma > 0 && (os->major_version == 0 || ma == os->major_version)) {
-                os->major_version = ma;
-                os->minor_version = mi;
-            }
-            free(data);
-        }
-    }
     package_info(os);
     osinfo_id(os);
     read_hostname(h, os);
