@@ -154,9 +154,10 @@ ok "two disks (-a ext4.img -a debian.img): root /dev/sdb2, mount points on sdb" 
     bash -c "'$K' virt-inspector --no-applications -a imgs/ext4.img -a imgs/debian.img >two.xml &&
              grep -q '<root>/dev/sdb2</root>' two.xml && grep -q '<mountpoint dev=\"/dev/sdb2\">/</mountpoint>' two.xml"
 
-# 5. Hostile guest data: well-formed XML and JSON, the strings kept.
+# 5. Hostile guest data: well-formed XML and JSON, the strings kept (a VERSION_ID
+#    with a minor version, so os-release is used: see inspect.c).
 mkdir -p evil/etc evil/var/lib/dpkg evil/usr/bin
-printf 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Evil <&> \\"OS\\" ]]>"\n' >evil/etc/os-release
+printf 'ID=debian\nVERSION_ID="12.1"\nPRETTY_NAME="Evil <&> \\"OS\\" ]]>"\n' >evil/etc/os-release
 printf '12.1\n' >evil/etc/debian_version
 printf 'evil-host\n' >evil/etc/hostname
 python3 - evil/var/lib/dpkg/status <<'EOF'
