@@ -48,7 +48,9 @@ char *tool_human_size(uint64_t amt, char *buf)
                 }
             }
             if (amt < 10) {
-                snprintf(frac, sizeof(frac), ".%u", tenths);
+                frac[0] = '.'; /* tenths is a digit here */
+                frac[1] = (char)('0' + tenths % 10);
+                frac[2] = 0;
                 tenths = rounding = 0;
             }
         }

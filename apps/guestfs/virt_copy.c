@@ -581,9 +581,13 @@ static int copy_one(struct copy_out *c, const char *remote, const char *localdir
         return 1;
     }
     const char *base = base_name(remote, bbuf, sizeof(bbuf));
-    if (base[0])
-        snprintf(c->local, sizeof(c->local), "%s/%s", localdir, base);
-    else
+    if (base[0]) {
+        int n = snprintf(c->local, sizeof(c->local), "%s/%s", localdir, base);
+        if (n < 0 || (size_t)n >= sizeof(c->local)) {
+            fprintf(stderr, "%s: error: %s/%s: path too long\n", c->prog, localdir, base);
+            return 1;
+        }
+    } else
         snprintf(c->local, sizeof(c->local), "%s", localdir); /* "/": into LOCALDIR */
     if (S_ISREG(st.mode)) {
         /* guestfs_download: the content only */

@@ -116,7 +116,7 @@ static void build_tree(void)
     /* 8 nested directories with a file in the last. */
     char *d = strdup(src);
     for (int i = 1; i <= DEEP_LEVELS; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof(name), "level%d", i);
         char *n = make_dir(d, name);
         free(d);
