@@ -241,7 +241,10 @@ def run_op(side, op, files, keep):
         return res
     # Keep the last good output of each side for the comparison.
     dest = os.path.join(side.tmp, "keep-%s" % side.name)
-    shutil.rmtree(dest, ignore_errors=True)
+    if os.path.isdir(dest) and not os.path.islink(dest):
+        shutil.rmtree(dest)
+    elif os.path.lexists(dest):
+        os.remove(dest)
     os.rename(result_path, dest)
     keep[side.name] = dest
     return res
