@@ -95,6 +95,39 @@ CMD(cmd_vfs_field)
     return 0;
 }
 
+/* blkid -o export quotes what a shell would take apart with a backslash. */
+static void blkid_line(const char *key, const char *value)
+{
+    printf("%s: ", key);
+    for (const char *p = value; *p; p++) {
+        if (strchr(" \\\"'`$!&;|<>()*?[]{}#~\t", *p))
+            putchar('\\');
+        putchar(*p);
+    }
+    putchar('\n');
+}
+
+/* The volume label in a FAT boot sector (blkid's LABEL_FATBOOT), trailing
+ * blanks removed; false when it is absent or "NO NAME". */
+static bool fat_boot_label(const struct gfs_device *d, char out[12])
+{
+    uint8_t bs[512];
+    if (gf_dev_pread(d->dev, bs, sizeof(bs), 0) < 0)
+        return false;
+    bool fat32 = bs[22] == 0 && bs[23] == 0; /* no 16-bit FAT size */
+    const uint8_t *l = bs + (fat32 ? 71 : 43);
+    if (l[-5] != 0x29) /* no extended boot signature: no label field */
+        return false;
+    memcpy(out, l, 11);
+    out[11] = 0;
+    for (int i = 10; i >= 0 && out[i] == ' '; i--)
+        out[i] = 0;
+    for (int i = 0; out[i]; i++)
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+            out[i] = '?';
+    return out[0] && strcmp(out, "NO NAME") != 0;
+}
+
 CMD(cmd_blkid)
 {
     (void)argc;
@@ -104,12 +137,15 @@ CMD(cmd_blkid)
     const struct gfs_probe_result *r = &d->probe;
     /* blkid -p -i -o export, in its order */
     printf("DEVNAME: %s\n", d->name);
+    char fatboot[12];
+    if (strcmp(r->type, "vfat") == 0 && fat_boot_label(d, fatboot))
+        blkid_line("LABEL_FATBOOT", fatboot);
     if (r->label[0])
-        printf("LABEL: %s\n", r->label);
+        blkid_line("LABEL", r->label);
     if (r->uuid[0])
-        printf("UUID: %s\n", r->uuid);
+        blkid_line("UUID", r->uuid);
     if (r->version[0])
-        printf("VERSION: %s\n", r->version);
+        blkid_line("VERSION", r->version);
     struct gfs_fs *fs;
     struct gfs_statvfs v;
     if (r->readable && gfs_device_fs(f->h, d, &fs) == 0 && gfs_fs_statvfs(fs, &v) == 0)
@@ -119,6 +155,34 @@ CMD(cmd_blkid)
     if (r->usage[0])
         printf("USAGE: %s\n", r->usage);
     printf("MINIMUM_IO_SIZE: 512\nPHYSICAL_SECTOR_SIZE: 512\nLOGICAL_SECTOR_SIZE: 512\n");
+    const struct gfs_part_table *t = gfs_disk_table(f->h, d->disk);
+    if (d->part && t) {
+        /* blkid -p's partition-table entry of the device */
+        const struct gfs_partition *p = d->part;
+        bool gpt = t->type == GFS_TABLE_GPT;
+        char id[40];
+        printf("PART_ENTRY_SCHEME: %s\n", gpt ? "gpt" : "dos");
+        if (gpt && p->name[0])
+            printf("PART_ENTRY_NAME: %s\n", p->name);
+        if (gpt)
+            gfs_guid_format(p->unique_guid, id);
+        else
+            snprintf(id, sizeof(id), "%08x-%02x", t->mbr_signature, p->number);
+        printf("PART_ENTRY_UUID: %s\n", id);
+        if (gpt) {
+            gfs_guid_format(p->type_guid, id);
+            printf("PART_ENTRY_TYPE: %s\n", id);
+        } else {
+            printf("PART_ENTRY_TYPE: 0x%x\n", p->mbr_type);
+            if (p->bootable)
+                printf("PART_ENTRY_FLAGS: 0x80\n");
+        }
+        unsigned long long ss = t->sector_size ? t->sector_size : 512;
+        printf("PART_ENTRY_NUMBER: %u\nPART_ENTRY_OFFSET: %llu\nPART_ENTRY_SIZE: %llu\n"
+               "PART_ENTRY_DISK: 8:%u\n",
+               p->number, (unsigned long long)p->start / ss, (unsigned long long)p->size / ss,
+               d->disk * 16);
+    }
     return 0;
 }
 

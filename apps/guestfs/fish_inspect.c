@@ -89,14 +89,15 @@ CMD(cmd_inspect_field)
         return fish_daemon_error(f, c, "not a Windows guest, or systemroot could not be "
                                        "determined");
     else if (strcmp(what, "mountpoints") == 0) {
+        /* guestfish prints both lists last fstab entry first */
         if (os->nmountpoints == 0)
             printf("/: %s\n", os->root);
-        for (size_t i = 0; i < os->nmountpoints; i++)
+        for (size_t i = os->nmountpoints; i-- > 0;)
             printf("%s: %s\n", os->mountpoints[i].mountpoint, os->mountpoints[i].device);
     } else if (strcmp(what, "filesystems") == 0) {
         if (os->nfilesystems == 0)
             printf("%s\n", os->root);
-        for (size_t i = 0; i < os->nfilesystems; i++)
+        for (size_t i = os->nfilesystems; i-- > 0;)
             printf("%s\n", os->filesystems[i]);
     }
     return 0;
@@ -121,6 +122,13 @@ CMD(cmd_inspect_list_applications)
     (void)argc;
     const struct gfs_os *os = root_arg(f, c, argv[0]);
     if (!os)
+        return -1;
+    /* libguestfs reads the package database through the mounted tree; its
+     * first call there is filesize, which is what it reports unmounted */
+    struct fish_cmd as_filesize = *c;
+    as_filesize.name = "filesize";
+    as_filesize.api = NULL;
+    if (fish_need_root(f, &as_filesize) < 0)
         return -1;
     struct gfs_app *apps;
     int n = gfs_inspect_list_applications(f->h, os, &apps);

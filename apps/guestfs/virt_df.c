@@ -88,10 +88,11 @@ static void print_stat(const struct df *d, const char *name, const char *dev,
     float percent;
     if (!d->inodes) {
         if (!d->human) {
-            uint64_t factor = st->bsize / 1024;
-            snprintf(buf[0], sizeof(buf[0]), "%" PRIu64, st->blocks * factor);
-            snprintf(buf[1], sizeof(buf[1]), "%" PRIu64, (st->blocks - st->bfree) * factor);
-            snprintf(buf[2], sizeof(buf[2]), "%" PRIu64, st->bavail * factor);
+            /* 1 KiB units, rounded down (vfat's 512-byte blocks too) */
+            snprintf(buf[0], sizeof(buf[0]), "%" PRIu64, st->blocks * st->bsize / 1024);
+            snprintf(buf[1], sizeof(buf[1]), "%" PRIu64,
+                     (st->blocks - st->bfree) * st->bsize / 1024);
+            snprintf(buf[2], sizeof(buf[2]), "%" PRIu64, st->bavail * st->bsize / 1024);
         } else {
             tool_human_size(st->blocks * st->bsize, buf[0]);
             tool_human_size((st->blocks - st->bfree) * st->bsize, buf[1]);

@@ -313,7 +313,7 @@ static int vfat_statvfs(void *priv, struct gfs_statvfs *st)
     st->blocks = fv.clusters;
     st->bfree = st->bavail = fv.free_clusters;
     st->fsid = fv.serial;
-    st->flag = ST_RDONLY;
+    st->flag = ST_RDONLY | ST_RELATIME;
     st->namemax = fv.name_max;
     return 0;
 }

@@ -239,6 +239,13 @@ int gfs_launch(struct gfs_handle *h)
             ps.pub.is_partition = true;
             ps.pub.extended = part->extended;
             ps.pub.size = part->size;
+            /* Linux gives an MBR extended container a device of two 512-byte
+             * sectors (one sector when they are larger), so nobody formats
+             * it; libguestfs's sizes are that device's. */
+            if (part->extended) {
+                uint64_t ext = d->table->sector_size > 1024 ? d->table->sector_size : 1024;
+                ps.pub.size = part->size < ext ? part->size : ext;
+            }
             ps.pub.part = part;
             if ((rc = gfs_part_open(d->dev, d->table, p, &ps.pub.dev)) < 0)
                 return gfs_set_error(h, rc, "%s: cannot open partition %u", d->path,
@@ -345,7 +352,13 @@ int gfs_device_fs(struct gfs_handle *h, const struct gfs_device *device, struct 
         return gfs_set_error(h, s->fs_rc, "%s: %s", device->name,
                              s->fs_rc == -EOPNOTSUPP ? "filesystem not readable"
                                                      : "no readable filesystem");
-    if (device->extended || !device->probe.type[0]) {
+    if (device->extended) {
+        s->fs_rc = -EINVAL;
+        return gfs_set_error(h, -EINVAL,
+                             "%s: an MBR extended partition holds logical partitions, not a "
+                             "filesystem", device->name);
+    }
+    if (!device->probe.type[0]) {
         s->fs_rc = -EINVAL;
         return gfs_set_error(h, -EINVAL, "%s: no filesystem recognised", device->name);
     }

@@ -43,7 +43,7 @@ struct gfs_device {
     unsigned partnum;           /* Linux partition number, 0 for a whole disk */
     bool is_partition;
     bool extended;              /* an MBR extended container (no filesystem) */
-    uint64_t size;              /* bytes */
+    uint64_t size;              /* bytes (an extended container: 1024, as Linux has it) */
     struct gf_dev *dev;         /* owned by the handle */
     const struct gfs_partition *part; /* NULL for a whole disk */
     struct gfs_probe_result probe;    /* type "" when nothing was recognised */

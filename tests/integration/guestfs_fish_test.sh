@@ -61,10 +61,23 @@ def sections(text):
 # Deliberate differences (docs/guestfs-fish.md), as narrow as possible:
 APPLIANCE_DF = re.compile(r'^(/dev/root|/dev|shmfs|tmpfs|devtmpfs|none) ')
 LIBMAGIC_GUESSES = {('ext4', 'file /data/4k.bin')}
+# vfat inode numbers are the kernel's own (handed out as files are looked up)
+VFAT_INODES = {('mbr', 'statns "/Hello from vfat.txt"'), ('mbr', 'statns "/Long Directory Name"'),
+               ('debian', 'statns /boot/efi/EFI/debian/grubx64.efi')}
 def mask(cmd, lines, ref):
     if cmd == 'll /':
-        # '..' of the guest's root is the appliance's own / in guestfish
-        lines = [l for l in lines if not l.endswith(' ..')]
+        # '..' of the guest's root is the appliance's own / in guestfish; its
+        # blocks count in "total" and its link count sizes the columns
+        lines = [' '.join(l.split()) for l in lines
+                 if not l.endswith(' ..') and not l.startswith('total ')]
+    if name == 'debian' and cmd.startswith('inspect-list-applications') and not ref and lines:
+        # the test's dpkg status ends without a blank line: libguestfs drops
+        # that last package (zlib1g), lib/guestfs lists it
+        text = '\n'.join(lines)
+        text = re.sub(r'\n\[\d+\] = \{\n  app2?_name: zlib1g\n.*?\n\}', '', text, flags=re.S)
+        lines = text.split('\n')
+    if (name, cmd) in VFAT_INODES or (name == 'fat32' and cmd.split()[:1] in (['statns'], ['lstatns'])):
+        lines = [l for l in lines if not l.startswith('st_ino: ')]
     if cmd in ('df', 'df-h'):
         # the appliance's own filesystems; columns sized by them
         lines = [' '.join(l.split()) for l in lines if not APPLIANCE_DF.match(l)]
@@ -83,10 +96,18 @@ if [c for c, _ in r] != [c for c, _ in g]:
 for (c, a), (_, b) in zip(r, g):
     if a != b:
         bad += 1
-        print('# %s: == %s\n#   guestfish: %r\n#   kvmkit:    %r' % (name, c, a[:6], b[:6]))
+        i = next(i for i in range(max(len(a), len(b))) if a[i:i + 1] != b[i:i + 1])
+        print('# %s: == %s (line %d)\n#   guestfish: %r\n#   kvmkit:    %r'
+              % (name, c, i + 1, a[i:i + 3], b[i:i + 3]))
 # stderr: the script's path differs (guestfish ran it elsewhere)
+# mounting an MBR extended partition: the appliance's mount(8) fails with
+# ENOMEM, lib/guestfs says what the device is
+EXTENDED = re.compile(r'^(SCRIPT:\d+: libguestfs: error: mount_ro: ).*(Cannot allocate memory\.|'
+                      r'an MBR extended partition holds logical partitions, not a filesystem)$')
 def err(text):
-    return [re.sub(r'^\S*fish-script-[a-z0-9]+\.txt:', 'SCRIPT:', l) for l in text.split('\n')]
+    lines = [re.sub(r'^\S*fish-script-[a-z0-9]+\.txt:', 'SCRIPT:', l) for l in text.split('\n')]
+    return [EXTENDED.sub(r'\1(an extended partition)', l) for l in lines
+            if not l.endswith('dmesg(1) may have more information after failed mount system call.')]
 ea = err(open(refdir + '/guestfish.err', encoding='utf-8', errors='replace').read())
 eb = err(open(name + '.err', encoding='utf-8', errors='replace').read())
 if ea != eb:

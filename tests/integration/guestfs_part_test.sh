@@ -206,7 +206,9 @@ ok "virt-filesystems: ext4 row" expect_fs_row "/dev/sda1,filesystem,ext4,root" 1
 ok "virt-filesystems: swap row (--all)" expect_row "/dev/sda2,filesystem,swap,swp,,8388608,,$(blkid_of mbr.img 2 UUID)"
 ok "virt-filesystems: logical vfat row" expect_fs_row "/dev/sda6,filesystem,vfat,BOOTFS" 16777216 "$(blkid_of mbr.img 6 UUID)"
 ok "virt-filesystems: GPT label with a space" expect_fs_row "/dev/sdb2,filesystem,ext3,\"ext3 label\"" 8388608 "$(blkid_of gpt.img 2 UUID)"
-ok "virt-filesystems: extended partition row" expect_row "/dev/sda3,partition,,,05,$(( ($(sfdisk -J mbr.img | python3 -c 'import json,sys; print([p for p in json.load(sys.stdin)["partitiontable"]["partitions"] if p["node"].endswith("3")][0]["size"])')) * 512 )),/dev/sda,"
+# Linux (and so libguestfs) gives an extended container a 1 KiB device
+ok "virt-filesystems: extended partition row (1024 bytes, as Linux has it)" \
+    expect_row "/dev/sda3,partition,,,05,1024,/dev/sda,"
 ok "virt-filesystems: GPT partition has no MBR id" expect_row "/dev/sdb5,partition,,,,8388608,/dev/sdb,"
 ok "virt-filesystems: devices" sh -c 'grep -qx "/dev/sda,device,,,,104857600,," vf.csv && grep -qx "/dev/sdb,device,,,,125829120,," vf.csv'
 ok "virt-filesystems: the header" sh -c 'head -1 vf.csv | grep -qx "Name,Type,VFS,Label,MBR,Size,Parent,UUID"'
