@@ -16,3 +16,7 @@ python3 bench/switch/switch.py --rounds "${SWITCH_ROUNDS:-3}"
 python3 bench/openflow/flowmod.py --rounds "${OPENFLOW_ROUNDS:-3}"
 python3 bench/openflow/flowmod.py --rounds "${OPENFLOW_ROUNDS:-3}" --protocol OpenFlow10 \
     --out bench/results/openflow-of10
+# Reading disk images: kvmkit's virt-* tools vs libguestfs's (appliance under TCG
+# here: ~50 s per libguestfs command, 8 operations, ~7 min per libguestfs round).
+python3 bench/guestfs/guestfs.py --rounds "${GUESTFS_ROUNDS:-5}" \
+    --libguestfs-rounds "${GUESTFS_LIBGUESTFS_ROUNDS:-2}"
