@@ -435,8 +435,13 @@ static mode_t local_mode(const struct copy_out *c, uint32_t mode)
 
 static int write_local_file(struct copy_out *c, const struct tool_entry *e, const char *lpath)
 {
-    unlink(lpath);
+    /* A fresh file, never through a link already there: O_EXCL, and only
+     * when something is in the way is it removed (as tar -x does). */
     int fd = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        unlink(lpath);
+        fd = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
     if (fd < 0)
         return local_error(c, lpath, "cannot open", errno);
     bool write_failed;
