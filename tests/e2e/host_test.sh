@@ -10,6 +10,11 @@
 #    the host pings them over its internal port;
 #  - `kvmkit host status --json` counts packets and bytes on every port,
 #    megaflows and cache hits, and I/O on both disks;
+#  - an OpenFlow rule (kvmkit ofctl) dropping vm1's IP packets to vm2 stops
+#    their pings both ways while the host still reaches vm1; deleting it
+#    restores them;
+#  - vm2 moved to VLAN 5 (kvmkit vsctl set port tag=5) is cut off from vm1
+#    and the untagged host; back in one VLAN they ping again;
 #  - a second `up` in the same directory is refused;
 #  - `kvmkit host down` leaves no process (pgrep on the run directory), no
 #    socket and no host port behind.
@@ -35,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..31"
+echo "1..41"
 
 # The guest first: the checks below look for its kernel before the ports.
 if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
@@ -129,6 +134,47 @@ ok "status: reads and writes on both disks, both connected" \
 "$K" host status -d "$dir/run" >"$dir/status.txt" 2>&1
 ok "status as text: the VM, port and disk tables" \
     bash -c "grep -q '^vm1 ' '$dir/status.txt' && grep -q '^br0 .*$hp' '$dir/status.txt' && grep -q '^d2 ' '$dir/status.txt' && grep -q megaflows '$dir/status.txt'"
+# ---- an OpenFlow drop rule between the guests, then its removal ----
+of() { "$K" ofctl "$@" >>"$dir/ofctl.out" 2>&1; }
+peer_oks() { st; q "sum(v['peer_ok'] for v in s['vms'])"; }
+mgmt=unix:$dir/run/br0.mgmt
+drop="priority=1000,ip,nw_src=$net.11,nw_dst=$net.12"
+ok "ofctl: a rule dropping vm1's IP packets to vm2 is added" of add-flow "$mgmt" "$drop,actions=drop"
+sleep 2 # pings already in flight end
+a=$(peer_oks)
+sleep 5
+b=$(peer_oks)
+ok "the drop rule stops the guests' pings both ways (successes $a -> $b)" [ "$a" = "$b" ]
+ok "  ... while the host still reaches vm1" ping -c 1 -W 3 -I "$hp" "$net.11"
+ok "ofctl: the rule is deleted (--strict)" of --strict del-flows "$mgmt" "$drop"
+c=$b
+for _ in $(seq 20); do
+    c=$(peer_oks)
+    [ "$c" -gt "$b" ] && break
+    sleep 1
+done
+ok "removing it restores them (successes $b -> $c)" [ "$c" -gt "$b" ]
+if [ "$tap_failed" -gt 0 ]; then sed "s/^/# ofctl: /" "$dir/ofctl.out"; fi
+
+# ---- VLANs: vm2 alone in VLAN 5 is cut off from vm1 and the host ----
+vs() { "$K" vsctl -s "$dir/run/switchd.sock" "$@" >>"$dir/ofctl.out" 2>&1; }
+ok "vsctl: vm2's port becomes an access port of VLAN 5" vs set port vm2 tag=5
+sleep 2
+a=$(peer_oks)
+sleep 5
+b=$(peer_oks)
+ok "the guests, now in different VLANs, no longer reach each other ($a -> $b)" [ "$a" = "$b" ]
+ok "  ... the host (untagged) reaches vm1 but not vm2" \
+    bash -c "ping -c 1 -W 3 -I $hp $net.11 >/dev/null && ! ping -c 2 -W 2 -I $hp $net.12 >/dev/null"
+ok "vsctl: vm2's tag is removed" vs set port vm2 'tag=[]'
+c=$b
+for _ in $(seq 20); do
+    c=$(peer_oks)
+    [ "$c" -gt "$b" ] && break
+    sleep 1
+done
+ok "back in one VLAN they reach each other again ($b -> $c)" [ "$c" -gt "$b" ]
+
 "$K" host up -c "$dir/host.json" -d "$dir/run" >"$dir/up2.out" 2>&1
 rc=$?
 ok "a second up in the same directory is refused" \
