@@ -92,6 +92,29 @@ int gfs_opts_add_mount(struct gfs_opts *o, const char *arg)
     return 0;
 }
 
+int gfs_opts_take(struct gfs_opts *o, int c, const char *arg)
+{
+    int rc;
+    switch (c) {
+    case 'a':
+        if ((rc = gfs_opts_add_drive(o, arg)) < 0)
+            return gfs_opts_error(o, rc, "out of memory");
+        return 1;
+    case GFS_OPT_FORMAT:
+        rc = gfs_opts_set_format(o, arg && arg[0] ? arg : NULL);
+        return rc < 0 ? rc : 1;
+    case 'm':
+        rc = gfs_opts_add_mount(o, arg);
+        return rc < 0 ? rc : 1;
+    case 'v':
+    case 'x':
+        o->verbose = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int mount_given(struct gfs_opts *o, struct gfs_handle *h)
 {
     /* shorter mount points first, so that / comes before /boot */

@@ -63,6 +63,17 @@ int gfs_opts_add_mount(struct gfs_opts *o, const char *arg);
 int gfs_opts_open(struct gfs_opts *o, bool inspect_default, struct gfs_handle **h,
                   struct gfs_os **os);
 
+/* getopt_long's value for --format in every tool's option table. */
+#define GFS_OPT_FORMAT 0x1000
+
+/*
+ * The options every tool takes the same way: -a, --format (GFS_OPT_FORMAT),
+ * -m, -v and -x. Returns 1 when @c was one of them, 0 when it is not
+ * (the tool's own, or unknown), or -errno for a bad value (the message is
+ * printed): the caller then prints its usage hint.
+ */
+int gfs_opts_take(struct gfs_opts *o, int c, const char *arg);
+
 /* "PROG: error: MESSAGE\n" to stderr; returns @rc. */
 int gfs_opts_error(const struct gfs_opts *o, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

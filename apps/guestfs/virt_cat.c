@@ -64,7 +64,7 @@ static int cat_one(struct gfs_handle *h, const char *path)
 
 int virt_cat_main(int argc, char **argv)
 {
-    enum { OPT_FORMAT = 256, OPT_HELP };
+    enum { OPT_HELP = 256, OPT_FORMAT = GFS_OPT_FORMAT };
     static const struct option opts[] = {
         {"add", required_argument, NULL, 'a'},
         {"format", required_argument, NULL, OPT_FORMAT},
@@ -80,31 +80,14 @@ int virt_cat_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "a:m:vx", opts, NULL)) != -1) {
         switch (c) {
-        case 'a':
-            if (gfs_opts_add_drive(&o, optarg) < 0) {
-                fprintf(stderr, PROG ": error: out of memory\n");
-                gfs_opts_free(&o);
-                return 1;
-            }
-            break;
-        case OPT_FORMAT:
-            if (gfs_opts_set_format(&o, optarg[0] ? optarg : NULL) < 0)
-                goto usage;
-            break;
-        case 'm':
-            if (gfs_opts_add_mount(&o, optarg) < 0)
-                goto usage;
-            break;
-        case 'v':
-        case 'x':
-            o.verbose = true;
-            break;
         case OPT_HELP:
             virt_cat_help(stdout);
             gfs_opts_free(&o);
             return 0;
         default:
-            goto usage;
+            if (gfs_opts_take(&o, c, optarg) <= 0)
+                goto usage;
+            break;
         }
     }
     if (optind >= argc) {

@@ -164,7 +164,7 @@ static void df_handle(const struct df *d, struct gfs_handle *h, const char *name
 
 int virt_df_main(int argc, char **argv)
 {
-    enum { OPT_CSV = 256, OPT_FORMAT, OPT_HELP, OPT_ONE, OPT_UUID };
+    enum { OPT_CSV = 256, OPT_HELP, OPT_ONE, OPT_UUID, OPT_FORMAT = GFS_OPT_FORMAT };
     static const struct option opts[] = {
         {"add", required_argument, NULL, 'a'},
         {"csv", no_argument, NULL, OPT_CSV},
@@ -185,17 +185,6 @@ int virt_df_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "a:hivx", opts, NULL)) != -1) {
         switch (c) {
-        case 'a':
-            if (gfs_opts_add_drive(&o, optarg) < 0) {
-                fprintf(stderr, PROG ": error: out of memory\n");
-                gfs_opts_free(&o);
-                return 1;
-            }
-            break;
-        case OPT_FORMAT:
-            if (gfs_opts_set_format(&o, optarg[0] ? optarg : NULL) < 0)
-                goto usage;
-            break;
         case OPT_CSV:
             d.csv = true;
             break;
@@ -208,16 +197,14 @@ int virt_df_main(int argc, char **argv)
         case OPT_ONE:
         case OPT_UUID:
             break;
-        case 'v':
-        case 'x':
-            o.verbose = true;
-            break;
         case OPT_HELP:
             virt_df_help(stdout);
             gfs_opts_free(&o);
             return 0;
         default:
-            goto usage;
+            if (gfs_opts_take(&o, c, optarg) <= 0)
+                goto usage;
+            break;
         }
     }
     if (optind != argc) {

@@ -398,8 +398,8 @@ static int do_ls_l(struct ls *l, const char *dir)
 
 int virt_ls_main(int argc, char **argv)
 {
-    enum { OPT_CHECKSUM = 256, OPT_CSV, OPT_EXTRA, OPT_FORMAT, OPT_HELP, OPT_TIMES, OPT_TIME_T,
-           OPT_TIME_REL, OPT_TIME_DAYS, OPT_UIDS };
+    enum { OPT_CHECKSUM = 256, OPT_CSV, OPT_EXTRA, OPT_HELP, OPT_TIMES, OPT_TIME_T,
+           OPT_TIME_REL, OPT_TIME_DAYS, OPT_UIDS, OPT_FORMAT = GFS_OPT_FORMAT };
     static const struct option opts[] = {
         {"add", required_argument, NULL, 'a'},
         {"checksum", optional_argument, NULL, OPT_CHECKSUM},
@@ -431,18 +431,6 @@ int virt_ls_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "a:hlm:Rvx", opts, NULL)) != -1) {
         switch (c) {
-        case 'a':
-            if (gfs_opts_add_drive(&o, optarg) < 0)
-                goto nomem;
-            break;
-        case OPT_FORMAT:
-            if (gfs_opts_set_format(&o, optarg[0] ? optarg : NULL) < 0)
-                goto usage;
-            break;
-        case 'm':
-            if (gfs_opts_add_mount(&o, optarg) < 0)
-                goto usage;
-            break;
         case OPT_CHECKSUM:
             l.checksum = optarg && optarg[0] ? optarg : "md5";
             break;
@@ -479,16 +467,14 @@ int virt_ls_main(int argc, char **argv)
         case 'R':
             recursive = true;
             break;
-        case 'v':
-        case 'x':
-            o.verbose = true;
-            break;
         case OPT_HELP:
             virt_ls_help(stdout);
             gfs_opts_free(&o);
             return 0;
         default:
-            goto usage;
+            if (gfs_opts_take(&o, c, optarg) <= 0)
+                goto usage;
+            break;
         }
     }
     /* virt-ls's own checks, with its messages and exit status 1. */
@@ -554,8 +540,4 @@ usage:
     fprintf(stderr, "Try `kvmkit " PROG " --help' for more information.\n");
     gfs_opts_free(&o);
     return 2;
-nomem:
-    fprintf(stderr, PROG ": error: out of memory\n");
-    gfs_opts_free(&o);
-    return 1;
 }
