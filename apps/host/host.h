@@ -13,12 +13,13 @@
  *   blkd.{sock,json,log,pid}
  *   <disk>.qcow2, <disk>.sock (vhost-user-blk export)
  *   <vm>.sock                 (vhost-user port of the switch)
- *   <vm>/guest.sh, console.log, qemu.log, qemu.pid, qemu.cmd (the command line)
+ *   <vm>/guest.sh, console.log, qemu.log, qemu.pid, qemu.cmd (the command line),
+ *        agent.sock (the guest agent's port, for exec), agent.lock
  *
  * Files: host_config.c (configuration: defaults, validation, the state
  * file), host_proc.c (processes: spawn detached, pid files, stop, RPC),
- * host_up.c (up, down), host_status.c (status, the live view), host_main.c
- * (the command line). One thread; every function prints its own errors on
+ * host_up.c (up, down, restart), host_status.c (status, the live view),
+ * host_exec.c (exec through the guest agent), host_main.c (the command line). One thread; every function prints its own errors on
  * stderr, prefixed "kvmkit host: ", and returns 0 or a negative errno.
  */
 #ifndef KK_HOST_H
@@ -155,6 +156,26 @@ int host_down(const char *dir, bool quiet);
 
 /* The state file: the configuration and pids as `up` wrote them. */
 int host_state_load(const char *dir, struct host_config *c, json_t **state);
+
+/* Restart kvmkit-@daemon ("switchd" or "blkd") of the host in @dir under
+ * its running guests: SIGTERM (or SIGKILL when @crash, as if it had
+ * crashed), then start it again from the state it saved, give the host
+ * ports their addresses again, wait until it answers. QEMU reconnects by
+ * itself (its sockets have reconnect=1). 0 or a negative errno. */
+int host_restart(const char *dir, const char *daemon, bool crash);
+
+/* ---- host_exec.c ---- */
+
+/* The name of the virtio-serial port of the guest agent. */
+#define HOST_AGENT_PORT "org.kvmkit.agent"
+#define HOST_EXEC_TIMEOUT 124  /* exit status: no answer in time */
+#define HOST_EXEC_FAILED 125   /* exit status: the agent could not be used */
+
+/* Run the shell command @command in VM @vm of the host in @dir through its
+ * agent port; its output (stdout and stderr together) goes to our stdout.
+ * Returns its exit status (0-255), HOST_EXEC_TIMEOUT after @timeout_s, or
+ * HOST_EXEC_FAILED (the reason printed). */
+int host_exec(const char *dir, const char *vm, const char *command, double timeout_s);
 
 /* ---- host_status.c ---- */
 struct host_status_opts {

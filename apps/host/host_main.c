@@ -16,6 +16,8 @@ void host_help(FILE *out)
             "       kvmkit host status [-d DIR] [--json] [--summary]\n"
             "                          [--watch [--interval SECS] [--duration SECS]]\n"
             "       kvmkit host down   [-d DIR]\n"
+            "       kvmkit host restart [-d DIR] [--kill] switchd|blkd\n"
+            "       kvmkit host exec   [-d DIR] [--timeout SECS] VM [--] COMMAND...\n"
             "       kvmkit host config [-c CONFIG] [-d DIR]\n"
             "\n"
             "A small KVM host on kvmkit: kvmkit-switchd with a bridge, a vhost-user port\n"
@@ -30,6 +32,13 @@ void host_help(FILE *out)
             "           (a screen on a terminal, one line per refresh otherwise);\n"
             "           --summary: averages since up\n"
             "  down     stop QEMU, then the daemons (SIGTERM, 5 s, SIGKILL); remove sockets\n"
+            "  restart  stop a daemon under the running guests (SIGTERM; --kill: SIGKILL,\n"
+            "           as if it crashed) and start it again from its saved state; QEMU\n"
+            "           reconnects, the guests' traffic and disk I/O resume\n"
+            "  exec     run COMMAND (words joined by spaces, run by the guest's sh) in VM\n"
+            "           through its agent (a virtio-serial port); prints its output and\n"
+            "           exits with its status (124: no answer within --timeout, default\n"
+            "           60 s; 125: the agent could not be reached)\n"
             "  config   print the configuration with every default filled in\n"
             "\n"
             "Options:\n"
@@ -39,6 +48,8 @@ void host_help(FILE *out)
             "      --accel A       override the config's accel\n"
             "      --wait SECS     up: wait for the guests (exit 1 if they are not up)\n"
             "      --json          status as JSON (with --watch: one object per line)\n"
+            "      --kill          restart: SIGKILL instead of SIGTERM\n"
+            "      --timeout SECS  exec: how long to wait for the command\n"
             "\n"
             "Configuration (every key optional; docs/quickstart.md has the details):\n"
             "  {\"dir\": \"/var/lib/kvmkit-host\", \"accel\": \"auto\",\n"
@@ -74,6 +85,8 @@ int host_main(int argc, char **argv)
         {"interval", required_argument, NULL, 'i'},
         {"duration", required_argument, NULL, 't'},
         {"summary", no_argument, NULL, 's'},
+        {"kill", no_argument, NULL, 'k'},
+        {"timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -84,10 +97,13 @@ int host_main(int argc, char **argv)
     const char *cmd = argv[1];
     const char *config = NULL, *dir = NULL, *accel = NULL;
     int wait_s = 0;
+    bool kill9 = false;
+    double timeout_s = 60;
     struct host_status_opts so = {.interval_s = 1};
     int c;
     optind = 2;
-    while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+    /* '+': options end at the first operand (exec's command has its own). */
+    while ((c = getopt_long(argc, argv, "+c:d:h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'c': config = optarg; break;
@@ -101,6 +117,14 @@ int host_main(int argc, char **argv)
             }
             break;
         case 'j': so.json = true; break;
+        case 'k': kill9 = true; break;
+        case 'T':
+            timeout_s = strtod(optarg, &end);
+            if (*end || !(timeout_s > 0 && timeout_s <= 86400)) {
+                fprintf(stderr, "kvmkit host: --timeout wants seconds\n");
+                return 2;
+            }
+            break;
         case 'W': so.watch = true; break;
         case 's': so.summary = true; break;
         case 'i':
@@ -118,7 +142,8 @@ int host_main(int argc, char **argv)
         default: host_help(stderr); return 2;
         }
     }
-    if (optind < argc) {
+    bool operands = strcmp(cmd, "exec") == 0 || strcmp(cmd, "restart") == 0;
+    if (optind < argc && !operands) {
         fprintf(stderr, "kvmkit host: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
@@ -157,6 +182,40 @@ int host_main(int argc, char **argv)
         return host_status(dir, &so) < 0 ? 1 : 0;
     if (strcmp(cmd, "down") == 0)
         return host_down(dir, false) < 0 ? 1 : 0;
-    fprintf(stderr, "kvmkit host: unknown command '%s' (up, status, down, config)\n", cmd);
+    if (strcmp(cmd, "restart") == 0) {
+        if (argc - optind != 1) {
+            fprintf(stderr, "kvmkit host restart: name one daemon: switchd or blkd\n");
+            return 2;
+        }
+        return host_restart(dir, argv[optind], kill9) < 0 ? 1 : 0;
+    }
+    if (strcmp(cmd, "exec") == 0) {
+        if (optind < argc && strcmp(argv[optind], "--") == 0)
+            optind++;
+        const char *vm = optind < argc ? argv[optind++] : NULL;
+        if (optind < argc && strcmp(argv[optind], "--") == 0)
+            optind++;
+        if (!vm || optind >= argc) {
+            fprintf(stderr, "kvmkit host exec: usage: kvmkit host exec [-d DIR] VM [--] "
+                            "COMMAND...\n");
+            return 2;
+        }
+        size_t len = 1;
+        for (int i = optind; i < argc; i++)
+            len += strlen(argv[i]) + 1;
+        char *text = calloc(1, len);
+        if (!text)
+            return HOST_EXEC_FAILED;
+        for (int i = optind; i < argc; i++) {
+            if (i > optind)
+                strcat(text, " ");
+            strcat(text, argv[i]);
+        }
+        int rc = host_exec(dir, vm, text, timeout_s);
+        free(text);
+        return rc;
+    }
+    fprintf(stderr, "kvmkit host: unknown command '%s' (up, status, down, restart, exec, "
+                    "config)\n", cmd);
     return 2;
 }

@@ -229,6 +229,33 @@ static int make_disk(const struct host_config *c, const struct host_disk *d, cha
 
 /* ---- the guest's workload ---- */
 
+/* The agent, first in every guest's script (the default workload's and a
+ * user's own): `kvmkit host exec` (host_exec.c) runs commands through the
+ * virtio-serial port org.kvmkit.agent. A request is one line "ID BASE64",
+ * the command text in base64; the reply is the command's output (stdout and
+ * stderr), then "\nKVMKIT-AGENT-END ID STATUS\n". One command at a time;
+ * while no host end is connected, reads see end-of-file and the agent
+ * opens the port again a second later. */
+static const char guest_agent[] =
+    "kvmkit_agent() {\n"
+    "    for n in /sys/class/virtio-ports/*/name; do\n"
+    "        [ \"$(cat \"$n\" 2>/dev/null)\" = " HOST_AGENT_PORT " ] || continue\n"
+    "        p=${n%/name}\n"
+    "        p=/dev/${p##*/}\n"
+    "        while :; do\n"
+    "            exec 3<>\"$p\" || return\n"
+    "            while read -r id b64 <&3; do\n"
+    "                echo \"$b64\" | base64 -d >/tmp/kvmkit-agent.sh\n"
+    "                (cd /tmp && sh /tmp/kvmkit-agent.sh) </dev/null >&3 2>&1 3>&-\n"
+    "                printf '\\nKVMKIT-AGENT-END %s %d\\n' \"$id\" $? >&3\n"
+    "            done\n"
+    "            exec 3<&-\n"
+    "            sleep 1\n"
+    "        done\n"
+    "    done\n"
+    "}\n"
+    "kvmkit_agent </dev/null >/dev/null 2>&1 &\n";
+
 static int write_guest_script(const struct host_config *c, const struct host_vm *v,
                               const char *path)
 {
@@ -245,7 +272,14 @@ static int write_guest_script(const struct host_config *c, const struct host_vm 
             fwrite(buf, 1, n, mem);
         fclose(in);
         fclose(mem);
-        int rc = write_file(path, text, 0644);
+        char *full = NULL;
+        int rc = asprintf(&full, "# kvmkit host: the agent for `kvmkit host exec`\n%s"
+                          "# %s\n%s", guest_agent, v->script, text ? text : "");
+        free(text);
+        if (rc < 0)
+            return fail("out of memory");
+        text = full;
+        rc = write_file(path, text, 0644);
         free(text);
         return rc;
     }
@@ -273,9 +307,12 @@ static int write_guest_script(const struct host_config *c, const struct host_vm 
     fprintf(f,
             "# The workload of VM %s, written by kvmkit host up: network, the disk's\n"
             "# marker file, fio in the background, then a ping of the peer and the host\n"
-            "# every second, reported on the console for kvmkit host status.\n"
+            "# every second, reported on the console for kvmkit host status; an iperf3\n"
+            "# server, and the agent for kvmkit host exec.\n"
+            "%s"
             "ip link set eth0 up\n"
             "ip addr add %s dev eth0\n"
+            "iperf3 -s -D >/dev/null 2>&1\n"
             "fs=\n"
             "if [ -b /dev/vda ]; then\n"
             "    modprobe ext4 2>/dev/null\n"
@@ -303,7 +340,7 @@ static int write_guest_script(const struct host_config *c, const struct host_vm 
             "peer=$p host=$h\"\n"
             "    [ \"$(date +%%s)\" != \"$t0\" ] || sleep 1\n"
             "done\n",
-            v->name, v->address, fio, v->peer, host);
+            v->name, guest_agent, v->address, fio, v->peer, host);
     fclose(f);
     int rc = write_file(path, text, 0644);
     free(text);
@@ -328,7 +365,7 @@ static pid_t start_vm(const struct host_config *c, const struct host_vm *v, cons
         return rc;
 
     char smp[16], mem[64], con[PATHBUF + 32], fwcfg[PATHBUF + 32], append[400],
-        net[PATHBUF + 64], nic[96], blk[PATHBUF + 64], accel_opt[32];
+        net[PATHBUF + 64], nic[96], blk[PATHBUF + 64], accel_opt[32], agent[PATHBUF + 64];
     snprintf(smp, sizeof(smp), "%d", v->cpus);
     snprintf(mem, sizeof(mem), "memory-backend-memfd,id=mem,size=%s,share=on", v->memory);
     snprintf(con, sizeof(con), "file,id=con0,path=%s", console);
@@ -339,6 +376,8 @@ static pid_t start_vm(const struct host_config *c, const struct host_vm *v, cons
     snprintf(nic, sizeof(nic), "virtio-net-pci,netdev=n0,mac=%s%s", v->mac,
              strcmp(accel, "tcg") == 0 ? ",vectors=0" : "");
     snprintf(blk, sizeof(blk), "socket,id=blk0,path=%s/%s.sock,reconnect=1", c->dir, v->disk);
+    snprintf(agent, sizeof(agent), "socket,id=agent0,path=%s/agent.sock,server=on,wait=off",
+             vdir);
     snprintf(accel_opt, sizeof(accel_opt), "%s", strcmp(accel, "kvm") == 0 ? "kvm"
                                                                             : "tcg,thread=multi");
     const char *argv[64];
@@ -350,7 +389,9 @@ static pid_t start_vm(const struct host_config *c, const struct host_vm *v, cons
                            "-chardev", con, "-serial", "chardev:con0", "-kernel", c->kernel,
                            "-initrd", c->initrd, "-append", append, "-fw_cfg", fwcfg,
                            "-chardev", net, "-netdev", "vhost-user,id=n0,chardev=net0",
-                           "-device", nic};
+                           "-device", nic, "-device", "virtio-serial-pci",
+                           "-chardev", agent, "-device",
+                           "virtserialport,chardev=agent0,name=" HOST_AGENT_PORT};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         argv[n++] = fixed[i];
     if (v->disk[0]) {
@@ -376,6 +417,17 @@ static pid_t start_vm(const struct host_config *c, const struct host_vm *v, cons
 }
 
 /* ---- switch and storage ---- */
+
+/* The host port's address, and the port up. */
+static int host_port_address(const struct host_bridge *b)
+{
+    const char *addr[] = {"ip", "addr", "replace", b->host_address, "dev", b->host_port, NULL};
+    const char *up[] = {"ip", "link", "set", b->host_port, "up", NULL};
+    if (host_run(addr, NULL) != 0 || host_run(up, NULL) != 0)
+        return fail("bridge %s: cannot give %s the address %s", b->name, b->host_port,
+                    b->host_address);
+    return 0;
+}
 
 static int setup_switch(const struct host_config *c)
 {
@@ -420,12 +472,8 @@ static int setup_switch(const struct host_config *c)
                           NULL, false);
             if (rc < 0)
                 return rc;
-            const char *addr[] = {"ip", "addr", "add", b->host_address, "dev",
-                            b->host_port, NULL};
-            const char *up[] = {"ip", "link", "set", b->host_port, "up", NULL};
-            if (host_run(addr, NULL) != 0 || host_run(up, NULL) != 0)
-                return fail("bridge %s: cannot give %s the address %s", b->name,
-                            b->host_port, b->host_address);
+            if ((rc = host_port_address(b)) < 0)
+                return rc;
         }
     }
     return 0;
@@ -459,8 +507,14 @@ static int setup_storage(const struct host_config *c)
     return 0;
 }
 
+/* The daemons' fixed arguments (up and restart start them the same way). */
+static const char *const switchd_args[] = {"--log-level", "info", NULL};
+static const char *const blkd_args[] = {"--workers", "1", NULL};
+
+/* Start kvmkit-@name. @restore: from the state it saved (restart), else
+ * from nothing (up configures it over RPC afterwards). */
 static pid_t start_daemon(const struct host_config *c, const char *name, const char *prog,
-                          const char *const extra[])
+                          const char *const extra[], bool restore)
 {
     char path[PATHBUF], rpc[PATHBUF], conf[PATHBUF], log[PATHBUF], pidf[PATHBUF];
     daemon_path(path, prog);
@@ -468,7 +522,8 @@ static pid_t start_daemon(const struct host_config *c, const char *name, const c
     snprintf(conf, sizeof(conf), "%s/%s.json", c->dir, name);
     snprintf(log, sizeof(log), "%s/%s.log", c->dir, name);
     snprintf(pidf, sizeof(pidf), "%s/%s.pid", c->dir, name);
-    unlink(conf); /* the host configuration is the truth, not a daemon's last state */
+    if (!restore)
+        unlink(conf); /* the host configuration is the truth, not a daemon's last state */
     unlink(rpc);
     const char *argv[16] = {path, "--rpc", rpc, "--config", conf};
     int n = 5;
@@ -607,15 +662,13 @@ int host_up(const struct host_config *c, int wait_s)
     printf("kvmkit host: run directory %s (accel %s)\n", c->dir, accel);
     fflush(stdout);
 
-    const char *switchd_args[] = {"--log-level", "info", NULL};
-    const char *blkd_args[] = {"--workers", "1", NULL};
-    if ((rc = start_daemon(c, "switchd", "kvmkit-switchd", switchd_args)) < 0 ||
+    if ((rc = start_daemon(c, "switchd", "kvmkit-switchd", switchd_args, false)) < 0 ||
         (rc = setup_switch(c)) < 0)
         goto failed;
     printf("kvmkit host: kvmkit-switchd: %d bridge%s, ports up\n", c->n_bridges,
            c->n_bridges == 1 ? "" : "s");
     fflush(stdout);
-    if ((rc = start_daemon(c, "blkd", "kvmkit-blkd", blkd_args)) < 0 ||
+    if ((rc = start_daemon(c, "blkd", "kvmkit-blkd", blkd_args, false)) < 0 ||
         (rc = setup_storage(c)) < 0)
         goto failed;
     printf("kvmkit host: kvmkit-blkd: %d disk%s exported\n", c->n_disks,
@@ -693,6 +746,14 @@ int host_down(const char *dir, bool quiet)
     for (int i = 0; i < n; i++)
         stopped += host_pid_alive(pidfiles[i], real) != 0;
     int killed = host_stop(pidfiles, n, real, 5000);
+    /* The agent socket a killed QEMU could not remove. */
+    for (int i = 0; i < n; i++) {
+        char *slash = strrchr(store[i], '/');
+        if (slash && (size_t)(slash - store[i]) + sizeof("/agent.sock") < PATHBUF) {
+            strcpy(slash, "/agent.sock");
+            unlink(store[i]);
+        }
+    }
     int m = 0;
     const char *names[] = {"switchd.pid", "blkd.pid"};
     for (int i = 0; i < 2; i++) {
@@ -726,4 +787,67 @@ int host_down(const char *dir, bool quiet)
         printf("kvmkit host: down: %d process%s stopped (%d needed SIGKILL)\n", stopped,
                stopped == 1 ? "" : "es", killed);
     return 0;
+}
+
+/* ---- restart ---- */
+
+int host_restart(const char *dir, const char *daemon, bool crash)
+{
+    struct host_config *c = calloc(1, sizeof(*c));
+    char real[PATH_MAX];
+    if (!c)
+        return fail("out of memory");
+    int rc = -ENOENT;
+    if (!realpath(dir, real)) {
+        fprintf(stderr, "kvmkit host: %s: %s\n", dir, strerror(errno));
+        goto out;
+    }
+    if ((rc = host_state_load(real, c, NULL)) < 0)
+        goto out;
+    bool sw = strcmp(daemon, "switchd") == 0;
+    if (!sw && strcmp(daemon, "blkd") != 0) {
+        rc = fail("restart: '%s' is not a daemon of the host (switchd, blkd)", daemon);
+        goto out;
+    }
+    char pidf[PATHBUF];
+    path_of(pidf, real, daemon, ".pid");
+    pid_t old = host_pid_alive(pidf, real);
+    if (!old) {
+        rc = fail("restart: kvmkit-%s is not running in %s (kvmkit host up first)", daemon,
+                  real);
+        goto out;
+    }
+    if (crash) {
+        /* As if it had crashed: no chance to flush or close anything. */
+        kill(old, SIGKILL);
+        for (int i = 0; i < 500 && kill(old, 0) == 0; i++)
+            usleep(10000);
+        unlink(pidf);
+    } else {
+        const char *one[] = {pidf};
+        host_stop(one, 1, real, 10000);
+    }
+    pid_t pid = start_daemon(c, daemon, sw ? "kvmkit-switchd" : "kvmkit-blkd",
+                             sw ? switchd_args : blkd_args, true);
+    if (pid < 0) {
+        rc = pid;
+        goto out;
+    }
+    /* A restored internal port is a new tap: it needs its address again. */
+    for (int i = 0; sw && i < c->n_bridges; i++) {
+        const struct host_bridge *b = &c->bridges[i];
+        if (!b->has_host_port)
+            continue;
+        for (int t = 0; t < 100 && !iface_exists(b->host_port); t++)
+            usleep(50000);
+        if ((rc = host_port_address(b)) < 0)
+            goto out;
+    }
+    printf("kvmkit host: kvmkit-%s restarted: pid %d (was %d, %s); its state restored from "
+           "%s/%s.json\n", daemon, (int)pid, (int)old, crash ? "killed" : "stopped", real,
+           daemon);
+    rc = 0;
+out:
+    free(c);
+    return rc;
 }

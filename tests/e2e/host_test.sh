@@ -15,9 +15,19 @@
 #    restores them;
 #  - vm2 moved to VLAN 5 (kvmkit vsctl set port tag=5) is cut off from vm1
 #    and the untagged host; back in one VLAN they ping again;
+#  - `kvmkit host exec` runs commands in a guest through its agent port:
+#    output and status come back; iperf3 moves data over TCP from vm1 to
+#    vm2;
+#  - kvmkit-switchd SIGKILLed and restarted (`kvmkit host restart --kill`)
+#    under the running guests: they reconnect, ping each other and the host
+#    again, iperf3 runs from vm2 to vm1;
+#  - kvmkit-blkd stopped and restarted (`kvmkit host restart`) while vm1's
+#    fio writes with verify: fio ends, every block checks; vm2's I/O goes on;
 #  - a second `up` in the same directory is refused;
 #  - `kvmkit host down` leaves no process (pgrep on the run directory), no
-#    socket and no host port behind.
+#    socket and no host port behind;
+#  - `up` again in the same directory: the disks kept what the guests wrote
+#    and synced in the last boot (sha256 of random data, fio --verify_only).
 # Usage: tests/e2e/host_test.sh KVMKIT     (TAP; needs root for the host port)
 set -u
 . "$(dirname "$0")/../tap.sh"
@@ -40,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..41"
+echo "1..61"
 
 # The guest first: the checks below look for its kernel before the ports.
 if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
@@ -91,8 +101,8 @@ cat >"$dir/host.json" <<EOF
 {
   "accel": "tcg",
   "bridges": [{"name": "br0", "host_port": {"name": "$hp", "address": "$net.1/24"}}],
-  "disks": [{"name": "d1", "size": "32M", "marker": "marker of d1 $$"},
-            {"name": "d2", "size": "32M", "marker": "marker of d2 $$"}],
+  "disks": [{"name": "d1", "size": "64M", "marker": "marker of d1 $$"},
+            {"name": "d2", "size": "64M", "marker": "marker of d2 $$"}],
   "vms": [{"name": "vm1", "address": "$net.11/24", "disk": "d1", "memory": "384M", "fio_iops": 20},
           {"name": "vm2", "address": "$net.12/24", "disk": "d2", "memory": "384M", "fio_iops": 20}]
 }
@@ -176,6 +186,86 @@ for _ in $(seq 20); do
 done
 ok "back in one VLAN they reach each other again ($b -> $c)" [ "$c" -gt "$b" ]
 
+# ---- the guest agent: kvmkit host exec ----
+ex() { "$K" host exec -d "$dir/run" "$@"; }
+ex vm1 -- 'echo out; echo err >&2; uname -n; exit 3' >"$dir/exec.out" 2>&1
+rc=$?
+ok "exec: a command's output and exit status come back from vm1 (status $rc)" \
+    bash -c "[ $rc = 3 ] && [ \"\$(cat '$dir/exec.out')\" = \"\$(printf 'out\nerr\nkvmkit-guest')\" ]"
+ex nosuchvm true >"$dir/exec.out" 2>&1
+rc=$?
+ok "exec: a VM that does not exist is refused (status $rc)" \
+    status_and_message $rc 125 "$dir/exec.out" "no agent socket for VM 'nosuchvm'"
+
+# ---- iperf3 TCP between the guests ----
+iperf_ok() { # FILE: a TCP transfer that moved data both counted by sender and receiver
+    python3 -c "
+import json, sys
+j = json.load(open('$1'))
+e = j['end']
+ok = 'error' not in j and e['sum_sent']['bytes'] > 1000000 and e['sum_received']['bytes'] > 1000000
+print('# iperf3: %.0f Mbit/s, %d bytes received' % (e['sum_received']['bits_per_second'] / 1e6, e['sum_received']['bytes']))
+sys.exit(0 if ok else 1)" 2>/dev/null
+}
+ex vm1 iperf3 -c "$net.12" -t 3 -J >"$dir/iperf1.json" 2>&1
+ok "iperf3: a 3 s TCP transfer from vm1 to vm2's iperf3 server" iperf_ok "$dir/iperf1.json"
+[ "$tap_failed" -gt 0 ] && tail -5 "$dir/iperf1.json" | sed 's/^/# /'
+
+# ---- kvmkit-switchd killed under the running guests ----
+rs() { "$K" host restart -d "$dir/run" "$@" >>"$dir/restart.out" 2>&1; }
+old_pid=$(cat "$dir/run/switchd.pid")
+ok "restart --kill switchd: SIGKILLed and started again from its saved state" rs --kill switchd
+ok "  ... a new process" bash -c "[ \"\$(cat '$dir/run/switchd.pid')\" != '$old_pid' ]"
+a=$(peer_oks)
+c=$a
+for _ in $(seq 30); do
+    c=$(peer_oks)
+    [ "$c" -ge $((a + 4)) ] && break
+    sleep 1
+done
+ok "the guests reconnect and ping each other again ($a -> $c)" [ "$c" -ge $((a + 4)) ]
+ok "  ... the host reaches both over its port again" \
+    bash -c "ping -c 2 -W 2 -I $hp $net.11 >/dev/null && ping -c 2 -W 2 -I $hp $net.12 >/dev/null"
+ex vm2 iperf3 -c "$net.11" -t 3 -J >"$dir/iperf2.json" 2>&1
+ok "  ... and iperf3 from vm2 to vm1 moves data" iperf_ok "$dir/iperf2.json"
+
+# ---- kvmkit-blkd restarted under a guest writing with verify ----
+# fio at 300 IOPS writes 8 MiB (about 7 s) then reads it back checking each
+# block's crc32c; kvmkit-blkd is stopped (SIGTERM) and started again 2 s in.
+FIO="fio --name=bg --filename=/mnt/bg.dat --size=8M --bs=4k --rw=randwrite --ioengine=libaio \
+--direct=1 --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1"
+ok "exec: a verifying fio starts in vm1 in the background" \
+    ex vm1 "($FIO --rate_iops=300 >/tmp/bg.log 2>&1; echo \$? >/tmp/bg.rc) >/dev/null 2>&1 &"
+st
+reads_before=$(q "s['disks'][1]['reads'] + s['disks'][1]['writes']")
+sleep 2
+old_pid=$(cat "$dir/run/blkd.pid")
+conns=$(grep -c 'frontend connected' "$dir/run/blkd.log")
+ok "restart blkd: stopped and started again from its saved state" rs blkd
+ok "  ... a new process" bash -c "[ \"\$(cat '$dir/run/blkd.pid')\" != '$old_pid' ]"
+bgrc=
+for _ in $(seq 60); do
+    bgrc=$(ex vm1 cat /tmp/bg.rc 2>/dev/null) && break
+    sleep 1
+done
+ok "vm1's fio finished across the restart and its verify passed (status '$bgrc')" [ "$bgrc" = 0 ]
+[ "$bgrc" = 0 ] || ex vm1 cat /tmp/bg.log | tail -20 | sed 's/^/# fio: /'
+ok "  ... QEMU connected to both exports again" \
+    [ "$(grep -c 'frontend connected' "$dir/run/blkd.log")" -ge $((conns + 2)) ]
+ok "  ... vm2's own workload does I/O on the new kvmkit-blkd" \
+    bash -c "for i in \$(seq 20); do '$K' host status -d '$dir/run' --json | python3 -c \"import json,sys; s=json.load(sys.stdin); sys.exit(0 if s['disks'][1]['reads'] + s['disks'][1]['writes'] > 0 else 1)\" && exit 0; sleep 1; done; exit 1"
+echo "# vm2's disk operations before the restart: $reads_before"
+
+# ---- data for the next boot ----
+# Written and synced now, read back after down and up again below.
+ok "exec: vm1 writes 3 MB of random data and its sha256, and an fio file with crc32c, synced" \
+    ex vm1 'rm -f /mnt/bg.dat && head -c 3000000 /dev/urandom >/mnt/persist.bin &&
+        sha256sum /mnt/persist.bin >/mnt/persist.sum &&
+        fio --name=p --filename=/mnt/persist.dat --size=4M --bs=64k --rw=write --ioengine=libaio \
+            --direct=1 --iodepth=4 --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/p.log &&
+        sync'
+sum1=$(ex vm1 cat /mnt/persist.sum 2>/dev/null)
+
 "$K" host up -c "$dir/host.json" -d "$dir/run" >"$dir/up2.out" 2>&1
 rc=$?
 ok "a second up in the same directory is refused" \
@@ -202,4 +292,21 @@ ok "status of a host that is down: exit 1, daemons DOWN" \
     status_and_message $rc 1 "$dir/status-down.txt" "switchd DOWN"
 down_again() { "$K" host down -d "$dir/run" >/dev/null; }
 ok "down again does nothing and succeeds" down_again
+
+# ---- the next boot: the disks kept their data ----
+"$K" host up -c "$dir/host.json" -d "$dir/run" --wait 240 >"$dir/up3.out" 2>&1
+rc=$?
+ok "up again in the same directory (the disks are kept) (status $rc)" \
+    bash -c "[ $rc = 0 ] && grep -q '2 guests up' '$dir/up3.out'"
+[ $rc = 0 ] || sed 's/^/# /' "$dir/up3.out"
+ex vm1 sha256sum -c /mnt/persist.sum >"$dir/sum.out" 2>&1
+ok "vm1 reads back the random data written in the last boot (sha256 ${sum1%% *})" \
+    grep -q '^/mnt/persist.bin: OK' "$dir/sum.out"
+[ "$tap_failed" -gt 0 ] && sed 's/^/# /' "$dir/sum.out"
+ok "vm1's fio --verify_only checks every block written in the last boot" \
+    ex vm1 fio --name=p --filename=/mnt/persist.dat --size=4M --bs=64k --rw=write --ioengine=libaio \
+        --direct=1 --iodepth=4 --verify=crc32c --verify_only --verify_fatal=1 --output=/tmp/p2.log
+ok "  ... the marker is still there" [ "$(ex vm2 cat /mnt/kvmkit-marker)" = "marker of d2 $$" ]
+"$K" host down -d "$dir/run" >"$dir/down.out" 2>&1
+ok "down: nothing left running" none_running "$dir/run"
 tap_exit

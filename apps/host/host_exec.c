@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * host_exec.c — `kvmkit host exec VM -- COMMAND`: run a shell command in a
+ * guest through its agent (the virtio-serial port org.kvmkit.agent, whose
+ * host end is the QEMU socket <dir>/<vm>/agent.sock; the guest side is the
+ * shell loop host_up.c puts first in every guest's script).
+ *
+ * Request: one line "ID BASE64" (the command text in base64, so it may hold
+ * any bytes and newlines). Reply: the command's output, then
+ * "\nKVMKIT-AGENT-END ID STATUS\n". Output before another ID's end line is
+ * what an earlier, abandoned request printed late, and is dropped. One exec
+ * per VM at a time (a lock file beside the socket).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+
+#define MAX_OUTPUT (64u << 20) /* refuse to buffer more than this */
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* @len bytes of @in as base64 (no line breaks) into a new string. */
+static char *base64(const char *in, size_t len)
+{
+    char *out = malloc(len / 3 * 4 + 8), *o = out;
+    if (!out)
+        return NULL;
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        uint32_t v = (uint32_t)(uint8_t)in[i] << 16 | (uint32_t)(uint8_t)in[i + 1] << 8 |
+                     (uint8_t)in[i + 2];
+        *o++ = b64chars[v >> 18];
+        *o++ = b64chars[(v >> 12) & 63];
+        *o++ = b64chars[(v >> 6) & 63];
+        *o++ = b64chars[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)(uint8_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)(uint8_t)in[i + 1] << 8;
+        *o++ = b64chars[v >> 18];
+        *o++ = b64chars[(v >> 12) & 63];
+        *o++ = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = 0;
+    return out;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Find "\nKVMKIT-AGENT-END " followed by a whole line in @buf[0, @len):
+ * its offset, the ID's bounds and the status; -1 when none is complete. */
+static long find_end(const char *buf, size_t len, size_t from, const char **id, size_t *id_len,
+                     int *status)
+{
+    static const char tag[] = "\nKVMKIT-AGENT-END ";
+    size_t t = sizeof(tag) - 1;
+    for (size_t i = from; i + t <= len; i++) {
+        if (memcmp(buf + i, tag, t) != 0)
+            continue;
+        const char *p = buf + i + t, *end = buf + len;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return -1; /* the rest of the line is still coming */
+        const char *sp = memchr(p, ' ', (size_t)(nl - p));
+        if (!sp)
+            continue;
+        *id = p;
+        *id_len = (size_t)(sp - p);
+        *status = atoi(sp + 1);
+        return (long)i;
+    }
+    return -1;
+}
+
+int host_exec(const char *dir, const char *vm, const char *command, double timeout_s)
+{
+    char real[PATH_MAX], sock[PATH_MAX + 64], lock[PATH_MAX + 64];
+    if (!realpath(dir, real)) {
+        fprintf(stderr, "kvmkit host: %s: %s\n", dir, strerror(errno));
+        return HOST_EXEC_FAILED;
+    }
+    if (!vm[0] || strchr(vm, '/') || strcmp(vm, ".") == 0 || strcmp(vm, "..") == 0) {
+        fprintf(stderr, "kvmkit host exec: '%s' is not a VM name\n", vm);
+        return HOST_EXEC_FAILED;
+    }
+    snprintf(sock, sizeof(sock), "%s/%s/agent.sock", real, vm);
+    snprintf(lock, sizeof(lock), "%s/%s/agent.lock", real, vm);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "kvmkit host exec: socket path too long: %s\n", sock);
+        return HOST_EXEC_FAILED;
+    }
+    if (access(sock, F_OK) != 0) {
+        fprintf(stderr, "kvmkit host exec: no agent socket for VM '%s' (%s: %s; is it up?)\n",
+                vm, sock, strerror(errno));
+        return HOST_EXEC_FAILED;
+    }
+    double deadline = host_now() + timeout_s;
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0) {
+        fprintf(stderr, "kvmkit host exec: %s: %s\n", lock, strerror(errno));
+        return HOST_EXEC_FAILED;
+    }
+    while (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+        if (host_now() > deadline) {
+            fprintf(stderr, "kvmkit host exec: another exec in %s still runs after %.0f s\n",
+                    vm, timeout_s);
+            close(lfd);
+            return HOST_EXEC_TIMEOUT;
+        }
+        usleep(50000);
+    }
+    strcpy(sa.sun_path, sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "kvmkit host exec: %s: %s (is QEMU of '%s' running?)\n", sock,
+                strerror(errno), vm);
+        if (fd >= 0)
+            close(fd);
+        close(lfd);
+        return HOST_EXEC_FAILED;
+    }
+    char id[32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(id, sizeof(id), "%d-%ld", (int)getpid(), (long)(ts.tv_nsec / 1000));
+    char *enc = base64(command, strlen(command));
+    char *req = NULL;
+    int rc = HOST_EXEC_FAILED;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, scan = 0;
+    if (!enc || asprintf(&req, "%s %s\n", id, enc) < 0) {
+        req = NULL;
+        fprintf(stderr, "kvmkit host exec: out of memory\n");
+        goto out;
+    }
+    if (write_all(fd, req, strlen(req)) < 0) {
+        fprintf(stderr, "kvmkit host exec: sending to %s: %s\n", sock, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        const char *eid;
+        size_t eid_len;
+        int status;
+        long at;
+        while ((at = find_end(buf, len, scan, &eid, &eid_len, &status)) >= 0) {
+            const char *line_end = memchr(buf + at + 1, '\n', len - (size_t)at - 1);
+            size_t next = (size_t)(line_end - buf) + 1;
+            if (eid_len == strlen(id) && memcmp(eid, id, eid_len) == 0) {
+                /* Ours: everything before the end line is the output. */
+                if (write_all(STDOUT_FILENO, buf, (size_t)at) < 0) {
+                    fprintf(stderr, "kvmkit host exec: writing the output: %s\n",
+                            strerror(errno));
+                    goto out;
+                }
+                rc = status < 0 || status > 255 ? HOST_EXEC_FAILED : status;
+                goto out;
+            }
+            /* An abandoned request's late output and end: drop them. */
+            memmove(buf, buf + next, len - next);
+            len -= next;
+            scan = 0;
+        }
+        scan = len > 64 ? len - 64 : 0;
+        double left = deadline - host_now();
+        if (left <= 0) {
+            fprintf(stderr, "kvmkit host exec: no answer from %s's agent within %.0f s "
+                            "(the command may still run in the guest)\n", vm, timeout_s);
+            if (len)
+                write_all(STDOUT_FILENO, buf, len);
+            rc = HOST_EXEC_TIMEOUT;
+            goto out;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, (int)(left * 1000) + 1);
+        if (n < 0 && errno != EINTR) {
+            fprintf(stderr, "kvmkit host exec: poll: %s\n", strerror(errno));
+            goto out;
+        }
+        if (n <= 0)
+            continue;
+        if (cap - len < 65536) {
+            if (cap >= MAX_OUTPUT) {
+                fprintf(stderr, "kvmkit host exec: more than %u MiB of output\n",
+                        MAX_OUTPUT >> 20);
+                goto out;
+            }
+            size_t ncap = cap ? cap * 2 : 131072;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                fprintf(stderr, "kvmkit host exec: out of memory\n");
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            fprintf(stderr, "kvmkit host exec: %s closed the agent connection before the "
+                            "command ended (QEMU stopped?)\n", vm);
+            if (len)
+                write_all(STDOUT_FILENO, buf, len);
+            goto out;
+        }
+        len += (size_t)r;
+    }
+out:
+    free(buf);
+    free(req);
+    free(enc);
+    close(fd);
+    close(lfd);
+    return rc;
+}
