@@ -171,6 +171,23 @@ int host_restart(const char *dir, const char *daemon, bool crash);
 #define HOST_EXEC_TIMEOUT 124  /* exit status: no answer in time */
 #define HOST_EXEC_FAILED 125   /* exit status: the agent could not be used */
 
+/* The agent's reply, read as it comes (it is the guest's, so untrusted):
+ * set @id, feed every chunk read. Returns 1 when our end line came (then
+ * @buf[0, @out_len) is the output and @status its exit status), 0 for more,
+ * -EFBIG past HOST_AGENT_MAX_OUTPUT, -ENOMEM. Output and end lines of other
+ * IDs (an abandoned request's) are dropped. */
+#define HOST_AGENT_MAX_OUTPUT (64u << 20)
+struct host_agent_reply {
+    char id[32];
+    char *buf;
+    size_t len, cap, scan;
+    size_t out_len;
+    int status;
+    bool done;
+};
+int host_agent_reply_feed(struct host_agent_reply *r, const char *data, size_t n);
+void host_agent_reply_free(struct host_agent_reply *r);
+
 /* Run the shell command @command in VM @vm of the host in @dir through its
  * agent port; its output (stdout and stderr together) goes to our stdout.
  * Returns its exit status (0-255), HOST_EXEC_TIMEOUT after @timeout_s, or

@@ -25,8 +25,6 @@
 
 #include "host.h"
 
-#define MAX_OUTPUT (64u << 20) /* refuse to buffer more than this */
-
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -70,31 +68,6 @@ static int write_all(int fd, const char *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
-}
-
-/* Find "\nKVMKIT-AGENT-END " followed by a whole line in @buf[0, @len):
- * its offset, the ID's bounds and the status; -1 when none is complete. */
-static long find_end(const char *buf, size_t len, size_t from, const char **id, size_t *id_len,
-                     int *status)
-{
-    static const char tag[] = "\nKVMKIT-AGENT-END ";
-    size_t t = sizeof(tag) - 1;
-    for (size_t i = from; i + t <= len; i++) {
-        if (memcmp(buf + i, tag, t) != 0)
-            continue;
-        const char *p = buf + i + t, *end = buf + len;
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            return -1; /* the rest of the line is still coming */
-        const char *sp = memchr(p, ' ', (size_t)(nl - p));
-        if (!sp)
-            continue;
-        *id = p;
-        *id_len = (size_t)(sp - p);
-        *status = atoi(sp + 1);
-        return (long)i;
-    }
-    return -1;
 }
 
 int host_exec(const char *dir, const char *vm, const char *command, double timeout_s)
@@ -145,16 +118,14 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
         close(lfd);
         return HOST_EXEC_FAILED;
     }
-    char id[32];
+    struct host_agent_reply reply = {0};
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(id, sizeof(id), "%d-%ld", (int)getpid(), (long)(ts.tv_nsec / 1000));
+    snprintf(reply.id, sizeof(reply.id), "%d-%ld", (int)getpid(), (long)(ts.tv_nsec / 1000));
     char *enc = base64(command, strlen(command));
     char *req = NULL;
     int rc = HOST_EXEC_FAILED;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, scan = 0;
-    if (!enc || asprintf(&req, "%s %s\n", id, enc) < 0) {
+    if (!enc || asprintf(&req, "%s %s\n", reply.id, enc) < 0) {
         req = NULL;
         fprintf(stderr, "kvmkit host exec: out of memory\n");
         goto out;
@@ -164,35 +135,12 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
         goto out;
     }
     for (;;) {
-        const char *eid;
-        size_t eid_len;
-        int status;
-        long at;
-        while ((at = find_end(buf, len, scan, &eid, &eid_len, &status)) >= 0) {
-            const char *line_end = memchr(buf + at + 1, '\n', len - (size_t)at - 1);
-            size_t next = (size_t)(line_end - buf) + 1;
-            if (eid_len == strlen(id) && memcmp(eid, id, eid_len) == 0) {
-                /* Ours: everything before the end line is the output. */
-                if (write_all(STDOUT_FILENO, buf, (size_t)at) < 0) {
-                    fprintf(stderr, "kvmkit host exec: writing the output: %s\n",
-                            strerror(errno));
-                    goto out;
-                }
-                rc = status < 0 || status > 255 ? HOST_EXEC_FAILED : status;
-                goto out;
-            }
-            /* An abandoned request's late output and end: drop them. */
-            memmove(buf, buf + next, len - next);
-            len -= next;
-            scan = 0;
-        }
-        scan = len > 64 ? len - 64 : 0;
         double left = deadline - host_now();
         if (left <= 0) {
             fprintf(stderr, "kvmkit host exec: no answer from %s's agent within %.0f s "
                             "(the command may still run in the guest)\n", vm, timeout_s);
-            if (len)
-                write_all(STDOUT_FILENO, buf, len);
+            if (reply.len)
+                write_all(STDOUT_FILENO, reply.buf, reply.len);
             rc = HOST_EXEC_TIMEOUT;
             goto out;
         }
@@ -204,35 +152,36 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
         }
         if (n <= 0)
             continue;
-        if (cap - len < 65536) {
-            if (cap >= MAX_OUTPUT) {
-                fprintf(stderr, "kvmkit host exec: more than %u MiB of output\n",
-                        MAX_OUTPUT >> 20);
-                goto out;
-            }
-            size_t ncap = cap ? cap * 2 : 131072;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                fprintf(stderr, "kvmkit host exec: out of memory\n");
-                goto out;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
+        char chunk[65536];
+        ssize_t r = read(fd, chunk, sizeof(chunk));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
             fprintf(stderr, "kvmkit host exec: %s closed the agent connection before the "
                             "command ended (QEMU stopped?)\n", vm);
-            if (len)
-                write_all(STDOUT_FILENO, buf, len);
+            if (reply.len)
+                write_all(STDOUT_FILENO, reply.buf, reply.len);
             goto out;
         }
-        len += (size_t)r;
+        int done = host_agent_reply_feed(&reply, chunk, (size_t)r);
+        if (done < 0) {
+            fprintf(stderr, "kvmkit host exec: %s\n",
+                    done == -EFBIG ? "more than 64 MiB of output: stopped reading"
+                                   : "out of memory");
+            goto out;
+        }
+        if (done) {
+            if (write_all(STDOUT_FILENO, reply.buf, reply.out_len) < 0) {
+                fprintf(stderr, "kvmkit host exec: writing the output: %s\n",
+                        strerror(errno));
+                goto out;
+            }
+            rc = reply.status;
+            goto out;
+        }
     }
 out:
-    free(buf);
+    host_agent_reply_free(&reply);
     free(req);
     free(enc);
     close(fd);
