@@ -327,13 +327,22 @@ static const char *iface_type(const struct sd_iface *i)
     return i->type;
 }
 
-static json_t *port_json(struct switchd *sd, struct sd_port *p)
+/* A port as port.list shows it; with @stats its counters (a bond's: the
+ * sum of its members'). */
+static json_t *port_json(struct switchd *sd, struct sd_port *p, bool stats)
 {
     struct sw_dpif_port_info info;
     bool up = false;
-    for (size_t i = 0; i < p->n_ifaces; i++)
-        if (sw_dpif_port_query(sd->dpif, p->ifaces[i].dp_port, &info) == 0 && info.link_up)
-            up = true;
+    uint64_t c[8] = {0};
+    for (size_t i = 0; i < p->n_ifaces; i++) {
+        if (sw_dpif_port_query(sd->dpif, p->ifaces[i].dp_port, &info) != 0)
+            continue;
+        up = up || info.link_up;
+        uint64_t v[8] = {info.rx_packets, info.rx_bytes, info.rx_drops, info.rx_errors,
+                         info.tx_packets, info.tx_bytes, info.tx_drops, info.tx_errors};
+        for (int k = 0; k < 8; k++)
+            c[k] += v[k];
+    }
     json_t *j = json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", p->name, "ofport",
                           (int)p->ofport, "type",
                           p->is_bond ? "bond" : iface_type(&p->ifaces[0]), "link_up", up,
@@ -347,6 +356,15 @@ static json_t *port_json(struct switchd *sd, struct sd_port *p)
                                                "dp_port", (int)p->ifaces[i].dp_port));
         json_object_set_new(j, "members", m);
         json_object_set_new(j, "dp_port", json_integer(-1));
+    }
+    if (stats) {
+        static const char *const names[8] = {"rx_packets", "rx_bytes", "rx_dropped",
+                                             "rx_errors", "tx_packets", "tx_bytes",
+                                             "tx_dropped", "tx_errors"};
+        json_t *st = json_object();
+        for (int k = 0; k < 8; k++)
+            json_object_set_new(st, names[k], json_integer((json_int_t)c[k]));
+        json_object_set_new(j, "stats", st);
     }
     return j;
 }
@@ -384,7 +402,9 @@ static void rpc_port_list(void *arg, struct kk_jsonrpc_request *req, const json_
 {
     struct switchd *sd = arg;
     const char *bridge, *by = NULL;
-    if (kk_jsonrpc_unpack(req, params, "{s:s, s?s!}", "bridge", &bridge, "by", &by) < 0)
+    int stats = 0;
+    if (kk_jsonrpc_unpack(req, params, "{s:s, s?s, s?b!}", "bridge", &bridge, "by", &by,
+                          "stats", &stats) < 0)
         return;
     struct sd_bridge *br = bridge_or_fail(sd, req, bridge);
     if (!br)
@@ -393,7 +413,7 @@ static void rpc_port_list(void *arg, struct kk_jsonrpc_request *req, const json_
     struct sd_port **v = sorted_ports(br, by && strcmp(by, "ofport") == 0, &n);
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, port_json(sd, v[i]));
+        json_array_append_new(a, port_json(sd, v[i], stats));
     free(v);
     kk_jsonrpc_respond(req, a);
 }
@@ -1235,7 +1255,8 @@ static const struct {
      "{bridge, name, [settings: {type, options:K, tag, trunks, vlan_mode, ofport_request}]}"},
     {"port.del", rpc_port_del, "{[bridge], name, [if_exists]}: remove a port or bond"},
     {"port.set", rpc_port_set, "{name, settings}: change tag, trunks, vlan_mode, bond settings"},
-    {"port.list", rpc_port_list, "{bridge, [by: name|ofport]}: ports with ofport and link"},
+    {"port.list", rpc_port_list, "{bridge, [by: name|ofport], [stats]}: ports with ofport and link; "
+                                     "stats: packet, byte, drop and error counters"},
     {"bond.add", rpc_bond_add,
      "{bridge, name, members, [settings: {bond_mode, lacp, other_config:K, tag, ...}]}"},
     {"mirror.add", rpc_mirror_add,

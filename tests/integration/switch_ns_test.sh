@@ -71,7 +71,7 @@ count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
 refused() { [ "$1" -ne 0 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..52"
+echo "1..53"
 
 out=$("$D" --help)
 ok "--help describes the daemon" grep -q -- "--pmd-cpus" <<<"$out"
@@ -97,6 +97,16 @@ bytes=$(python3 -c 'import json,sys
 try: print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))
 except Exception: print(0)' "$dir/iperf.json")
 ok "an iperf3 TCP stream crosses it ($bytes bytes)" [ "$bytes" -gt 1000000 ]
+# port.list with stats: host 2's port sent at least what iperf3 received.
+"$K" rpc -s "$sock" port.list '{"bridge": "br0", "stats": true}' >"$dir/ports.json" 2>&1
+ok "port.list stats: host 2's port sent >= $bytes bytes; hosts 1 and 2's ports count both ways" \
+    python3 -c "
+import json, sys
+ports = {p['name']: p['stats'] for p in json.load(open('$dir/ports.json'))}
+p2 = ports['${p}v2']
+sys.exit(0 if p2['tx_bytes'] >= $bytes and p2['tx_packets'] > 0 and
+         all(ports['${p}v%d' % i]['rx_packets'] > 0 and ports['${p}v%d' % i]['tx_packets'] > 0
+             for i in (1, 2)) else 1)"
 
 # Learning: host 3 sees the first ARP broadcast but, once both MACs are
 # learned, none of the unicast ICMP between hosts 1 and 2.
