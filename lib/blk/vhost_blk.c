@@ -622,6 +622,18 @@ static void queue_stop(void *ctx, struct vhu_queue *q)
     __atomic_store_n(&vq->fault, 0, __ATOMIC_RELEASE);
 }
 
+/* The largest segment we announce (VIRTIO_BLK_F_SIZE_MAX) for a bdev with a
+ * transfer limit: seg_max segments of it stay within max_transfer, so the
+ * guest's block layer splits its requests before they would be refused.
+ * Page multiples, at least a page; 0 (not offered) without a limit. */
+static uint32_t size_max(const struct vblk_target *t)
+{
+    if (!t->info.max_transfer)
+        return 0;
+    uint32_t m = (t->info.max_transfer / VBLK_SEG_MAX) & ~4095u;
+    return m < 4096 ? 4096 : m;
+}
+
 static void make_config(const struct vblk_target *t, struct virtio_blk_config *c)
 {
     uint32_t bs = t->info.block_size < VIRTIO_BLK_SECTOR_SIZE ? VIRTIO_BLK_SECTOR_SIZE
@@ -629,6 +641,7 @@ static void make_config(const struct vblk_target *t, struct virtio_blk_config *c
     memset(c, 0, sizeof(*c));
     c->capacity = __atomic_load_n(&t->capacity, __ATOMIC_RELAXED);
     c->seg_max = VBLK_SEG_MAX;
+    c->size_max = size_max(t);
     c->blk_size = bs;
     uint32_t opt = t->info.optimal_io > bs ? t->info.optimal_io : bs;
     c->min_io_size = 1;
@@ -824,6 +837,8 @@ int vblk_target_create(struct kk_reactor *ctrl, struct kk_reactor *const *worker
                         VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
                         VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) |
                         VIRTIO_BIT(VIRTIO_BLK_F_MQ);
+    if (size_max(t))
+        features |= VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX);
     if (t->read_only)
         features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
     else {

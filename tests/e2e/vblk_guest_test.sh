@@ -105,7 +105,7 @@ show_logs() { # NAME
 FIO="fio --name=v --filename=/dev/vda --ioengine=libaio --direct=1 --bs=4k --iodepth=16 \
 --rw=randwrite --verify=crc32c --do_verify=1 --verify_fatal=1"
 
-echo "1..30"
+echo "1..32"
 if ! "$HERE/guest/build.sh" >"$dir/build.log" 2>&1; then
     echo "not ok 1 - the test guest builds"
     sed 's/^/# /' "$dir/build.log" | tail -20
@@ -158,6 +158,7 @@ unexport_disk
 
 # ---- file (O_DIRECT) and qcow2 ----
 cat >"$dir/fio.sh" <<GUEST
+echo "MAXSEG \$(cat /sys/block/vda/queue/max_segment_size)"
 $FIO --size=48M >/tmp/fio.log 2>&1 && echo FIO-OK
 grep -E "err=|verify|IOPS" /tmp/fio.log
 exit 0
@@ -178,6 +179,9 @@ for variant in "file:file:{\"path\":\"$dir/disk.raw\",\"direct\":true}" \
     wait_guest
     ok "$name: fio randwrite with verify=crc32c passes" grep -q FIO-OK "$dir/$name-console.log"
     ok "$name: the guest script ended normally (status $grc)" [ "$grc" -eq 0 ]
+    # 32 MiB per request at most: segments of 260 KiB (size_max), 126 of them.
+    ok "$name: the guest keeps its segments within size_max ($(grep -ao 'MAXSEG [0-9]*' "$dir/$name-console.log"))" \
+        grep -aq "MAXSEG 266240" "$dir/$name-console.log"
     show_logs "$name"
     unexport_disk
 done

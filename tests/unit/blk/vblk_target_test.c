@@ -33,7 +33,7 @@
      VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_MQ) |                        \
      VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) |            \
      VIRTIO_BIT(VIRTIO_BLK_F_RO) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) |                   \
-     VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY))
+     VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX))
 
 struct env {
     char *dir;
@@ -131,7 +131,7 @@ static struct vhu_front *front(const char *sock, uint16_t queues, bool inflight)
 {
     struct vhu_front_opts o = {.path = sock, .num_queues = queues, .queue_size = 256,
                                .packed = packed_rings, .event_idx = true, .indirect = true,
-                               .device_features = WANT_FEATURES, .mem_size = 32u << 20,
+                               .device_features = WANT_FEATURES, .mem_size = 80u << 20,
                                .inflight = inflight, .backend_req = true};
     struct vhu_front *f = NULL;
     int rc = -1;
@@ -403,7 +403,7 @@ static void test_hostile_guests_drop_only_their_frontend(void **state)
     uint8_t *st = vhu_front_alloc(f, 1, 1);
     *h = (struct virtio_blk_outhdr){.type = VIRTIO_BLK_T_IN};
     struct vqd_buf b2[3] = {{vhu_front_gpa(f, h), 16, false},
-                            {(64u << 20) - 512, 4096, true}, /* past the 32 MiB */
+                            {(128u << 20) - 512, 4096, true}, /* past the 80 MiB */
                             {vhu_front_gpa(f, st), 1, true}};
     assert_int_equal(vqd_add(vhu_front_queue(f, 1), b2, 3, NULL), 0);
     vhu_front_kick(f, 1);
@@ -480,6 +480,8 @@ static void test_config_space(void **state)
     assert_true(feat & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE));
     assert_true(feat & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
     assert_false(feat & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+    /* RAM has no transfer limit: no segment limit either. */
+    assert_false(feat & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
     struct virtio_blk_config c;
     assert_int_equal(vhu_front_get_config(f, 0, &c, sizeof(c)), 0);
     assert_int_equal(c.capacity, DISK_MB * 2048);
@@ -516,6 +518,40 @@ static void test_config_space(void **state)
     vhu_front_close(f);
     env_down(&e);
     assert_int_equal(blk_bdev_delete("c0"), 0);
+}
+
+/* A file bdev moves at most 32 MiB per request: size_max is announced so
+ * that seg_max segments stay within it, and a request past it is refused. */
+static void test_config_size_max(void **state)
+{
+    char *dir = kk_test_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof(path), "%s/disk.raw", dir);
+    make_bdev("sz0", "file", json_pack("{s:s, s:b, s:s}", "path", path, "create", 1, "size", "64M"));
+    struct env e;
+    env_up(&e, "sz0", false, 1);
+    struct vhu_front *f = front(e.sock, 1, false);
+    assert_true(vhu_front_features(f) & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+    struct virtio_blk_config c;
+    assert_int_equal(vhu_front_get_config(f, 0, &c, sizeof(c)), 0);
+    assert_true(c.size_max >= 256 * 1024 && c.size_max % 4096 == 0);
+    assert_true((uint64_t)c.size_max * c.seg_max <= 32u << 20);
+    /* The largest request the guest may build works; one byte block more
+     * than the bdev's limit is refused. */
+    size_t big = (size_t)c.size_max * c.seg_max;
+    uint8_t *buf = vhu_front_alloc(f, (32u << 20) + 4096, 4096);
+    fill(buf, (uint32_t)big, 5);
+    assert_int_equal(do_io(f, 0, VIRTIO_BLK_T_OUT, 0, buf, (uint32_t)big), VIRTIO_BLK_S_OK);
+    uint8_t *back = vhu_front_alloc(f, big, 4096);
+    assert_int_equal(do_io(f, 0, VIRTIO_BLK_T_IN, 0, back, (uint32_t)big), VIRTIO_BLK_S_OK);
+    assert_memory_equal(back, buf, big);
+    assert_int_equal(do_io(f, 0, VIRTIO_BLK_T_OUT, 0, buf, (32u << 20) + 4096),
+                     VIRTIO_BLK_S_IOERR);
+    vhu_front_close(f);
+    env_down(&e);
+    assert_int_equal(blk_bdev_delete("sz0"), 0);
+    kk_test_rmdir(dir);
+    (void)state;
 }
 
 /* ---- I/O ---- */
@@ -937,6 +973,7 @@ int main(void)
         cmocka_unit_test(test_packed_restart),
         cmocka_unit_test(test_hostile_guests_drop_only_their_frontend),
         cmocka_unit_test(test_config_space),
+        cmocka_unit_test(test_config_size_max),
         cmocka_unit_test(test_read_back_flush_discard_write_zeroes_get_id),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_multiqueue_under_load),
