@@ -70,6 +70,21 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* To the socket: a QEMU gone meanwhile is an error, not SIGPIPE. */
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int host_exec(const char *dir, const char *vm, const char *command, double timeout_s)
 {
     char real[PATH_MAX], sock[PATH_MAX + 64], lock[PATH_MAX + 64];
@@ -130,7 +145,7 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
         fprintf(stderr, "kvmkit host exec: out of memory\n");
         goto out;
     }
-    if (write_all(fd, req, strlen(req)) < 0) {
+    if (send_all(fd, req, strlen(req)) < 0) {
         fprintf(stderr, "kvmkit host exec: sending to %s: %s\n", sock, strerror(errno));
         goto out;
     }

@@ -813,11 +813,8 @@ int host_restart(const char *dir, const char *daemon, bool crash)
     path_of(pidf, real, daemon, ".pid");
     pid_t old = host_pid_alive(pidf, real);
     if (!old) {
-        rc = fail("restart: kvmkit-%s is not running in %s (kvmkit host up first)", daemon,
-                  real);
-        goto out;
-    }
-    if (crash) {
+        /* It died (or was stopped by hand): start it again all the same. */
+    } else if (crash) {
         /* As if it had crashed: no chance to flush or close anything. */
         kill(old, SIGKILL);
         for (int i = 0; i < 500 && kill(old, 0) == 0; i++)
@@ -843,9 +840,13 @@ int host_restart(const char *dir, const char *daemon, bool crash)
         if ((rc = host_port_address(b)) < 0)
             goto out;
     }
-    printf("kvmkit host: kvmkit-%s restarted: pid %d (was %d, %s); its state restored from "
-           "%s/%s.json\n", daemon, (int)pid, (int)old, crash ? "killed" : "stopped", real,
-           daemon);
+    if (old)
+        printf("kvmkit host: kvmkit-%s restarted: pid %d (was %d, %s); its state restored "
+               "from %s/%s.json\n", daemon, (int)pid, (int)old, crash ? "killed" : "stopped",
+               real, daemon);
+    else
+        printf("kvmkit host: kvmkit-%s was not running; started: pid %d, its state restored "
+               "from %s/%s.json\n", daemon, (int)pid, real, daemon);
     rc = 0;
 out:
     free(c);

@@ -50,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..61"
+echo "1..63"
 
 # The guest first: the checks below look for its kernel before the ports.
 if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
@@ -228,6 +228,14 @@ ok "  ... the host reaches both over its port again" \
     bash -c "ping -c 2 -W 2 -I $hp $net.11 >/dev/null && ping -c 2 -W 2 -I $hp $net.12 >/dev/null"
 ex vm2 iperf3 -c "$net.11" -t 3 -J >"$dir/iperf2.json" 2>&1
 ok "  ... and iperf3 from vm2 to vm1 moves data" iperf_ok "$dir/iperf2.json"
+# It dies (SIGKILL from outside): restart starts it again.
+kill -KILL "$(cat "$dir/run/switchd.pid")"
+sleep 0.5
+"$K" host restart -d "$dir/run" switchd >"$dir/restart2.out" 2>&1
+ok "restart of a kvmkit-switchd that died starts it again" \
+    status_and_message $? 0 "$dir/restart2.out" "was not running; started"
+ok "  ... and the host reaches vm2 again" \
+    bash -c "for i in 1 2 3 4 5 6 7 8 9 10; do ping -c 1 -W 1 -I $hp $net.12 >/dev/null && exit 0; done; exit 1"
 
 # ---- kvmkit-blkd restarted under a guest writing with verify ----
 # fio at 300 IOPS writes 8 MiB (about 7 s) then reads it back checking each
