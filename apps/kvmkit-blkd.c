@@ -333,14 +333,19 @@ static int add_nbd(struct blkd *bd, struct export *e, const json_t *p, char *err
     const char *bdev = NULL, *name = NULL, *unix_path = NULL, *tcp = NULL, *desc = NULL;
     const char *cert = NULL, *key = NULL;
     int ro = 0, tls_req = 0;
+    json_int_t hs_limit = 10;
     json_error_t je;
     if (json_unpack_ex((json_t *)(uintptr_t)p, &je, JSON_STRICT,
-                       "{s:s, s:s, s:s, s?s, s?s, s?s, s?s, s?b, s?s, s?s, s?b}", "id",
+                       "{s:s, s:s, s:s, s?s, s?s, s?s, s?s, s?b, s?s, s?s, s?b, s?I}", "id",
                        &(const char *){0}, "type", &(const char *){0}, "bdev", &bdev, "name",
                        &name, "unix", &unix_path, "tcp", &tcp, "description", &desc,
                        "read_only", &ro, "tls_cert", &cert, "tls_key", &key, "tls_required",
-                       &tls_req) < 0) {
+                       &tls_req, "handshake_limit", &hs_limit) < 0) {
         snprintf(err, errlen, "nbd export: %s", je.text);
+        return -EINVAL;
+    }
+    if (hs_limit < 0 || hs_limit > 86400) {
+        snprintf(err, errlen, "nbd export: handshake_limit: seconds from 0 (none) to 86400");
         return -EINVAL;
     }
     if (!unix_path && !tcp) {
@@ -352,8 +357,8 @@ static int add_nbd(struct blkd *bd, struct export *e, const json_t *p, char *err
         return -EINVAL;
     }
     char lkey[2048];
-    snprintf(lkey, sizeof(lkey), "%s|%s|%s|%s|%d", unix_path ? unix_path : "", tcp ? tcp : "",
-             cert ? cert : "", key ? key : "", tls_req);
+    snprintf(lkey, sizeof(lkey), "%s|%s|%s|%s|%d|%d", unix_path ? unix_path : "",
+             tcp ? tcp : "", cert ? cert : "", key ? key : "", tls_req, (int)hs_limit);
     struct nbd_listener *l = NULL;
     for (struct nbd_listener *x = bd->listeners; x; x = x->next) {
         if (strcmp(x->key, lkey) == 0)
@@ -380,6 +385,7 @@ static int add_nbd(struct blkd *bd, struct export *e, const json_t *p, char *err
         struct nbd_server_opts so = {
             .unix_path = unix_path, .tcp_addr = tcp, .tls_cert = cert, .tls_key = key,
             .tls_required = tls_req,
+            .handshake_limit_ms = hs_limit ? (uint32_t)hs_limit * 1000 : UINT32_MAX,
         };
         rc = nbd_server_create(bd->d.reactor, bd->workers, bd->n_workers, &so, &l->srv);
         if (rc < 0) {
@@ -635,7 +641,8 @@ static void usage(FILE *out)
             "  export_add {id, type:\"vhost-user-blk\", bdev, socket, [num_queues, queue_size,\n"
             "              client, read_only, serial]}\n"
             "  export_add {id, type:\"nbd\", bdev, [name], unix and/or tcp, [read_only,\n"
-            "              description, tls_cert, tls_key, tls_required]}\n"
+            "              description, tls_cert, tls_key, tls_required,\n"
+            "              handshake_limit (s, default 10, 0: none)]}\n"
             "  export_remove {id}   export_list\n"
             "  daemon.info   daemon.shutdown   log.set_levels {spec}\n");
 }

@@ -42,7 +42,7 @@ void blk_cli_help(FILE *out)
             "             [queue_size=N] [client=true] [read_only=true] [serial=S]\n"
             "  export-add ID nbd bdev=NAME [name=EXPORT] [unix=PATH] [tcp=HOST:PORT]\n"
             "             [read_only=true] [description=TEXT] [tls_cert=PEM tls_key=PEM]\n"
-            "             [tls_required=true]\n"
+            "             [tls_required=true] [handshake_limit=SECONDS (10; 0: none)]\n"
             "  export-remove ID\n"
             "  export-list\n"
             "\n"

@@ -278,6 +278,8 @@ static void conn_finish(struct conn *c)
         if (rc < 0)
             KK_LOGE(nbd_log, "%s: closing the channel: %s", c->peer, kk_strerror(rc));
     }
+    kk_timer_destroy(c->hs_timer);
+    c->hs_timer = NULL;
     kk_fd_watch_remove(c->watch);
     c->watch = NULL;
     kk_poller_unregister(c->poller);
@@ -477,6 +479,8 @@ static int enter_transmission_prepare(struct conn *c, const uint8_t *name, uint3
     }
     c->exp = e;
     c->ch = ch;
+    kk_timer_destroy(c->hs_timer); /* past the handshake: no limit on idle clients */
+    c->hs_timer = NULL;
     for (uint32_t i = CONN_SLOTS; i-- > 0;) {
         c->slots[i].c = c;
         c->slots[i].next = c->free_reqs;
@@ -748,6 +752,19 @@ static void conn_event(void *arg, int fd, unsigned events)
         nbd__conn_fail(c, "socket error or hang-up");
 }
 
+/* The handshake limit passed: a client still negotiating (or idle) goes. */
+static void handshake_expired(void *arg)
+{
+    struct conn *c = arg;
+    kk_timer_destroy(c->hs_timer);
+    c->hs_timer = NULL;
+    if (c->failed || c->finished || c->exp)
+        return;
+    c->close_reason = "handshake not finished in time";
+    nbd__conn_fail(c, "no export chosen within %u ms of connecting (handshake limit)",
+                   c->s->handshake_limit_ms);
+}
+
 /* Runs on the worker: the connection starts here. */
 void nbd__conn_start(void *arg)
 {
@@ -758,6 +775,11 @@ void nbd__conn_start(void *arg)
         kk_poller_set_arm(c->poller, conn_arm);
         c->watch_events = KK_FD_READ;
         rc = kk_fd_watch_add(c->r, c->fd, KK_FD_READ, conn_event, c, &c->watch);
+    }
+    if (rc == 0 && c->s->handshake_limit_ms != UINT32_MAX) {
+        rc = kk_timer_create(c->r, handshake_expired, c, &c->hs_timer);
+        if (rc == 0)
+            rc = kk_timer_arm(c->hs_timer, (uint64_t)c->s->handshake_limit_ms * 1000, 0);
     }
     if (rc < 0) {
         KK_LOGE(nbd_log, "%s: cannot start the connection: %s", c->peer, kk_strerror(rc));

@@ -342,6 +342,7 @@ int nbd_server_create(struct kk_reactor *ctrl, struct kk_reactor *const *workers
     memcpy(s->workers, workers, n_workers * sizeof(*s->workers));
     s->n_workers = n_workers;
     s->max_conns = opts->max_connections ? opts->max_connections : DEFAULT_MAX_CONNS;
+    s->handshake_limit_ms = opts->handshake_limit_ms ? opts->handshake_limit_ms : 10000;
     s->tls_required = opts->tls_required;
     s->unix_l.fd = s->tcp_l.fd = -1;
     s->unix_l.s = s->tcp_l.s = s;

@@ -36,6 +36,10 @@ struct nbd_server_opts {
     const char *tls_key;
     bool tls_required;         /* refuse everything but STARTTLS before TLS */
     uint32_t max_connections;  /* 0: 64 */
+    /* Close a connection that has not chosen an export (TLS included) this
+     * long after it connected, so idle clients cannot hold connection slots.
+     * 0: 10 s (qemu-nbd's default); UINT32_MAX: no limit. */
+    uint32_t handshake_limit_ms;
 };
 
 int nbd_server_create(struct kk_reactor *ctrl, struct kk_reactor *const *workers,

@@ -93,6 +93,7 @@ struct conn {
 
     struct kk_poller *poller;
     struct kk_fd_watch *watch;
+    struct kk_timer *hs_timer;     /* the handshake limit; NULL once past it */
     unsigned watch_events;
     enum conn_state state;
     bool fixed_newstyle, no_zeroes;
@@ -152,6 +153,7 @@ struct nbd_server {
     struct nbd_tls_ctx *tls;
     bool tls_required;
     uint32_t max_conns;
+    uint32_t handshake_limit_ms;   /* UINT32_MAX: none */
 
     pthread_mutex_t lock;          /* exports, conns, n_conns */
     struct nbd_export *exports;

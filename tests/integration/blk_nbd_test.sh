@@ -28,7 +28,7 @@ alive() { kill -0 "$pid" 2>/dev/null && call daemon.info >/dev/null 2>&1; }
 U() { echo "nbd+unix:///$1?socket=$nsock"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-echo "1..49"
+echo "1..54"
 
 "$D" --rpc "$rpc" --workers 2 --log info,nbd=debug >"$dir/blkd.log" 2>&1 &
 pid=$!
@@ -182,6 +182,66 @@ ok "qemu-img convert over TLS, data equal to the plain export" \
 ok "a plain client is refused by the TLS-only export" bash -c "! timeout 10 qemu-img info 'nbd://127.0.0.1:$tport/ram' >/dev/null 2>&1"
 n=$(call export_list | field '[e for e in d if e["id"]=="t0"][0]["state"]["counters"]["tls_sessions"]')
 ok "TLS sessions are counted" [ "${n:-0}" -ge 2 ]
+
+# ---- the handshake limit ----
+# A socket whose exports allow 1 s to choose an export: a client that
+# connects and says nothing is closed; one that chose its export may then
+# stay idle (2 s) and still read.
+hsock=$dir/hs.sock
+call export_add "{\"id\":\"n-hs\",\"type\":\"nbd\",\"bdev\":\"ram\",\"name\":\"ram\",\"unix\":\"$hsock\",\"handshake_limit\":1}" >/dev/null
+ok "export_add with handshake_limit 1 s" [ $? -eq 0 ]
+python3 - "$hsock" >"$dir/hs.out" 2>&1 <<'EOF'
+import socket, struct, sys, time
+def connect():
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+    g = b""
+    while len(g) < 18:
+        g += s.recv(18 - len(g))
+    return s
+# 1: silent after the greeting.
+s = connect(); t0 = time.monotonic()
+try:
+    closed = s.recv(1) == b""
+except OSError:
+    closed = True
+print("silent: closed=%s after %.1f s" % (closed, time.monotonic() - t0))
+# 2: OPT_GO for "ram", then idle, then a 512-byte read.
+s = connect()
+s.sendall(struct.pack(">I", 3))
+n = b"ram"
+s.sendall(struct.pack(">QII", 0x49484156454F5054, 7, 4 + len(n) + 2) + struct.pack(">I", len(n)) + n + b"\0\0")
+buf = b""
+while True:
+    while len(buf) < 20:
+        buf += s.recv(4096)
+    magic, opt, typ, ln = struct.unpack(">QIII", buf[:20])
+    while len(buf) < 20 + ln:
+        buf += s.recv(4096)
+    buf = buf[20 + ln:]
+    if typ == 1:          # NBD_REP_ACK
+        break
+    if typ & 0x80000000:
+        print("go refused", typ); sys.exit(1)
+time.sleep(2)
+s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, 0, 7, 0, 512))
+r = b""
+while len(r) < 16 + 512:
+    d = s.recv(4096)
+    if not d:
+        break
+    r += d
+magic, err, handle = struct.unpack(">IIQ", r[:16])
+print("idle after GO: read ok=%s" % (magic == 0x67446698 and err == 0 and handle == 7 and len(r) == 528))
+EOF
+ok "a client silent after the greeting is closed within the limit ($(head -1 "$dir/hs.out"))" \
+    bash -c "grep -Eq '^silent: closed=True after [0-2]\.' '$dir/hs.out'"
+ok "a client that chose its export may idle past the limit and still read" \
+    grep -q "idle after GO: read ok=True" "$dir/hs.out"
+[ "$tap_failed" -gt 0 ] && sed 's/^/# /' "$dir/hs.out"
+ok "the closing is logged with its reason" grep -q "handshake limit" "$dir/blkd.log"
+call export_remove '{"id":"n-hs"}' >/dev/null
+call export_add "{\"id\":\"n-bad\",\"type\":\"nbd\",\"bdev\":\"ram\",\"name\":\"x\",\"unix\":\"$dir/bad.sock\",\"handshake_limit\":-1}" >"$dir/bad.out" 2>&1
+ok "a negative handshake_limit is refused, saying why" grep -q "handshake_limit: seconds" "$dir/bad.out"
 
 # ---- export removal closes its connections ----
 python3 - "$nsock" >"$dir/hold.out" 2>&1 <<'EOF' &
