@@ -18,6 +18,8 @@
 #  - `kvmkit host exec` runs commands in a guest through its agent port:
 #    output and status come back; iperf3 moves data over TCP from vm1 to
 #    vm2;
+#  - vm1's kernel NBD client (nbd.ko, nbd-client) on a kvmkit-blkd NBD
+#    export across the switch: ext2 and random data, checked from the host;
 #  - kvmkit-switchd SIGKILLed and restarted (`kvmkit host restart --kill`)
 #    under the running guests: they reconnect, ping each other and the host
 #    again, iperf3 runs from vm2 to vm1;
@@ -50,7 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..63"
+echo "1..69"
 
 # The guest first: the checks below look for its kernel before the ports.
 if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
@@ -210,6 +212,41 @@ sys.exit(0 if ok else 1)" 2>/dev/null
 ex vm1 iperf3 -c "$net.12" -t 3 -J >"$dir/iperf1.json" 2>&1
 ok "iperf3: a 3 s TCP transfer from vm1 to vm2's iperf3 server" iperf_ok "$dir/iperf1.json"
 [ "$tap_failed" -gt 0 ] && tail -5 "$dir/iperf1.json" | sed 's/^/# /'
+
+# ---- the guest's kernel NBD client on kvmkit-blkd, across the switch ----
+# A RAM bdev exported over NBD on the host port's address; vm1's kernel
+# (nbd.ko, Debian's nbd-client) attaches it as /dev/nbd0: an 8 MiB ext2
+# filesystem with a file at the start, 4 MiB of random data at 16 MiB read
+# back the same. The host then reads the export with qemu-img: e2fsck finds
+# the filesystem clean with the guest's file, the data has the guest's sha256.
+bk() { "$K" blk -s "$dir/run/blkd.sock" "$@"; }
+bk bdev-create scratch malloc size=32M >/dev/null &&
+    bk export-add nbd-scratch nbd bdev=scratch name=scratch tcp="$net.1:0" >"$dir/nbd-export.json"
+nport=$(python3 -c "import json; print(json.load(open('$dir/nbd-export.json'))['state']['tcp_port'])" 2>/dev/null)
+ok "an NBD export of a RAM bdev on the host port ($net.1:${nport:-?})" [ -n "$nport" ]
+ex vm1 "nbd-client -N scratch $net.1 $nport /dev/nbd0 >/tmp/nbd.log 2>&1 || cat /tmp/nbd.log
+    mke2fs -q -F /dev/nbd0 8192 && mkdir -p /n && mount -t ext2 /dev/nbd0 /n &&
+    echo 'written by the guest' >/n/hello && umount /n && echo NBD-FS
+    head -c 4194304 /dev/urandom >/tmp/x &&
+    dd if=/tmp/x of=/dev/nbd0 bs=1M seek=16 oflag=direct 2>/dev/null &&
+    dd if=/dev/nbd0 of=/tmp/y bs=1M skip=16 count=4 iflag=direct 2>/dev/null &&
+    cmp /tmp/x /tmp/y && echo NBD-SAME \$(sha256sum </tmp/x)
+    nbd-client -d /dev/nbd0 >/dev/null" >"$dir/nbd-guest.out" 2>&1
+ok "vm1's kernel NBD client: an ext2 filesystem made on /dev/nbd0 mounts and takes a file" \
+    grep -q NBD-FS "$dir/nbd-guest.out"
+ok "  ... 4 MiB of random data written at 16 MiB read back the same" \
+    grep -q NBD-SAME "$dir/nbd-guest.out"
+[ "$tap_failed" -gt 0 ] && sed 's/^/# nbd: /' "$dir/nbd-guest.out"
+qemu-img convert -f raw -O raw "nbd://$net.1:$nport/scratch" "$dir/scratch.img" 2>"$dir/nbd-host.err"
+ok "the host reads the export (qemu-img): e2fsck finds the guest's filesystem clean" \
+    bash -c "e2fsck -fn '$dir/scratch.img' >'$dir/e2fsck.out' 2>&1"
+[ "$tap_failed" -gt 0 ] && sed 's/^/# e2fsck: /' "$dir/e2fsck.out"
+ok "  ... holding the guest's file" \
+    bash -c "[ \"\$(debugfs -R 'cat /hello' '$dir/scratch.img' 2>/dev/null)\" = 'written by the guest' ]"
+gsum=$(sed -n 's/^NBD-SAME \([0-9a-f]*\).*/\1/p' "$dir/nbd-guest.out")
+hsum=$(dd if="$dir/scratch.img" bs=1M skip=16 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)
+ok "  ... and the guest's random data (sha256 ${gsum:0:16}...)" [ -n "$gsum" -a "$gsum" = "$hsum" ]
+rm -f "$dir/scratch.img"
 
 # ---- kvmkit-switchd killed under the running guests ----
 rs() { "$K" host restart -d "$dir/run" "$@" >>"$dir/restart.out" 2>&1; }

@@ -2,7 +2,8 @@
 # Build the kvmkit end-to-end test guest:
 #   OUTDIR/vmlinux             Debian's kernel, decompressed to the ELF image
 #                              (PVH entry note: QEMU's -kernel boots it directly)
-#   OUTDIR/initramfs.cpio.gz   busybox, virtio + fw_cfg modules, fio, iperf3, /init
+#   OUTDIR/initramfs.cpio.gz   busybox, virtio + fw_cfg + ext4 + nbd modules, fio,
+#                              iperf3, nbd-client, /init
 #   OUTDIR/kernel.release      the kernel's release string (uname -r)
 #
 # Usage: tests/e2e/guest/build.sh [OUTDIR]      (default: <repo>/build/guest)
@@ -10,7 +11,7 @@
 # Idempotent and cached: the kernel package is downloaded and unpacked once per
 # version (OUTDIR/cache), and the initramfs is rebuilt only when one of its
 # inputs changed (kernel version, module list, this script, init, the host's
-# busybox/fio/iperf3 and their libraries). The kernel is NOT installed on the
+# busybox/fio/iperf3/nbd-client and their libraries). The kernel is NOT installed on the
 # host: `apt-get download` + `dpkg-deb -x`.
 #
 # Environment:
@@ -24,8 +25,8 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 OUT=${1:-$ROOT/build/guest}
 
 META=${KVMKIT_GUEST_KERNEL_META:-linux-image-amd64}
-MODULES="virtio_pci virtio_net virtio_blk virtio_console qemu_fw_cfg ext4 ${KVMKIT_GUEST_EXTRA_MODULES:-}"
-BINS="fio iperf3 ${KVMKIT_GUEST_EXTRA_BINS:-}"
+MODULES="virtio_pci virtio_net virtio_blk virtio_console qemu_fw_cfg ext4 nbd ${KVMKIT_GUEST_EXTRA_MODULES:-}"
+BINS="fio iperf3 nbd-client ${KVMKIT_GUEST_EXTRA_BINS:-}"
 BUSYBOX=/bin/busybox
 INIT_SRC=$HERE/init
 
