@@ -289,7 +289,8 @@ def fs_type(path):
                        capture_output=True, text=True)
     if r.returncode != 0 or not r.stdout.strip():
         r = subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True)
-    return r.stdout.strip() or "?"
+    lines = r.stdout.split()
+    return lines[-1] if lines else "?"  # the last of stacked mounts is the one seen
 
 
 def main():
