@@ -402,10 +402,20 @@ int tool_copy_to_fd(struct gfs_handle *h, const struct gfs_node *node, uint64_t 
     unsigned char *buf = malloc(CHUNK);
     if (!buf)
         return -ENOMEM;
+    int rc = tool_copy_with_buffer(h, node, size, path, fd, buf, CHUNK, write_failed);
+    free(buf);
+    return rc;
+}
+
+int tool_copy_with_buffer(struct gfs_handle *h, const struct gfs_node *node, uint64_t size,
+                          const char *path, int fd, void *buf, size_t buflen,
+                          bool *write_failed)
+{
+    *write_failed = false;
     uint64_t off = 0;
     int rc = 0;
     while (off < size) {
-        size_t want = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+        size_t want = size - off < buflen ? (size_t)(size - off) : buflen;
         int64_t got = gfs_fs_read(node->fs, node->ino, off, buf, want);
         if (got <= 0) {
             rc = got < 0 ? fs_error(h, node->fs, (int)got, path)
@@ -419,7 +429,6 @@ int tool_copy_to_fd(struct gfs_handle *h, const struct gfs_node *node, uint64_t 
         }
         off += (uint64_t)got;
     }
-    free(buf);
     return rc;
 }
 

@@ -107,6 +107,12 @@ int tool_checksum(struct gfs_handle *h, const struct gfs_node *node, uint64_t si
 int tool_copy_to_fd(struct gfs_handle *h, const struct gfs_node *node, uint64_t size,
                     const char *path, int fd, bool *write_failed);
 
+/* tool_copy_to_fd() through the caller's buffer @buf of @buflen (> 0)
+ * bytes, for callers that copy many files (no allocation per file). */
+int tool_copy_with_buffer(struct gfs_handle *h, const struct gfs_node *node, uint64_t size,
+                          const char *path, int fd, void *buf, size_t buflen,
+                          bool *write_failed);
+
 /* Write all of @buf to @fd (EINTR retried). 0 or -errno. */
 int tool_write_all(int fd, const void *buf, size_t len);
 

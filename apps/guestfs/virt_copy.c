@@ -18,7 +18,12 @@
  *   (less the umask unless run as root, which also restores owners),
  *   mtimes, symlinks, hard links, FIFOs, devices (root only; an error
  *   otherwise, and the copy goes on). Anything else (a symlink, a missing
- *   path) is "'PATH' is not a file or directory".
+ *   path) is "'PATH' is not a file or directory". Regular files are
+ *   created relative to their directory's descriptor, with their final
+ *   mode where the directory keeps create modes (no default ACL; set-id
+ *   and sticky bits still go through fchmod), and fchown'ed only when the
+ *   guest's owner is not the one a new file gets there (as tar -x skips
+ *   what would change nothing).
  *
  * Both stream file data in 1 MiB chunks and never hold a whole file.
  */
@@ -31,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -401,15 +407,35 @@ struct pending_dir {
     uint32_t mtime_nsec;
 };
 
+/*
+ * The local directory regular files are being created in, opened once so
+ * that each file is created relative to it, with what was learnt from the
+ * first file made there: which owner a new file gets (so that fchown is
+ * called only when the guest's owner differs) and whether a file comes out
+ * with the mode it was created with (no default ACL, a filesystem that
+ * keeps modes), so that fchmod is called only when it would change
+ * something, as tar -x does.
+ */
+struct local_dir {
+    int fd;                      /* -1: none open */
+    char path[GFS_PATH_MAX * 2]; /* its local path */
+    bool exact_modes;            /* create modes come out as asked */
+    bool probed;                 /* a file was made here and fstat'ed */
+    uid_t new_uid;               /* the owner of a new file (when probed) */
+    gid_t new_gid;
+};
+
 struct copy_out {
     const char *prog;
     struct gfs_handle *h;
     struct links links; /* guest inode -> local path */
     bool root;
-    mode_t umask;
+    mode_t umask;             /* the caller's; umask(0) during a walk */
     char local[GFS_PATH_MAX]; /* LOCALDIR/NAME */
     struct pending_dir *dirs;
     size_t ndirs, capdirs;
+    struct local_dir dir;
+    unsigned char *buf;       /* CHUNK bytes for file data */
     int errors; /* per-file problems (devices without root, ...): reported, not fatal */
 };
 
@@ -433,28 +459,90 @@ static mode_t local_mode(const struct copy_out *c, uint32_t mode)
     return c->root ? (mode & 07777) : (mode & 07777 & ~c->umask);
 }
 
-static int write_local_file(struct copy_out *c, const struct tool_entry *e, const char *lpath)
+static void close_local_dir(struct copy_out *c)
 {
+    if (c->dir.fd >= 0)
+        close(c->dir.fd);
+    c->dir.fd = -1;
+    c->dir.path[0] = 0;
+    c->dir.probed = false;
+    c->dir.exact_modes = false;
+}
+
+/* Make @parent (the local path of @lpath's directory) the directory files
+ * are created in. If it cannot be opened, files go by full path and get
+ * fchown and fchmod every time. */
+static void use_local_dir(struct copy_out *c, const char *parent)
+{
+    if (c->dir.fd >= 0 && strcmp(c->dir.path, parent) == 0)
+        return;
+    close_local_dir(c);
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || strlen(parent) >= sizeof(c->dir.path)) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    c->dir.fd = fd;
+    snprintf(c->dir.path, sizeof(c->dir.path), "%s", parent);
+    /* A default ACL, not the umask, decides a new file's mode there. */
+    errno = 0;
+    ssize_t n = fgetxattr(fd, "system.posix_acl_default", NULL, 0);
+    c->dir.exact_modes = n < 0 && (errno == ENODATA || errno == ENOTSUP);
+}
+
+/*
+ * Regular file @e to @lpath (in directory c->dir when open, there named
+ * @name). The file is created with its final mode when that mode has no
+ * set-id or sticky bit and the directory keeps create modes as they are
+ * asked (the walk runs with umask 0, so the mode asked is local_mode());
+ * otherwise it is created 0600 and fchmod'ed after the data, as before.
+ */
+static int write_local_file(struct copy_out *c, const struct tool_entry *e, const char *lpath,
+                            const char *name)
+{
+    int dfd = c->dir.fd >= 0 ? c->dir.fd : AT_FDCWD;
+    const char *at = c->dir.fd >= 0 ? name : lpath;
+    mode_t want = local_mode(c, e->st.mode);
+    bool exact = c->dir.fd >= 0 && c->dir.exact_modes && !(want & 07000);
+    mode_t create = exact ? want : 0600;
     /* A fresh file, never through a link already there: O_EXCL, and only
      * when something is in the way is it removed (as tar -x does). */
-    int fd = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = openat(dfd, at, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, create);
     if (fd < 0 && errno == EEXIST) {
-        unlink(lpath);
-        fd = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        unlinkat(dfd, at, 0);
+        fd = openat(dfd, at, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, create);
     }
     if (fd < 0)
         return local_error(c, lpath, "cannot open", errno);
     bool write_failed;
-    int rc = tool_copy_to_fd(c->h, &e->node, e->st.size, e->path, fd, &write_failed);
+    int rc = tool_copy_with_buffer(c->h, &e->node, e->st.size, e->path, fd, c->buf, CHUNK,
+                                   &write_failed);
     if (rc < 0) {
         close(fd);
         if (write_failed)
             return gfs_set_error(c->h, rc, "%s: %s", lpath, strerror(-rc));
         return rc; /* a guest read error: stop, as tar-out's stream would */
     }
-    if (c->root && fchown(fd, e->st.uid, e->st.gid) < 0)
+    if (c->dir.fd >= 0 && !c->dir.probed) {
+        /* The first file here: who owns a new file, and did its mode come
+         * out as asked (a filesystem may impose its own)? */
+        struct stat ls;
+        if (fstat(fd, &ls) == 0) {
+            c->dir.probed = true;
+            c->dir.new_uid = ls.st_uid;
+            c->dir.new_gid = ls.st_gid;
+            if ((ls.st_mode & 07777) != create)
+                c->dir.exact_modes = exact = false;
+        } else {
+            c->dir.exact_modes = exact = false;
+        }
+    }
+    if (c->root && (!c->dir.probed || e->st.uid != c->dir.new_uid ||
+                    e->st.gid != c->dir.new_gid) &&
+        fchown(fd, e->st.uid, e->st.gid) < 0)
         local_error(c, lpath, "cannot change ownership", errno);
-    if (fchmod(fd, local_mode(c, e->st.mode)) < 0)
+    if (!exact && fchmod(fd, want) < 0)
         local_error(c, lpath, "cannot change mode", errno);
     struct timespec ts[2] = {{.tv_nsec = UTIME_NOW},
                              {.tv_sec = (time_t)e->st.mtime.sec, .tv_nsec = e->st.mtime.nsec}};
@@ -509,7 +597,15 @@ static int copy_cb(void *arg, const struct tool_entry *e)
                 return local_error(c, lpath, "cannot hard link", errno);
             return 0;
         }
-        int rc = write_local_file(c, e, lpath);
+        char *slash = strrchr(lpath, '/');
+        if (slash && slash != lpath) {
+            *slash = 0;
+            use_local_dir(c, lpath);
+            *slash = '/';
+        } else {
+            close_local_dir(c);
+        }
+        int rc = write_local_file(c, e, lpath, slash ? slash + 1 : lpath);
         if (rc == 0 && st->nlink > 1)
             rc = links_add(&c->links, e->node.fs, e->node.ino, lpath);
         return rc;
@@ -616,7 +712,12 @@ static int copy_one(struct copy_out *c, const char *remote, const char *localdir
         }
         return rc < 0 ? report(c->h, c->prog, rc) : 0;
     }
+    /* Modes are computed here (local_mode), so that files can be created
+     * with their final mode. */
+    umask(0);
     rc = tool_walk(c->h, remote, true, copy_cb, c);
+    umask(c->umask);
+    close_local_dir(c);
     finish_dirs(c);
     if (rc < 0)
         return report(c->h, c->prog, rc);
@@ -647,7 +748,7 @@ void virt_copy_out_help(FILE *out)
 int virt_copy_out_main(int argc, char **argv)
 {
     struct copy_args a;
-    struct copy_out c = {.prog = "virt-copy-out", .root = geteuid() == 0};
+    struct copy_out c = {.prog = "virt-copy-out", .root = geteuid() == 0, .dir.fd = -1};
     int rc = parse(c.prog, virt_copy_out_help, argc, argv, &a);
     if (rc == 1) {
         gfs_opts_free(&a.o);
@@ -675,7 +776,13 @@ int virt_copy_out_main(int argc, char **argv)
     }
     c.umask = umask(0);
     umask(c.umask);
+    if (!(c.buf = malloc(CHUNK))) {
+        fprintf(stderr, "%s: error: out of memory\n", c.prog);
+        gfs_opts_free(&a.o);
+        return 1;
+    }
     if (gfs_opts_open(&a.o, true, &c.h, NULL) < 0) {
+        free(c.buf);
         gfs_opts_free(&a.o);
         return 1;
     }
@@ -686,6 +793,7 @@ int virt_copy_out_main(int argc, char **argv)
     if (c.errors)
         status = 1;
     free(c.dirs);
+    free(c.buf);
     links_free(&c.links);
     gfs_handle_free(c.h);
     gfs_opts_free(&a.o);

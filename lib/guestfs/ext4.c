@@ -359,10 +359,26 @@ void ext4_umount(struct ext4_fs *fs)
         return;
     free(fs->groups);
     free(fs->block);
+    free(fs->last);
     free(fs);
 }
 
+static int read_inode(struct ext4_fs *fs, uint32_t ino, struct ext4_inode *in);
+
 int ext4__read_inode(struct ext4_fs *fs, uint32_t ino, struct ext4_inode *in)
+{
+    if (fs->last && fs->last->ino == ino) {
+        memcpy(in, fs->last, sizeof(*in));
+        return 0;
+    }
+    int rc = read_inode(fs, ino, in);
+    /* only inodes that passed every check are kept (ino is never 0 then) */
+    if (rc == 0 && (fs->last || (fs->last = malloc(sizeof(*fs->last)))))
+        memcpy(fs->last, in, sizeof(*in));
+    return rc;
+}
+
+static int read_inode(struct ext4_fs *fs, uint32_t ino, struct ext4_inode *in)
 {
     if (ino == 0 || ino > fs->inodes_count)
         return ext4__fail(fs, -EINVAL, "inode %u out of range (1-%u)", ino, fs->inodes_count);

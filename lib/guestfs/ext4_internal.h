@@ -65,6 +65,8 @@ static inline uint32_t le32(const void *p)
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+struct ext4_inode;
+
 struct ext4_group {
     uint64_t inode_table;
     uint32_t free_blocks, free_inodes;
@@ -92,6 +94,8 @@ struct ext4_fs {
     struct ext4_group *groups;
     uint8_t *block;             /* scratch blocks for the tree walks */
     char err[256];
+    struct ext4_inode *last;    /* the last inode read whole and checked (a stat
+                                 * and the read after it ask for the same one) */
 };
 
 /* An inode as read from disk (raw bytes plus decoded fields). */

@@ -11,13 +11,32 @@
  * messages ("disk.qcow2", "disk.qcow2:p2") so that every error can say
  * which image and which partition it concerns.
  *
- * Threads: a device and its slices belong to one thread at a time.
+ * Small reads of an image (up to GF_DEV_CACHE_MAX bytes: superblocks,
+ * inodes, directory and extent blocks, small files' data) are served from
+ * a few cached GF_DEV_CACHE_WINDOW-byte aligned windows of the image, each
+ * filled by one read: walking a directory of small files then costs one
+ * image read per window instead of several per file. Larger reads go to
+ * the image directly. The image is taken not to change while it is open
+ * (a running VM's disk is read as a snapshot would be, with the caveat
+ * that different windows may come from different moments, as with any
+ * read-only inspection of a live disk). A window that cannot be read
+ * whole (a bad qcow2 cluster next to the wanted bytes) is not cached: the
+ * read is retried for the wanted bytes alone, so errors stay the ones the
+ * bytes asked for would give.
+ *
+ * Threads: a device and its slices belong to one thread at a time (they
+ * share their root's cache).
  */
 #ifndef GF_DEV_H
 #define GF_DEV_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The read cache of image devices: window size and count, largest cached read. */
+#define GF_DEV_CACHE_WINDOW (64u * 1024)
+#define GF_DEV_CACHE_SLOTS 8
+#define GF_DEV_CACHE_MAX (16u * 1024)
 
 struct gf_dev;
 
@@ -45,6 +64,15 @@ int gf_dev_slice(struct gf_dev *parent, uint64_t offset, uint64_t len, const cha
 /* Read @len bytes at @offset: 0, -EIO (past the end, or the image's read
  * failed), -EINVAL. */
 int gf_dev_pread(struct gf_dev *d, void *buf, size_t len, uint64_t offset);
+
+/* Reads of @d's root image so far: image reads issued (cache fills and
+ * direct reads) and small reads served from the cache. For tests and
+ * measurements; 0 for memory devices. */
+struct gf_dev_stats {
+    uint64_t image_reads;
+    uint64_t cache_hits;
+};
+void gf_dev_get_stats(const struct gf_dev *d, struct gf_dev_stats *out);
 
 uint64_t gf_dev_size(const struct gf_dev *d);
 const char *gf_dev_name(const struct gf_dev *d);

@@ -9,9 +9,10 @@
 #     image without a reference directory is a failure (run
 #     tests/guestfs/libguestfs-ref.py to make them).
 #  2. virt-copy-out and virt-tar-out of a tree (modes, mtimes, symlinks, a
-#     hard link, a FIFO, long names) made into ext4 by mke2fs -d: the copy,
-#     and GNU tar's extraction of the tarball, equal the source tree; a 9 GiB
-#     sparse file gets a base-256 size GNU tar reads.
+#     hard link, a FIFO, long names, other owners in a setgid directory)
+#     made into ext4 by mke2fs -d: the copy (also into a directory with a
+#     default ACL), and GNU tar's extraction of the tarball, equal the
+#     source tree; a 9 GiB sparse file gets a base-256 size GNU tar reads.
 #  3. Errors: exact messages and exit statuses.
 # Usage: guestfs_tools_test.sh KVMKIT   (prints TAP, plan at the end)
 # GFS_REF_DIR overrides the reference directory.
@@ -146,6 +147,15 @@ ln -s /etc/nothing src/tree/dangling
 long=$(printf 'L%.0s' {1..150})
 printf 'long\n' >"src/tree/sub/deeper/$long.txt"
 mkfifo src/tree/fifo
+# A setgid directory whose files have other owners (restored when root):
+# copy-out calls fchown only where a new file's owner differs.
+mkdir src/tree/group && chmod 02775 src/tree/group
+printf 'o\n' >src/tree/group/ours && printf 'o\n' >src/tree/group/their-group
+printf 'o\n' >src/tree/group/theirs && chmod 0640 src/tree/group/theirs
+if [ "$(id -u)" = 0 ]; then
+    chown 1234:5678 src/tree/group src/tree/group/theirs
+    chown 0:5678 src/tree/group/their-group
+fi
 n=0
 for p in $(cd src/tree && find . -depth | LC_ALL=C sort -r); do
     n=$((n + 1))
@@ -200,6 +210,15 @@ ok "virt-copy-out of a directory: exit 0" "$K" virt-copy-out -a tree.img -m /dev
 ok "virt-copy-out: the copy equals the source tree" cmp_tree src/tree out/tree
 ok "virt-copy-out: the hard link is a hard link" \
     bash -c '[ "$(stat -c %i out/tree/hello.txt)" = "$(stat -c %i out/tree/sub/hardlink.txt)" ]'
+# A default ACL decides new files' modes there (o::--- takes the others'
+# bits): copy-out must then set each mode itself, as before.
+mkdir outacl
+if setfacl -d -m u::rwx,g::rwx,o::--- outacl 2>/dev/null; then
+    ok "virt-copy-out into a directory with a default ACL: exit 0" \
+        "$K" virt-copy-out -a tree.img -m /dev/sda /tree outacl
+    ok "virt-copy-out into a directory with a default ACL: modes, owners as the source's" \
+        cmp_tree src/tree outacl/tree
+fi
 ok "virt-copy-out of a file: its content" \
     bash -c "'$K' virt-copy-out -a tree.img -m /dev/sda /tree/random.bin out && cmp out/random.bin src/tree/random.bin"
 ok "virt-tar-out: exit 0" "$K" virt-tar-out -a tree.img -m /dev/sda /tree tree.tar
