@@ -238,7 +238,10 @@ static int tar_tree(struct fish *f, const struct fish_cmd *c, struct tar *t, con
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         char p[GFS_PATH_MAX], n[GFS_PATH_MAX];
         join(p, sizeof(p), path, l.v[i]);
-        snprintf(n, sizeof(n), "%s/%s", name, l.v[i]);
+        if (snprintf(n, sizeof(n), "%s/%s", name, l.v[i]) >= (int)sizeof(n)) {
+            rc = fish_daemon_error(f, c, "%s/%s: name too long", path, l.v[i]);
+            break;
+        }
         rc = tar_tree(f, c, t, p, n, depth + 1);
     }
     free_list(&l);

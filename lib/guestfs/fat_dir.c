@@ -267,8 +267,8 @@ static bool lfn_take(struct dir_iter *it, struct fat_entry *e)
 static int dir_next(struct dir_iter *it, struct fat_entry *e)
 {
     for (;;) {
-        const uint8_t *raw;
-        uint64_t off;
+        const uint8_t *raw = NULL; /* dir_raw() sets both when it returns 1 */
+        uint64_t off = 0;
         int rc = dir_raw(it, &raw, &off);
         if (rc <= 0)
             return rc;
@@ -342,8 +342,8 @@ int fat__root_label(struct fat_fs *fs, char *out, size_t cap)
     struct dir_iter it;
     out[0] = 0;
     int rc = dir_open(fs, &it, 0, "the root directory");
-    const uint8_t *raw;
-    uint64_t off;
+    const uint8_t *raw = NULL;
+    uint64_t off = 0;
     while (rc == 0 && (rc = dir_raw(&it, &raw, &off)) == 1) {
         rc = 0;
         if (raw[0] == 0)
@@ -530,7 +530,7 @@ int fat_lookup_child(struct fat_fs *fs, uint64_t dir, const char *name, size_t l
     if (!fs || !ino || (!name && len))
         return -EINVAL;
     char what[256];
-    uint32_t start;
+    uint32_t start = 0; /* dir_start() sets it when it succeeds */
     int rc = dir_start(fs, dir, &start, what, sizeof(what));
     if (rc < 0)
         return rc;

@@ -275,7 +275,7 @@ int img_open(const char *path, const struct img_open_opts *opts, struct img **ou
     if (opts->snapshot && (flags & IMG_O_RDWR))
         return img__error(-EINVAL, "%s: a snapshot can only be opened read-only", path);
     open_snapshot = opts->snapshot;
-    struct img *img;
+    struct img *img = NULL; /* set by open_one() on success; -O3 cannot tell */
     int rc = open_one(path, opts->format, flags, ids, 0, &img);
     open_snapshot = NULL;
     if (rc < 0)

@@ -872,7 +872,7 @@ int sw_flow_mod_parse(struct sw_ofproto *ofp, enum sw_flow_mod_cmd cmd, const ch
     for (char *tok = strtok_r(copy, ", \t\n", &save); tok && !r;
          tok = strtok_r(NULL, ", \t\n", &save)) {
         const char *v;
-        uint64_t x;
+        uint64_t x = 0;
         if (is_field(tok, "table", &v)) {
             if (uint_value(v, SW_OFP_TABLES - 1, &x))
                 r = sw__fail(err, err_size, "table: bad value '%s' (0..%d)", v ? v : "",

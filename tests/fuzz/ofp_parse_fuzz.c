@@ -6,13 +6,19 @@
  * codec would refuse) and decode back to an equal message; whatever fails
  * must leave nothing allocated and an error message.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ofp_parse.h"
+
+/* Not assert(): the checks must hold in NDEBUG builds too. */
+#define CHECK(x)                                                                           \
+    do {                                                                                   \
+        if (!(x))                                                                          \
+            abort();                                                                       \
+    } while (0)
 
 static int lookup(void *aux, const char *name, uint32_t *port)
 {
@@ -27,18 +33,18 @@ static int lookup(void *aux, const char *name, uint32_t *port)
 static void check(int rc, struct ofp_msg *m, const char *err)
 {
     if (rc) {
-        assert(rc == -EINVAL || rc == -ENOMEM);
-        assert(m->arena == NULL && err[0]);
+        CHECK(rc == -EINVAL || rc == -ENOMEM);
+        CHECK(m->arena == NULL && err[0]);
         return;
     }
     struct ofp_buf b;
     struct ofp_error e;
     ofp_buf_init(&b);
-    assert(ofp_encode(m, &b, &e) == 0);
+    CHECK(ofp_encode(m, &b, &e) == 0);
     struct ofp_msg back;
-    assert(ofp_decode(b.data, b.len, &back, &e) == 0);
+    CHECK(ofp_decode(b.data, b.len, &back, &e) == 0);
     if (m->version == OFP13_VERSION)
-        assert(ofp_msg_equal(m, &back));
+        CHECK(ofp_msg_equal(m, &back));
     ofp_msg_free(&back);
     ofp_buf_free(&b);
     ofp_msg_free(m);

@@ -350,7 +350,7 @@ static uint8_t raw_hello(int fd, uint8_t version, uint32_t bitmap)
 static struct ofp_listener *listen_unix(const char *name, const struct ofp_conn_opts *o,
                                         struct events *e, char *path, size_t pathlen)
 {
-    char target[256];
+    char target[sizeof("punix:") + 256];
     sock_path(path, pathlen, name);
     snprintf(target, sizeof(target), "punix:%s", path);
     struct ofp_listener *l;
