@@ -21,6 +21,7 @@
 #include "kk_rcu.h"
 #include "kk_reactor.h"
 #include "kk_test.h"
+#include "ofproto.h"
 #include "pkt.h"
 #include "pkt_build.h"
 #include "port.h"
@@ -989,6 +990,81 @@ static void test_simple_match_not_taken(void **state)
     }
 }
 
+/* The same with the real slow path: an OpenFlow bridge whose one rule is
+ * in_port=1,actions=output:2 (priority 32768; a simple megaflow). A
+ * higher-priority rule on tp_dst takes effect for the very next packets
+ * once revalidation ran (as kvmkit-switchd does after a flow-mod), and so
+ * does its removal. */
+static void test_simple_match_openflow(void **state)
+{
+    (void)state;
+    struct sw_ofproto_settings bs = {.name = "br0", .no_default_flow = true};
+    struct sw_ofproto *ofp;
+    assert_int_equal(sw_ofproto_create(&bs, &ofp), 0);
+    struct sw_dpif_opts o;
+    default_opts(&o, NULL);
+    o.upcall = sw_ofproto_upcall_cb;
+    o.userspace = NULL;
+    o.upcall_arg = ofp;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport t[3];
+    for (unsigned i = 0; i < 3; i++) {
+        tport_init(&t[i]);
+        tport_add(dp, &t[i]);
+        char name[8];
+        snprintf(name, sizeof(name), "eth%u", i + 1);
+        struct sw_port_settings ps = {.name = name, .ofport = i + 1, .dp_port = t[i].no};
+        assert_int_equal(sw_ofproto_port_add(ofp, &ps, NULL), 0);
+    }
+    char err[256];
+    assert_int_equal(sw_ofproto_add_flow(ofp, "in_port=1,actions=output:2", err, sizeof(err)), 0);
+    sw_dpif_revalidate(dp, sw_ofproto_mfc_reval, ofp);
+    struct bld udp53, udp99;
+    build_udp(&udp53, 1003, 53);
+    build_udp(&udp99, 1003, 99);
+    inject_frame(&t[0], &udp53, 40);
+    wait_processed(dp, 40);
+    expect_frames(&t[1], &udp53, 40);
+    struct sw_dpif_pmd_stats s;
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&t[0], &udp53, 8);
+    wait_processed(dp, 8);
+    expect_frames(&t[1], &udp53, 8);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 8);
+
+    /* The new rule, as kvmkit-switchd applies it: add, then revalidate. */
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=40000,udp,in_port=1,tp_dst=99,"
+                                              "actions=output:3", err, sizeof(err)), 0);
+    assert_int_equal(sw_dpif_revalidate(dp, sw_ofproto_mfc_reval, ofp), 1);
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&t[0], &udp99, 1);
+    inject_frame(&t[0], &udp53, 8);
+    inject_frame(&t[0], &udp99, 1);
+    wait_processed(dp, 10);
+    expect_frames(&t[2], &udp99, 2);
+    expect_frames(&t[1], &udp53, 8);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 0);
+
+    /* And gone again: frames to port 99 follow the first rule at once. */
+    unsigned deleted = 0;
+    assert_int_equal(sw_ofproto_del_flows(ofp, "udp,in_port=1,tp_dst=99", false, &deleted, err,
+                                          sizeof(err)), 0);
+    assert_int_equal(deleted, 1);
+    sw_dpif_revalidate(dp, sw_ofproto_mfc_reval, ofp);
+    inject_frame(&t[0], &udp99, 4);
+    wait_processed(dp, 14);
+    expect_frames(&t[1], &udp99, 4);
+    assert_int_equal(drain_rest(&t[2]), 0);
+
+    sw_dpif_destroy(dp);
+    sw_ofproto_destroy(ofp);
+    for (unsigned i = 0; i < 3; i++)
+        tport_fini(&t[i]);
+}
+
 static void test_execute(void **state)
 {
     (void)state;
@@ -1194,6 +1270,7 @@ int main(void)
         cmocka_unit_test(test_revalidate),
         cmocka_unit_test(test_simple_match),
         cmocka_unit_test(test_simple_match_not_taken),
+        cmocka_unit_test(test_simple_match_openflow),
         cmocka_unit_test(test_execute),
         cmocka_unit_test(test_port_churn_two_pmds),
     };
