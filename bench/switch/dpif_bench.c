@@ -6,9 +6,12 @@
  * buffer is allocated while measuring. Reports the PMD's packets per
  * second and busy cycles per packet (EMC hits: one megaflow, @flows
  * microflows; with @exact, one exact megaflow per microflow, as rules that
- * look at every flow's addresses and ports make).
+ * look at every flow's addresses and ports make). The one megaflow of the
+ * default mode is simple (in_port, dl_type, nw_proto, nw_frag), so the
+ * port's simple match decides; @no_simple turns that path off (the EMC
+ * decides).
  *
- *   dpif_bench [seconds [flows [busy_poll [exact]]]]
+ *   dpif_bench [seconds [flows [busy_poll [exact [no_simple]]]]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,7 @@ int main(int argc, char **argv)
     unsigned flows = argc > 2 ? (unsigned)atoi(argv[2]) : 1;
     bool busy = argc > 3 && atoi(argv[3]);
     exact = argc > 4 && atoi(argv[4]);
+    bool no_simple = argc > 5 && atoi(argv[5]);
     if (flows == 0)
         flows = 1;
     /* Frames in the loop: enough for every microflow to appear. */
@@ -46,7 +50,7 @@ int main(int argc, char **argv)
     if (pkt_pool_create("bench", 32768, 0, 0, &pool))
         return 1;
     struct sw_dpif_opts o = {.n_pmds = 1, .upcall = upcall, .busy_poll = busy,
-                             .emc_insert_inv_prob = 1};
+                             .emc_insert_inv_prob = 1, .no_simple_match = no_simple};
     struct sw_dpif *dp;
     if (sw_dpif_create(&o, &dp))
         return 1;
@@ -91,10 +95,11 @@ int main(int argc, char **argv)
     sw_dpif_pmd_stats(dp, 0, &st);
     double el = (double)(kk_now_us() - t0) / 1e6;
     printf("{\"flows\": %u, \"mpps\": %.2f, \"busy_cycles_per_packet\": %.0f, "
-           "\"emc_hits\": %llu, \"mfc_hits\": %llu, \"upcalls\": %llu, \"lost\": %llu}\n",
+           "\"simple_hits\": %llu, \"emc_hits\": %llu, \"mfc_hits\": %llu, \"upcalls\": %llu, \"lost\": %llu}\n",
            flows, (double)st.packets / el / 1e6,
            st.packets ? (double)st.busy_cycles / (double)st.packets : 0.0,
-           (unsigned long long)st.emc_hits, (unsigned long long)st.mfc_hits,
+           (unsigned long long)st.simple_hits, (unsigned long long)st.emc_hits,
+           (unsigned long long)st.mfc_hits,
            (unsigned long long)st.upcalls, (unsigned long long)st.lost);
     sw_dpif_destroy(dp);
     pkt_port_close(inj);

@@ -386,6 +386,16 @@ bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow)
     return flow_dead(flow);
 }
 
+void sw_mfc_flow_ref(struct sw_mfc_flow *flow)
+{
+    __atomic_add_fetch(&flow->refcnt, 1, __ATOMIC_RELAXED);
+}
+
+void sw_mfc_flow_unref(struct sw_mfc_flow *flow)
+{
+    flow_unref(flow);
+}
+
 unsigned sw_mfc_count(struct sw_mfc *mfc)
 {
     return __atomic_load_n(&mfc->count, __ATOMIC_RELAXED);

@@ -174,6 +174,18 @@ const void *sw_mfc_flow_actions(const struct sw_mfc_flow *flow, size_t *len);
 /* True once the flow was removed. */
 bool sw_mfc_flow_dead(const struct sw_mfc_flow *flow);
 
+/*
+ * Take a counted reference to @flow, which the calling thread found by a
+ * lookup (or holds a reference to already) before its next quiescent
+ * state: the flow then stays allocated, dead or not, until the matching
+ * sw_mfc_flow_unref() — as an EMC entry keeps it (the datapath's per-port
+ * simple matches do the same). Any thread, lock-free.
+ */
+void sw_mfc_flow_ref(struct sw_mfc_flow *flow);
+
+/* Drop a reference taken with sw_mfc_flow_ref(); the last one frees the flow. Any thread. */
+void sw_mfc_flow_unref(struct sw_mfc_flow *flow);
+
 /* Number of installed flows. Any thread. */
 unsigned sw_mfc_count(struct sw_mfc *mfc);
 

@@ -79,7 +79,7 @@ struct poll_list {
 };
 
 struct pmd_counters {
-    uint64_t packets, emc_hits, mfc_hits, upcalls, upcall_fails, lost;
+    uint64_t packets, simple_hits, emc_hits, mfc_hits, upcalls, upcall_fails, lost;
     uint64_t busy_cycles, idle_cycles;
 };
 
@@ -95,6 +95,22 @@ struct flow_group {
     unsigned n;
     struct pkt_buf *pkts[SW_DPIF_BURST];
 };
+
+/*
+ * A port's simple match (see dpif.h), PMD thread only: the megaflow that
+ * decided the port's recent bursts, whose mask covers only simple fields,
+ * with its mask and masked value in key words sw_flow_simple_word[].
+ */
+struct simple_match {
+    struct sw_mfc_flow *flow;           /* counted reference, or NULL */
+    const struct sw_mfc_flow *checked;  /* last flow found not simple (compared, never read) */
+    uint64_t mask[SW_FLOW_SIMPLE_WORDS];
+    uint64_t value[SW_FLOW_SIMPLE_WORDS];
+    unsigned backoff;                   /* bursts to skip after one that did not agree */
+};
+
+/* Bursts a port skips its simple match after one that did not agree. */
+#define SIMPLE_BACKOFF 8
 
 struct pmd {
     struct sw_dpif *dp;
@@ -122,6 +138,7 @@ struct pmd {
     struct tx_batch tx[TX_SLOTS];
     struct flow_group groups[SW_DPIF_BURST];
     struct sw_upcall up;
+    struct simple_match *simple;    /* [SW_DPIF_MAX_PORTS]; NULL: simple matching off */
 
     struct pmd_counters stats KK_CACHE_ALIGNED; /* written by the PMD (relaxed stores) */
     struct pmd_counters base;       /* control: baseline of the last clear */
@@ -541,6 +558,107 @@ static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
     return NULL;
 }
 
+/* ---- PMD: simple match ------------------------------------------------- */
+
+static void simple_clear(struct simple_match *sm)
+{
+    if (sm->flow)
+        sw_mfc_flow_unref(sm->flow);
+    sm->flow = NULL;
+    sm->checked = NULL;
+    sm->backoff = 0;
+}
+
+/* Drop every port's simple match (poll list changes, teardown). */
+static void simple_clear_all(struct pmd *pmd)
+{
+    if (!pmd->simple)
+        return;
+    for (unsigned i = 0; i < SW_DPIF_MAX_PORTS; i++)
+        if (pmd->simple[i].flow || pmd->simple[i].checked)
+            simple_clear(&pmd->simple[i]);
+}
+
+/* Account @n packets of @flow and carry out its actions on them. */
+static void run_flow(struct pmd *pmd, struct sw_mfc_flow *f, struct pkt_buf **pkts, unsigned n,
+                     uint64_t bytes, uint16_t tcp_flags)
+{
+    sw_mfc_flow_account_shard(f, pmd->index, pmd->now_ms, n, bytes, tcp_flags);
+    size_t len;
+    const struct sw_odp_output *out = sw_mfc_flow_actions(f, &len);
+    if (len == sizeof(*out) && out->hdr.type == SW_ODP_OUTPUT)
+        tx_append(pmd, out->port, pkts, n);
+    else
+        sw_odp_execute(&pmd->exec, pkts, n, out, len);
+}
+
+/*
+ * The burst through @sm's megaflow, if the megaflow is alive and every
+ * packet agrees with its match in the simple fields: returns true (the
+ * packets are consumed). Otherwise returns false, nothing consumed.
+ */
+static bool simple_burst(struct pmd *pmd, struct simple_match *sm, struct pkt_buf **pkts,
+                         unsigned n)
+{
+    struct sw_mfc_flow *f = sm->flow;
+    if (kk_unlikely(sw_mfc_flow_dead(f))) {
+        simple_clear(sm);
+        return false;
+    }
+    uint64_t bytes = 0;
+    uint16_t tcp_flags = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const struct pkt_buf *p = pkts[i];
+        if (i + 1 < n)
+            __builtin_prefetch(pkt_data(pkts[i + 1]));
+        struct sw_flow_simple k;
+        if (kk_unlikely(!sw_flow_extract_simple(pkt_data(p), p->data_len, &k)) ||
+            kk_unlikely((((k.w[0] ^ sm->value[0]) & sm->mask[0]) |
+                         ((k.w[1] ^ sm->value[1]) & sm->mask[1]) |
+                         ((k.w[2] ^ sm->value[2]) & sm->mask[2])) != 0)) {
+            sm->backoff = SIMPLE_BACKOFF;
+            return false;
+        }
+        bytes += p->pkt_len;
+        tcp_flags |= k.tcp_flags;
+    }
+    pmd->turn.simple_hits += n;
+    run_flow(pmd, f, pkts, n, bytes, tcp_flags);
+    return true;
+}
+
+/*
+ * A burst from @port_no was all decided by @f (by the normal path): make
+ * @f the port's simple match if its mask is simple.
+ */
+static void simple_learn(struct simple_match *sm, uint32_t port_no, struct sw_mfc_flow *f)
+{
+    if (f == sm->flow || f == sm->checked || sw_mfc_flow_dead(f))
+        return;
+    struct sw_flow_key key;
+    struct sw_flow_mask mask;
+    sw_mfc_flow_match(f, &key, &mask);
+    /* Word 0 (in_port, recirc_id) is the same for every packet of the port:
+     * check it once here. Packets from ports have recirc_id 0. */
+    struct sw_flow_key meta;
+    memset(&meta, 0, sizeof(meta));
+    meta.in_port = port_no;
+    const uint64_t *kw = sw_flow_key_words(&key), *mw = sw_flow_key_words(&mask.masks);
+    if (!sw_flow_mask_is_simple(&mask) ||
+        ((sw_flow_key_words(&meta)[0] ^ kw[0]) & mw[0]) != 0) {
+        simple_clear(sm);
+        sm->checked = f;
+        return;
+    }
+    simple_clear(sm); /* and its backoff: that was the old flow's */
+    sw_mfc_flow_ref(f);
+    sm->flow = f;
+    for (unsigned i = 0; i < SW_FLOW_SIMPLE_WORDS; i++) {
+        sm->mask[i] = mw[sw_flow_simple_word[i]];
+        sm->value[i] = kw[sw_flow_simple_word[i]] & sm->mask[i];
+    }
+}
+
 /* ---- PMD: the burst ----------------------------------------------------- */
 
 
@@ -555,6 +673,15 @@ static struct sw_mfc_flow *handle_upcall(struct pmd *pmd, struct pkt_buf *pkt,
 static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pkts, unsigned n)
 {
     struct sw_dpif *dp = pmd->dp;
+    struct simple_match *sm = pmd->simple ? &pmd->simple[port_no] : NULL;
+    if (sm && sm->flow) {
+        if (kk_likely(sm->backoff == 0)) {
+            if (simple_burst(pmd, sm, pkts, n))
+                return;
+        } else {
+            sm->backoff--;
+        }
+    }
     struct sw_flow_key keys[SW_DPIF_BURST];
     uint64_t hashes[SW_DPIF_BURST];
     struct sw_mfc_flow *flows[SW_DPIF_BURST];
@@ -631,6 +758,8 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
             bytes += pkts[j]->pkt_len;
             tcp_flags |= keys[j].tcp_flags;
         }
+        if (kk_unlikely(sm && i == 0 && j == n))
+            simple_learn(sm, port_no, f); /* before the packets go */
         sw_mfc_flow_account_shard(f, pmd->index, pmd->now_ms, j - i, bytes, tcp_flags);
         size_t len;
         const struct sw_odp_output *out = sw_mfc_flow_actions(f, &len);
@@ -685,6 +814,8 @@ static void msg_noop(void *arg)
 /* On the PMD thread: start using @pl. */
 static void pmd_reload(struct pmd *pmd, struct poll_list *pl)
 {
+    /* Ports may have gone (and their numbers come back as other ports). */
+    simple_clear_all(pmd);
     for (unsigned i = 0; i < pmd->n_watches; i++)
         kk_fd_watch_remove(pmd->watches[i]);
     pmd->n_watches = 0;
@@ -728,6 +859,7 @@ static void publish_stats(struct pmd *pmd)
     if (t->f)                                                                  \
         __atomic_store_n(&s->f, s->f + t->f, __ATOMIC_RELAXED)
     ADD(packets);
+    ADD(simple_hits);
     ADD(emc_hits);
     ADD(mfc_hits);
     ADD(upcalls);
@@ -739,6 +871,16 @@ static void publish_stats(struct pmd *pmd)
     memset(t, 0, sizeof(*t));
 }
 
+/*
+ * One reactor turn: passes over the poll list, each flushing what it
+ * queued, repeated while a pass received packets (up to PASSES_PER_TURN):
+ * under load the reactor's own per-turn work (RCU quiescent state,
+ * messages, timers, the clock) is paid once per several passes rather than
+ * every pass. A pass finds nothing as soon as the queues are drained, so
+ * messages and grace periods wait at most a few bursts longer.
+ */
+#define PASSES_PER_TURN 8
+
 static int pmd_poll(void *arg)
 {
     struct pmd *pmd = arg;
@@ -748,25 +890,35 @@ static int pmd_poll(void *arg)
         pmd_reload(pmd, pl);
     pmd->now_ms = kk_reactor_now_us(pmd->reactor) / 1000;
     unsigned total = 0;
+    uint64_t busy_end = t0;
     struct pkt_buf *pkts[SW_DPIF_BURST];
-    for (unsigned i = 0; i < pl->n; i++) {
-        struct rxq_ref *r = &pl->rxqs[i];
-        unsigned n = pkt_port_rx_burst(r->port->port, r->q, pkts, SW_DPIF_BURST);
-        if (n) {
-            process_burst(pmd, r->port->port_no, pkts, n);
-            total += n;
+    for (unsigned pass = 0; pass < PASSES_PER_TURN; pass++) {
+        unsigned got = 0;
+        for (unsigned i = 0; i < pl->n; i++) {
+            struct rxq_ref *r = &pl->rxqs[i];
+            unsigned n = pkt_port_rx_burst(r->port->port, r->q, pkts, SW_DPIF_BURST);
+            if (n) {
+                process_burst(pmd, r->port->port_no, pkts, n);
+                got += n;
+            }
         }
+        if (pmd->n_tx)
+            flush_all(pmd);
+        if (!got)
+            break;
+        total += got;
+        busy_end = kk_rdtsc();
     }
-    if (pmd->n_tx)
-        flush_all(pmd);
-    uint64_t cycles = kk_rdtsc() - t0;
+    uint64_t end = kk_rdtsc();
     if (total) {
+        /* The closing empty pass, if any, is idle time. */
         pmd->turn.packets += total;
-        pmd->turn.busy_cycles += cycles;
+        pmd->turn.busy_cycles += busy_end - t0;
+        pmd->turn.idle_cycles += end - busy_end;
         publish_stats(pmd);
     } else {
         /* Idle turns are cheap and many: publish their cycles now and then. */
-        pmd->turn.idle_cycles += cycles;
+        pmd->turn.idle_cycles += end - t0;
         if (pmd->turn.idle_cycles > (1u << 24))
             publish_stats(pmd);
     }
@@ -881,7 +1033,12 @@ static int pmd_create(struct sw_dpif *dp, unsigned index, int cpu, struct pmd **
         .output = pmd_output, .userspace = pmd_userspace, .meter = pmd_meter, .arg = pmd,
         .pool = dp->pool};
     pmd->published = poll_list_new(0, 0);
-    int rc = pmd->published ? sw_emc_create_sized(dp->opts.emc_entries, dp->opts.emc_insert_inv_prob, &pmd->emc) : -ENOMEM;
+    if (!dp->opts.no_simple_match)
+        pmd->simple = calloc(SW_DPIF_MAX_PORTS, sizeof(*pmd->simple));
+    int rc = pmd->published && (pmd->simple || dp->opts.no_simple_match)
+                 ? sw_emc_create_sized(dp->opts.emc_entries, dp->opts.emc_insert_inv_prob,
+                                       &pmd->emc)
+                 : -ENOMEM;
     if (rc == 0) {
         struct kk_reactor_opts ro;
         kk_reactor_opts_init(&ro);
@@ -905,6 +1062,7 @@ static int pmd_create(struct sw_dpif *dp, unsigned index, int cpu, struct pmd **
     if (rc) {
         kk_reactor_destroy(pmd->reactor);
         sw_emc_destroy(pmd->emc);
+        free(pmd->simple);
         free(pmd->published);
         free(pmd);
         return rc;
@@ -922,6 +1080,8 @@ static void pmd_destroy(struct pmd *pmd)
     rcu_resume(online);
     /* Watches were registered on the PMD thread; the reactor frees them. */
     kk_reactor_destroy(pmd->reactor);
+    simple_clear_all(pmd);
+    free(pmd->simple);
     sw_emc_destroy(pmd->emc);
     free(pmd->published);
     free(pmd);
@@ -1382,6 +1542,7 @@ static void read_counters(const struct pmd *pmd, struct pmd_counters *c)
 {
     const struct pmd_counters *s = &pmd->stats;
     c->packets = __atomic_load_n(&s->packets, __ATOMIC_RELAXED);
+    c->simple_hits = __atomic_load_n(&s->simple_hits, __ATOMIC_RELAXED);
     c->emc_hits = __atomic_load_n(&s->emc_hits, __ATOMIC_RELAXED);
     c->mfc_hits = __atomic_load_n(&s->mfc_hits, __ATOMIC_RELAXED);
     c->upcalls = __atomic_load_n(&s->upcalls, __ATOMIC_RELAXED);
@@ -1402,6 +1563,7 @@ int sw_dpif_pmd_stats(struct sw_dpif *dp, unsigned pmd_index, struct sw_dpif_pmd
     out->cpu = pmd->cpu;
     out->n_rxq = __atomic_load_n(&pmd->n_rxq, __ATOMIC_RELAXED);
     out->packets = c.packets - b->packets;
+    out->simple_hits = c.simple_hits - b->simple_hits;
     out->emc_hits = c.emc_hits - b->emc_hits;
     out->mfc_hits = c.mfc_hits - b->mfc_hits;
     out->upcalls = c.upcalls - b->upcalls;

@@ -27,6 +27,19 @@
  *      (sw_odp_execute) and accounts the group's statistics to the flow;
  *   5. sends what the actions output in per-port transmit bursts at the
  *      end of the turn.
+ * Simple match (after OVS's): when a burst from a port resolves to one
+ * megaflow whose mask has bits only in the simple fields (in_port,
+ * dl_type, VLAN tags, nw_proto, nw_frag: sw_flow_mask_is_simple()), the
+ * PMD remembers it for that port (a counted reference). Later bursts from
+ * the port read just those fields (sw_flow_extract_simple()) and, when
+ * every packet of the burst agrees with the megaflow's match, go to its
+ * actions at once: no key, no EMC, one accounting. Any packet that does
+ * not agree (or that the simple reader cannot read) sends the whole burst
+ * down the normal path. The megaflow is re-checked every burst: once
+ * revalidation or expiry removes it (a new rule whose wildcards it does
+ * not cover, a flush), the port's entry is dropped and the normal path
+ * decides; replaced actions are read afresh each burst. Statistics are
+ * credited to the megaflow and counted as simple_hits.
  *
  * Transmit queues: each PMD thread has its own transmit queue on each
  * port when the port has enough, otherwise PMDs share queue (pmd index mod
@@ -101,6 +114,7 @@ struct sw_dpif_opts {
                                   * 100, 1 = always; free slots are always taken);
                                   * UINT32_MAX: no EMC insertion at all */
     unsigned emc_entries;        /* EMC slots per PMD (default SW_EMC_ENTRIES; a power of 2) */
+    bool no_simple_match;        /* turn the per-port simple-match path off (tests) */
     uint64_t flow_idle_ms;       /* megaflow idle timeout (default 10000) */
     unsigned max_flows;          /* megaflow cap (default 200000) */
     uint32_t pool_buffers;       /* packet buffers in the datapath's pool (default 16384) */
@@ -229,6 +243,7 @@ struct sw_dpif_pmd_stats {
     int cpu;                     /* pinned CPU or -1 */
     unsigned n_rxq;              /* queues it polls */
     uint64_t packets;            /* received and processed */
+    uint64_t simple_hits;        /* decided by their port's simple match (no key, no EMC) */
     uint64_t emc_hits;
     uint64_t mfc_hits;
     uint64_t upcalls;            /* misses sent to the slow path */

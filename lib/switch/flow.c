@@ -305,12 +305,19 @@ _Static_assert(offsetof(struct sw_flow_key, dl_type) == 20 &&
  * (the key untouched) and goes to the full parser. Big-endian hosts always
  * take the full parser.
  */
-static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct sw_flow_key *key)
-{
 #ifdef FAST_WORDS
+/*
+ * The parsing half of extract_fast(): the checks and the words that depend
+ * on the frame (w2's type and tag, w3, w4, w9, w10), shared with
+ * sw_flow_extract_simple() so that both accept exactly the same frames.
+ * Always inlined: each caller's unused words cost nothing.
+ */
+static inline __attribute__((always_inline)) bool
+parse_fast(const uint8_t *d, size_t len, uint16_t *type_out, uint16_t *tci_out, uint64_t *w3_out,
+           uint64_t *w4_out, uint64_t *w9_out, uint64_t *w10_out)
+{
     if (len < PKT_ETH_HDR_LEN)
         return false;
-    uint64_t *w = sw_flow_key_words_rw(key);
     uint64_t w3 = 0, w4 = 0, w9 = 0, w10 = 0;
     uint16_t type = pkt_get16(d + 12), tci = 0;
     size_t ofs = PKT_ETH_HDR_LEN;
@@ -374,6 +381,24 @@ static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct 
                type == PKT_ETH_TYPE_ARP) {
         return false;
     }
+    *type_out = type;
+    *tci_out = tci;
+    *w3_out = w3;
+    *w4_out = w4;
+    *w9_out = w9;
+    *w10_out = w10;
+    return true;
+}
+#endif
+
+static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct sw_flow_key *key)
+{
+#ifdef FAST_WORDS
+    uint16_t type, tci;
+    uint64_t w3, w4, w9, w10;
+    if (!parse_fast(d, len, &type, &tci, &w3, &w4, &w9, &w10))
+        return false;
+    uint64_t *w = sw_flow_key_words_rw(key);
     w[0] = in_port;
     w[1] = load64(d); /* dl_dst, first two bytes of dl_src */
     w[2] = (uint64_t)tci << 48 | (uint64_t)type << 32 | load32(d + 8);
@@ -386,6 +411,43 @@ static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct 
     return true;
 #else
     (void)d, (void)len, (void)in_port, (void)key;
+    return false;
+#endif
+}
+
+const uint8_t sw_flow_simple_word[SW_FLOW_SIMPLE_WORDS] = {2, 3, 9};
+
+/* The simple fields, all ones. */
+static const struct sw_flow_key simple_fields = {
+    .in_port = UINT32_MAX, .recirc_id = UINT32_MAX, .dl_type = UINT16_MAX,
+    .vlan_tci = UINT16_MAX, .vlan_tpid = UINT16_MAX, .vlan_tci2 = UINT16_MAX,
+    .vlan_tpid2 = UINT16_MAX, .nw_proto = UINT8_MAX, .nw_frag = UINT8_MAX,
+};
+
+bool sw_flow_mask_is_simple(const struct sw_flow_mask *mask)
+{
+    const uint64_t *m = sw_flow_key_words(&mask->masks), *s = sw_flow_key_words(&simple_fields);
+    uint64_t extra = 0;
+    for (int i = 0; i < SW_FLOW_KEY_WORDS; i++)
+        extra |= m[i] & ~s[i];
+    return extra == 0;
+}
+
+bool sw_flow_extract_simple(const uint8_t *data, size_t len, struct sw_flow_simple *out)
+{
+#ifdef FAST_WORDS
+    uint16_t type, tci;
+    uint64_t w3, w4, w9, w10;
+    if (!parse_fast(data, len, &type, &tci, &w3, &w4, &w9, &w10))
+        return false;
+    (void)w4;
+    out->w[0] = (uint64_t)tci << 48 | (uint64_t)type << 32;
+    out->w[1] = w3;
+    out->w[2] = w9;
+    out->tcp_flags = (uint16_t)(w10 >> 32);
+    return true;
+#else
+    (void)data, (void)len, (void)out;
     return false;
 #endif
 }

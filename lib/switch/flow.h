@@ -262,6 +262,44 @@ enum pkt_status sw_flow_extract(const uint8_t *data, size_t len, uint32_t in_por
                                 struct sw_flow_key *key, struct pkt_layout *layout);
 
 /*
+ * Simple matches. A mask that sets bits only in the *simple fields* —
+ * in_port, recirc_id, dl_type, the VLAN tags (vlan_tci, vlan_tpid,
+ * vlan_tci2, vlan_tpid2), nw_proto and nw_frag — decides a packet on
+ * those fields alone, and sw_flow_extract_simple() reads them from a
+ * frame for much less than a whole key: the datapath's per-port
+ * simple-match path (after OVS's), for ports whose traffic one such
+ * megaflow decides (e.g. "in_port=1,actions=output:2", whose megaflow
+ * also has dl_type, nw_proto and nw_frag exact).
+ *
+ * The packet fields of the simple set live in key words 2, 3 and 9;
+ * struct sw_flow_simple holds those three words, right in the simple
+ * fields' bits (SW_FLOW_SIMPLE_WORD_*; other bits are unspecified), and the
+ * packet's tcp_flags (which flow statistics collect).
+ */
+#define SW_FLOW_SIMPLE_WORDS 3
+extern const uint8_t sw_flow_simple_word[SW_FLOW_SIMPLE_WORDS]; /* {2, 3, 9} */
+
+struct sw_flow_simple {
+    uint64_t w[SW_FLOW_SIMPLE_WORDS]; /* key words sw_flow_simple_word[i] */
+    uint16_t tcp_flags;
+};
+
+/* True if @mask has no bit outside the simple fields. Pure. */
+bool sw_flow_mask_is_simple(const struct sw_flow_mask *mask);
+
+/*
+ * The simple fields of the frame @data of @len bytes: returns true and
+ * fills @out so that, in every bit of the simple fields, out->w[i] equals
+ * word sw_flow_simple_word[i] of the key sw_flow_extract() makes for the
+ * frame, and out->tcp_flags equals its tcp_flags. Returns false (and @out
+ * is unspecified) for frames outside sw_flow_extract()'s fast path
+ * (IPv6, ARP, IPv4 with options or fragments, QinQ, anything malformed or
+ * truncated, big-endian hosts): the caller extracts a whole key instead.
+ * Reads nothing outside [@data, @data + @len). Pure.
+ */
+bool sw_flow_extract_simple(const uint8_t *data, size_t len, struct sw_flow_simple *out);
+
+/*
  * Format (@key & @mask) in the text form described above, e.g.
  * "in_port=1,tcp,nw_src=10.0.0.0/24,tp_dst=80"; a catch-all mask gives "".
  * Writes at most @size bytes into @buf, always NUL-terminated when @size >

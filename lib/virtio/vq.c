@@ -213,6 +213,16 @@ static int pop_split(struct vq *q, struct vq_chain *chains, unsigned max_chains,
     if (pending > q->l.num)
         return vq__fail(q, "available index moved by %u, more than the queue size %u", pending,
                         q->l.num);
+    /* The driver just wrote the descriptors on another CPU: start loading
+     * those of the heads ahead so that their transfers overlap. Only a
+     * hint: each head is read and checked again below. */
+    unsigned ahead = KK_MIN((unsigned)pending, max_chains);
+    for (unsigned i = 0; i < ahead; i++) {
+        uint16_t h = vq__load16(
+            &avail_ring(q)->ring[(uint16_t)(q->last_avail_idx + i) & (q->l.num - 1)]);
+        if (h < q->l.num)
+            __builtin_prefetch((const struct virtq_desc *)q->l.desc + h);
+    }
     unsigned n = 0, used_iov = 0;
     while (n < max_chains && pending > 0) {
         uint16_t head = vq__load16(&avail_ring(q)->ring[q->last_avail_idx & (q->l.num - 1)]);

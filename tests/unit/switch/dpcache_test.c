@@ -196,6 +196,38 @@ static void test_refused_calls(void **state)
     sw_mfc_destroy(NULL);
 }
 
+/* A counted reference keeps a removed flow readable (dead) past the cache's
+ * own release, and through the destruction of the cache; the last unref
+ * frees it (ASan checks both). */
+static void test_flow_ref_outlives_removal(void **state)
+{
+    (void)state;
+    struct sw_mfc *mfc;
+    assert_int_equal(sw_mfc_create(&mfc), 0);
+    struct sw_flow_key k;
+    struct sw_flow_mask m;
+    memset(&k, 0, sizeof(k));
+    memset(&m, 0, sizeof(m));
+    m.masks.in_port = UINT32_MAX;
+    struct sw_mfc_flow *f;
+    int32_t d = 9;
+    k.in_port = 1;
+    assert_int_equal(sw_mfc_insert(mfc, &k, &m, &d, sizeof(d), NULL, 0, &f), 0);
+    sw_mfc_flow_ref(f);
+    sw_mfc_flow_ref(f);
+    assert_int_equal(sw_mfc_remove(mfc, f), 0);
+    kk_rcu_quiescent();
+    kk_rcu_barrier(); /* the cache's reference goes */
+    kk_rcu_barrier();
+    assert_true(sw_mfc_flow_dead(f));
+    assert_int_equal(decision_of(f), 9);
+    sw_mfc_flow_unref(f);
+    assert_int_equal(decision_of(f), 9);
+    sw_mfc_destroy(mfc);
+    assert_true(sw_mfc_flow_dead(f));
+    sw_mfc_flow_unref(f);
+}
+
 /* ---- iteration ---- */
 
 struct seen_flows {
@@ -708,6 +740,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emc_burst_matches_single, register_reader,
                                         unregister_reader),
         cmocka_unit_test(test_concurrent_reader),
+        cmocka_unit_test_setup_teardown(test_flow_ref_outlives_removal, register_reader,
+                                        unregister_reader),
         cmocka_unit_test_setup_teardown(test_sharded_stats, register_reader, unregister_reader),
         cmocka_unit_test_setup_teardown(test_emc_fill_then_resist_thrash, register_reader,
                                         unregister_reader),

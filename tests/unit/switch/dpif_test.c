@@ -21,6 +21,7 @@
 #include "kk_rcu.h"
 #include "kk_reactor.h"
 #include "kk_test.h"
+#include "ofproto.h"
 #include "pkt.h"
 #include "pkt_build.h"
 #include "port.h"
@@ -34,6 +35,10 @@ struct handler {
     enum sw_upcall_result result;
     uint32_t out[SW_DPIF_MAX_PORTS]; /* in_port -> output port; NONE: drop */
     bool exact_tp_src;               /* wildcards include tp_src */
+    uint32_t tcp_out;                /* != NONE: TCP goes here instead of out[] */
+    bool rule_tp_dst;                /* a "higher-priority rule" on tp_dst: */
+    uint16_t rule_tp_dst_val;        /*   frames to this UDP port */
+    uint32_t rule_tp_dst_out;        /*   go here (it consults tp_dst) */
     int meter;                       /* >= 0: a meter action first */
     unsigned upcalls;                /* atomic */
     unsigned userspace_calls;        /* atomic */
@@ -50,8 +55,16 @@ static enum sw_upcall_result handle(void *arg, struct sw_upcall *up)
         up->wc.masks.tp_src = UINT16_MAX;
     if (h->meter >= 0)
         sw_odp_put_meter(&up->actions, (uint32_t)h->meter);
-    if (in < SW_DPIF_MAX_PORTS && h->out[in] != SW_DPIF_PORT_NONE)
-        sw_odp_put_output(&up->actions, h->out[in]);
+    uint32_t out = in < SW_DPIF_MAX_PORTS ? h->out[in] : SW_DPIF_PORT_NONE;
+    if (h->tcp_out != SW_DPIF_PORT_NONE && up->key->nw_proto == PKT_IPPROTO_TCP)
+        out = h->tcp_out;
+    if (h->rule_tp_dst) {
+        up->wc.masks.tp_dst = UINT16_MAX;
+        if (up->key->tp_dst == h->rule_tp_dst_val)
+            out = h->rule_tp_dst_out;
+    }
+    if (out != SW_DPIF_PORT_NONE)
+        sw_odp_put_output(&up->actions, out);
     up->flow_user = h;
     return h->result;
 }
@@ -71,6 +84,7 @@ static void handler_init(struct handler *h, enum sw_upcall_result r)
     memset(h, 0, sizeof(*h));
     h->result = r;
     h->meter = -1;
+    h->tcp_out = SW_DPIF_PORT_NONE;
     for (unsigned i = 0; i < SW_DPIF_MAX_PORTS; i++)
         h->out[i] = SW_DPIF_PORT_NONE;
 }
@@ -181,6 +195,7 @@ static void pmd_totals(struct sw_dpif *dp, struct sw_dpif_pmd_stats *sum)
         assert_int_equal(sw_dpif_pmd_stats(dp, i, &s), 0);
         sum->n_rxq += s.n_rxq;
         sum->packets += s.packets;
+        sum->simple_hits += s.simple_hits;
         sum->emc_hits += s.emc_hits;
         sum->mfc_hits += s.mfc_hits;
         sum->upcalls += s.upcalls;
@@ -318,6 +333,7 @@ static void test_forward_megaflow_emc(void **state)
     handler_init(&h, SW_UPCALL_INSTALL);
     struct sw_dpif_opts o;
     default_opts(&o, &h);
+    o.no_simple_match = true; /* this test is about the EMC (test_simple_match) */
     struct sw_dpif *dp;
     assert_int_equal(sw_dpif_create(&o, &dp), 0);
     struct tport a, b;
@@ -393,6 +409,7 @@ static void test_megaflow_hits_without_emc(void **state)
     struct sw_dpif_opts o;
     default_opts(&o, &h);
     o.emc_insert_inv_prob = UINT32_MAX; /* (practically) never insert */
+    o.no_simple_match = true;
     struct sw_dpif *dp;
     assert_int_equal(sw_dpif_create(&o, &dp), 0);
     struct tport a, b;
@@ -731,6 +748,323 @@ static void test_revalidate(void **state)
     tport_fini(&c);
 }
 
+/* ---- simple match ---------------------------------------------------------- */
+
+static void build_tcp(struct bld *b, uint16_t sport, uint16_t dport)
+{
+    b_init(b);
+    b_eth(b, PKT_ETH_TYPE_IPV4);
+    b_ipv4(b, PKT_IPPROTO_TCP, 0, NULL, 0);
+    b_tcp(b, sport, dport, PKT_TCP_SYN | PKT_TCP_ACK, 0);
+    b_payload(b, 6);
+    b_finish(b);
+}
+
+/* Send the frame @f @n times. */
+static void inject_frame(struct tport *t, const struct bld *f, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct pkt_buf *p = pkt_from_bytes(tpool, f->b, f->n);
+        assert_non_null(p);
+        while (pkt_port_tx_burst(t->inj, 0, &p, 1) != 1)
+            usleep(100);
+    }
+}
+
+/* Revalidation as ofproto does it: decide again on the megaflow's (masked)
+ * key; wildcards the megaflow does not cover delete it, else the new
+ * actions replace the old. */
+struct reval_by_handler {
+    struct handler *h;
+    struct sw_odp_buf actions;
+};
+
+static enum sw_mfc_reval reval_handler(void *arg, const struct sw_flow_key *key,
+                                       const struct sw_flow_mask *mask, const void *actions,
+                                       size_t actions_len, void *user, const void **new_actions,
+                                       size_t *new_len)
+{
+    (void)actions, (void)actions_len, (void)user;
+    struct reval_by_handler *r = arg;
+    struct sw_upcall up;
+    memset(&up, 0, sizeof(up));
+    up.key = key;
+    sw_odp_buf_init(&up.actions);
+    up.wc.masks.in_port = UINT32_MAX;
+    up.wc.masks.dl_type = UINT16_MAX;
+    up.wc.masks.nw_proto = UINT8_MAX;
+    up.wc.masks.nw_frag = UINT8_MAX;
+    unsigned upcalls = r->h->upcalls;
+    handle(r->h, &up);
+    r->h->upcalls = upcalls; /* not a packet's upcall */
+    if (!sw_flow_mask_is_subset(&up.wc, mask))
+        return SW_MFC_DELETE;
+    r->actions = up.actions;
+    *new_actions = r->actions.data;
+    *new_len = r->actions.len;
+    return SW_MFC_REPLACE;
+}
+
+/* @n frames of @want came out of @t, unchanged, and nothing else. */
+static void expect_frames(struct tport *t, const struct bld *want, unsigned n)
+{
+    assert_int_equal(drain(t, n, want->b, want->n), n);
+    assert_int_equal(drain_rest(t), 0);
+}
+
+static void test_simple_match(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b, c;
+    tport_init(&a);
+    tport_init(&b);
+    tport_init(&c);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    tport_add(dp, &c);
+    h.out[a.no] = b.no;
+    h.tcp_out = c.no;
+    struct sw_dpif_pmd_stats s;
+
+    /* 64 frames of 8 microflows: one megaflow (in_port, dl_type, nw_proto,
+     * nw_frag: simple), one upcall; once a burst is all that megaflow's,
+     * the port's bursts take the simple match. */
+    inject(&a, 64, 1000, 8);
+    wait_processed(dp, 64);
+    assert_int_equal(drain(&b, 64, NULL, 0), 64);
+    pmd_totals(dp, &s);
+    assert_int_equal(h.upcalls, 1);
+    assert_int_equal(s.upcalls, 1);
+    assert_int_equal(s.simple_hits + s.emc_hits + s.mfc_hits + s.upcalls, 64);
+    assert_int_equal(s.lost, 0);
+    assert_int_equal(sw_dpif_flow_count(dp), 1);
+
+    /* Now every burst goes by the simple match, frames unchanged. */
+    sw_dpif_pmd_stats_clear(dp);
+    struct bld udp53, udp99, tcp;
+    build_udp(&udp53, 1003, 53);
+    build_udp(&udp99, 1003, 99);
+    build_tcp(&tcp, 1003, 80);
+    inject_frame(&a, &udp53, 32);
+    wait_processed(dp, 32);
+    expect_frames(&b, &udp53, 32);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 32);
+    assert_int_equal(s.emc_hits + s.mfc_hits + s.upcalls, 0);
+
+    /* Statistics are credited to the megaflow all the same. */
+    struct dump_seen d = {0};
+    sw_dpif_flow_dump(dp, on_flow, &d);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.info[0].stats.packets, 96);
+    assert_int_equal(d.info[0].stats.bytes, 96 * (uint64_t)udp53.n);
+    assert_int_equal(d.info[0].mask.masks.tp_src, 0);
+
+    /* A TCP frame does not agree with the UDP megaflow: its burst takes the
+     * normal path, and it goes where its own decision says. */
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&a, &udp53, 3);
+    inject_frame(&a, &tcp, 1);
+    inject_frame(&a, &udp53, 3);
+    wait_processed(dp, 7);
+    expect_frames(&b, &udp53, 6);
+    expect_frames(&c, &tcp, 1);
+    assert_int_equal(h.upcalls, 2);
+    assert_int_equal(sw_dpif_flow_count(dp), 2);
+
+    /* Revalidation replacing the actions (tag and send to c): the next
+     * packets follow the new actions, still by the simple match. */
+    struct reval_arg r = {.delete_tp_src = 1};
+    sw_odp_buf_init(&r.replacement);
+    sw_odp_put_push_vlan(&r.replacement, PKT_ETH_TYPE_VLAN, 42);
+    sw_odp_put_output(&r.replacement, c.no);
+    assert_int_equal(sw_dpif_revalidate(dp, reval, &r), 0);
+    struct bld tagged;
+    memcpy(&tagged, &udp53, sizeof(tagged));
+    memcpy(tagged.b, udp53.b, 12);
+    const uint8_t tag[4] = {0x81, 0x00, 0x00, 42};
+    memcpy(tagged.b + 12, tag, 4);
+    memcpy(tagged.b + 16, udp53.b + 12, udp53.n - 12);
+    tagged.n = udp53.n + 4;
+    /* One frame per burst: a burst that did not agree (the mixed one above)
+     * makes the port skip its simple match for SIMPLE_BACKOFF (8) bursts;
+     * after ten, the simple match is back, with the new actions. */
+    for (unsigned k = 1; k <= 14; k++) {
+        if (k == 11)
+            sw_dpif_pmd_stats_clear(dp);
+        inject_frame(&a, &udp53, 1);
+        wait_processed(dp, k <= 10 ? 0 : k - 10);
+        expect_frames(&c, &tagged, 1);
+    }
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 4);
+    assert_int_equal(s.upcalls, 0);
+    assert_int_equal(drain_rest(&b), 0);
+
+    /* A "higher-priority rule" that looks at tp_dst (frames to UDP port 99
+     * go to c): revalidation deletes the megaflow, which does not cover
+     * tp_dst, and the very next packets are decided by the new rule. */
+    h.rule_tp_dst = true;
+    h.rule_tp_dst_val = 99;
+    h.rule_tp_dst_out = c.no;
+    struct reval_by_handler rh = {.h = &h};
+    assert_int_equal(sw_dpif_revalidate(dp, reval_handler, &rh), 2);
+    assert_int_equal(sw_dpif_flow_count(dp), 0);
+    inject_frame(&a, &udp99, 1);
+    inject_frame(&a, &udp53, 8);
+    inject_frame(&a, &udp99, 1);
+    wait_processed(dp, 4 + 10);
+    expect_frames(&c, &udp99, 2);
+    expect_frames(&b, &udp53, 8);
+    assert_int_equal(sw_dpif_flow_count(dp), 2); /* tp_dst exact: not simple */
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&a, &udp53, 8);
+    wait_processed(dp, 8);
+    expect_frames(&b, &udp53, 8);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 0);
+    assert_int_equal(s.emc_hits, 8);
+
+    /* The rule goes again: revalidation keeps the tp_dst megaflows (their
+     * wildcards still cover the decision); a flush removes them and the
+     * simple match comes back. */
+    h.rule_tp_dst = false;
+    sw_dpif_flow_flush(dp);
+    unsigned before = h.upcalls;
+    inject_frame(&a, &udp99, 40);
+    wait_processed(dp, 8 + 40);
+    expect_frames(&b, &udp99, 40);
+    assert_int_equal(h.upcalls, before + 1);
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&a, &udp53, 8);
+    wait_processed(dp, 8);
+    expect_frames(&b, &udp53, 8);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 8);
+
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+    tport_fini(&c);
+}
+
+/* With a non-simple megaflow (tp_src exact) a port never takes the simple
+ * match; and with the option off no port does. */
+static void test_simple_match_not_taken(void **state)
+{
+    (void)state;
+    for (int off = 0; off < 2; off++) {
+        struct handler h;
+        handler_init(&h, SW_UPCALL_INSTALL);
+        h.exact_tp_src = !off;
+        struct sw_dpif_opts o;
+        default_opts(&o, &h);
+        o.no_simple_match = off;
+        struct sw_dpif *dp;
+        assert_int_equal(sw_dpif_create(&o, &dp), 0);
+        struct tport a, b;
+        tport_init(&a);
+        tport_init(&b);
+        tport_add(dp, &a);
+        tport_add(dp, &b);
+        h.out[a.no] = b.no;
+        struct bld f;
+        build_udp(&f, 1003, 53);
+        inject_frame(&a, &f, 64);
+        wait_processed(dp, 64);
+        expect_frames(&b, &f, 64);
+        struct sw_dpif_pmd_stats s;
+        pmd_totals(dp, &s);
+        assert_int_equal(s.simple_hits, 0);
+        assert_int_equal(s.upcalls, 1);
+        assert_int_equal(s.emc_hits + s.mfc_hits, 63);
+        sw_dpif_destroy(dp);
+        tport_fini(&a);
+        tport_fini(&b);
+    }
+}
+
+/* The same with the real slow path: an OpenFlow bridge whose one rule is
+ * in_port=1,actions=output:2 (priority 32768; a simple megaflow). A
+ * higher-priority rule on tp_dst takes effect for the very next packets
+ * once revalidation ran (as kvmkit-switchd does after a flow-mod), and so
+ * does its removal. */
+static void test_simple_match_openflow(void **state)
+{
+    (void)state;
+    struct sw_ofproto_settings bs = {.name = "br0", .no_default_flow = true};
+    struct sw_ofproto *ofp;
+    assert_int_equal(sw_ofproto_create(&bs, &ofp), 0);
+    struct sw_dpif_opts o;
+    default_opts(&o, NULL);
+    o.upcall = sw_ofproto_upcall_cb;
+    o.userspace = NULL;
+    o.upcall_arg = ofp;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport t[3];
+    for (unsigned i = 0; i < 3; i++) {
+        tport_init(&t[i]);
+        tport_add(dp, &t[i]);
+        char name[8];
+        snprintf(name, sizeof(name), "eth%u", i + 1);
+        struct sw_port_settings ps = {.name = name, .ofport = i + 1, .dp_port = t[i].no};
+        assert_int_equal(sw_ofproto_port_add(ofp, &ps, NULL), 0);
+    }
+    char err[256];
+    assert_int_equal(sw_ofproto_add_flow(ofp, "in_port=1,actions=output:2", err, sizeof(err)), 0);
+    sw_dpif_revalidate(dp, sw_ofproto_mfc_reval, ofp);
+    struct bld udp53, udp99;
+    build_udp(&udp53, 1003, 53);
+    build_udp(&udp99, 1003, 99);
+    inject_frame(&t[0], &udp53, 40);
+    wait_processed(dp, 40);
+    expect_frames(&t[1], &udp53, 40);
+    struct sw_dpif_pmd_stats s;
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&t[0], &udp53, 8);
+    wait_processed(dp, 8);
+    expect_frames(&t[1], &udp53, 8);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 8);
+
+    /* The new rule, as kvmkit-switchd applies it: add, then revalidate. */
+    assert_int_equal(sw_ofproto_add_flow(ofp, "priority=40000,udp,in_port=1,tp_dst=99,"
+                                              "actions=output:3", err, sizeof(err)), 0);
+    assert_int_equal(sw_dpif_revalidate(dp, sw_ofproto_mfc_reval, ofp), 1);
+    sw_dpif_pmd_stats_clear(dp);
+    inject_frame(&t[0], &udp99, 1);
+    inject_frame(&t[0], &udp53, 8);
+    inject_frame(&t[0], &udp99, 1);
+    wait_processed(dp, 10);
+    expect_frames(&t[2], &udp99, 2);
+    expect_frames(&t[1], &udp53, 8);
+    pmd_totals(dp, &s);
+    assert_int_equal(s.simple_hits, 0);
+
+    /* And gone again: frames to port 99 follow the first rule at once. */
+    unsigned deleted = 0;
+    assert_int_equal(sw_ofproto_del_flows(ofp, "udp,in_port=1,tp_dst=99", false, &deleted, err,
+                                          sizeof(err)), 0);
+    assert_int_equal(deleted, 1);
+    sw_dpif_revalidate(dp, sw_ofproto_mfc_reval, ofp);
+    inject_frame(&t[0], &udp99, 4);
+    wait_processed(dp, 14);
+    expect_frames(&t[1], &udp99, 4);
+    assert_int_equal(drain_rest(&t[2]), 0);
+
+    sw_dpif_destroy(dp);
+    sw_ofproto_destroy(ofp);
+    for (unsigned i = 0; i < 3; i++)
+        tport_fini(&t[i]);
+}
+
 static void test_execute(void **state)
 {
     (void)state;
@@ -934,6 +1268,9 @@ int main(void)
         cmocka_unit_test(test_max_flows),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_revalidate),
+        cmocka_unit_test(test_simple_match),
+        cmocka_unit_test(test_simple_match_not_taken),
+        cmocka_unit_test(test_simple_match_openflow),
         cmocka_unit_test(test_execute),
         cmocka_unit_test(test_port_churn_two_pmds),
     };

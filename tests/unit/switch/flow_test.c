@@ -421,6 +421,51 @@ static void test_extract_every_protocol(void **state)
     printf("# %zu frames, %u truncations\n", KK_ARRAY_SIZE(extract_cases), cuts);
 }
 
+/* The simple fields (flow.h), all ones. */
+static void simple_fields(struct sw_flow_mask *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->masks.in_port = UINT32_MAX;
+    m->masks.recirc_id = UINT32_MAX;
+    m->masks.dl_type = UINT16_MAX;
+    m->masks.vlan_tci = UINT16_MAX;
+    m->masks.vlan_tpid = UINT16_MAX;
+    m->masks.vlan_tci2 = UINT16_MAX;
+    m->masks.vlan_tpid2 = UINT16_MAX;
+    m->masks.nw_proto = UINT8_MAX;
+    m->masks.nw_frag = UINT8_MAX;
+}
+
+static unsigned simple_read; /* frames sw_flow_extract_simple() took */
+
+/*
+ * sw_flow_extract_simple() on one frame: when it takes the frame, its
+ * words agree with the full key @full in every simple-field bit, and its
+ * tcp_flags with the key's.
+ */
+static void assert_simple_agrees(const char *name, const uint8_t *data, size_t len,
+                                 const struct sw_flow_key *full)
+{
+    struct sw_flow_simple k;
+    memset(&k, 0x5a, sizeof(k));
+    if (!sw_flow_extract_simple(data, len, &k))
+        return;
+    simple_read++;
+    struct sw_flow_mask m;
+    simple_fields(&m);
+    const uint64_t *fw = sw_flow_key_words(full), *mw = sw_flow_key_words(&m.masks);
+    for (unsigned i = 0; i < SW_FLOW_SIMPLE_WORDS; i++) {
+        unsigned w = sw_flow_simple_word[i];
+        if ((k.w[i] ^ fw[w]) & mw[w])
+            fail_msg("%s (%zu bytes): simple word %u is %016llx, the key's %016llx (mask %016llx)",
+                     name, len, w, (unsigned long long)k.w[i], (unsigned long long)fw[w],
+                     (unsigned long long)mw[w]);
+    }
+    if (k.tcp_flags != full->tcp_flags)
+        fail_msg("%s (%zu bytes): simple tcp_flags %#x, the key's %#x", name, len, k.tcp_flags,
+                 full->tcp_flags);
+}
+
 /* The fast path (no layout) against the full parser (layout), on one frame. */
 static void assert_fast_agrees(const char *name, const uint8_t *data, size_t len)
 {
@@ -433,6 +478,7 @@ static void assert_fast_agrees(const char *name, const uint8_t *data, size_t len
     memset(&fast, 0x5a, sizeof(fast));
     enum pkt_status st_fast = sw_flow_extract(len ? copy : NULL, len, IN_PORT, &fast, NULL);
     enum pkt_status st_full = sw_flow_extract(len ? copy : NULL, len, IN_PORT, &full, &lay);
+    assert_simple_agrees(name, len ? copy : NULL, len, &full);
     free(copy);
     if (st_fast != st_full || memcmp(&fast, &full, sizeof(fast)) != 0) {
         char a[SW_FLOW_FORMAT_MAX], b[SW_FLOW_FORMAT_MAX];
@@ -471,7 +517,46 @@ static void test_extract_fast_path_agrees(void **state)
             assert_fast_agrees(c->name, f, len);
         }
     }
-    printf("# %u frames compared\n", n);
+    printf("# %u frames compared, %u read by sw_flow_extract_simple()\n", n, simple_read);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    assert_true(simple_read > 1000); /* the common frames do take the simple reader */
+#endif
+}
+
+/* Which masks are simple: the simple fields and any part of them, nothing else. */
+static void test_mask_is_simple(void **state)
+{
+    (void)state;
+    struct sw_flow_mask m, exact;
+    memset(&m, 0, sizeof(m));
+    assert_true(sw_flow_mask_is_simple(&m));
+    simple_fields(&m);
+    assert_true(sw_flow_mask_is_simple(&m));
+    m.masks.vlan_tci = SW_VLAN_VID_MASK;
+    m.masks.nw_proto = 0;
+    assert_true(sw_flow_mask_is_simple(&m));
+    /* One more bit anywhere else makes it not simple. */
+    sw_flow_mask_exact(&exact);
+    uint8_t *eb = (uint8_t *)&exact.masks;
+    unsigned others = 0;
+    for (size_t i = 0; i < sizeof(exact.masks); i++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            simple_fields(&m);
+            uint8_t *mb = (uint8_t *)&m.masks;
+            if (!(eb[i] & (1u << bit)) || (mb[i] & (1u << bit)))
+                continue;
+            mb[i] |= (uint8_t)(1u << bit);
+            assert_false(sw_flow_mask_is_simple(&m));
+            others++;
+        }
+    }
+    assert_true(others > 500);
+    /* The wildcards every megaflow starts from (dpif's) are simple. */
+    struct sw_flow_key k;
+    assert_int_equal(sw_flow_parse("in_port=1,udp,ip_frag=no", &k, &m, NULL, 0), 0);
+    assert_true(sw_flow_mask_is_simple(&m));
+    assert_int_equal(sw_flow_parse("in_port=1,udp,tp_dst=53", &k, &m, NULL, 0), 0);
+    assert_false(sw_flow_mask_is_simple(&m));
 }
 
 static void test_extract_from_pkt_flow(void **state)
@@ -655,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_extract_every_protocol),
         cmocka_unit_test(test_extract_from_pkt_flow),
         cmocka_unit_test(test_extract_fast_path_agrees),
+        cmocka_unit_test(test_mask_is_simple),
         cmocka_unit_test(test_format_canonical),
         cmocka_unit_test(test_format_truncates_like_snprintf),
         cmocka_unit_test(test_random_round_trips),
