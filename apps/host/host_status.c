@@ -65,7 +65,7 @@ struct sample {
     int n_ports;
     struct disk_sample disks[HOST_MAX_DISKS];
     long megaflows;
-    uint64_t packets, emc_hits, mfc_hits, upcalls;
+    uint64_t packets, simple_hits, emc_hits, mfc_hits, upcalls;
 };
 
 /* ---- VMs: the console ---- */
@@ -244,6 +244,7 @@ static void sample_switch(const struct host_config *c, struct sample *s)
         json_t *p;
         json_array_foreach(res, i, p) {
             s->packets += u64(p, "packets");
+            s->simple_hits += u64(p, "simple_hits");
             s->emc_hits += u64(p, "emc_hits");
             s->mfc_hits += u64(p, "mfc_hits");
             s->upcalls += u64(p, "upcalls");
@@ -423,11 +424,12 @@ static void print_text(FILE *o, const struct host_config *c, const json_t *state
                     (double)(p->tx_packets - q->tx_packets) / dt);
         fputc('\n', o);
     }
-    uint64_t hits = s->emc_hits + s->mfc_hits;
-    fprintf(o, "datapath: %ld megaflows, %s packets, cache hits %.1f%% (EMC %.1f%%, megaflow "
-               "%.1f%%), %s upcalls\n",
+    uint64_t hits = s->simple_hits + s->emc_hits + s->mfc_hits;
+    fprintf(o, "datapath: %ld megaflows, %s packets, cache hits %.1f%% (simple match %.1f%%, "
+               "EMC %.1f%%, megaflow %.1f%%), %s upcalls\n",
             s->megaflows, human(s->packets, b1, sizeof(b1)),
             s->packets ? 100.0 * (double)hits / (double)s->packets : 0.0,
+            s->packets ? 100.0 * (double)s->simple_hits / (double)s->packets : 0.0,
             s->packets ? 100.0 * (double)s->emc_hits / (double)s->packets : 0.0,
             s->packets ? 100.0 * (double)s->mfc_hits / (double)s->packets : 0.0,
             human(s->upcalls, b2, sizeof(b2)));
@@ -492,7 +494,7 @@ static void print_line(FILE *o, const struct host_config *c, const json_t *state
                                   : 0;
         fprintf(o, " | %s %.0f IOPS", c->disks[i].name, iops);
     }
-    uint64_t hits = s->emc_hits + s->mfc_hits;
+    uint64_t hits = s->simple_hits + s->emc_hits + s->mfc_hits;
     fprintf(o, " | %ld megaflows, hits %.1f%%\n", s->megaflows,
             s->packets ? 100.0 * (double)hits / (double)s->packets : 0.0);
     fflush(o);
@@ -548,11 +550,12 @@ static json_t *sample_json(const struct host_config *c, const json_t *state,
                                                   : 0));
         json_array_append_new(disks, j);
     }
-    return json_pack("{s:s, s:O, s:O, s:b, s:b, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+    return json_pack("{s:s, s:O, s:O, s:b, s:b, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
                      "dir", c->dir, "started", json_object_get(state, "started"), "accel",
                      json_object_get(state, "accel"), "switchd", s->switchd, "blkd", s->blkd,
                      "vms", vms, "ports", ports, "disks", disks, "datapath", "megaflows",
-                     (json_int_t)s->megaflows, "packets", (json_int_t)s->packets, "emc_hits",
+                     (json_int_t)s->megaflows, "packets", (json_int_t)s->packets,
+                     "simple_hits", (json_int_t)s->simple_hits, "emc_hits",
                      (json_int_t)s->emc_hits, "mfc_hits", (json_int_t)s->mfc_hits, "upcalls",
                      (json_int_t)s->upcalls);
 }

@@ -90,6 +90,7 @@ static void print_pmd_stats(const json_t *r)
         else
             printf("pmd thread %lld (unpinned):\n", ival(s, "pmd"));
         printf("  packets received: %lld\n", ival(s, "packets"));
+        printf("  simple match hits: %lld\n", ival(s, "simple_hits"));
         printf("  emc hits: %lld\n", ival(s, "emc_hits"));
         printf("  megaflow hits: %lld\n", ival(s, "mfc_hits"));
         printf("  upcalls: %lld\n", ival(s, "upcalls"));

@@ -992,9 +992,10 @@ static void rpc_pmd_stats(void *arg, struct kk_jsonrpc_request *req, const json_
             continue;
         uint64_t total = s.busy_cycles + s.idle_cycles;
         json_array_append_new(
-            a, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+            a, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
                          "pmd", (int)i, "cpu", (int)s.cpu, "n_rxq",
-                         (int)s.n_rxq, "packets", (json_int_t)s.packets, "emc_hits",
+                         (int)s.n_rxq, "packets", (json_int_t)s.packets, "simple_hits",
+                         (json_int_t)s.simple_hits, "emc_hits",
                          (json_int_t)s.emc_hits, "mfc_hits", (json_int_t)s.mfc_hits, "upcalls",
                          (json_int_t)s.upcalls, "upcall_fails", (json_int_t)s.upcall_fails,
                          "lost", (json_int_t)s.lost, "busy_cycles", (json_int_t)s.busy_cycles,

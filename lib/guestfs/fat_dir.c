@@ -166,6 +166,10 @@ static void dir_close(struct dir_iter *it)
 }
 
 /* The next raw 32-byte entry: 1 and *raw, *off; 0 at the end; -errno. */
+/* What a caller's entry pointer holds before dir_raw() sets it (gcc -O3
+ * cannot see that it always does when it returns 1). */
+static const uint8_t no_entry[32];
+
 static int dir_raw(struct dir_iter *it, const uint8_t **raw, uint64_t *off)
 {
     struct fat_fs *fs = it->fs;
@@ -267,7 +271,7 @@ static bool lfn_take(struct dir_iter *it, struct fat_entry *e)
 static int dir_next(struct dir_iter *it, struct fat_entry *e)
 {
     for (;;) {
-        const uint8_t *raw = NULL; /* dir_raw() sets both when it returns 1 */
+        const uint8_t *raw = no_entry; /* dir_raw() sets both when it returns 1 */
         uint64_t off = 0;
         int rc = dir_raw(it, &raw, &off);
         if (rc <= 0)
@@ -342,7 +346,7 @@ int fat__root_label(struct fat_fs *fs, char *out, size_t cap)
     struct dir_iter it;
     out[0] = 0;
     int rc = dir_open(fs, &it, 0, "the root directory");
-    const uint8_t *raw = NULL;
+    const uint8_t *raw = no_entry;
     uint64_t off = 0;
     while (rc == 0 && (rc = dir_raw(&it, &raw, &off)) == 1) {
         rc = 0;
