@@ -56,25 +56,12 @@ static char *base64(const char *in, size_t len)
     return out;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* All of @p to @fd: a socket by send() (a QEMU gone meanwhile is an error,
+ * not SIGPIPE), anything else by write(). */
+static int put_all(int fd, const char *p, size_t n, bool sock)
 {
     while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* To the socket: a QEMU gone meanwhile is an error, not SIGPIPE. */
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -145,7 +132,7 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
         fprintf(stderr, "kvmkit host exec: out of memory\n");
         goto out;
     }
-    if (send_all(fd, req, strlen(req)) < 0) {
+    if (put_all(fd, req, strlen(req), true) < 0) {
         fprintf(stderr, "kvmkit host exec: sending to %s: %s\n", sock, strerror(errno));
         goto out;
     }
@@ -155,7 +142,7 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
             fprintf(stderr, "kvmkit host exec: no answer from %s's agent within %.0f s "
                             "(the command may still run in the guest)\n", vm, timeout_s);
             if (reply.len)
-                write_all(STDOUT_FILENO, reply.buf, reply.len);
+                put_all(STDOUT_FILENO, reply.buf, reply.len, false);
             rc = HOST_EXEC_TIMEOUT;
             goto out;
         }
@@ -175,7 +162,7 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
             fprintf(stderr, "kvmkit host exec: %s closed the agent connection before the "
                             "command ended (QEMU stopped?)\n", vm);
             if (reply.len)
-                write_all(STDOUT_FILENO, reply.buf, reply.len);
+                put_all(STDOUT_FILENO, reply.buf, reply.len, false);
             goto out;
         }
         int done = host_agent_reply_feed(&reply, chunk, (size_t)r);
@@ -186,7 +173,7 @@ int host_exec(const char *dir, const char *vm, const char *command, double timeo
             goto out;
         }
         if (done) {
-            if (write_all(STDOUT_FILENO, reply.buf, reply.out_len) < 0) {
+            if (put_all(STDOUT_FILENO, reply.buf, reply.out_len, false) < 0) {
                 fprintf(stderr, "kvmkit host exec: writing the output: %s\n",
                         strerror(errno));
                 goto out;
