@@ -812,6 +812,10 @@ int host_restart(const char *dir, const char *daemon, bool crash)
     char pidf[PATHBUF];
     path_of(pidf, real, daemon, ".pid");
     pid_t old = host_pid_alive(pidf, real);
+    if (!old && !host_running(real)) {
+        rc = fail("restart: no host is up in %s (kvmkit host up)", real);
+        goto out;
+    }
     if (!old) {
         /* It died (or was stopped by hand): start it again all the same. */
     } else if (crash) {

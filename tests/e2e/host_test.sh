@@ -52,7 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..69"
+echo "1..70"
 
 # The guest first: the checks below look for its kernel before the ports.
 if ! "$ROOT/scripts/run.sh" --build-guest >"$dir/build.log" 2>&1; then
@@ -354,4 +354,8 @@ ok "vm1's fio --verify_only checks every block written in the last boot" \
 ok "  ... the marker is still there" [ "$(ex vm2 cat /mnt/kvmkit-marker)" = "marker of d2 $$" ]
 "$K" host down -d "$dir/run" >"$dir/down.out" 2>&1
 ok "down: nothing left running" none_running "$dir/run"
+"$K" host restart -d "$dir/run" blkd >"$dir/restart3.out" 2>&1
+rc=$?
+refused_idle() { status_and_message $rc 1 "$dir/restart3.out" "no host is up" && none_running "$dir/run"; }
+ok "restart on a host that is down is refused, and starts nothing" refused_idle
 tap_exit
