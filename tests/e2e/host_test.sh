@@ -149,43 +149,40 @@ ok "status as text: the VM, port and disk tables" \
 # ---- an OpenFlow drop rule between the guests, then its removal ----
 of() { "$K" ofctl "$@" >>"$dir/ofctl.out" 2>&1; }
 peer_oks() { st; q "sum(v['peer_ok'] for v in s['vms'])"; }
+# The guests' ping successes before ($a) and after ($b) 5 s, once the
+# pings in flight have ended (2 s).
+quiet_window() { sleep 2; a=$(peer_oks); sleep 5; b=$(peer_oks); }
+# Wait up to SECS (default 20) for the successes to pass N; print the count.
+peer_oks_past() {
+    local c
+    for _ in $(seq "${2:-20}"); do
+        c=$(peer_oks)
+        [ "$c" -gt "$1" ] && break
+        sleep 1
+    done
+    echo "$c"
+}
 mgmt=unix:$dir/run/br0.mgmt
 drop="priority=1000,ip,nw_src=$net.11,nw_dst=$net.12"
 ok "ofctl: a rule dropping vm1's IP packets to vm2 is added" of add-flow "$mgmt" "$drop,actions=drop"
-sleep 2 # pings already in flight end
-a=$(peer_oks)
-sleep 5
-b=$(peer_oks)
+quiet_window
 ok "the drop rule stops the guests' pings both ways (successes $a -> $b)" [ "$a" = "$b" ]
 ok "  ... while the host still reaches vm1" \
     bash -c "ping -c 1 -W 3 -I $hp $net.11 >/dev/null"
 ok "ofctl: the rule is deleted (--strict)" of --strict del-flows "$mgmt" "$drop"
-c=$b
-for _ in $(seq 20); do
-    c=$(peer_oks)
-    [ "$c" -gt "$b" ] && break
-    sleep 1
-done
+c=$(peer_oks_past "$b")
 ok "removing it restores them (successes $b -> $c)" [ "$c" -gt "$b" ]
 if [ "$tap_failed" -gt 0 ]; then sed "s/^/# ofctl: /" "$dir/ofctl.out"; fi
 
 # ---- VLANs: vm2 alone in VLAN 5 is cut off from vm1 and the host ----
 vs() { "$K" vsctl -s "$dir/run/switchd.sock" "$@" >>"$dir/ofctl.out" 2>&1; }
 ok "vsctl: vm2's port becomes an access port of VLAN 5" vs set port vm2 tag=5
-sleep 2
-a=$(peer_oks)
-sleep 5
-b=$(peer_oks)
+quiet_window
 ok "the guests, now in different VLANs, no longer reach each other ($a -> $b)" [ "$a" = "$b" ]
 ok "  ... the host (untagged) reaches vm1 but not vm2" \
     bash -c "ping -c 1 -W 3 -I $hp $net.11 >/dev/null && ! ping -c 2 -W 2 -I $hp $net.12 >/dev/null"
 ok "vsctl: vm2's tag is removed" vs set port vm2 'tag=[]'
-c=$b
-for _ in $(seq 20); do
-    c=$(peer_oks)
-    [ "$c" -gt "$b" ] && break
-    sleep 1
-done
+c=$(peer_oks_past "$b")
 ok "back in one VLAN they reach each other again ($b -> $c)" [ "$c" -gt "$b" ]
 
 # ---- the guest agent: kvmkit host exec ----
@@ -254,12 +251,7 @@ old_pid=$(cat "$dir/run/switchd.pid")
 ok "restart --kill switchd: SIGKILLed and started again from its saved state" rs --kill switchd
 ok "  ... a new process" bash -c "[ \"\$(cat '$dir/run/switchd.pid')\" != '$old_pid' ]"
 a=$(peer_oks)
-c=$a
-for _ in $(seq 30); do
-    c=$(peer_oks)
-    [ "$c" -ge $((a + 4)) ] && break
-    sleep 1
-done
+c=$(peer_oks_past $((a + 3)) 30)
 ok "the guests reconnect and ping each other again ($a -> $c)" [ "$c" -ge $((a + 4)) ]
 ok "  ... the host reaches both over its port again" \
     bash -c "ping -c 2 -W 2 -I $hp $net.11 >/dev/null && ping -c 2 -W 2 -I $hp $net.12 >/dev/null"
