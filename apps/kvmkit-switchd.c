@@ -57,6 +57,10 @@ static void usage(FILE *out)
             "                        (default 8)\n"
             "  -e, --emc-entries N   exact-match cache slots per PMD thread, a power of two\n"
             "                        from 1024 to 1048576, 128 bytes each (default 16384)\n"
+            "  -C, --copy-rx         copy every frame received from a vhost-user port into\n"
+            "                        a packet buffer (default: a large frame's payload\n"
+            "                        stays in the sender's buffer and is copied once,\n"
+            "                        straight to where it goes)\n"
             "  -l, --log-level SPEC  log levels, e.g. info or info,switchd=debug,dpif=debug\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n"
@@ -84,17 +88,17 @@ int main(int argc, char **argv)
         {"idle-us", required_argument, NULL, 'i'},  {"log-level", required_argument, NULL, 'l'},
         {"log", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},        {"emc-entries", required_argument, NULL, 'e'},
-        {NULL, 0, NULL, 0},
+        {"copy-rx", no_argument, NULL, 'C'},        {NULL, 0, NULL, 0},
     };
     static struct switchd sd;
     const char *rpc = getenv("KVMKIT_SWITCHD_SOCKET");
     int cpus[SW_DPIF_MAX_PMDS];
     unsigned n_cpus = 0;
-    bool busy = false;
+    bool busy = false, copy_rx = false;
     uint32_t idle_us = 0;
     unsigned emc_entries = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "r:c:p:bi:e:l:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:c:p:bi:e:Cl:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             rpc = optarg;
@@ -112,6 +116,9 @@ int main(int argc, char **argv)
             break;
         case 'b':
             busy = true;
+            break;
+        case 'C':
+            copy_rx = true;
             break;
         case 'i': {
             char *end;
@@ -175,6 +182,7 @@ int main(int argc, char **argv)
         .busy_poll = busy,
         .idle_us = idle_us,
         .emc_entries = emc_entries,
+        .copy_rx = copy_rx,
         .upcall = sd_upcall,
         .userspace = sd_userspace,
         .upcall_arg = &sd,

@@ -154,7 +154,7 @@ void sd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_
         atomic_fetch_sub(&packet_ins_pending, 1);
         return;
     }
-    size_t len = pkt->data_len;
+    size_t len = pkt->pkt_len; /* every segment (large frames are chained) */
     struct packet_in_msg *m = malloc(sizeof(*m) + len);
     if (!m) {
         atomic_fetch_sub(&packet_ins_pending, 1);
@@ -166,7 +166,7 @@ void sd_userspace(void *arg, const struct sw_odp_userspace *u, const struct pkt_
     m->cookie = u->cookie;
     m->rule_cookie = u->cookie2;
     m->len = len;
-    memcpy(m->data, pkt_data(pkt), len);
+    m->len = pkt_read(pkt, 0, m->data, (uint32_t)len);
     if (kk_reactor_send(sd->d.reactor, deliver_packet_in, m) < 0) {
         atomic_fetch_sub(&packet_ins_pending, 1);
         free(m);

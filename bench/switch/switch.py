@@ -38,7 +38,11 @@ Cases (each at every --sizes):
                     N in 1, 1000, 10000.
 testpmd sees the same traffic (it looks at no header).
 
-Each run: the switch starts fresh, flows go in, pkt_gen sends --warmup
+Each run: the switch starts fresh, flows go in, the switch settles (its
+threads other than the forwarding one stay under 10% of a CPU for 1.5 s:
+kvmkit-switchd writes the rules to its configuration file a second after
+the last change, 0.5 s of CPU for 100,000 rules, and that CPU is pkt_gen's),
+pkt_gen sends --warmup
 seconds (caches fill), the switch's counters are cleared (OVS) or read
 (kvmkit), then --seconds are counted. Switches alternate case by case for
 --rounds rounds; figures are medians. Metrics: Mpps at the sink; the
@@ -73,6 +77,7 @@ OVS_DPDK = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 RULES = (1, 100, 1000, 10000, 100000)
 FLOWS = (1, 1000, 10000)
 SWITCHES = ("testpmd", "ovs", "kvmkit")
+KVMKIT_EXTRA = []  # --kvmkit-args
 HUGEPAGES = 512  # 2 MiB pages for OVS-DPDK
 
 
@@ -210,6 +215,9 @@ class Testpmd:
     def counting(self):
         pass
 
+    def pids(self):
+        return []  # nothing but forwarding
+
     def stop(self):
         stats = {}
         if not self.proc:
@@ -301,6 +309,13 @@ class Ovs:
     def counting(self):
         sh(["ovs-appctl", "dpif-netdev/pmd-stats-clear"], env=self.env)
 
+    def pids(self):
+        try:
+            with open(os.path.join(self.dir, "ovs-vswitchd.pid")) as f:
+                return [int(f.read().strip())]
+        except (OSError, ValueError):
+            return []
+
     def stop(self):
         stats = {}
         try:
@@ -364,7 +379,8 @@ class Kvmkit:
                 os.unlink(p)
         self.log = open(os.path.join(self.tmp, "switchd.log"), "w")
         self.proc = subprocess.Popen(["taskset", "-c", "0", SWITCHD, "--rpc", self.rpc,
-                                      "--config", config, "--pmd-cpus", "1", "--busy-poll"],
+                                      "--config", config, "--pmd-cpus", "1", "--busy-poll",
+                                      *KVMKIT_EXTRA],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         if not wait_paths((self.rpc,)):
             raise RuntimeError("kvmkit-switchd made no RPC socket (log: %s)" % self.log.name)
@@ -378,6 +394,9 @@ class Kvmkit:
         if not wait_paths((p1, p2)):
             raise RuntimeError("kvmkit-switchd made no vhost-user sockets")
         return p1, p2
+
+    def pids(self):
+        return [self.proc.pid] if self.proc else []
 
     def read(self):
         out = self.ctl("appctl", "--json", "dpif-netdev/pmd-stats-show").stdout
@@ -420,6 +439,53 @@ class Kvmkit:
         return stats
 
 
+# --- settling ---------------------------------------------------------------------
+
+def control_ticks(pids):
+    """CPU time (clock ticks) of every thread of @pids but the forwarding ones."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            comm = st[st.index("(") + 1:st.rindex(")")]
+            if comm.startswith("pmd"):  # kvmkit's pmd0, OVS's pmd-c01/id:..
+                continue
+            fields = st[st.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def settle(pids, window=1.5, limit=60.0):
+    """Wait until the switch's non-forwarding threads have used under 10%
+    of a CPU for @window seconds (its control plane is done with the rules
+    just added: kvmkit-switchd writes them to its configuration file a
+    second after the last change; OVS revalidates). Returns the seconds
+    waited."""
+    if not pids:
+        return 0.0
+    hz = os.sysconf("SC_CLK_TCK")
+    start = time.time()
+    samples = [(start, control_ticks(pids))]
+    while time.time() - start < limit:
+        time.sleep(0.25)
+        now = time.time()
+        samples.append((now, control_ticks(pids)))
+        old = [x for x in samples if now - x[0] >= window]
+        if old:
+            t0, c0 = old[-1]
+            if (samples[-1][1] - c0) / hz < 0.1 * (now - t0):
+                return now - start
+    return time.time() - start
+
+
 # --- one run ----------------------------------------------------------------------
 
 def run_one(switch, case, size, args, flows_file):
@@ -427,6 +493,7 @@ def run_one(switch, case, size, args, flows_file):
     gen = None
     try:
         p1, p2 = switch.start(case, flows_file)
+        settle(switch.pids())
         gen = subprocess.Popen([PKT_GEN, "--in", p1, "--out", p2, "--size", str(size),
                                 "--seconds", str(args.seconds), "--warmup", str(args.warmup),
                                 "--flows", str(nflows), "--cpu", "0"],
@@ -472,9 +539,12 @@ def main():
                     % len(all_cases()))
     ap.add_argument("--sizes", default="64,1500")
     ap.add_argument("--switches", default=",".join(SWITCHES))
+    ap.add_argument("--kvmkit-args", default="",
+                    help="extra kvmkit-switchd options, e.g. --copy-rx (comparisons)")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench/results/switch.json"))
     ap.add_argument("--md", default=os.path.join(ROOT, "bench/results/switch.md"))
     args = ap.parse_args()
+    KVMKIT_EXTRA.extend(args.kvmkit_args.split())
     cases = [c for c in args.cases.split(",") if c]
     for c in cases:
         parse_case(c)

@@ -219,10 +219,56 @@ uint32_t pkt_pool_avail(const struct pkt_pool *pool)
     return kk_mempool_avail_count(pool->mp);
 }
 
+/* A borrowed segment points at its own buffer again (its data is lost). */
+static void return_borrowed(struct pkt_buf *seg)
+{
+    seg->base = (uint8_t *)seg + PKT_BUF_HDR_SIZE;
+    seg->buf_size = seg->pool->obj_size - (uint32_t)PKT_BUF_HDR_SIZE;
+    seg->data_off = 0;
+    seg->flags &= (uint8_t)~PKT_F_BORROWED;
+}
+
+void pkt_unborrow(struct pkt_buf *seg)
+{
+    if (!(seg->flags & PKT_F_BORROWED))
+        return;
+    const uint8_t *src = pkt_data(seg);
+    uint32_t len = seg->data_len;
+    return_borrowed(seg);
+    memcpy(seg->base, src, len);
+}
+
+void pkt_make_writable(struct pkt_buf *b)
+{
+    for (; b; b = b->next)
+        pkt_unborrow(b);
+}
+
+uint32_t pkt_pullup(struct pkt_buf *b, uint32_t len)
+{
+    while (b->data_len < len && b->next && pkt_tailroom(b) > 0) {
+        struct pkt_buf *n = b->next;
+        uint32_t k = KK_MIN(KK_MIN(len - b->data_len, pkt_tailroom(b)), n->data_len);
+        memcpy(pkt_data(b) + b->data_len, pkt_data(n), k);
+        b->data_len += k;
+        n->data_off += k;
+        n->data_len -= k;
+        if (n->data_len == 0) {
+            b->next = n->next;
+            b->nb_segs--;
+            n->next = NULL;
+            pkt_free(n);
+        }
+    }
+    return b->data_len;
+}
+
 void pkt_free(struct pkt_buf *b)
 {
     while (b) {
         struct pkt_buf *next = b->next;
+        if (kk_unlikely(b->flags & PKT_F_BORROWED))
+            return_borrowed(b);
         kk_mempool_put(b->pool->mp, pkt_pool_thread_cache(b->pool), b);
         b = next;
     }
@@ -230,21 +276,26 @@ void pkt_free(struct pkt_buf *b)
 
 void pkt_free_bulk(struct pkt_buf **bufs, uint32_t n)
 {
-    /* Runs of single-segment buffers from one pool go back in bulk. */
-    uint32_t i = 0;
-    while (i < n) {
-        struct pkt_pool *pool = bufs[i]->pool;
-        uint32_t j = i;
-        while (j < n && bufs[j]->pool == pool && !bufs[j]->next)
-            j++;
-        if (j > i) {
-            kk_mempool_put_bulk(pool->mp, pkt_pool_thread_cache(pool), (void **)bufs + i,
-                                j - i);
-            i = j;
-        } else {
-            pkt_free(bufs[i++]);
+    /* Every segment, gathered into runs from one pool that go back in bulk. */
+    void *run[64];
+    unsigned k = 0;
+    struct pkt_pool *pool = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        for (struct pkt_buf *b = bufs[i]; b;) {
+            struct pkt_buf *next = b->next;
+            if (kk_unlikely(b->flags & PKT_F_BORROWED))
+                return_borrowed(b);
+            if (k == KK_ARRAY_SIZE(run) || (k && b->pool != pool)) {
+                kk_mempool_put_bulk(pool->mp, pkt_pool_thread_cache(pool), run, k);
+                k = 0;
+            }
+            pool = b->pool;
+            run[k++] = b;
+            b = next;
         }
     }
+    if (k)
+        kk_mempool_put_bulk(pool->mp, pkt_pool_thread_cache(pool), run, k);
 }
 
 void pkt_chain(struct pkt_buf *head, struct pkt_buf *tail)

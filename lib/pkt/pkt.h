@@ -60,10 +60,25 @@ struct pkt_buf {
     uint16_t csum_offset;     /* ... and where the sum goes, from csum_start */
     uint16_t gso_size;        /* PKT_OL_GSO: payload bytes per segment */
     uint8_t gso_type;         /* PKT_GSO_* */
+    uint8_t flags;            /* this segment's PKT_F_* */
     uint16_t hdr_len;         /* PKT_OL_GSO: bytes of headers before the payload */
     uint32_t hash;            /* PKT_OL_HASH: flow hash */
+    uint32_t borrow_tag;      /* PKT_F_BORROWED: who lent the data */
     uint64_t user;            /* for the application */
 };
+
+/*
+ * A borrowed segment: its data is not in its own buffer but in memory a
+ * port lent for the time of one burst (a vhost-user guest's transmit
+ * buffer, see pkt_port_set_rx_borrow()). It is read-only: writers call
+ * pkt_unborrow() (or pkt_make_writable()) first, which copies the data into
+ * the segment's own buffer. Only continuation segments are borrowed; the
+ * first segment of a packet always holds its headers in its own buffer.
+ */
+#define PKT_F_BORROWED 0x01u
+
+/* Bytes of a pool object before its buffer (the header, cache-aligned). */
+#define PKT_BUF_HDR_SIZE ((sizeof(struct pkt_buf) + 63u) & ~(size_t)63u)
 
 struct pkt_pool {
     struct kk_mempool *mp;
@@ -99,6 +114,7 @@ static inline void pkt_reset(struct pkt_buf *b)
     b->ol_flags = 0;
     b->gso_type = PKT_GSO_NONE;
     b->hash = 0;
+    b->flags = 0;
     b->user = 0;
 }
 
@@ -117,6 +133,20 @@ static inline struct pkt_buf *pkt_alloc(struct pkt_pool *pool)
     struct pkt_buf *b;
     return pkt_alloc_bulk(pool, &b, 1) == 0 ? b : NULL;
 }
+
+/* Copy a borrowed segment's data into its own buffer (a no-op for others);
+ * afterwards it is an ordinary segment. The lender guarantees the data fits. */
+void pkt_unborrow(struct pkt_buf *seg);
+
+/* Make every segment of @b writable (pkt_unborrow() each). */
+void pkt_make_writable(struct pkt_buf *b);
+
+/*
+ * Move bytes from the following segments into the first until it holds
+ * @len bytes (or the whole packet, or its buffer is full); emptied segments
+ * are freed. Returns the first segment's data_len afterwards.
+ */
+uint32_t pkt_pullup(struct pkt_buf *b, uint32_t len);
 
 /* Free a packet: every segment of the chain. Accepts NULL. */
 void pkt_free(struct pkt_buf *b);

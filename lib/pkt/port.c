@@ -185,6 +185,16 @@ void pkt_port_close(struct pkt_port *p)
     free(p);
 }
 
+void pkt_port_set_rx_borrow(struct pkt_port *p, bool on)
+{
+    p->rx_borrow = on && p->ops->rx_done != NULL;
+}
+
+bool pkt_port_can_borrow(const struct pkt_port *p)
+{
+    return p->ops->rx_done != NULL;
+}
+
 bool pkt_port_link_up(struct pkt_port *p)
 {
     return p->ops->link_up ? p->ops->link_up(p) : true;

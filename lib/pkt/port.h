@@ -74,6 +74,8 @@ struct pkt_port_ops {
      * input is already waiting. May be NULL (the descriptor alone says). */
     bool (*rx_arm)(struct pkt_port *p, uint16_t q, bool enable);
     void (*close)(struct pkt_port *p);
+    /* Borrowing ports (see pkt_port_set_rx_borrow()); may be NULL. */
+    void (*rx_done)(struct pkt_port *p, uint16_t q);
 };
 
 struct pkt_port {
@@ -83,6 +85,7 @@ struct pkt_port {
     uint16_t n_rxq, n_txq;
     uint32_t caps;
     struct pkt_pool *pool;    /* rx buffers come from here */
+    bool rx_borrow;           /* pkt_port_set_rx_borrow() */
     void *priv;
     struct pkt_queue_stats rx[PKT_PORT_MAX_QUEUES];
     struct pkt_queue_stats tx[PKT_PORT_MAX_QUEUES];
@@ -125,6 +128,33 @@ static inline uint16_t pkt_port_tx_burst(struct pkt_port *p, uint16_t q, struct 
                                          uint16_t n)
 {
     return p->ops->tx_burst(p, q, bufs, n);
+}
+
+/*
+ * Receive without copying frame payloads (ports that can: vhost-user).
+ * Large frames then arrive as a first segment holding their headers, in
+ * the packet's own buffer, and a borrowed continuation segment
+ * (PKT_F_BORROWED) pointing into the peer's memory, e.g. a guest's
+ * transmit buffer, which stays lent to us until pkt_port_rx_done(). The
+ * caller promises, per queue:
+ *   - to call pkt_port_rx_done(p, q) after every rx_burst(), on the same
+ *     thread, once it is done with the burst: packets sent, freed or
+ *     copied. A queue cannot be stopped (a guest's memory unmapped) before.
+ *     rx_done() copies the data of any borrowed segment still held into
+ *     its own buffer, so packets kept longer stay valid, only slower;
+ *   - not to hand packets with borrowed segments to another thread before
+ *     that (pkt_make_writable() first);
+ *   - to write into packet data only through pkt_make_writable() /
+ *     pkt_unborrow() for anything past the first segment.
+ * Set before the queues are polled. Ports without borrowing ignore it.
+ */
+void pkt_port_set_rx_borrow(struct pkt_port *p, bool on);
+bool pkt_port_can_borrow(const struct pkt_port *p);
+
+static inline void pkt_port_rx_done(struct pkt_port *p, uint16_t q)
+{
+    if (p->rx_borrow)
+        p->ops->rx_done(p, q);
 }
 
 bool pkt_port_link_up(struct pkt_port *p);

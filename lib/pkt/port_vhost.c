@@ -12,7 +12,14 @@
  * waits until no worker is inside a burst on it.
  *
  * Frames are copied between guest buffers and packet buffers (guest
- * buffers go back to the guest at the end of each burst). Offered: VERSION_1,
+ * buffers go back to the guest at the end of each burst). With borrowing
+ * on (pkt_port_set_rx_borrow()), a received frame of BORROW_MIN bytes or
+ * more is copied only up to BORROW_HEAD bytes (its headers, which the
+ * switch reads and may rewrite, so a guest cannot change them under it);
+ * the rest stays in the guest's buffer as a borrowed segment, and the
+ * burst's guest buffers go back at pkt_port_rx_done(), when the payload has
+ * been copied once, straight to its destination. The queue stays "busy"
+ * until then, so a stop (memory unmap) waits for it. Offered: VERSION_1,
  * MQ, MAC, STATUS; no checksum or segmentation offloads yet, so a guest
  * sends complete frames; frames for the guest with a partial checksum get
  * it completed here, and segmentation-offload frames are refused (counted
@@ -41,12 +48,21 @@ KK_LOG_COMPONENT_DECLARE(pkt_log);
 #define MAX_IOV_PER_CHAIN 8
 #define VHOST_BURST 64
 #define PREFETCH_MAX 2048 /* bytes of the next frame loaded ahead */
+#define BORROW_MIN 512    /* frames shorter than this are copied whole */
+#define BORROW_HEAD 256   /* bytes of a borrowed frame copied (its headers) */
 
 struct vq_slot {
     struct vhu_queue *q;      /* valid while running */
     uint64_t features;        /* negotiated, as of the queue's start */
     int running;              /* atomic: the worker may use q */
     int busy;                 /* atomic: a worker is inside a burst */
+    /* Guest TX queues with borrowing: a burst whose buffers are lent out
+     * until pkt_port_rx_done() (the worker's alone). */
+    uint32_t tag;             /* stamped into the segments lent from here */
+    bool held;                /* such a burst is open: busy stays 1 */
+    uint16_t n_lent, n_pending;
+    struct pkt_buf *lent[VHOST_BURST];
+    struct vq_used pending[VHOST_BURST];
 };
 
 struct vhost_port {
@@ -193,6 +209,9 @@ static int vhost_open(struct pkt_port *p, const struct pkt_spec *spec, char *err
     snprintf(v->path, sizeof(v->path), "%s", path);
     for (unsigned i = 0; i < PKT_PORT_MAX_QUEUES; i++)
         v->wake[i] = -1;
+    static uint32_t next_tag = 1;
+    for (unsigned i = 0; i < KK_ARRAY_SIZE(v->slots); i++)
+        v->slots[i].tag = __atomic_fetch_add(&next_tag, 1, __ATOMIC_RELAXED);
     for (uint16_t i = 0; i < v->pairs; i++) {
         v->wake[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (v->wake[i] < 0) {
@@ -270,6 +289,8 @@ static int vhost_rx_fd(struct pkt_port *p, uint16_t q)
     return ((struct vhost_port *)p->priv)->wake[q];
 }
 
+static void finish_borrow(struct vq_slot *s);
+
 /* Ask the guest for kicks on its transmit queue while the worker sleeps. */
 static bool vhost_rx_arm(struct pkt_port *p, uint16_t qid, bool enable)
 {
@@ -280,6 +301,8 @@ static bool vhost_rx_arm(struct pkt_port *p, uint16_t qid, bool enable)
         ssize_t r = read(v->wake[qid], &x, sizeof(x)); /* drain */
         (void)r;
     }
+    if (s->held)
+        finish_borrow(s); /* before sleeping, whatever the caller forgot */
     struct vhu_queue *q = slot_enter(s);
     if (!q)
         return false;
@@ -360,9 +383,8 @@ static struct pkt_buf *chain_to_pkt(struct pkt_port *p, const struct vq_chain *c
  * written on another CPU, and its lines come from that CPU's cache; asking
  * for all of them at once overlaps the transfers.
  */
-static inline void prefetch_frame(const struct vq_chain *c)
+static inline void prefetch_frame(const struct vq_chain *c, size_t budget)
 {
-    size_t budget = PREFETCH_MAX;
     for (unsigned i = 0; i < c->n_readable && i < 2 && budget; i++) {
         const uint8_t *p = c->iov[i].iov_base;
         size_t len = KK_MIN(c->iov[i].iov_len, budget);
@@ -384,13 +406,68 @@ static inline void prefetch_dest(const struct vq_chain *c, size_t len)
         __builtin_prefetch(p + off, 1);
 }
 
+/*
+ * A borrowed frame: the first BORROW_HEAD bytes of the frame at @src
+ * (@len bytes, after the virtio-net header) into @head, the rest lent as a
+ * second segment. False (nothing changed) if no segment could be had.
+ */
+static bool borrow_frame(struct vq_slot *s, const uint8_t *src, uint32_t len,
+                         struct pkt_buf *head, struct pkt_buf *t)
+{
+    memcpy(pkt_data(head), src, BORROW_HEAD);
+    head->data_len = BORROW_HEAD;
+    head->pkt_len = len;
+    head->nb_segs = 2;
+    head->next = t;
+    t->base = (uint8_t *)(uintptr_t)(src + BORROW_HEAD);
+    t->data_off = 0;
+    t->data_len = t->buf_size = len - BORROW_HEAD;
+    t->flags = PKT_F_BORROWED;
+    t->borrow_tag = s->tag;
+    s->lent[s->n_lent++] = t;
+    return true;
+}
+
+/*
+ * Close @s's open borrowing burst: segments still lent get their data
+ * copied (whoever holds them keeps valid packets), then the guest buffers
+ * go back and the queue may be stopped.
+ */
+static void finish_borrow(struct vq_slot *s)
+{
+    for (unsigned i = 0; i < s->n_lent; i++) {
+        struct pkt_buf *t = s->lent[i];
+        /* Freed ones are ordinary buffers again (perhaps reused, then with
+         * another tag or none). */
+        if ((t->flags & PKT_F_BORROWED) && t->borrow_tag == s->tag)
+            pkt_unborrow(t);
+    }
+    vhu_queue_push(s->q, s->pending, s->n_pending);
+    vhu_queue_notify(s->q);
+    s->n_lent = s->n_pending = 0;
+    s->held = false;
+    slot_leave(s);
+}
+
+static void vhost_rx_done(struct pkt_port *p, uint16_t qid)
+{
+    struct vhost_port *v = p->priv;
+    struct vq_slot *s = &v->slots[qid * 2 + 1];
+    if (s->held)
+        finish_borrow(s);
+}
+
 static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs, uint16_t n)
 {
     struct vhost_port *v = p->priv;
     struct vq_slot *s = &v->slots[qid * 2 + 1];
+    if (kk_unlikely(s->held))
+        finish_borrow(s); /* the caller skipped pkt_port_rx_done() */
     struct vhu_queue *q = slot_enter(s);
     if (!q)
         return 0;
+    bool borrow = p->rx_borrow;
+    uint32_t lend_max = p->pool->obj_size - (uint32_t)PKT_BUF_HDR_SIZE;
     struct vq_chain chains[VHOST_BURST];
     struct iovec iov[VHOST_BURST * MAX_IOV_PER_CHAIN];
     int got = vhu_queue_pop(q, chains, KK_MIN(n, (uint16_t)VHOST_BURST), iov,
@@ -406,14 +483,19 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     uint16_t out = 0;
     uint64_t bytes = 0;
     /* Buffers for the whole burst at once (spares go back at the end). */
-    struct pkt_buf *fresh[VHOST_BURST];
+    struct pkt_buf *fresh[VHOST_BURST * 2];
     unsigned n_fresh = 0, next_fresh = 0;
-    if (got > 0 && pkt_alloc_bulk(p->pool, fresh, (uint32_t)got) == 0)
-        n_fresh = (unsigned)got;
+    /* Borrowing, a burst that starts with a large frame likely is all
+     * large frames: a second buffer each, for the lent payloads. */
+    if (borrow && got > 0 && chains[0].readable_len < HDR + BORROW_MIN)
+        borrow = false;
+    unsigned want = (unsigned)got * (borrow ? 2 : 1);
+    if (got > 0 && pkt_alloc_bulk(p->pool, fresh, want) == 0)
+        n_fresh = want;
     for (int i = 0; i < got; i++) {
         const struct vq_chain *c = &chains[i];
         if (i + 1 < got)
-            prefetch_frame(&chains[i + 1]);
+            prefetch_frame(&chains[i + 1], borrow ? HDR + BORROW_HEAD : PREFETCH_MAX);
         used[i] = (struct vq_used){.id = c->id, .desc_count = c->desc_count};
         if (c->readable_len < HDR + 14) {
             pkt_stats_error(&p->rx[qid], 1);
@@ -421,7 +503,20 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
         }
         struct virtio_net_hdr hdr;
         struct pkt_buf *head = next_fresh < n_fresh ? fresh[next_fresh++] : pkt_alloc(p->pool);
-        struct pkt_buf *b = head ? chain_to_pkt(p, c, &hdr, head) : NULL;
+        struct pkt_buf *b = NULL;
+        if (borrow && head && next_fresh < n_fresh && c->iov[0].iov_len == c->readable_len &&
+            c->readable_len >= HDR + BORROW_MIN && c->readable_len - HDR - BORROW_HEAD <= lend_max) {
+            /* The frame in one guest buffer: lend all past its headers,
+             * unless its header asks for offloads (those write into it). */
+            const uint8_t *src = c->iov[0].iov_base;
+            memcpy(&hdr, src, HDR);
+            if (hdr.flags == 0 && hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+                borrow_frame(s, src + HDR, (uint32_t)(c->readable_len - HDR), head,
+                             fresh[next_fresh++]))
+                b = head;
+        }
+        if (!b && head)
+            b = chain_to_pkt(p, c, &hdr, head);
         if (!b) {
             pkt_stats_drop(&p->rx[qid], 1);
             continue;
@@ -439,11 +534,20 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     }
     if (next_fresh < n_fresh)
         pkt_free_bulk(fresh + next_fresh, n_fresh - next_fresh);
-    if (got > 0) {
-        vhu_queue_push(q, used, (unsigned)got);
-        vhu_queue_notify(q);
+    if (s->n_lent) {
+        /* The guest gets these buffers back at pkt_port_rx_done(); until
+         * then the queue stays busy (it cannot be stopped, nor its memory
+         * unmapped). */
+        memcpy(s->pending, used, (size_t)got * sizeof(used[0]));
+        s->n_pending = (uint16_t)got;
+        s->held = true;
+    } else {
+        if (got > 0) {
+            vhu_queue_push(q, used, (unsigned)got);
+            vhu_queue_notify(q);
+        }
+        slot_leave(s);
     }
-    slot_leave(s);
     if (out)
         pkt_stats_add(&p->rx[qid], out, bytes);
     return out;
@@ -495,11 +599,20 @@ static void scatter(const struct vq_chain *chains, unsigned k, const struct virt
                     const struct pkt_buf *b, uint32_t *lens)
 {
     const struct iovec *w0 = &chains[0].iov[chains[0].n_readable];
-    if (k == 1 && !b->next && w0->iov_len >= HDR + b->data_len) {
-        /* The common case: one guest buffer, one segment. */
-        memcpy(w0->iov_base, hdr, HDR);
-        memcpy((uint8_t *)w0->iov_base + HDR, pkt_data(b), b->data_len);
-        lens[0] = (uint32_t)(HDR + b->data_len);
+    if (k == 1 && w0->iov_len >= HDR + b->pkt_len) {
+        /* The common case: one guest buffer (segments one after the
+         * other: a borrowed payload goes straight from guest to guest). */
+        uint8_t *d = w0->iov_base;
+        uint32_t room = b->pkt_len;
+        memcpy(d, hdr, HDR);
+        d += HDR;
+        for (const struct pkt_buf *seg = b; seg && room; seg = seg->next) {
+            uint32_t len = KK_MIN(seg->data_len, room);
+            memcpy(d, pkt_data(seg), len);
+            d += len;
+            room -= len;
+        }
+        lens[0] = (uint32_t)(HDR + b->pkt_len - room);
         return;
     }
     unsigned ci = 0, wi = 0;
@@ -533,6 +646,19 @@ static void scatter(const struct vq_chain *chains, unsigned k, const struct virt
         left = seg->data_len;
         seg = seg->next;
     }
+}
+
+/* A lent payload of the next packet, for reading (it is in the sending
+ * guest's buffer, not loaded at receive). */
+static inline void prefetch_lent(const struct pkt_buf *b)
+{
+    const struct pkt_buf *t = b->next;
+    if (!t || !(t->flags & PKT_F_BORROWED))
+        return;
+    const uint8_t *d = pkt_data(t);
+    uint32_t len = KK_MIN(t->data_len, (uint32_t)PREFETCH_MAX);
+    for (uint32_t off = 0; off < len; off += 64)
+        __builtin_prefetch(d + off);
 }
 
 static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs, uint16_t n)
@@ -595,8 +721,10 @@ static uint16_t vhost_tx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     }
     while (done < n_work) {
         struct pkt_buf *b = work[done];
-        if (!mrg && n_used + 1 < n_chains && done + 1 < n_work)
-            prefetch_dest(&chains[n_used + 1], HDR + work[done + 1]->data_len);
+        if (!mrg && n_used + 1 < n_chains && done + 1 < n_work) {
+            prefetch_dest(&chains[n_used + 1], HDR + work[done + 1]->pkt_len);
+            prefetch_lent(work[done + 1]);
+        }
         struct virtio_net_hdr hdr;
         bool fits = guest_header(b, features, &hdr);
         uint32_t need = (uint32_t)HDR + b->pkt_len;
@@ -698,4 +826,5 @@ const struct pkt_port_ops pkt_port_vhost_ops = {
     .rx_fd = vhost_rx_fd,
     .rx_arm = vhost_rx_arm,
     .close = vhost_close,
+    .rx_done = vhost_rx_done,
 };

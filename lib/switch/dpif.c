@@ -612,7 +612,7 @@ static bool simple_burst(struct pmd *pmd, struct simple_match *sm, struct pkt_bu
         if (i + 1 < n)
             __builtin_prefetch(pkt_data(pkts[i + 1]));
         struct sw_flow_simple k;
-        if (kk_unlikely(!sw_flow_extract_simple(pkt_data(p), p->data_len, &k)) ||
+        if (kk_unlikely(!sw_flow_extract_simple_frame(pkt_data(p), p->data_len, p->pkt_len, &k)) ||
             kk_unlikely((((k.w[0] ^ sm->value[0]) & sm->mask[0]) |
                          ((k.w[1] ^ sm->value[1]) & sm->mask[1]) |
                          ((k.w[2] ^ sm->value[2]) & sm->mask[2])) != 0)) {
@@ -692,7 +692,15 @@ static void process_burst(struct pmd *pmd, uint32_t port_no, struct pkt_buf **pk
         struct pkt_buf *p = pkts[i];
         if (i + 1 < n)
             __builtin_prefetch(pkt_data(pkts[i + 1]));
-        sw_flow_extract(pkt_data(p), p->data_len, port_no, &keys[i], NULL);
+        if (kk_unlikely(sw_flow_extract_frame(pkt_data(p), p->data_len, p->pkt_len, port_no,
+                                              &keys[i], NULL) == PKT_TRUNCATED) &&
+            p->next) {
+            /* Headers run past the first segment (a jumbo frame, or a
+             * borrowed payload after its first bytes): bring them in. */
+            pkt_pullup(p, p->pkt_len);
+            sw_flow_extract_frame(pkt_data(p), p->data_len, p->pkt_len, port_no, &keys[i],
+                                  NULL);
+        }
     }
     /* After extraction, not interleaved with it: the burst lookup's 16-byte
      * key loads right after a key's 8-byte stores would stall on store
@@ -904,6 +912,11 @@ static int pmd_poll(void *arg)
         }
         if (pmd->n_tx)
             flush_all(pmd);
+        /* Every packet of the pass is sent or dropped: guest buffers lent
+         * to it (borrowed payloads) go back. */
+        if (got)
+            for (unsigned i = 0; i < pl->n; i++)
+                pkt_port_rx_done(pl->rxqs[i].port->port, pl->rxqs[i].q);
         if (!got)
             break;
         total += got;
@@ -1238,6 +1251,10 @@ int sw_dpif_port_add(struct sw_dpif *dp, const char *name, const char *spec, uin
     }
     p->port_no = no;
     snprintf(p->name, sizeof(p->name), "%s", name);
+    /* Payloads stay in the sender's buffer until sent (one copy, guest to
+     * guest): the PMD keeps no packet past its pass, writes only headers
+     * (the first segment) and copies what it hands to other threads. */
+    pkt_port_set_rx_borrow(p->port, !dp->opts.copy_rx);
     p->n_txq = p->port->n_txq ? p->port->n_txq : 1;
     p->tx_shared = p->n_txq < dp->n_pmds + 1;
     p->csum_ok = (p->port->caps & PKT_PORT_CAP_CSUM_OFFLOAD) != 0;

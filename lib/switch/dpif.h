@@ -115,6 +115,8 @@ struct sw_dpif_opts {
                                   * UINT32_MAX: no EMC insertion at all */
     unsigned emc_entries;        /* EMC slots per PMD (default SW_EMC_ENTRIES; a power of 2) */
     bool no_simple_match;        /* turn the per-port simple-match path off (tests) */
+    bool copy_rx;                /* copy received frames whole: no borrowed payloads
+                                  * (pkt_port_set_rx_borrow(); tests, comparisons) */
     uint64_t flow_idle_ms;       /* megaflow idle timeout (default 10000) */
     unsigned max_flows;          /* megaflow cap (default 200000) */
     uint32_t pool_buffers;       /* packet buffers in the datapath's pool (default 16384) */

@@ -313,10 +313,13 @@ _Static_assert(offsetof(struct sw_flow_key, dl_type) == 20 &&
  * Always inlined: each caller's unused words cost nothing.
  */
 static inline __attribute__((always_inline)) bool
-parse_fast(const uint8_t *d, size_t len, uint16_t *type_out, uint16_t *tci_out, uint64_t *w3_out,
-           uint64_t *w4_out, uint64_t *w9_out, uint64_t *w10_out)
+parse_fast(const uint8_t *d, size_t len, size_t frame_len, uint16_t *type_out, uint16_t *tci_out,
+           uint64_t *w3_out, uint64_t *w4_out, uint64_t *w9_out, uint64_t *w10_out)
 {
-    if (len < PKT_ETH_HDR_LEN)
+    /* Headers read here end within 58 bytes (Ethernet, a tag, IPv4 without
+     * options, 14 bytes of TCP); datagram lengths are checked against the
+     * frame. A frame longer than its captured part needs 64 bytes of it. */
+    if (len < PKT_ETH_HDR_LEN || (frame_len != len && len < 64))
         return false;
     uint64_t w3 = 0, w4 = 0, w9 = 0, w10 = 0;
     uint16_t type = pkt_get16(d + 12), tci = 0;
@@ -337,7 +340,7 @@ parse_fast(const uint8_t *d, size_t len, uint16_t *type_out, uint16_t *tci_out, 
             return false;
         const uint8_t *ip = d + ofs;
         uint32_t end = pkt_get16(ip + 2); /* from ip */
-        if (ip[0] != 0x45 || end < PKT_IPV4_HDR_LEN || end > len - ofs ||
+        if (ip[0] != 0x45 || end < PKT_IPV4_HDR_LEN || end > frame_len - ofs ||
             (pkt_get16(ip + 6) & (PKT_IPV4_MF | PKT_IPV4_OFFSET_MASK)))
             return false;
         w4 = (uint64_t)pkt_get32(ip + 16) << 32 | pkt_get32(ip + 12);
@@ -391,12 +394,13 @@ parse_fast(const uint8_t *d, size_t len, uint16_t *type_out, uint16_t *tci_out, 
 }
 #endif
 
-static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct sw_flow_key *key)
+static bool extract_fast(const uint8_t *d, size_t len, size_t frame_len, uint32_t in_port,
+                         struct sw_flow_key *key)
 {
 #ifdef FAST_WORDS
     uint16_t type, tci;
     uint64_t w3, w4, w9, w10;
-    if (!parse_fast(d, len, &type, &tci, &w3, &w4, &w9, &w10))
+    if (!parse_fast(d, len, frame_len, &type, &tci, &w3, &w4, &w9, &w10))
         return false;
     uint64_t *w = sw_flow_key_words_rw(key);
     w[0] = in_port;
@@ -410,7 +414,7 @@ static bool extract_fast(const uint8_t *d, size_t len, uint32_t in_port, struct 
     w[11] = w[12] = w[13] = w[14] = w[15] = 0;
     return true;
 #else
-    (void)d, (void)len, (void)in_port, (void)key;
+    (void)d, (void)len, (void)frame_len, (void)in_port, (void)key;
     return false;
 #endif
 }
@@ -435,10 +439,18 @@ bool sw_flow_mask_is_simple(const struct sw_flow_mask *mask)
 
 bool sw_flow_extract_simple(const uint8_t *data, size_t len, struct sw_flow_simple *out)
 {
+    return sw_flow_extract_simple_frame(data, len, len, out);
+}
+
+bool sw_flow_extract_simple_frame(const uint8_t *data, size_t len, size_t frame_len,
+                                  struct sw_flow_simple *out)
+{
+    if (frame_len < len)
+        frame_len = len;
 #ifdef FAST_WORDS
     uint16_t type, tci;
     uint64_t w3, w4, w9, w10;
-    if (!parse_fast(data, len, &type, &tci, &w3, &w4, &w9, &w10))
+    if (!parse_fast(data, len, frame_len, &type, &tci, &w3, &w4, &w9, &w10))
         return false;
     (void)w4;
     out->w[0] = (uint64_t)tci << 48 | (uint64_t)type << 32;
@@ -447,7 +459,7 @@ bool sw_flow_extract_simple(const uint8_t *data, size_t len, struct sw_flow_simp
     out->tcp_flags = (uint16_t)(w10 >> 32);
     return true;
 #else
-    (void)data, (void)len, (void)out;
+    (void)data, (void)len, (void)frame_len, (void)out;
     return false;
 #endif
 }
@@ -455,12 +467,21 @@ bool sw_flow_extract_simple(const uint8_t *data, size_t len, struct sw_flow_simp
 enum pkt_status sw_flow_extract(const uint8_t *data, size_t len, uint32_t in_port,
                                 struct sw_flow_key *key, struct pkt_layout *layout)
 {
-    if (!layout && extract_fast(data, len, in_port, key))
+    return sw_flow_extract_frame(data, len, len, in_port, key, layout);
+}
+
+enum pkt_status sw_flow_extract_frame(const uint8_t *data, size_t len, size_t frame_len,
+                                      uint32_t in_port, struct sw_flow_key *key,
+                                      struct pkt_layout *layout)
+{
+    if (frame_len < len)
+        frame_len = len;
+    if (!layout && extract_fast(data, len, frame_len, in_port, key))
         return PKT_OK;
     struct pkt_flow flow;
     struct pkt_layout local;
     flow.in_port = in_port;
-    enum pkt_status st = pkt_parse(data, len, &flow, layout ? layout : &local);
+    enum pkt_status st = pkt_parse_frame(data, len, frame_len, &flow, layout ? layout : &local);
     sw_flow_from_pkt(&flow, key);
     return st;
 }

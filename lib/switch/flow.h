@@ -261,6 +261,12 @@ void sw_flow_from_pkt(const struct pkt_flow *flow, struct sw_flow_key *key);
 enum pkt_status sw_flow_extract(const uint8_t *data, size_t len, uint32_t in_port,
                                 struct sw_flow_key *key, struct pkt_layout *layout);
 
+/* The same for a frame of @frame_len bytes of which the first @len are at
+ * @data (pkt_parse_frame()): PKT_TRUNCATED when its headers run past @len. */
+enum pkt_status sw_flow_extract_frame(const uint8_t *data, size_t len, size_t frame_len,
+                                      uint32_t in_port, struct sw_flow_key *key,
+                                      struct pkt_layout *layout);
+
 /*
  * Simple matches. A mask that sets bits only in the *simple fields* —
  * in_port, recirc_id, dl_type, the VLAN tags (vlan_tci, vlan_tpid,
@@ -298,6 +304,9 @@ bool sw_flow_mask_is_simple(const struct sw_flow_mask *mask);
  * Reads nothing outside [@data, @data + @len). Pure.
  */
 bool sw_flow_extract_simple(const uint8_t *data, size_t len, struct sw_flow_simple *out);
+/* The same for a frame of @frame_len bytes whose first @len are at @data. */
+bool sw_flow_extract_simple_frame(const uint8_t *data, size_t len, size_t frame_len,
+                                  struct sw_flow_simple *out);
 
 /*
  * Format (@key & @mask) in the text form described above, e.g.

@@ -7,7 +7,11 @@
  *   - the key agrees with pkt_parse() + sw_flow_from_pkt() on a copy;
  *   - its text under the exact mask, and under a mask drawn from the
  *     input, parses back to the same key and mask;
- *   - hashing under a mask ignores the bits outside it.
+ *   - hashing under a mask ignores the bits outside it;
+ *   - with only a prefix of the frame at hand (sw_flow_extract_frame(), an
+ *     exact-size copy), nothing past it is read, and unless the answer is
+ *     PKT_TRUNCATED it is the whole frame's status and key (and the simple
+ *     reader's words, when it accepts, agree with them).
  * Any broken invariant aborts.
  */
 #include <stdint.h>
@@ -63,6 +67,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sw_flow_extract(data, size, in_port, &key3, NULL) != st ||
         memcmp(&key, &key3, sizeof(key)) != 0)
         abort();
+
+    /* A prefix of the frame. */
+    size_t avail = size > 1 ? (size_t)data[1] * 7u % (size + 1) : size;
+    uint8_t *part = malloc(avail ? avail : 1);
+    if (!part)
+        return 0;
+    if (avail)
+        memcpy(part, data, avail);
+    struct sw_flow_key pkey;
+    enum pkt_status pst = sw_flow_extract_frame(avail ? part : NULL, avail, size, in_port, &pkey,
+                                                NULL);
+    struct sw_flow_simple sk;
+    bool simple = sw_flow_extract_simple_frame(avail ? part : NULL, avail, size, &sk);
+    free(part);
+    if (pst != PKT_TRUNCATED && (pst != st || memcmp(&pkey, &key, sizeof(key)) != 0))
+        abort();
+    if (simple) {
+        if (pst == PKT_TRUNCATED || sk.tcp_flags != key.tcp_flags)
+            abort();
+        struct sw_flow_key sf;
+        memset(&sf, 0, sizeof(sf));
+        sf.dl_type = sf.vlan_tci = sf.vlan_tpid = sf.vlan_tci2 = sf.vlan_tpid2 = UINT16_MAX;
+        sf.nw_proto = sf.nw_frag = UINT8_MAX;
+        const uint64_t *kw = sw_flow_key_words(&key), *mw = sw_flow_key_words(&sf);
+        for (unsigned i = 0; i < SW_FLOW_SIMPLE_WORDS; i++)
+            if ((sk.w[i] ^ kw[sw_flow_simple_word[i]]) & mw[sw_flow_simple_word[i]])
+                abort();
+    }
 
     struct sw_flow_mask exact, mask;
     sw_flow_mask_exact(&exact);

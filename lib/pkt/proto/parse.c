@@ -13,6 +13,7 @@
 struct parser {
     const uint8_t *data;
     uint32_t len; /* captured bytes, clamped below PKT_OFS_NONE */
+    uint32_t frame_len; /* the frame's bytes (>= len), the same clamp */
     struct pkt_flow *flow;
     struct pkt_layout *lay;
 };
@@ -84,7 +85,7 @@ static bool ipv6_options_ok(const uint8_t *opt, uint32_t len)
  * shorter than its length field. */
 static enum pkt_status finish_ip(struct parser *p, uint32_t end)
 {
-    if (end > p->len)
+    if (end > p->frame_len)
         return stop(p, PKT_TRUNCATED, PKT_LAYER_PAYLOAD);
     return stop(p, PKT_OK, PKT_LAYER_NONE);
 }
@@ -390,6 +391,12 @@ static enum pkt_status parse_arp(struct parser *p, uint32_t ofs)
 enum pkt_status pkt_parse(const uint8_t *data, size_t len, struct pkt_flow *flow,
                           struct pkt_layout *layout)
 {
+    return pkt_parse_frame(data, len, len, flow, layout);
+}
+
+enum pkt_status pkt_parse_frame(const uint8_t *data, size_t len, size_t frame_len,
+                                struct pkt_flow *flow, struct pkt_layout *layout)
+{
     uint32_t in_port = flow->in_port;
     memset(flow, 0, sizeof(*flow));
     flow->in_port = in_port;
@@ -404,6 +411,10 @@ enum pkt_status pkt_parse(const uint8_t *data, size_t len, struct pkt_flow *flow
     struct parser p = {
         .data = data,
         .len = len < PKT_OFS_NONE ? (uint32_t)len : PKT_OFS_NONE - 1,
+        .frame_len = frame_len < len                ? (len < PKT_OFS_NONE ? (uint32_t)len
+                                                                          : PKT_OFS_NONE - 1)
+                     : frame_len < PKT_OFS_NONE ? (uint32_t)frame_len
+                                                : PKT_OFS_NONE - 1,
         .flow = flow,
         .lay = layout,
     };

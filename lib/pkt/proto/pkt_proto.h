@@ -417,6 +417,17 @@ struct pkt_layout {
 enum pkt_status pkt_parse(const uint8_t *data, size_t len, struct pkt_flow *flow,
                           struct pkt_layout *layout);
 
+/*
+ * The same for a frame of @frame_len bytes of which only the first @len
+ * are at @data (a packet whose first segment holds its headers and whose
+ * payload lies elsewhere): nothing past @len is read; a datagram that fits
+ * in @frame_len is complete, and headers running past @len give
+ * PKT_TRUNCATED (bring more of the frame in and parse again). @frame_len
+ * below @len counts as @len.
+ */
+enum pkt_status pkt_parse_frame(const uint8_t *data, size_t len, size_t frame_len,
+                                struct pkt_flow *flow, struct pkt_layout *layout);
+
 /* "ok", "truncated", "malformed", "unsupported"; "unknown" otherwise. Static. */
 const char *pkt_status_name(enum pkt_status status);
 

@@ -161,6 +161,86 @@ static void test_threads_share_a_pool(void **state)
     pkt_pool_destroy(pool);
 }
 
+/* A segment lending @len bytes of @mem, as a port does (vhost-user). */
+static struct pkt_buf *lend(struct pkt_pool *pool, uint8_t *mem, uint32_t len)
+{
+    struct pkt_buf *t = pkt_alloc(pool);
+    assert_non_null(t);
+    t->base = mem;
+    t->data_off = 0;
+    t->data_len = t->buf_size = len;
+    t->flags = PKT_F_BORROWED;
+    t->borrow_tag = 7;
+    return t;
+}
+
+static void test_borrowed_segments(void **state)
+{
+    struct pkt_pool *pool;
+    assert_int_equal(pkt_pool_create("t", 64, 0, 8, &pool), 0);
+    uint8_t mem[1500], want[1600];
+    for (unsigned i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(i * 31 + 5);
+    /* 40 bytes of headers of its own, 1200 lent, 60 more of its own. */
+    struct pkt_buf *b = pkt_alloc(pool);
+    memset(pkt_append(b, 40), 0x11, 40);
+    pkt_chain(b, lend(pool, mem, 1200));
+    struct pkt_buf *c = pkt_from_bytes(pool, mem + 1200, 60);
+    pkt_chain(b, c);
+    assert_int_equal(b->pkt_len, 1300);
+    assert_int_equal(b->nb_segs, 3);
+    memset(want, 0x11, 40);
+    memcpy(want + 40, mem, 1260);
+    uint8_t got[1600];
+    assert_int_equal(pkt_read(b, 0, got, 1300), 1300);
+    assert_memory_equal(got, want, 1300);
+
+    /* Pull-up takes lent bytes into the first segment; the lent segment
+     * shrinks, still lent. */
+    assert_int_equal(pkt_pullup(b, 300), 300);
+    assert_int_equal(b->nb_segs, 3);
+    assert_true(b->next->flags & PKT_F_BORROWED);
+    assert_int_equal(b->next->data_len, 940);
+    assert_int_equal(pkt_read(b, 0, got, 1300), 1300);
+    assert_memory_equal(got, want, 1300);
+    /* Unborrowing copies the rest: the lender's memory is free again. */
+    pkt_make_writable(b);
+    assert_false(b->next->flags & PKT_F_BORROWED);
+    memset(mem, 0, sizeof(mem));
+    assert_int_equal(pkt_read(b, 0, got, 1300), 1300);
+    assert_memory_equal(got, want, 1300);
+    /* Pull-up past a segment's end frees it; past the packet stops there. */
+    assert_int_equal(pkt_pullup(b, 5000), 1300);
+    assert_int_equal(b->nb_segs, 1);
+    assert_null(b->next);
+    assert_int_equal(pkt_read(b, 0, got, 1300), 1300);
+    assert_memory_equal(got, want, 1300);
+    pkt_free(b);
+
+    /* A packet freed while lent: its segment's own buffer comes back whole
+     * (bulk and one by one), and every buffer returns to the pool. */
+    struct pkt_buf *pk[4];
+    for (int i = 0; i < 4; i++) {
+        pk[i] = pkt_alloc(pool);
+        pkt_append(pk[i], 10);
+        pkt_chain(pk[i], lend(pool, mem, 500));
+    }
+    pkt_free_bulk(pk, 3);
+    pkt_free(pk[3]);
+    struct pkt_buf *all[64];
+    pkt_pool_flush_thread_cache(pool);
+    assert_int_equal(pkt_pool_avail(pool), 64);
+    assert_int_equal(pkt_alloc_bulk(pool, all, 64), 0);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(all[i]->flags, 0);
+        assert_ptr_equal(all[i]->base, (uint8_t *)all[i] + PKT_BUF_HDR_SIZE);
+        assert_int_equal(pkt_tailroom(all[i]), PKT_DEFAULT_DATA_ROOM);
+    }
+    pkt_free_bulk(all, 64);
+    pkt_pool_flush_thread_cache(pool);
+    pkt_pool_destroy(pool);
+}
+
 static void test_bad_pool_options(void **state)
 {
     struct pkt_pool *pool;
@@ -175,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_headroom_and_tailroom),
         cmocka_unit_test(test_chains_read_back_byte_for_byte),
         cmocka_unit_test(test_threads_share_a_pool),
+        cmocka_unit_test(test_borrowed_segments),
         cmocka_unit_test(test_bad_pool_options),
     };
     return cmocka_run_group_tests_name("pkt buffers", tests, NULL, NULL);
