@@ -49,7 +49,7 @@ KK_LOG_COMPONENT_DECLARE(pkt_log);
 #define VHOST_BURST 64
 #define PREFETCH_MAX 2048 /* bytes of the next frame loaded ahead */
 #define BORROW_MIN 512    /* frames shorter than this are copied whole */
-#define BORROW_HEAD 256   /* bytes of a borrowed frame copied (its headers) */
+#define BORROW_HEAD 128   /* bytes of a borrowed frame copied (its headers) */
 
 struct vq_slot {
     struct vhu_queue *q;      /* valid while running */
@@ -534,6 +534,10 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
     }
     if (next_fresh < n_fresh)
         pkt_free_bulk(fresh + next_fresh, n_fresh - next_fresh);
+    if (s->n_lent && out == 0) {
+        /* Every lent frame was dropped (freed): nothing is held. */
+        s->n_lent = 0;
+    }
     if (s->n_lent) {
         /* The guest gets these buffers back at pkt_port_rx_done(); until
          * then the queue stays busy (it cannot be stopped, nor its memory

@@ -990,6 +990,86 @@ static void test_simple_match_not_taken(void **state)
     }
 }
 
+/* @f as a chain whose first segment holds only @first bytes. */
+static void inject_split(struct tport *t, const struct bld *f, uint32_t first)
+{
+    struct pkt_buf *p = pkt_from_bytes(tpool, f->b, first);
+    struct pkt_buf *rest = pkt_from_bytes(tpool, f->b + first, (uint32_t)(f->n - first));
+    assert_non_null(p);
+    assert_non_null(rest);
+    pkt_chain(p, rest);
+    while (pkt_port_tx_burst(t->inj, 0, &p, 1) != 1)
+        usleep(100);
+}
+
+/* @n frames equal to @want (all segments) come out of @t, nothing else. */
+static void expect_whole(struct tport *t, const struct bld *want, unsigned n)
+{
+    unsigned got = 0;
+    uint64_t deadline = kk_now_us() + 10 * 1000000;
+    while (got < n && kk_now_us() < deadline) {
+        struct pkt_buf *p;
+        if (pkt_port_rx_burst(t->sink, 0, &p, 1) == 0) {
+            usleep(200);
+            continue;
+        }
+        uint8_t buf[sizeof(want->b)];
+        assert_int_equal(p->pkt_len, want->n);
+        assert_int_equal(pkt_read(p, 0, buf, p->pkt_len), want->n);
+        assert_memory_equal(buf, want->b, want->n);
+        pkt_free(p);
+        got++;
+    }
+    assert_int_equal(got, n);
+    assert_int_equal(drain_rest(t), 0);
+}
+
+/*
+ * Frames whose headers run past their first segment (as a large frame from
+ * a vhost-user port arrives, its payload lent; or a jumbo frame's IPv6
+ * extension headers): the PMD pulls them up and decides on the transport
+ * port like for any frame, through the simple, EMC and megaflow paths.
+ */
+static void test_headers_across_segments(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport a, b, c;
+    tport_init(&a);
+    tport_init(&b);
+    tport_init(&c);
+    tport_add(dp, &a);
+    tport_add(dp, &b);
+    tport_add(dp, &c);
+    h.out[a.no] = b.no;
+    h.rule_tp_dst = true; /* UDP to port 99 goes to c */
+    h.rule_tp_dst_val = 99;
+    h.rule_tp_dst_out = c.no;
+    struct bld udp53, udp99;
+    build_udp(&udp53, 1000, 53);
+    build_udp(&udp99, 1000, 99);
+    /* Cut inside the Ethernet header, the IP header and the UDP header. */
+    static const uint32_t cuts[] = {10, 20, 36, 14 + 20 + 3};
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < KK_ARRAY_SIZE(cuts); i++) {
+            inject_split(&a, &udp99, cuts[i]);
+            inject_split(&a, &udp53, cuts[i]);
+        }
+    wait_processed(dp, 24);
+    expect_whole(&c, &udp99, 12);
+    expect_whole(&b, &udp53, 12);
+    assert_int_equal(h.upcalls, 2);
+    sw_dpif_destroy(dp);
+    tport_fini(&a);
+    tport_fini(&b);
+    tport_fini(&c);
+}
+
 /* The same with the real slow path: an OpenFlow bridge whose one rule is
  * in_port=1,actions=output:2 (priority 32768; a simple megaflow). A
  * higher-priority rule on tp_dst takes effect for the very next packets
@@ -1270,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_revalidate),
         cmocka_unit_test(test_simple_match),
         cmocka_unit_test(test_simple_match_not_taken),
+        cmocka_unit_test(test_headers_across_segments),
         cmocka_unit_test(test_simple_match_openflow),
         cmocka_unit_test(test_execute),
         cmocka_unit_test(test_port_churn_two_pmds),
