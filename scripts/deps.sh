@@ -16,7 +16,7 @@ BENCH_PKGS="dpdk-dev"
 # openssl (test certificates for NBD over TLS).
 STORAGE_PKGS="nbdkit libnbd-bin openssl"
 # End-to-end tests: QEMU (TCG) and the test guest's contents (tests/e2e/guest/build.sh).
-E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static fio iperf3 nbd-client cpio gzip xz-utils kmod file"
+E2E_PKGS="qemu-system-x86 qemu-utils iproute2 iputils-ping tshark busybox-static fio iperf3 ethtool nbd-client cpio gzip xz-utils kmod file"
 
 # Switch tests and benchmark (bench/switch, tests/lib/ovs.sh): Open vSwitch as
 # a peer and anchor (userspace datapath and the DPDK build), scapy, tshark and

@@ -70,6 +70,7 @@ struct cfg {
     double tx_rate;               /* txonly packets per second per stream, 0: max */
     bool json;
     bool busy_poll;               /* never sleep (benchmarks, like DPDK) */
+    bool copy_rx;                 /* no borrowed payloads (pkt_port_set_rx_borrow) */
 };
 
 static volatile sig_atomic_t stop;
@@ -111,6 +112,9 @@ void testpmd_help(FILE *out)
             "      --json             final statistics as JSON on stdout\n"
             "      --busy-poll        never sleep when idle (by default a worker idle for\n"
             "                         200 us sleeps until one of its ports has input)\n"
+            "      --copy-rx          copy every frame received from a vhost-user port into\n"
+            "                         a packet buffer (default: a large frame's payload\n"
+            "                         stays in the sender's buffer until it is sent on)\n"
             "  -h, --help             this help\n"
             "\n"
             "Port types:\n");
@@ -211,6 +215,7 @@ static unsigned do_stream(struct stream *s, struct pkt_pool *pool, uint64_t *tx_
         return 0;
     if (cfg.mode == FWD_RXONLY) {
         pkt_free_bulk(bufs, n);
+        pkt_port_rx_done(s->rx, s->rxq);
         return n;
     }
     if (cfg.mode == FWD_MAC) {
@@ -228,6 +233,8 @@ static unsigned do_stream(struct stream *s, struct pkt_pool *pool, uint64_t *tx_
         pkt_stats_drop(&s->tx->tx[s->txq], n - sent);
         pkt_free_bulk(bufs + sent, n - sent);
     }
+    /* Sent or freed: lent payloads (vhost-user) go back to the sender. */
+    pkt_port_rx_done(s->rx, s->rxq);
     return n;
 }
 
@@ -419,7 +426,7 @@ static void print_final(struct pkt_port **ports, unsigned n, const struct snapsh
 
 int testpmd_main(int argc, char **argv)
 {
-    enum { OPT_TX_SIZE = 256, OPT_TX_FLOWS, OPT_TX_RATE, OPT_POOL, OPT_JSON, OPT_BUSY };
+    enum { OPT_TX_SIZE = 256, OPT_TX_FLOWS, OPT_TX_RATE, OPT_POOL, OPT_JSON, OPT_BUSY, OPT_COPY };
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'},      {"forward", required_argument, NULL, 'f'},
         {"cores", required_argument, NULL, 'c'},     {"burst", required_argument, NULL, 'b'},
@@ -428,7 +435,7 @@ int testpmd_main(int argc, char **argv)
         {"tx-flows", required_argument, NULL, OPT_TX_FLOWS},
         {"tx-rate", required_argument, NULL, OPT_TX_RATE},
         {"pool", required_argument, NULL, OPT_POOL}, {"json", no_argument, NULL, OPT_JSON},
-        {"busy-poll", no_argument, NULL, OPT_BUSY},
+        {"busy-poll", no_argument, NULL, OPT_BUSY}, {"copy-rx", no_argument, NULL, OPT_COPY},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     cfg = (struct cfg){.mode = FWD_IO, .burst = 32, .pool_size = 16384, .stats_period = 1,
@@ -522,6 +529,9 @@ int testpmd_main(int argc, char **argv)
         case OPT_BUSY:
             cfg.busy_poll = true;
             break;
+        case OPT_COPY:
+            cfg.copy_rx = true;
+            break;
         case 'h':
             testpmd_help(stdout);
             return 0;
@@ -559,6 +569,8 @@ int testpmd_main(int argc, char **argv)
             pkt_pool_destroy(pool);
             return 1;
         }
+        /* Every stream frees or sends a burst before its next (do_stream). */
+        pkt_port_set_rx_borrow(ports[i], !cfg.copy_rx);
     }
     build_frame(tx_template, cfg.tx_size, 0);
 
