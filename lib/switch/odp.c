@@ -354,11 +354,30 @@ static const struct pkt_layout *layout_of(struct exec_state *st, unsigned i, str
 {
     if (!st->lay_valid[i]) {
         struct pkt_flow flow;
-        pkt_parse(pkt_data(p), p->data_len, &flow, &st->lay[i]);
+        pkt_parse_frame(pkt_data(p), p->data_len, p->pkt_len, &flow, &st->lay[i]);
         st->lay[i].l4_csum_partial = (p->ol_flags & PKT_OL_CSUM_PARTIAL) != 0;
         st->lay_valid[i] = true;
     }
     return &st->lay[i];
+}
+
+/*
+ * The layout of @p once its headers are in its first segment, where the
+ * set actions write: a chained packet (a lent vhost-user payload, a jumbo
+ * frame) whose headers run past it is pulled up first; with @whole (SCTP,
+ * whose CRC covers everything) the whole packet is, as far as it fits.
+ */
+static const struct pkt_layout *headers_of(struct exec_state *st, unsigned i, struct pkt_buf *p,
+                                           bool whole)
+{
+    const struct pkt_layout *lay = layout_of(st, i, p);
+    if (p->next && ((lay->status == PKT_TRUNCATED && lay->err_layer != PKT_LAYER_PAYLOAD) ||
+                    (whole && lay->l4 == PKT_LAYER_SCTP))) {
+        pkt_pullup(p, p->pkt_len);
+        st->lay_valid[i] = false;
+        lay = layout_of(st, i, p);
+    }
+    return lay;
 }
 
 /* Offsets that count from the frame start move with a pushed or popped tag. */
@@ -540,15 +559,15 @@ static void execute_chunk(struct sw_odp_exec_ctx *ctx, struct pkt_buf **pkts, un
             break;
         case SW_ODP_SET_IPV4:
             for (unsigned i = 0; i < n; i++)
-                do_set_ipv4(pkts[i], layout_of(&st, i, pkts[i]), (const void *)a);
+                do_set_ipv4(pkts[i], headers_of(&st, i, pkts[i], false), (const void *)a);
             break;
         case SW_ODP_SET_IPV6:
             for (unsigned i = 0; i < n; i++)
-                do_set_ipv6(pkts[i], layout_of(&st, i, pkts[i]), (const void *)a);
+                do_set_ipv6(pkts[i], headers_of(&st, i, pkts[i], false), (const void *)a);
             break;
         case SW_ODP_SET_L4:
             for (unsigned i = 0; i < n; i++)
-                do_set_l4(pkts[i], layout_of(&st, i, pkts[i]), (const void *)a);
+                do_set_l4(pkts[i], headers_of(&st, i, pkts[i], true), (const void *)a);
             break;
         case SW_ODP_USERSPACE:
             if (ctx->userspace)

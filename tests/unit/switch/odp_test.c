@@ -373,6 +373,44 @@ static void test_set_ipv4_tcp(void **state)
     cap_free(&c);
 }
 
+/* SCTP's CRC covers the whole packet: a frame whose payload is in a second
+ * segment (a lent vhost-user payload) is brought together, the port set
+ * and the CRC right. */
+static void test_set_sctp_chained(void **state)
+{
+    (void)state;
+    struct bld b;
+    b_init(&b);
+    b_eth(&b, PKT_ETH_TYPE_IPV4);
+    b_ipv4(&b, PKT_IPPROTO_SCTP, 0, NULL, 0);
+    b_sctp(&b, 2905, 2906);
+    b_payload(&b, 700);
+    b_finish(&b);
+    struct sw_odp_buf a;
+    sw_odp_buf_init(&a);
+    struct sw_odp_set_l4 l4 = {.src = 7777, .src_mask = 0xffff};
+    sw_odp_put(&a, SW_ODP_SET_L4, (const uint8_t *)&l4 + 4, sizeof(l4) - 4);
+    sw_odp_put_output(&a, 1);
+    struct pkt_buf *p = pkt_from_bytes(pool, b.b, 40);
+    pkt_chain(p, pkt_from_bytes(pool, b.b + 40, (uint32_t)(b.n - 40)));
+    struct captured c = {0};
+    struct sw_odp_exec_ctx ctx = {
+        .output = cap_output, .userspace = cap_user, .arg = &c, .pool = pool};
+    sw_odp_execute(&ctx, &p, 1, a.data, a.len);
+    assert_int_equal(c.n, 1);
+    struct pkt_buf *o = c.pkt[0];
+    assert_int_equal(o->pkt_len, b.n);
+    assert_null(o->next);
+    const uint8_t *f = pkt_data(o);
+    assert_int_equal(pkt_get16(f + 34), 7777);
+    assert_memory_equal(f, b.b, 34);
+    assert_memory_equal(f + 36, b.b + 36, 6); /* dport, tag */
+    assert_memory_equal(f + 46, b.b + 46, b.n - 46);
+    assert_int_not_equal(pkt_get32(f + 42), pkt_get32(b.b + 42)); /* the CRC moved */
+    assert_csums_ok(o);
+    cap_free(&c);
+}
+
 static void test_set_after_push(void **state)
 {
     (void)state;
@@ -620,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_push_pop_vlan),
         cmocka_unit_test(test_set_ipv4_tcp),
+        cmocka_unit_test(test_set_sctp_chained),
         cmocka_unit_test(test_set_after_push),
         cmocka_unit_test(test_set_ipv6_udp),
         cmocka_unit_test(test_set_eth_vlan),
