@@ -505,7 +505,8 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
         struct pkt_buf *head = next_fresh < n_fresh ? fresh[next_fresh++] : pkt_alloc(p->pool);
         struct pkt_buf *b = NULL;
         if (borrow && head && next_fresh < n_fresh && c->iov[0].iov_len == c->readable_len &&
-            c->readable_len >= HDR + BORROW_MIN && c->readable_len - HDR - BORROW_HEAD <= lend_max) {
+            c->readable_len >= HDR + BORROW_MIN &&
+            c->readable_len - HDR - BORROW_HEAD <= lend_max) {
             /* The frame in one guest buffer: lend all past its headers,
              * unless its header asks for offloads (those write into it). */
             const uint8_t *src = c->iov[0].iov_base;
