@@ -109,19 +109,41 @@ static void check_frame(const struct pkt_buf *b, uint32_t len, unsigned i)
     assert_memory_equal(have, want, len);
 }
 
+/* A port with a connected guest. */
+struct rig {
+    char *dir;
+    struct pkt_pool *pool;
+    uint32_t total; /* the pool's buffers */
+    struct pkt_port *p;
+    struct guest g;
+};
+
+static void rig_up(struct rig *r, bool borrow)
+{
+    char path[256];
+    r->dir = kk_test_mkdtemp();
+    snprintf(path, sizeof(path), "%s/v.sock", r->dir);
+    assert_int_equal(pkt_pool_create("vb", 1024, 0, 0, &r->pool), 0);
+    r->total = pkt_pool_avail(r->pool);
+    r->p = open_port(path, r->pool);
+    pkt_port_set_rx_borrow(r->p, borrow);
+    guest_connect(path, &r->g);
+}
+
+static void rig_down(struct rig *r)
+{
+    vhu_front_close(r->g.f);
+    pkt_port_close(r->p);
+    pkt_pool_destroy(r->pool);
+    kk_test_rmdir(r->dir);
+}
+
 static void test_large_frames_are_lent_until_rx_done(void **state)
 {
-    char *dir = kk_test_mkdtemp();
-    char path[256];
-    snprintf(path, sizeof(path), "%s/v.sock", dir);
-    struct pkt_pool *pool;
-    assert_int_equal(pkt_pool_create("vb", 1024, 0, 0, &pool), 0);
-    uint32_t total = pkt_pool_avail(pool);
-    struct pkt_port *p = open_port(path, pool);
-    pkt_port_set_rx_borrow(p, true);
-    struct guest g;
-    guest_connect(path, &g);
-
+    struct rig r;
+    rig_up(&r, true);
+    struct pkt_port *p = r.p;
+    struct guest g = r.g;
     /* A burst that starts large (borrowing applies), with a small frame and
      * one of exactly the borrowing threshold among them. */
     static const uint32_t lens[] = {1514, 60, 512, 1000, 1514, 511};
@@ -160,29 +182,19 @@ static void test_large_frames_are_lent_until_rx_done(void **state)
     for (unsigned i = 0; i < n; i++)
         if (i != 1 && i != 3)
             pkt_free(bufs[i]);
-    pkt_pool_flush_thread_cache(pool);
-    assert_int_equal(pkt_pool_avail(pool), total);
-
-    vhu_front_close(g.f);
-    pkt_port_close(p);
-    pkt_pool_destroy(pool);
-    kk_test_rmdir(dir);
+    pkt_pool_flush_thread_cache(r.pool);
+    assert_int_equal(pkt_pool_avail(r.pool), r.total);
+    rig_down(&r);
 }
 
 /* A lent payload goes straight back out to the guest (one copy), intact;
  * then its buffers return. Without borrowing frames arrive whole. */
 static void run_echo(bool borrow)
 {
-    char *dir = kk_test_mkdtemp();
-    char path[256];
-    snprintf(path, sizeof(path), "%s/v.sock", dir);
-    struct pkt_pool *pool;
-    assert_int_equal(pkt_pool_create("vb", 1024, 0, 0, &pool), 0);
-    uint32_t total = pkt_pool_avail(pool);
-    struct pkt_port *p = open_port(path, pool);
-    pkt_port_set_rx_borrow(p, borrow);
-    struct guest g;
-    guest_connect(path, &g);
+    struct rig r;
+    rig_up(&r, borrow);
+    struct pkt_port *p = r.p;
+    struct guest g = r.g;
     for (unsigned i = 0; i < 8; i++) {
         struct vqd_buf vb = {vhu_front_gpa(g.f, g.rx_bufs + (size_t)i * RXBUF), RXBUF, true};
         assert_int_equal(vqd_add(g.rxq, &vb, 1, g.rx_bufs + (size_t)i * RXBUF), 0);
@@ -214,12 +226,9 @@ static void run_echo(bool borrow)
         fill_frame(want, lens[i], i);
         assert_memory_equal((uint8_t *)cookie + HDR, want, lens[i]);
     }
-    pkt_pool_flush_thread_cache(pool);
-    assert_int_equal(pkt_pool_avail(pool), total);
-    vhu_front_close(g.f);
-    pkt_port_close(p);
-    pkt_pool_destroy(pool);
-    kk_test_rmdir(dir);
+    pkt_pool_flush_thread_cache(r.pool);
+    assert_int_equal(pkt_pool_avail(r.pool), r.total);
+    rig_down(&r);
 }
 
 static void test_lent_payload_echoes_intact(void **state)
@@ -235,15 +244,10 @@ static void test_without_borrowing_frames_are_copied_whole(void **state)
 /* A caller that forgets rx_done: the next burst closes the open one. */
 static void test_next_burst_closes_a_forgotten_one(void **state)
 {
-    char *dir = kk_test_mkdtemp();
-    char path[256];
-    snprintf(path, sizeof(path), "%s/v.sock", dir);
-    struct pkt_pool *pool;
-    assert_int_equal(pkt_pool_create("vb", 1024, 0, 0, &pool), 0);
-    struct pkt_port *p = open_port(path, pool);
-    pkt_port_set_rx_borrow(p, true);
-    struct guest g;
-    guest_connect(path, &g);
+    struct rig r;
+    rig_up(&r, true);
+    struct pkt_port *p = r.p;
+    struct guest g = r.g;
     static const uint32_t lens[] = {1514, 1514};
     guest_send(&g, lens, 2);
     usleep(20000);
@@ -258,10 +262,7 @@ static void test_next_burst_closes_a_forgotten_one(void **state)
     check_frame(bufs[1], 1514, 1);
     pkt_free(bufs[0]);
     pkt_free(bufs[1]);
-    vhu_front_close(g.f);
-    pkt_port_close(p);
-    pkt_pool_destroy(pool);
-    kk_test_rmdir(dir);
+    rig_down(&r);
 }
 
 int main(void)
