@@ -409,9 +409,9 @@ static inline void prefetch_dest(const struct vq_chain *c, size_t len)
 /*
  * A borrowed frame: the first BORROW_HEAD bytes of the frame at @src
  * (@len bytes, after the virtio-net header) into @head, the rest lent as a
- * second segment. False (nothing changed) if no segment could be had.
+ * second segment @t.
  */
-static bool borrow_frame(struct vq_slot *s, const uint8_t *src, uint32_t len,
+static void borrow_frame(struct vq_slot *s, const uint8_t *src, uint32_t len,
                          struct pkt_buf *head, struct pkt_buf *t)
 {
     memcpy(pkt_data(head), src, BORROW_HEAD);
@@ -425,7 +425,6 @@ static bool borrow_frame(struct vq_slot *s, const uint8_t *src, uint32_t len,
     t->flags = PKT_F_BORROWED;
     t->borrow_tag = s->tag;
     s->lent[s->n_lent++] = t;
-    return true;
 }
 
 /*
@@ -511,10 +510,11 @@ static uint16_t vhost_rx(struct pkt_port *p, uint16_t qid, struct pkt_buf **bufs
              * unless its header asks for offloads (those write into it). */
             const uint8_t *src = c->iov[0].iov_base;
             memcpy(&hdr, src, HDR);
-            if (hdr.flags == 0 && hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+            if (hdr.flags == 0 && hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
                 borrow_frame(s, src + HDR, (uint32_t)(c->readable_len - HDR), head,
-                             fresh[next_fresh++]))
+                             fresh[next_fresh++]);
                 b = head;
+            }
         }
         if (!b && head)
             b = chain_to_pkt(p, c, &hdr, head);

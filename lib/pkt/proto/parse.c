@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kk_common.h"
 #include "pkt_proto.h"
 
 struct parser {
@@ -408,13 +409,15 @@ enum pkt_status pkt_parse_frame(const uint8_t *data, size_t len, size_t frame_le
     layout->payload_ofs = PKT_OFS_NONE;
     layout->ip_end = PKT_OFS_NONE;
 
+    /* Lengths past the offsets' range are cut to it; the frame is never
+     * shorter than the bytes at hand. */
+    size_t cap = PKT_OFS_NONE - 1;
+    len = KK_MIN(len, cap);
+    frame_len = KK_MIN(KK_MAX(frame_len, len), cap);
     struct parser p = {
         .data = data,
-        .len = len < PKT_OFS_NONE ? (uint32_t)len : PKT_OFS_NONE - 1,
-        .frame_len = frame_len < len                ? (len < PKT_OFS_NONE ? (uint32_t)len
-                                                                          : PKT_OFS_NONE - 1)
-                     : frame_len < PKT_OFS_NONE ? (uint32_t)frame_len
-                                                : PKT_OFS_NONE - 1,
+        .len = (uint32_t)len,
+        .frame_len = (uint32_t)frame_len,
         .flow = flow,
         .lay = layout,
     };
