@@ -26,7 +26,10 @@ void appctl_help(FILE *out)
             "  dpif-netdev/pmd-stats-show     per PMD thread: packets, EMC and megaflow hits,\n"
             "                                 upcalls, lost, cycles per packet, busy %%\n"
             "  dpif-netdev/pmd-stats-clear    start the PMD counters from zero\n"
-            "  dpif-netdev/pmd-rxq-show       which PMD thread polls which port queue\n"
+            "  dpif-netdev/pmd-rxq-show       which PMD thread polls which port queue, and\n"
+            "                                 each queue's share of a CPU since the last\n"
+            "                                 assignment\n"
+            "  dpif-netdev/pmd-rxq-rebalance  reassign queues to PMD threads by that load\n"
             "  ofproto/trace BR FLOW          what the bridge does with a packet, e.g.\n"
             "                                 \"in_port=eth1,icmp,nw_dst=10.0.0.2\"\n"
             "  bond/show [BOND]               bond mode, members, the active member\n"
@@ -116,7 +119,8 @@ static void print_rxq(const json_t *r)
         else
             printf("pmd thread %lld (unpinned):\n", ival(s, "pmd"));
         json_array_foreach(json_object_get(s, "rxqs"), j, q)
-            printf("  port: %-16s queue-id: %lld\n", sval(q, "port"), ival(q, "queue"));
+            printf("  port: %-16s queue-id: %2lld  pmd usage: %3.0f %%\n", sval(q, "port"),
+                   ival(q, "queue"), json_number_value(json_object_get(q, "usage")));
     }
 }
 
@@ -175,6 +179,7 @@ int appctl_main(int argc, char **argv)
         {"dpif-netdev/pmd-stats-show", "pmd.stats", 0, 0, NULL, NULL, print_pmd_stats},
         {"dpif-netdev/pmd-stats-clear", "pmd.stats_clear", 0, 0, NULL, NULL, NULL},
         {"dpif-netdev/pmd-rxq-show", "pmd.rxq_show", 0, 0, NULL, NULL, print_rxq},
+        {"dpif-netdev/pmd-rxq-rebalance", "pmd.rxq_rebalance", 0, 0, NULL, NULL, NULL},
         {"ofproto/trace", "ofproto.trace", 2, 2, "bridge", "flow", print_text},
         {"bond/show", "bond.show", 0, 1, "name", NULL, print_text},
         {"lacp/show", "lacp.show", 0, 1, "name", NULL, print_text},

@@ -1024,12 +1024,18 @@ static void rxq_entry(void *arg, const struct sw_dpif_port_info *info)
 {
     struct rxq_ctx *c = arg;
     for (uint16_t q = 0; q < info->n_rxq; q++) {
-        int pmd = sw_dpif_rxq_pmd(c->sd->dpif, info->port_no, q);
-        json_t *slot = pmd >= 0 ? json_array_get(c->pmds, (size_t)pmd) : NULL;
+        struct sw_dpif_rxq_load l;
+        if (sw_dpif_rxq_load(c->sd->dpif, info->port_no, q, &l) < 0)
+            continue;
+        json_t *slot = l.pmd >= 0 ? json_array_get(c->pmds, (size_t)l.pmd) : NULL;
+        /* Share of one CPU since the queues were last assigned. */
+        double usage = l.window_cycles ? 100.0 * (double)l.cycles / (double)l.window_cycles : 0;
         if (slot)
             json_array_append_new(json_object_get(slot, "rxqs"),
-                                  json_pack("{s:s, s:i, s:i}", "port", info->name, "dp_port",
-                                            (int)info->port_no, "queue", (int)q));
+                                  json_pack("{s:s, s:i, s:i, s:I, s:f}", "port", info->name,
+                                            "dp_port", (int)info->port_no, "queue", (int)q,
+                                            "cycles", (json_int_t)l.cycles, "usage",
+                                            usage > 100 ? 100.0 : usage));
     }
 }
 
@@ -1047,6 +1053,20 @@ static void rpc_pmd_rxq_show(void *arg, struct kk_jsonrpc_request *req, const js
     }
     sw_dpif_port_foreach(sd->dpif, rxq_entry, &c);
     kk_jsonrpc_respond(req, c.pmds);
+}
+
+static void rpc_pmd_rxq_rebalance(void *arg, struct kk_jsonrpc_request *req,
+                                  const json_t *params)
+{
+    struct switchd *sd = arg;
+    if (kk_jsonrpc_unpack(req, params, "{!}") < 0)
+        return;
+    int rc = sw_dpif_rebalance(sd->dpif);
+    if (rc < 0) {
+        kk_jsonrpc_respond_errno(req, -rc, "rebalance");
+        return;
+    }
+    kk_jsonrpc_respond(req, json_true());
 }
 
 /* ---- trace, bonds ---------------------------------------------------------------- */
@@ -1285,6 +1305,7 @@ static const struct {
     {"pmd.stats", rpc_pmd_stats, "per PMD thread counters"},
     {"pmd.stats_clear", rpc_pmd_stats_clear, "zero the PMD counters"},
     {"pmd.rxq_show", rpc_pmd_rxq_show, "receive queues per PMD thread"},
+    {"pmd.rxq_rebalance", rpc_pmd_rxq_rebalance, "reassign receive queues to PMD threads by load"},
     {"ofproto.trace", rpc_trace, "{bridge, flow}: the pipeline's decision for a flow"},
     {"bond.show", rpc_bond_show, "{[name]}: bond state"},
     {"lacp.show", rpc_lacp_show, "{[name]}: LACP state"},

@@ -21,6 +21,13 @@
  * transmit batches are flushed at the end of every turn, so from then on no
  * PMD touches the port and it can be closed.
  *
+ * Assignment. Each PMD adds the busy cycles of every burst it takes from
+ * a queue (from the previous busy queue's end to this one's, plus a share,
+ * by packets, of the pass's transmit flush) to the queue's counter. When
+ * ports come or go, or on sw_dpif_rebalance(), the counters' growth since
+ * the last assignment is the queues' load, and they are dealt out heaviest
+ * first to the least loaded PMD (reschedule()).
+ *
  * Expiry. A housekeeping reactor thread ("dp-ctl", unpinned, asleep between
  * timer fires) runs sw_mfc_expire() once a second, so PMD turns never wait
  * for the megaflow cache's writer lock because of expiry.
@@ -55,6 +62,12 @@ struct tx_lock {
     uint32_t locked;
 } KK_CACHE_ALIGNED;
 
+/* A line of its own: PMDs polling other queues of the port, or sending to
+ * it, never share it. */
+struct rxq_counter {
+    uint64_t v;
+} KK_CACHE_ALIGNED;
+
 struct dp_port {
     uint32_t port_no;
     char name[64];
@@ -63,6 +76,11 @@ struct dp_port {
     bool tx_shared;             /* fewer queues than senders: locks */
     bool csum_ok, gso_ok;       /* the port finishes offloads itself */
     int16_t rxq_pmd[PKT_PORT_MAX_QUEUES]; /* control's view of the assignment */
+    /* Busy cycles spent on each receive queue's bursts (their processing
+     * and their share of the pass's transmit flush): relaxed stores by the
+     * one PMD polling the queue, read by control. */
+    struct rxq_counter rxq_cycles[PKT_PORT_MAX_QUEUES];
+    uint64_t rxq_mark[PKT_PORT_MAX_QUEUES]; /* control: rxq_cycles at the last assignment */
     struct tx_lock locks[PKT_PORT_MAX_QUEUES];
 };
 
@@ -171,6 +189,7 @@ struct sw_dpif {
     unsigned n_pmds;
     struct pmd *pmds[SW_DPIF_MAX_PMDS];
     uint64_t version;
+    uint64_t assigned_tsc;       /* when the queues were last assigned */
     struct dp_port *ports[SW_DPIF_MAX_PORTS]; /* slots: acquire/release */
 };
 
@@ -889,6 +908,20 @@ static void publish_stats(struct pmd *pmd)
  */
 #define PASSES_PER_TURN 8
 
+/* Busy queues per pass that share its flush's cycles (more: the first ones). */
+#define BUSY_RXQS 8
+struct busy_rxq {
+    struct rxq_ref *r;
+    unsigned n; /* packets received */
+};
+
+/* Add @cycles to the queue's count (its one writer: this PMD). */
+static inline void rxq_charge(const struct rxq_ref *r, uint64_t cycles)
+{
+    uint64_t *c = &r->port->rxq_cycles[r->q].v;
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + cycles, __ATOMIC_RELAXED);
+}
+
 static int pmd_poll(void *arg)
 {
     struct pmd *pmd = arg;
@@ -898,16 +931,24 @@ static int pmd_poll(void *arg)
         pmd_reload(pmd, pl);
     pmd->now_ms = kk_reactor_now_us(pmd->reactor) / 1000;
     unsigned total = 0;
-    uint64_t busy_end = t0;
+    uint64_t busy_end = t0, stamp = t0;
     struct pkt_buf *pkts[SW_DPIF_BURST];
     for (unsigned pass = 0; pass < PASSES_PER_TURN; pass++) {
-        unsigned got = 0;
+        unsigned got = 0, n_busy = 0;
+        struct busy_rxq busy[BUSY_RXQS];
         for (unsigned i = 0; i < pl->n; i++) {
             struct rxq_ref *r = &pl->rxqs[i];
             unsigned n = pkt_port_rx_burst(r->port->port, r->q, pkts, SW_DPIF_BURST);
             if (n) {
                 process_burst(pmd, r->port->port_no, pkts, n);
                 got += n;
+                /* The queue's cycles: since the previous busy one (empty
+                 * polls in between are cheap). */
+                uint64_t now = kk_rdtsc();
+                rxq_charge(r, now - stamp);
+                stamp = now;
+                if (n_busy < BUSY_RXQS)
+                    busy[n_busy++] = (struct busy_rxq){r, n};
             }
         }
         if (pmd->n_tx)
@@ -921,6 +962,18 @@ static int pmd_poll(void *arg)
             break;
         total += got;
         busy_end = kk_rdtsc();
+        /* The flush's cycles go to the pass's busy queues by packets. */
+        uint64_t flush = busy_end - stamp;
+        if (n_busy == 1) {
+            rxq_charge(busy[0].r, flush);
+        } else {
+            unsigned counted = 0;
+            for (unsigned i = 0; i < n_busy; i++)
+                counted += busy[i].n;
+            for (unsigned i = 0; i < n_busy; i++)
+                rxq_charge(busy[i].r, flush * busy[i].n / counted);
+        }
+        stamp = busy_end;
     }
     uint64_t end = kk_rdtsc();
     if (total) {
@@ -975,11 +1028,34 @@ static void publish_lists(struct sw_dpif *dp, struct poll_list **lists, uint64_t
         free(old[i]);
 }
 
+/* A receive queue to assign, with its load since the last assignment. */
+struct rxq_load {
+    struct dp_port *port;
+    uint16_t q;
+    int16_t was;
+    uint64_t cycles;
+};
+
+/* Heaviest first; equal loads in port and queue order. */
+static int load_cmp(const void *a, const void *b)
+{
+    const struct rxq_load *x = a, *y = b;
+    if (x->cycles != y->cycles)
+        return x->cycles > y->cycles ? -1 : 1;
+    if (x->port->port_no != y->port->port_no)
+        return x->port->port_no < y->port->port_no ? -1 : 1;
+    return x->q < y->q ? -1 : x->q > y->q;
+}
+
 /*
- * Assign every receive queue round-robin over the PMDs (ports in number
- * order) and move to it in two steps (see the top of the file). With
- * @stopping, every list becomes empty. Returns 0 or -ENOMEM (nothing
- * changed).
+ * Assign every receive queue to a PMD by load (as OVS's "cycles"
+ * assignment): queues heaviest first, each to the PMD with the least load
+ * so far, then the fewest queues, then the one that polled it already,
+ * then the lowest index. A queue's load is the busy cycles it took since
+ * the last assignment, so with no traffic yet (new ports) this is
+ * round-robin in port order. Then move to the new lists in two steps (see
+ * the top of the file). With @stopping, every list becomes empty. Returns 0
+ * or -ENOMEM (nothing changed).
  */
 static int reschedule(struct sw_dpif *dp, bool stopping)
 {
@@ -988,39 +1064,75 @@ static int reschedule(struct sw_dpif *dp, bool stopping)
         if (dp->ports[p])
             total += dp->ports[p]->port->n_rxq;
     struct poll_list *step1[SW_DPIF_MAX_PMDS] = {0}, *step2[SW_DPIF_MAX_PMDS] = {0};
+    struct rxq_load *loads = malloc((total ? total : 1) * sizeof(*loads));
     uint64_t v1 = dp->version + 1, v2 = dp->version + 2;
     for (unsigned i = 0; i < dp->n_pmds; i++) {
         step1[i] = poll_list_new(total, v1);
         step2[i] = poll_list_new(total, v2);
-        if (!step1[i] || !step2[i]) {
+        if (!step1[i] || !step2[i] || !loads) {
             for (unsigned k = 0; k <= i; k++) {
                 free(step1[k]);
                 free(step2[k]);
             }
+            free(loads);
             return -ENOMEM;
         }
     }
-    unsigned next = 0;
+    unsigned n = 0;
     for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++) {
         struct dp_port *port = dp->ports[p];
         if (!port)
             continue;
         for (uint16_t q = 0; q < port->port->n_rxq; q++) {
-            int16_t was = port->rxq_pmd[q];
-            int16_t now = stopping ? -1 : (int16_t)(next++ % dp->n_pmds);
-            struct rxq_ref ref = {.port = port, .q = q};
-            if (now >= 0) {
-                step2[now]->rxqs[step2[now]->n++] = ref;
-                if (was == now)
-                    step1[now]->rxqs[step1[now]->n++] = ref;
-            }
-            port->rxq_pmd[q] = now;
+            uint64_t c = __atomic_load_n(&port->rxq_cycles[q].v, __ATOMIC_RELAXED);
+            loads[n++] = (struct rxq_load){.port = port, .q = q, .was = port->rxq_pmd[q],
+                                           .cycles = c - port->rxq_mark[q]};
+            port->rxq_mark[q] = c;
         }
     }
+    qsort(loads, n, sizeof(*loads), load_cmp);
+    uint64_t pmd_load[SW_DPIF_MAX_PMDS] = {0};
+    unsigned pmd_queues[SW_DPIF_MAX_PMDS] = {0};
+    for (unsigned i = 0; i < n; i++) {
+        struct rxq_load *l = &loads[i];
+        int16_t now = -1;
+        if (!stopping) {
+            unsigned best = 0;
+            for (unsigned k = 1; k < dp->n_pmds; k++) {
+                bool less = pmd_load[k] != pmd_load[best]       ? pmd_load[k] < pmd_load[best]
+                            : pmd_queues[k] != pmd_queues[best] ? pmd_queues[k] < pmd_queues[best]
+                                                                : (int)k == l->was;
+                if (less)
+                    best = k;
+            }
+            now = (int16_t)best;
+            pmd_load[best] += l->cycles;
+            pmd_queues[best]++;
+        }
+        struct rxq_ref ref = {.port = l->port, .q = l->q};
+        if (now >= 0) {
+            step2[now]->rxqs[step2[now]->n++] = ref;
+            if (l->was == now)
+                step1[now]->rxqs[step1[now]->n++] = ref;
+        }
+        l->port->rxq_pmd[l->q] = now;
+    }
+    free(loads);
+    dp->assigned_tsc = kk_rdtsc();
     dp->version = v2;
     publish_lists(dp, step1, v1);
     publish_lists(dp, step2, v2);
     return 0;
+}
+
+int sw_dpif_rebalance(struct sw_dpif *dp)
+{
+    if (!dp)
+        return -EINVAL;
+    int rc = reschedule(dp, false);
+    if (rc == 0)
+        KK_LOGI(dpif_log, "receive queues reassigned by load");
+    return rc;
 }
 
 /* ---- control: life cycle ------------------------------------------------ */
@@ -1605,4 +1717,17 @@ int sw_dpif_rxq_pmd(struct sw_dpif *dp, uint32_t port_no, uint16_t q)
         q >= dp->ports[port_no]->port->n_rxq)
         return -1;
     return dp->ports[port_no]->rxq_pmd[q];
+}
+
+int sw_dpif_rxq_load(struct sw_dpif *dp, uint32_t port_no, uint16_t q,
+                     struct sw_dpif_rxq_load *out)
+{
+    if (!dp || !out || port_no >= SW_DPIF_MAX_PORTS || !dp->ports[port_no] ||
+        q >= dp->ports[port_no]->port->n_rxq)
+        return -ENOENT;
+    const struct dp_port *p = dp->ports[port_no];
+    out->pmd = p->rxq_pmd[q];
+    out->cycles = __atomic_load_n(&p->rxq_cycles[q].v, __ATOMIC_RELAXED) - p->rxq_mark[q];
+    out->window_cycles = kk_rdtsc() - dp->assigned_tsc;
+    return 0;
 }

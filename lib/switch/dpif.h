@@ -261,4 +261,23 @@ void sw_dpif_pmd_stats_clear(struct sw_dpif *dp);
 /* Which PMD polls port @port_no's receive queue @q, or -1. */
 int sw_dpif_rxq_pmd(struct sw_dpif *dp, uint32_t port_no, uint16_t q);
 
+/*
+ * Receive queues are assigned to PMDs by load whenever ports come or go,
+ * and on sw_dpif_rebalance(): heaviest first, each to the least loaded PMD
+ * (then the one with the fewest queues). A queue's load is the busy cycles
+ * its bursts took since the last assignment (receive and processing, plus
+ * its share of the transmit flush), so queues without traffic yet are
+ * spread round-robin. Control thread. Returns 0 or -ENOMEM.
+ */
+int sw_dpif_rebalance(struct sw_dpif *dp);
+
+struct sw_dpif_rxq_load {
+    int pmd;                     /* polled by, or -1 */
+    uint64_t cycles;             /* busy TSC cycles since the last assignment */
+    uint64_t window_cycles;      /* TSC cycles since the last assignment */
+};
+/* 0 or -ENOENT (no such port or queue). Control thread. */
+int sw_dpif_rxq_load(struct sw_dpif *dp, uint32_t port_no, uint16_t q,
+                     struct sw_dpif_rxq_load *out);
+
 #endif /* SW_DPIF_H */

@@ -330,6 +330,18 @@ static bool dp_port_used(const struct sw_ofproto *ofp, uint32_t dp, const struct
     return p && p != except;
 }
 
+/* Would @s change @p's VLAN membership (mode, tag or trunks)? */
+static bool vlan_settings_differ(const struct ofport *p, const struct sw_port_settings *s)
+{
+    if (p->vlan_mode != s->vlan_mode || p->tag != s->tag ||
+        p->all_trunks != (s->n_trunks == 0))
+        return true;
+    uint8_t trunks[sizeof(p->trunks)] = {0};
+    for (size_t i = 0; i < s->n_trunks; i++)
+        trunks[s->trunks[i] >> 3] |= (uint8_t)(1u << (s->trunks[i] & 7));
+    return memcmp(trunks, p->trunks, sizeof(trunks)) != 0;
+}
+
 static void apply_vlan_settings(struct ofport *p, const struct sw_port_settings *s)
 {
     p->vlan_mode = s->vlan_mode;
@@ -475,6 +487,7 @@ int sw_ofproto_port_reconfigure(struct sw_ofproto *ofp, const struct sw_port_set
     pthread_mutex_lock(&ofp->mutex);
     pthread_rwlock_wrlock(&ofp->cfg_lock);
     struct ofport *p = sw__port_by_name(ofp, s->name);
+    bool relearn = false;
     if (!p) {
         r = -ENOENT;
     } else if (p->is_bond != (s->bond != NULL)) {
@@ -493,15 +506,24 @@ int sw_ofproto_port_reconfigure(struct sw_ofproto *ofp, const struct sw_port_set
     } else if (dp_port_used(ofp, s->dp_port, p)) {
         r = -EEXIST;
     } else {
+        relearn = p->dp_port != s->dp_port; /* another wire */
         p->dp_port = s->dp_port;
     }
-    if (!r && p)
+    uint32_t no = 0;
+    if (!r && p) {
+        /* Addresses learned on the port in VLANs it may have left are
+         * forgotten; the other ports' entries stay (their membership is
+         * the same). A bond's entries survive member changes: they name
+         * the bond. */
+        relearn |= vlan_settings_differ(p, s);
         apply_vlan_settings(p, s);
+        no = p->ofport;
+    }
     bump(ofp);
     pthread_rwlock_unlock(&ofp->cfg_lock);
     pthread_mutex_unlock(&ofp->mutex);
-    if (!r && p)
-        sw_mac_flush(ofp->macs); /* VLAN membership may have changed */
+    if (relearn)
+        sw_mac_flush_port(ofp->macs, no);
     return r;
 }
 

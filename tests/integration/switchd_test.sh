@@ -30,7 +30,7 @@ appctl() { "$K" appctl "$@"; }
 refused() { [ "$1" -eq 1 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..93"
+echo "1..96"
 
 # ---- options ----
 out=$("$D" --help)
@@ -179,6 +179,10 @@ ok "pmd-stats-show --json has the counters" bash -c "python3 -c 'import json,sys
 ok "pmd-stats-show text" bash -c "'$K' appctl dpif-netdev/pmd-stats-show | grep -q 'megaflow hits'"
 ok "pmd-stats-clear" appctl dpif-netdev/pmd-stats-clear
 ok "pmd-rxq-show lists the ports" bash -c "'$K' appctl dpif-netdev/pmd-rxq-show | grep -q 'port: r1'"
+ok "pmd-rxq-show gives each queue's load" bash -c "'$K' appctl dpif-netdev/pmd-rxq-show | grep -Eq 'port: r1 .*pmd usage: +[0-9]+ %'"
+ok "pmd-rxq-rebalance" appctl dpif-netdev/pmd-rxq-rebalance
+rxq=$(appctl --json dpif-netdev/pmd-rxq-show)
+ok "after a rebalance every queue is polled, with its cycles" bash -c "python3 -c 'import json,sys; d=json.loads(sys.argv[1]); q=[x for p in d for x in p[\"rxqs\"]]; assert {x[\"port\"] for x in q} >= {\"r1\",\"r2\"} and all(\"cycles\" in x and 0 <= x[\"usage\"] <= 100 for x in q)' '$rxq'"
 tr=$(appctl ofproto/trace br0 "in_port=r1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2")
 ok "ofproto/trace shows the rule that matched" grep -Eq "priority[= ]200" <<<"$tr"
 err=$(appctl ofproto/trace br0 "in_port=r1,bogus=1" 2>&1)

@@ -1252,6 +1252,78 @@ static void *drainer(void *arg)
     return NULL;
 }
 
+/* The PMD and measured cycles of port @no's queue 0. */
+static struct sw_dpif_rxq_load rxq0(struct sw_dpif *dp, uint32_t no)
+{
+    struct sw_dpif_rxq_load l;
+    assert_int_equal(sw_dpif_rxq_load(dp, no, 0, &l), 0);
+    return l;
+}
+
+/* Queues are dealt out by measured load: the busy one gets a PMD alone. */
+static void test_rxq_assign_by_load(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.n_pmds = 2;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport t[4];
+    for (int i = 0; i < 4; i++) {
+        tport_init(&t[i]);
+        tport_add(dp, &t[i]);
+    }
+    struct sw_dpif_rxq_load l;
+    assert_int_equal(sw_dpif_rxq_load(dp, t[0].no, 1, &l), -ENOENT);
+    assert_int_equal(sw_dpif_rxq_load(dp, 999, 0, &l), -ENOENT);
+    /* No load yet: round robin in port order. */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rxq0(dp, t[i].no).pmd, i % 2);
+        assert_int_equal(rxq0(dp, t[i].no).cycles, 0);
+    }
+    assert_true(rxq0(dp, t[0].no).window_cycles > 0);
+
+    /* Traffic into port 0 only (out through port 1). */
+    h.out[t[0].no] = t[1].no;
+    h.out[t[2].no] = t[3].no;
+    inject(&t[0], 4000, 1000, 4);
+    assert_int_equal(drain(&t[1], 4000, NULL, 0), 4000);
+    wait_processed(dp, 4000);
+    assert_true(rxq0(dp, t[0].no).cycles > 0);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(rxq0(dp, t[i].no).cycles, 0);
+    assert_int_equal(sw_dpif_rebalance(dp), 0);
+    /* Port 0 keeps PMD 0 to itself; the idle queues share PMD 1. */
+    assert_int_equal(rxq0(dp, t[0].no).pmd, 0);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(rxq0(dp, t[i].no).pmd, 1);
+
+    /* Now port 2 carries the traffic: it stays where it is, alone. */
+    inject(&t[2], 4000, 1000, 4);
+    assert_int_equal(drain(&t[3], 4000, NULL, 0), 4000);
+    wait_processed(dp, 8000);
+    assert_true(rxq0(dp, t[2].no).cycles > 0);
+    assert_int_equal(rxq0(dp, t[0].no).cycles, 0);
+    assert_int_equal(sw_dpif_rebalance(dp), 0);
+    assert_int_equal(rxq0(dp, t[2].no).pmd, 1);
+    for (int i = 0; i < 4; i++)
+        if (i != 2)
+            assert_int_equal(rxq0(dp, t[i].no).pmd, 0);
+
+    /* Forwarding goes on after the moves. */
+    inject(&t[0], 500, 1000, 4);
+    assert_int_equal(drain(&t[1], 500, NULL, 0), 500);
+    assert_int_equal(drain_rest(&t[1]), 0);
+    sw_dpif_destroy(dp);
+    for (int i = 0; i < 4; i++)
+        tport_fini(&t[i]);
+    pkt_pool_flush_thread_cache(tpool);
+    assert_int_equal(pkt_pool_avail(tpool), 16384);
+}
+
 static void test_port_churn_two_pmds(void **state)
 {
     (void)state;
@@ -1353,6 +1425,7 @@ int main(void)
         cmocka_unit_test(test_headers_across_segments),
         cmocka_unit_test(test_simple_match_openflow),
         cmocka_unit_test(test_execute),
+        cmocka_unit_test(test_rxq_assign_by_load),
         cmocka_unit_test(test_port_churn_two_pmds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,6 +7,9 @@
  * and random rule sets against a naive reference.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "kk_common.h"
 #include "kk_rcu.h"
@@ -176,6 +179,81 @@ static void test_normal_vlans(void **state)
     /* native-untagged receiving tagged 20 sends it to the access 20 port */
     CHECK(ofp, "in_port=15,dl_src=" C ",dl_dst=ff:ff:ff:ff:ff:ff,dl_vlan=20",
           "pop_vlan,12,push_vlan(vid=20,pcp=0),13,16", NULL);
+    sw_ofproto_destroy(ofp);
+}
+
+/* The learned addresses, as "port/VLAN/last MAC byte" sorted, e.g. "1/10/0a 3/10/0c". */
+static void fdb_summary(struct sw_ofproto *ofp, char *out, size_t size)
+{
+    char buf[1024], items[16][16];
+    unsigned n = 0;
+    sw_ofproto_fdb_show(ofp, buf, sizeof(buf));
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        unsigned port, vlan, m[6];
+        if (sscanf(line, "%u %u %x:%x:%x:%x:%x:%x", &port, &vlan, &m[0], &m[1], &m[2], &m[3],
+                   &m[4], &m[5]) != 8)
+            continue;
+        assert_true(n < 16);
+        snprintf(items[n++], sizeof(items[0]), "%u/%u/%02x", port, vlan, m[5]);
+    }
+    qsort(items, n, sizeof(items[0]), (int (*)(const void *, const void *))strcmp);
+    out[0] = 0;
+    for (unsigned i = 0; i < n; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? " " : "", items[i]);
+}
+
+/* Reconfiguring a port forgets what was learned on it, and only when its
+ * VLANs or its datapath port change; the other ports' entries stay. */
+static void test_normal_reconfigure(void **state)
+{
+    (void)state;
+    struct sw_ofproto *ofp = new_bridge(true);
+    const uint16_t t1020[] = {10, 20}, t2010[] = {20, 10}, t10[] = {10};
+    add_port(ofp, 1, SW_VLAN_MODE_ACCESS, 10, NULL, 0);
+    add_port(ofp, 2, SW_VLAN_MODE_ACCESS, 10, NULL, 0);
+    add_port(ofp, 3, SW_VLAN_MODE_TRUNK, 0, t1020, 2);
+    /* A on port 1, C on the trunk, B on port 2, all in VLAN 10 */
+    CHECK(ofp, "in_port=11,dl_src=" A ",dl_dst=ff:ff:ff:ff:ff:ff",
+          "12,push_vlan(vid=10,pcp=0),13", NULL);
+    CHECK(ofp, "in_port=13,dl_src=" C ",dl_dst=ff:ff:ff:ff:ff:ff,dl_vlan=10", "pop_vlan,11,12",
+          NULL);
+    CHECK(ofp, "in_port=12,dl_src=" B ",dl_dst=" A, "11", NULL);
+    char sum[256];
+    fdb_summary(ofp, sum, sizeof(sum));
+    assert_string_equal(sum, "1/10/0a 2/10/0b 3/10/0c");
+
+    /* the same settings again (trunks in another order): nothing forgotten */
+    struct sw_port_settings ps = {.name = "p3", .vlan_mode = SW_VLAN_MODE_TRUNK,
+                                  .trunks = t2010, .n_trunks = 2, .dp_port = 13};
+    assert_int_equal(sw_ofproto_port_reconfigure(ofp, &ps), 0);
+    ps = (struct sw_port_settings){.name = "p1", .vlan_mode = SW_VLAN_MODE_ACCESS, .tag = 10,
+                                   .dp_port = 11};
+    assert_int_equal(sw_ofproto_port_reconfigure(ofp, &ps), 0);
+    fdb_summary(ofp, sum, sizeof(sum));
+    assert_string_equal(sum, "1/10/0a 2/10/0b 3/10/0c");
+
+    /* port 1 moves to VLAN 20: A is forgotten (B to A floods), B and C stay */
+    ps.tag = 20;
+    assert_int_equal(sw_ofproto_port_reconfigure(ofp, &ps), 0);
+    fdb_summary(ofp, sum, sizeof(sum));
+    assert_string_equal(sum, "2/10/0b 3/10/0c");
+    CHECK(ofp, "in_port=12,dl_src=" B ",dl_dst=" A, "push_vlan(vid=10,pcp=0),13", NULL);
+    CHECK(ofp, "in_port=12,dl_src=" B ",dl_dst=" C, "push_vlan(vid=10,pcp=0),13", NULL);
+
+    /* the trunk drops VLAN 20: C, on it, is forgotten */
+    ps = (struct sw_port_settings){.name = "p3", .vlan_mode = SW_VLAN_MODE_TRUNK,
+                                   .trunks = t10, .n_trunks = 1, .dp_port = 13};
+    assert_int_equal(sw_ofproto_port_reconfigure(ofp, &ps), 0);
+    fdb_summary(ofp, sum, sizeof(sum));
+    assert_string_equal(sum, "2/10/0b");
+
+    /* port 2 onto another datapath port: B is forgotten */
+    ps = (struct sw_port_settings){.name = "p2", .vlan_mode = SW_VLAN_MODE_ACCESS, .tag = 10,
+                                   .dp_port = 22};
+    assert_int_equal(sw_ofproto_port_reconfigure(ofp, &ps), 0);
+    fdb_summary(ofp, sum, sizeof(sum));
+    assert_string_equal(sum, "");
     sw_ofproto_destroy(ofp);
 }
 
@@ -808,6 +886,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_learning_and_flooding),
         cmocka_unit_test(test_normal_vlans),
+        cmocka_unit_test(test_normal_reconfigure),
         cmocka_unit_test(test_actions),
         cmocka_unit_test(test_set_actions),
         cmocka_unit_test(test_dec_ttl_and_controller),
