@@ -1099,11 +1099,15 @@ static int reschedule(struct sw_dpif *dp, bool stopping)
         if (!stopping) {
             unsigned best = 0;
             for (unsigned k = 1; k < dp->n_pmds; k++) {
-                bool less = pmd_load[k] != pmd_load[best]       ? pmd_load[k] < pmd_load[best]
-                            : pmd_queues[k] != pmd_queues[best] ? pmd_queues[k] < pmd_queues[best]
-                                                                : (int)k == l->was;
-                if (less)
+                if (pmd_load[k] != pmd_load[best]) {
+                    if (pmd_load[k] < pmd_load[best])
+                        best = k;
+                } else if (pmd_queues[k] != pmd_queues[best]) {
+                    if (pmd_queues[k] < pmd_queues[best])
+                        best = k;
+                } else if ((int)k == l->was) {
                     best = k;
+                }
             }
             now = (int16_t)best;
             pmd_load[best] += l->cycles;

@@ -330,15 +330,22 @@ static bool dp_port_used(const struct sw_ofproto *ofp, uint32_t dp, const struct
     return p && p != except;
 }
 
+/* @s's trunk VLANs as a bitmap. */
+static void trunk_bitmap(const struct sw_port_settings *s, uint8_t out[4096 / 8])
+{
+    memset(out, 0, 4096 / 8);
+    for (size_t i = 0; i < s->n_trunks; i++)
+        out[s->trunks[i] >> 3] |= (uint8_t)(1u << (s->trunks[i] & 7));
+}
+
 /* Would @s change @p's VLAN membership (mode, tag or trunks)? */
 static bool vlan_settings_differ(const struct ofport *p, const struct sw_port_settings *s)
 {
     if (p->vlan_mode != s->vlan_mode || p->tag != s->tag ||
         p->all_trunks != (s->n_trunks == 0))
         return true;
-    uint8_t trunks[sizeof(p->trunks)] = {0};
-    for (size_t i = 0; i < s->n_trunks; i++)
-        trunks[s->trunks[i] >> 3] |= (uint8_t)(1u << (s->trunks[i] & 7));
+    uint8_t trunks[sizeof(p->trunks)];
+    trunk_bitmap(s, trunks);
     return memcmp(trunks, p->trunks, sizeof(trunks)) != 0;
 }
 
@@ -346,11 +353,9 @@ static void apply_vlan_settings(struct ofport *p, const struct sw_port_settings 
 {
     p->vlan_mode = s->vlan_mode;
     p->tag = s->tag;
-    memset(p->trunks, 0, sizeof(p->trunks));
     p->n_trunks = (uint16_t)(s->n_trunks > 4096 ? 4096 : s->n_trunks);
     p->all_trunks = s->n_trunks == 0;
-    for (size_t i = 0; i < s->n_trunks; i++)
-        p->trunks[s->trunks[i] >> 3] |= (uint8_t)(1u << (s->trunks[i] & 7));
+    trunk_bitmap(s, p->trunks);
 }
 
 static int set_bond_members(struct sw_ofproto *ofp, struct ofport *p,
