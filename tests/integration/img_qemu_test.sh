@@ -466,7 +466,15 @@ fi
 qemu-img create -q -f qcow2 lock.qcow2 64M
 qemu-img bench -w -c 100000000 -d 1 -s 4k lock.qcow2 >/dev/null 2>&1 &
 qpid=$!
-for _ in $(seq 50); do qemu-img info lock.qcow2 >/dev/null 2>&1 || break; sleep 0.05; done
+# Until qemu-img bench holds its locks, seen in /proc/locks: probing with
+# another opener (qemu-img info) could take a lock at the moment bench takes
+# its own and make bench fail. Seconds on a loaded machine.
+lock_ino=$(stat -c %i lock.qcow2)
+for _ in $(seq 400); do
+    kill -0 $qpid 2>/dev/null || break
+    grep -q ":$lock_ino " /proc/locks && break
+    sleep 0.05
+done
 expect_lock_error() { ! "$@" >/dev/null 2>lock.err && grep -qi "lock" lock.err; }
 ok "kvmkit refuses to write an image QEMU is writing" expect_lock_error "$K" img resize lock.qcow2 +1M
 ok "kvmkit refuses to read it without -U" expect_lock_error "$K" img info lock.qcow2
