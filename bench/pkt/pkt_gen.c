@@ -23,6 +23,9 @@
  * the --seconds that are counted, and prints {"counting": true} when
  * counting starts (a benchmark clears the switch's counters then).
  *
+ * --huge backs each port's shared memory ("guest memory") with 2 MiB huge
+ * pages, as VMs with vhost-user ports usually are; it needs 16 free.
+ *
  * Output: one JSON line {"size":..,"flows":..,"seconds":..,"sent_pps":..,
  * "sink_pps":..}: frames the forwarder took from port 1 and frames that
  * arrived at port 2, per second, over the counted seconds.
@@ -116,13 +119,15 @@ static void set_flow(uint8_t *f, const struct csum_base *b, uint32_t i)
     put16(udp + 6, c ? c : 0xffff);
 }
 
-static int connect_port(const char *path, bool packed, struct vhu_front **f)
+static int connect_port(const char *path, bool packed, bool huge, struct vhu_front **f)
 {
     struct vhu_front_opts o = {.path = path, .num_queues = 2, .queue_size = QSIZE,
-                               .packed = packed, .mem_size = 16u << 20};
+                               .packed = packed, .mem_size = 16u << 20, .hugepages = huge};
     int rc = -1;
     for (int t = 0; t < 400 && rc < 0; t++) {
         rc = vhu_front_connect(&o, f);
+        if (rc == -ENOMEM && huge)
+            break; /* too few free huge pages: waiting will not help */
         if (rc < 0)
             usleep(25000);
     }
@@ -136,7 +141,7 @@ int main(int argc, char **argv)
     const char *in = NULL, *out = NULL;
     unsigned size = 64;
     double seconds = 3, warmup = 0;
-    bool packed = false;
+    bool packed = false, huge = false;
     int cpu = -1;
     long flows = 0;
     static const struct option opts[] = {
@@ -144,10 +149,11 @@ int main(int argc, char **argv)
         {"size", required_argument, NULL, 'z'},     {"seconds", required_argument, NULL, 't'},
         {"packed", no_argument, NULL, 'p'},         {"cpu", required_argument, NULL, 'c'},
         {"flows", required_argument, NULL, 'f'},    {"warmup", required_argument, NULL, 'w'},
+        {"huge", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "i:o:z:t:pc:f:w:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:o:z:t:pc:f:w:H", opts, NULL)) != -1) {
         switch (c) {
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
@@ -157,9 +163,10 @@ int main(int argc, char **argv)
         case 'c': cpu = atoi(optarg); break;
         case 'f': flows = atol(optarg); break;
         case 'w': warmup = atof(optarg); break;
+        case 'H': huge = true; break;
         default:
             fprintf(stderr, "usage: pkt_gen --in SOCK --out SOCK [--size N] [--seconds S] "
-                            "[--packed] [--cpu N] [--flows N] [--warmup S]\n");
+                            "[--packed] [--cpu N] [--flows N] [--warmup S] [--huge]\n");
             return 2;
         }
     }
@@ -179,7 +186,7 @@ int main(int argc, char **argv)
         sched_setaffinity(0, sizeof(set), &set);
     }
     struct vhu_front *fi, *fo;
-    if (connect_port(in, packed, &fi) < 0 || connect_port(out, packed, &fo) < 0)
+    if (connect_port(in, packed, huge, &fi) < 0 || connect_port(out, packed, huge, &fo) < 0)
         return 1;
     struct vqd *txq = vhu_front_queue(fi, 1), *rxq = vhu_front_queue(fo, 0);
     struct vqd *learnq = vhu_front_queue(fo, 1);

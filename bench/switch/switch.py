@@ -496,7 +496,8 @@ def run_one(switch, case, size, args, flows_file):
         settle(switch.pids())
         gen = subprocess.Popen([PKT_GEN, "--in", p1, "--out", p2, "--size", str(size),
                                 "--seconds", str(args.seconds), "--warmup", str(args.warmup),
-                                "--flows", str(nflows), "--cpu", "0"],
+                                "--flows", str(nflows), "--cpu", "0"]
+                               + (["--huge"] if args.guest_memory == "huge" else []),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # pkt_gen says when the warm-up is over; the counters start there.
         if args.warmup > 0:
@@ -538,6 +539,9 @@ def main():
                     help="comma-separated: normal, port, rR-fN (default: all %d)"
                     % len(all_cases()))
     ap.add_argument("--sizes", default="64,1500")
+    ap.add_argument("--guest-memory", choices=("huge", "4k"), default="huge",
+                    help="pkt_gen's shared memory: 2 MiB huge pages (as VMs with "
+                         "vhost-user ports have) or 4 KiB pages")
     ap.add_argument("--switches", default=",".join(SWITCHES))
     ap.add_argument("--kvmkit-args", default="",
                     help="extra kvmkit-switchd options, e.g. --copy-rx (comparisons)")
@@ -568,7 +572,10 @@ def main():
 
     seen = {}
     tmp = tempfile.mkdtemp(prefix="kksw.", dir="/tmp")
-    huge = Hugepages(os.path.join(tmp, "huge")) if "ovs" in names else None
+    need_huge = "ovs" in names or args.guest_memory == "huge"
+    if need_huge and os.getuid() != 0:
+        sys.exit("switch.py: huge pages need root (or --guest-memory 4k without ovs)")
+    huge = Hugepages(os.path.join(tmp, "huge")) if need_huge else None
     switches = []
     try:
         if huge:
@@ -628,6 +635,8 @@ def main():
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "rounds": args.rounds, "seconds_per_run": args.seconds,
               "warmup_seconds": args.warmup, "statistic": "median of rounds",
+              "guest_memory": "2 MiB huge pages" if args.guest_memory == "huge"
+                              else "4 KiB pages",
               "rules": "rR-fN: R rules priority=10,udp,in_port=1,nw_src=10.0.0.1+j,"
                        "tp_src=10000+j%50000 -> output:2, and priority=1,in_port=1 -> output:2; "
                        "traffic flow i: 10.0.0.1+i, UDP 10000+i%50000 -> 10.255.0.1:5001",
@@ -667,9 +676,11 @@ def markdown(result, names):
                  if n == "ovs" else ["kvmkit simple", "kvmkit EMC", "kvmkit megaflow",
                                      "kvmkit upcalls"])
     lines = ["# Switch benchmark (bench/switch/switch.py)", "",
-             "%s; median of %d rounds, %.1f s counted after %.1f s warm-up. Ran: %s."
+             "%s; median of %d rounds, %.1f s counted after %.1f s warm-up. Ran: %s. "
+             "pkt_gen's memory (the guests'): %s."
              % (result["date"], result["rounds"], result["seconds_per_run"],
-                result["warmup_seconds"], ", ".join(names))]
+                result["warmup_seconds"], ", ".join(names),
+                result.get("guest_memory", "4 KiB pages"))]
     for n in result["notes"]:
         lines.append("")
         lines.append("Note: " + n)

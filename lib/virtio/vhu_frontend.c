@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <linux/memfd.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,8 +293,9 @@ static int alloc_front(const struct vhu_front_opts *o, struct vhu_front **out)
     }
     for (unsigned i = 0; i < slots; i++)
         f->queues[i].kick_fd = f->queues[i].call_fd = -1;
-    f->mem_size = kk_align_up(f->opts.mem_size, 4096);
-    f->mem_fd = memfd_create("kvmkit-frontend", MFD_CLOEXEC);
+    f->mem_size = kk_align_up(f->opts.mem_size, f->opts.hugepages ? 2u << 20 : 4096);
+    f->mem_fd = memfd_create("kvmkit-frontend",
+                             MFD_CLOEXEC | (f->opts.hugepages ? MFD_HUGETLB | MFD_HUGE_2MB : 0));
     int rc = f->mem_fd < 0 ? kk_neg_errno() : 0;
     if (rc == 0 && ftruncate(f->mem_fd, (off_t)f->mem_size) < 0)
         rc = kk_neg_errno();

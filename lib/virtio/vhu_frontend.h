@@ -29,6 +29,9 @@ struct vhu_front_opts {
     bool indirect;             /* request VIRTIO_RING_F_INDIRECT_DESC */
     uint64_t device_features;  /* device-specific bits to request if offered */
     size_t mem_size;           /* shared memory (default 64 MiB) */
+    bool hugepages;            /* back it with 2 MiB huge pages (hugetlb; the
+                                  size is rounded up to 2 MiB); -ENOMEM when
+                                  too few are free */
     int timeout_ms;            /* per reply (default 5000) */
     uint64_t protocol_features;/* extra protocol features to request if offered */
     bool inflight;             /* ask for an inflight area (GET_INFLIGHT_FD) */
