@@ -57,6 +57,16 @@ static void usage(FILE *out)
             "                        (default 8)\n"
             "  -e, --emc-entries N   exact-match cache slots per PMD thread, a power of two\n"
             "                        from 1024 to 1048576, 128 bytes each (default 16384)\n"
+            "      --pmd-auto-lb SECONDS\n"
+            "                        every SECONDS, reassign receive queues to PMD threads\n"
+            "                        by their load if the busiest thread was busy enough\n"
+            "                        and the threads' loads would even out enough\n"
+            "                        (default 0: only when ports change or on\n"
+            "                        `appctl dpif-netdev/pmd-rxq-rebalance`)\n"
+            "      --pmd-auto-lb-load PCT\n"
+            "                        busy share of the busiest thread needed (default 95)\n"
+            "      --pmd-auto-lb-improvement PCT\n"
+            "                        reduction of the load variance needed (default 25)\n"
             "  -C, --copy-rx         copy every frame received from a vhost-user port into\n"
             "                        a packet buffer (default: a large frame's payload\n"
             "                        stays in the sender's buffer and is copied once,\n"
@@ -88,7 +98,10 @@ int main(int argc, char **argv)
         {"idle-us", required_argument, NULL, 'i'},  {"log-level", required_argument, NULL, 'l'},
         {"log", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},        {"emc-entries", required_argument, NULL, 'e'},
-        {"copy-rx", no_argument, NULL, 'C'},        {NULL, 0, NULL, 0},
+        {"copy-rx", no_argument, NULL, 'C'},        {"pmd-auto-lb", required_argument, NULL, 1},
+        {"pmd-auto-lb-load", required_argument, NULL, 2},
+        {"pmd-auto-lb-improvement", required_argument, NULL, 3},
+        {NULL, 0, NULL, 0},
     };
     static struct switchd sd;
     const char *rpc = getenv("KVMKIT_SWITCHD_SOCKET");
@@ -97,9 +110,28 @@ int main(int argc, char **argv)
     bool busy = false, copy_rx = false;
     uint32_t idle_us = 0;
     unsigned emc_entries = 0;
+    sd.auto_lb_load_pct = 95;
+    sd.auto_lb_improve_pct = 25;
     int c;
     while ((c = getopt_long(argc, argv, "r:c:p:bi:e:Cl:hV", opts, NULL)) != -1) {
         switch (c) {
+        case 1:
+        case 2:
+        case 3: {
+            static const char *const name[] = {"", "pmd-auto-lb", "pmd-auto-lb-load",
+                                               "pmd-auto-lb-improvement"};
+            char *end;
+            long max = c == 1 ? 86400 : 100;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 0 || v > max) {
+                fprintf(stderr, "kvmkit-switchd: --%s must be 0..%ld, not '%s'\n", name[c],
+                        max, optarg);
+                return 2;
+            }
+            *(c == 1 ? &sd.auto_lb_s : c == 2 ? &sd.auto_lb_load_pct
+                                              : &sd.auto_lb_improve_pct) = (unsigned)v;
+            break;
+        }
         case 'r':
             rpc = optarg;
             break;
@@ -204,6 +236,9 @@ int main(int argc, char **argv)
         kk_timer_arm(sd.timer, RUN_PERIOD_US, RUN_PERIOD_US);
     KK_LOGI(switchd_log, "kvmkit-switchd %s: %u PMD thread%s%s, control socket %s", KK_VERSION,
             o.n_pmds, o.n_pmds == 1 ? "" : "s", busy ? " (busy-poll)" : "", rpc);
+    if (sd.auto_lb_s)
+        KK_LOGI(switchd_log, "pmd auto-lb every %u s (busiest thread %u%% busy, load variance "
+                "down %u%%)", sd.auto_lb_s, sd.auto_lb_load_pct, sd.auto_lb_improve_pct);
 
     kk_daemon_run(&sd.d);
 

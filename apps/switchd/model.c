@@ -1416,8 +1416,35 @@ static const char *member_name(struct sd_port *p, uint32_t dp)
     return "none";
 }
 
+/* Every --pmd-auto-lb seconds: rebalance the receive queues if it pays. */
+static void auto_lb(struct switchd *sd)
+{
+    uint64_t now_ms = kk_now_us() / 1000;
+    if (!sd->auto_lb_s)
+        return;
+    if (!sd->auto_lb_next_ms) {
+        sd->auto_lb_next_ms = now_ms + sd->auto_lb_s * 1000ull;
+        return;
+    }
+    if (now_ms < sd->auto_lb_next_ms)
+        return;
+    sd->auto_lb_next_ms = now_ms + sd->auto_lb_s * 1000ull;
+    int rc = sw_dpif_auto_lb(sd->dpif, sd->auto_lb_load_pct, sd->auto_lb_improve_pct,
+                             &sd->auto_lb_last);
+    sd->auto_lb_checks++;
+    if (rc < 0)
+        KK_LOGW(switchd_log, "pmd auto-lb: %s", kk_strerror(rc));
+    else if (rc > 0)
+        sd->auto_lb_moves++;
+    else
+        KK_LOGD(switchd_log, "pmd auto-lb: no change (busiest PMD %u%% busy, a reassignment "
+                "would lower the load variance %u%%)", sd->auto_lb_last.busiest_pct,
+                sd->auto_lb_last.improvement_pct);
+}
+
 void sd_run(struct switchd *sd)
 {
+    auto_lb(sd);
     /* rule counters and idle timeouts follow the datapath once a second */
     if (kk_now_us() / 1000 - sd->pushed_ms >= SD_PUSH_PERIOD_MS)
         sd_push_stats(sd);

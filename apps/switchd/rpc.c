@@ -1069,6 +1069,24 @@ static void rpc_pmd_rxq_rebalance(void *arg, struct kk_jsonrpc_request *req,
     kk_jsonrpc_respond(req, json_true());
 }
 
+static void rpc_pmd_auto_lb(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
+{
+    struct switchd *sd = arg;
+    if (kk_jsonrpc_unpack(req, params, "{!}") < 0)
+        return;
+    const struct sw_dpif_auto_lb *l = &sd->auto_lb_last;
+    kk_jsonrpc_respond(req, json_pack("{s:b, s:i, s:i, s:i, s:I, s:I, s:{s:i, s:i, s:b}}",
+                                      "enabled", sd->auto_lb_s > 0,
+                                      "interval_s", (int)sd->auto_lb_s,
+                                      "load_pct", (int)sd->auto_lb_load_pct,
+                                      "improvement_pct", (int)sd->auto_lb_improve_pct,
+                                      "checks", (json_int_t)sd->auto_lb_checks,
+                                      "moves", (json_int_t)sd->auto_lb_moves,
+                                      "last", "busiest_pct", (int)l->busiest_pct,
+                                      "improvement_pct", (int)l->improvement_pct,
+                                      "moved", l->moved));
+}
+
 /* ---- trace, bonds ---------------------------------------------------------------- */
 
 static void rpc_trace(void *arg, struct kk_jsonrpc_request *req, const json_t *params)
@@ -1306,6 +1324,7 @@ static const struct {
     {"pmd.stats_clear", rpc_pmd_stats_clear, "zero the PMD counters"},
     {"pmd.rxq_show", rpc_pmd_rxq_show, "receive queues per PMD thread"},
     {"pmd.rxq_rebalance", rpc_pmd_rxq_rebalance, "reassign receive queues to PMD threads by load"},
+    {"pmd.auto_lb", rpc_pmd_auto_lb, "automatic rebalancing: settings, checks, moves, last check"},
     {"ofproto.trace", rpc_trace, "{bridge, flow}: the pipeline's decision for a flow"},
     {"bond.show", rpc_bond_show, "{[name]}: bond state"},
     {"lacp.show", rpc_lacp_show, "{[name]}: LACP state"},

@@ -110,6 +110,10 @@ struct switchd {
     bool restoring;          /* no saving while the configuration is read back */
     bool no_default_flow;    /* bridges being restored get their saved rules */
     uint64_t pushed_ms;      /* last megaflow statistics push */
+    /* Automatic receive-queue rebalancing (--pmd-auto-lb; 0 s: off). */
+    unsigned auto_lb_s, auto_lb_load_pct, auto_lb_improve_pct;
+    uint64_t auto_lb_next_ms, auto_lb_checks, auto_lb_moves;
+    struct sw_dpif_auto_lb auto_lb_last;
     bool dp_meter_used[SW_DPIF_MAX_METERS]; /* datapath meter numbers in use (all bridges) */
 };
 

@@ -81,6 +81,7 @@ struct dp_port {
      * one PMD polling the queue, read by control. */
     struct rxq_counter rxq_cycles[PKT_PORT_MAX_QUEUES];
     uint64_t rxq_mark[PKT_PORT_MAX_QUEUES]; /* control: rxq_cycles at the last assignment */
+    uint64_t rxq_lb_mark[PKT_PORT_MAX_QUEUES]; /* control: at the last auto-lb check */
     struct tx_lock locks[PKT_PORT_MAX_QUEUES];
 };
 
@@ -190,6 +191,7 @@ struct sw_dpif {
     struct pmd *pmds[SW_DPIF_MAX_PMDS];
     uint64_t version;
     uint64_t assigned_tsc;       /* when the queues were last assigned */
+    uint64_t lb_tsc;             /* the last auto-lb check or assignment */
     struct dp_port *ports[SW_DPIF_MAX_PORTS]; /* slots: acquire/release */
 };
 
@@ -1047,6 +1049,55 @@ static int load_cmp(const void *a, const void *b)
     return x->q < y->q ? -1 : x->q > y->q;
 }
 
+/* Every receive queue with its busy cycles since the last assignment, or
+ * with @since_check since the last auto-lb check. Returns how many. */
+static unsigned collect_loads(struct sw_dpif *dp, struct rxq_load *loads, bool since_check)
+{
+    unsigned n = 0;
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++) {
+        struct dp_port *port = dp->ports[p];
+        if (!port)
+            continue;
+        for (uint16_t q = 0; q < port->port->n_rxq; q++) {
+            uint64_t c = __atomic_load_n(&port->rxq_cycles[q].v, __ATOMIC_RELAXED);
+            uint64_t mark = since_check ? port->rxq_lb_mark[q] : port->rxq_mark[q];
+            loads[n++] = (struct rxq_load){.port = port, .q = q, .was = port->rxq_pmd[q],
+                                           .cycles = c - mark};
+        }
+    }
+    return n;
+}
+
+/* The PMDs' load and queues while queues are dealt out. */
+struct pmd_tally {
+    uint64_t load[SW_DPIF_MAX_PMDS];
+    unsigned queues[SW_DPIF_MAX_PMDS];
+};
+
+/*
+ * The PMD for the next queue @l (heaviest first): the one with the least
+ * load so far, then the fewest queues, then the one that polled it
+ * already, then the lowest index. Adds @l to it in @t.
+ */
+static unsigned assign_next(unsigned n_pmds, struct pmd_tally *t, const struct rxq_load *l)
+{
+    unsigned best = 0;
+    for (unsigned k = 1; k < n_pmds; k++) {
+        if (t->load[k] != t->load[best]) {
+            if (t->load[k] < t->load[best])
+                best = k;
+        } else if (t->queues[k] != t->queues[best]) {
+            if (t->queues[k] < t->queues[best])
+                best = k;
+        } else if ((int)k == l->was) {
+            best = k;
+        }
+    }
+    t->load[best] += l->cycles;
+    t->queues[best]++;
+    return best;
+}
+
 /*
  * Assign every receive queue to a PMD by load (as OVS's "cycles"
  * assignment): queues heaviest first, each to the PMD with the least load
@@ -1078,41 +1129,17 @@ static int reschedule(struct sw_dpif *dp, bool stopping)
             return -ENOMEM;
         }
     }
-    unsigned n = 0;
-    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++) {
-        struct dp_port *port = dp->ports[p];
-        if (!port)
-            continue;
-        for (uint16_t q = 0; q < port->port->n_rxq; q++) {
-            uint64_t c = __atomic_load_n(&port->rxq_cycles[q].v, __ATOMIC_RELAXED);
-            loads[n++] = (struct rxq_load){.port = port, .q = q, .was = port->rxq_pmd[q],
-                                           .cycles = c - port->rxq_mark[q]};
-            port->rxq_mark[q] = c;
-        }
+    unsigned n = collect_loads(dp, loads, false);
+    for (unsigned i = 0; i < n; i++) {
+        struct dp_port *port = loads[i].port;
+        port->rxq_mark[loads[i].q] += loads[i].cycles;
+        port->rxq_lb_mark[loads[i].q] = port->rxq_mark[loads[i].q];
     }
     qsort(loads, n, sizeof(*loads), load_cmp);
-    uint64_t pmd_load[SW_DPIF_MAX_PMDS] = {0};
-    unsigned pmd_queues[SW_DPIF_MAX_PMDS] = {0};
+    struct pmd_tally tally = {{0}, {0}};
     for (unsigned i = 0; i < n; i++) {
         struct rxq_load *l = &loads[i];
-        int16_t now = -1;
-        if (!stopping) {
-            unsigned best = 0;
-            for (unsigned k = 1; k < dp->n_pmds; k++) {
-                if (pmd_load[k] != pmd_load[best]) {
-                    if (pmd_load[k] < pmd_load[best])
-                        best = k;
-                } else if (pmd_queues[k] != pmd_queues[best]) {
-                    if (pmd_queues[k] < pmd_queues[best])
-                        best = k;
-                } else if ((int)k == l->was) {
-                    best = k;
-                }
-            }
-            now = (int16_t)best;
-            pmd_load[best] += l->cycles;
-            pmd_queues[best]++;
-        }
+        int16_t now = stopping ? -1 : (int16_t)assign_next(dp->n_pmds, &tally, l);
         struct rxq_ref ref = {.port = l->port, .q = l->q};
         if (now >= 0) {
             step2[now]->rxqs[step2[now]->n++] = ref;
@@ -1122,7 +1149,7 @@ static int reschedule(struct sw_dpif *dp, bool stopping)
         l->port->rxq_pmd[l->q] = now;
     }
     free(loads);
-    dp->assigned_tsc = kk_rdtsc();
+    dp->assigned_tsc = dp->lb_tsc = kk_rdtsc();
     dp->version = v2;
     publish_lists(dp, step1, v1);
     publish_lists(dp, step2, v2);
@@ -1137,6 +1164,76 @@ int sw_dpif_rebalance(struct sw_dpif *dp)
     if (rc == 0)
         KK_LOGI(dpif_log, "receive queues reassigned by load");
     return rc;
+}
+
+/* Variance of @n loads, scaled down to keep the squares in range. */
+static double load_variance(const uint64_t *load, unsigned n)
+{
+    double mean = 0, var = 0;
+    for (unsigned i = 0; i < n; i++)
+        mean += (double)load[i];
+    mean /= n;
+    for (unsigned i = 0; i < n; i++)
+        var += ((double)load[i] - mean) * ((double)load[i] - mean);
+    return var / n;
+}
+
+int sw_dpif_auto_lb(struct sw_dpif *dp, unsigned load_pct, unsigned improve_pct,
+                    struct sw_dpif_auto_lb *out)
+{
+    if (!dp || !out || load_pct > 100 || improve_pct > 100)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    uint64_t now_tsc = kk_rdtsc(), window = now_tsc - dp->lb_tsc;
+    unsigned total = 0;
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
+        if (dp->ports[p])
+            total += dp->ports[p]->port->n_rxq;
+    if (dp->n_pmds < 2 || total < 2 || window == 0) {
+        dp->lb_tsc = now_tsc;
+        return 0;
+    }
+    struct rxq_load *loads = malloc(total * sizeof(*loads));
+    if (!loads)
+        return -ENOMEM;
+    /* The queues' load over the last check's window, and each PMD's now. */
+    uint64_t cur[SW_DPIF_MAX_PMDS] = {0};
+    struct pmd_tally next = {{0}, {0}};
+    unsigned n = collect_loads(dp, loads, true);
+    for (unsigned i = 0; i < n; i++)
+        if (loads[i].was >= 0 && (unsigned)loads[i].was < dp->n_pmds)
+            cur[loads[i].was] += loads[i].cycles;
+    for (unsigned k = 0; k < dp->n_pmds; k++) {
+        unsigned pct = (unsigned)KK_MIN(100, cur[k] * 100 / window);
+        out->busiest_pct = KK_MAX(out->busiest_pct, pct);
+    }
+    /* What the assignment would be now, without making it. */
+    qsort(loads, n, sizeof(*loads), load_cmp);
+    for (unsigned i = 0; i < n; i++)
+        assign_next(dp->n_pmds, &next, &loads[i]);
+    double var_now = load_variance(cur, dp->n_pmds);
+    double var_next = load_variance(next.load, dp->n_pmds);
+    out->improvement_pct = var_now > 0 && var_next < var_now
+                                   ? (unsigned)((var_now - var_next) * 100 / var_now) : 0;
+    int rc = 0;
+    if (out->busiest_pct >= load_pct && var_now > 0 && out->improvement_pct >= improve_pct &&
+        out->improvement_pct > 0) {
+        /* Reassign by this window's loads. */
+        for (unsigned i = 0; i < n; i++)
+            loads[i].port->rxq_mark[loads[i].q] = loads[i].port->rxq_lb_mark[loads[i].q];
+        rc = reschedule(dp, false);
+        if (rc == 0) {
+            out->moved = true;
+            KK_LOGI(dpif_log, "auto-lb: receive queues reassigned (busiest PMD %u%% busy, load "
+                    "variance down %u%%)", out->busiest_pct, out->improvement_pct);
+        }
+    } else {
+        for (unsigned i = 0; i < n; i++)
+            loads[i].port->rxq_lb_mark[loads[i].q] += loads[i].cycles;
+        dp->lb_tsc = now_tsc;
+    }
+    free(loads);
+    return rc < 0 ? rc : out->moved;
 }
 
 /* ---- control: life cycle ------------------------------------------------ */

@@ -271,6 +271,23 @@ int sw_dpif_rxq_pmd(struct sw_dpif *dp, uint32_t port_no, uint16_t q);
  */
 int sw_dpif_rebalance(struct sw_dpif *dp);
 
+/*
+ * Automatic rebalancing (as OVS's pmd-auto-lb), called by its owner every
+ * interval: from each queue's busy cycles since the previous call (or the
+ * last assignment), if the busiest PMD was at least @load_pct busy and the
+ * assignment sw_dpif_rebalance() would make now lowers the variance of the
+ * PMDs' loads by at least @improve_pct percent (and by something), makes
+ * it. Returns 1 (reassigned), 0 (not; the window restarts) or -EINVAL /
+ * -ENOMEM; @out says why. Control thread.
+ */
+struct sw_dpif_auto_lb {
+    unsigned busiest_pct;        /* the busiest PMD's busy share of the window */
+    unsigned improvement_pct;    /* how much a reassignment lowers the load variance */
+    bool moved;
+};
+int sw_dpif_auto_lb(struct sw_dpif *dp, unsigned load_pct, unsigned improve_pct,
+                    struct sw_dpif_auto_lb *out);
+
 struct sw_dpif_rxq_load {
     int pmd;                     /* polled by, or -1 */
     uint64_t cycles;             /* busy TSC cycles since the last assignment */

@@ -30,7 +30,7 @@ appctl() { "$K" appctl "$@"; }
 refused() { [ "$1" -eq 1 ] && grep -q -- "$3" <<<"$2"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-echo "1..96"
+echo "1..99"
 
 # ---- options ----
 out=$("$D" --help)
@@ -43,6 +43,8 @@ err=$("$D" --pmd-cpus x 2>&1)
 ok "a bad --pmd-cpus exits 2, naming it" bash -c "[ $? -eq 2 ] && grep -q pmd-cpus <<<'$err'"
 "$D" --idle-us -5 >/dev/null 2>&1
 ok "a bad --idle-us exits 2" [ $? -eq 2 ]
+err=$("$D" --pmd-auto-lb-improvement 101 2>&1)
+ok "a bad --pmd-auto-lb-improvement exits 2, naming it" bash -c "[ $? -eq 2 ] && grep -q pmd-auto-lb-improvement <<<'$err'"
 "$D" --log-level 'nonsense=' >/dev/null 2>&1
 ok "a bad --log-level exits 2" [ $? -eq 2 ]
 "$D" stray >/dev/null 2>&1
@@ -50,7 +52,7 @@ ok "a stray argument exits 2" [ $? -eq 2 ]
 "$K" vsctl -s "$dir/none.sock" list-br >/dev/null 2>&1
 ok "vsctl without a daemon exits 3" [ $? -eq 3 ]
 
-ok "the daemon starts" start --idle-us 20
+ok "the daemon starts" start --idle-us 20 --pmd-auto-lb 1 --pmd-auto-lb-load 50
 
 # ---- bridges ----
 vsctl add-br br0
@@ -181,6 +183,11 @@ ok "pmd-stats-clear" appctl dpif-netdev/pmd-stats-clear
 ok "pmd-rxq-show lists the ports" bash -c "'$K' appctl dpif-netdev/pmd-rxq-show | grep -q 'port: r1'"
 ok "pmd-rxq-show gives each queue's load" bash -c "'$K' appctl dpif-netdev/pmd-rxq-show | grep -Eq 'port: r1 .*pmd usage: +[0-9]+ %'"
 ok "pmd-rxq-rebalance" appctl dpif-netdev/pmd-rxq-rebalance
+lb_checks() { "$K" rpc -s "$sock" pmd.auto_lb '{}' | field 'd["checks"]'; }
+lb=$("$K" rpc -s "$sock" pmd.auto_lb '{}')
+ok "pmd.auto_lb reports its settings" bash -c "python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d[\"enabled\"] and d[\"interval_s\"] == 1 and d[\"load_pct\"] == 50 and d[\"improvement_pct\"] == 25' '$lb'"
+c0=$(lb_checks); sleep 2.5; c1=$(lb_checks)
+ok "  ... and checks every second (one PMD: nothing to move)" bash -c "[ $c1 -ge $((c0 + 1)) ] && [ \$('$K' rpc -s '$sock' pmd.auto_lb '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"moves\"])') -eq 0 ]"
 rxq=$(appctl --json dpif-netdev/pmd-rxq-show)
 ok "after a rebalance every queue is polled, with its cycles" bash -c "python3 -c 'import json,sys; d=json.loads(sys.argv[1]); q=[x for p in d for x in p[\"rxqs\"]]; assert {x[\"port\"] for x in q} >= {\"r1\",\"r2\"} and all(\"cycles\" in x and 0 <= x[\"usage\"] <= 100 for x in q)' '$rxq'"
 tr=$(appctl ofproto/trace br0 "in_port=r1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2")

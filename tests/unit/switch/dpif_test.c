@@ -1324,6 +1324,82 @@ static void test_rxq_assign_by_load(void **state)
     assert_int_equal(pkt_pool_avail(tpool), 16384);
 }
 
+/* Automatic rebalancing: it moves queues only when the busiest PMD is busy
+ * enough and a reassignment would even out the PMDs by enough. */
+static void test_rxq_auto_lb(void **state)
+{
+    (void)state;
+    struct handler h;
+    handler_init(&h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, &h);
+    o.n_pmds = 2;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    struct tport t[4];
+    for (int i = 0; i < 4; i++) {
+        tport_init(&t[i]);
+        tport_add(dp, &t[i]);
+    }
+    struct sw_dpif_auto_lb lb;
+    assert_int_equal(sw_dpif_auto_lb(dp, 101, 25, &lb), -EINVAL);
+    assert_int_equal(sw_dpif_auto_lb(NULL, 0, 25, &lb), -EINVAL);
+    /* Round robin: ports 0 and 2 on PMD 0, 1 and 3 on PMD 1. */
+    assert_int_equal(rxq0(dp, t[0].no).pmd, 0);
+    assert_int_equal(rxq0(dp, t[2].no).pmd, 0);
+    /* No traffic: nothing to even out. */
+    assert_int_equal(sw_dpif_auto_lb(dp, 0, 25, &lb), 0);
+    assert_false(lb.moved);
+    assert_int_equal(lb.improvement_pct, 0);
+
+    /* Traffic into ports 0 and 2, both polled by PMD 0. */
+    h.out[t[0].no] = t[1].no;
+    h.out[t[2].no] = t[3].no;
+    inject(&t[0], 4000, 1000, 4);
+    inject(&t[2], 4000, 1000, 4);
+    assert_int_equal(drain(&t[1], 4000, NULL, 0), 4000);
+    assert_int_equal(drain(&t[3], 4000, NULL, 0), 4000);
+    wait_processed(dp, 8000);
+    /* Busy threshold not reached (a test's PMDs are mostly idle): no move,
+     * and the window starts again. */
+    assert_int_equal(sw_dpif_auto_lb(dp, 100, 25, &lb), 0);
+    assert_false(lb.moved);
+    assert_true(lb.busiest_pct < 100);
+    assert_true(lb.improvement_pct >= 50); /* split, the loads would nearly even out */
+    assert_int_equal(rxq0(dp, t[0].no).pmd, 0);
+    assert_int_equal(rxq0(dp, t[2].no).pmd, 0);
+
+    /* Again, with no busy threshold: the two loaded queues are split. */
+    inject(&t[0], 4000, 1000, 4);
+    inject(&t[2], 4000, 1000, 4);
+    assert_int_equal(drain(&t[1], 4000, NULL, 0), 4000);
+    assert_int_equal(drain(&t[3], 4000, NULL, 0), 4000);
+    wait_processed(dp, 16000);
+    assert_int_equal(sw_dpif_auto_lb(dp, 0, 25, &lb), 1);
+    assert_true(lb.moved);
+    assert_true(lb.improvement_pct >= 25);
+    assert_int_not_equal(rxq0(dp, t[0].no).pmd, rxq0(dp, t[2].no).pmd);
+
+    /* One loaded queue alone on its PMD: no better assignment exists. */
+    int alone = rxq0(dp, t[0].no).pmd;
+    inject(&t[0], 4000, 1000, 4);
+    assert_int_equal(drain(&t[1], 4000, NULL, 0), 4000);
+    wait_processed(dp, 20000);
+    assert_int_equal(sw_dpif_auto_lb(dp, 0, 1, &lb), 0);
+    assert_false(lb.moved);
+    assert_int_equal(rxq0(dp, t[0].no).pmd, alone);
+
+    /* Forwarding goes on after the move. */
+    inject(&t[2], 500, 1000, 4);
+    assert_int_equal(drain(&t[3], 500, NULL, 0), 500);
+    assert_int_equal(drain_rest(&t[3]), 0);
+    sw_dpif_destroy(dp);
+    for (int i = 0; i < 4; i++)
+        tport_fini(&t[i]);
+    pkt_pool_flush_thread_cache(tpool);
+    assert_int_equal(pkt_pool_avail(tpool), 16384);
+}
+
 static void test_port_churn_two_pmds(void **state)
 {
     (void)state;
@@ -1426,6 +1502,7 @@ int main(void)
         cmocka_unit_test(test_simple_match_openflow),
         cmocka_unit_test(test_execute),
         cmocka_unit_test(test_rxq_assign_by_load),
+        cmocka_unit_test(test_rxq_auto_lb),
         cmocka_unit_test(test_port_churn_two_pmds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
