@@ -70,8 +70,8 @@ void kk_rcu_unregister_thread(void)
     struct rcu_thread *t = (struct rcu_thread *)kk_rcu__self;
     if (!t || --t->nest > 0)
         return;
-    /* Offline before taking the lock: a synchronize() holding it may be
-     * waiting for this very thread. */
+    /* Offline first, so that a synchronize() in progress need not wait for
+     * this thread. */
     kk_rcu_thread_offline();
     pthread_mutex_lock(&registry_lock);
     if (t->prev)
@@ -139,14 +139,22 @@ void kk_rcu_synchronize(void)
         kk_rcu_thread_offline();
     pthread_mutex_lock(&registry_lock);
     uint64_t target = __atomic_add_fetch(&kk_rcu__epoch, 1, __ATOMIC_SEQ_CST);
-    for (struct rcu_thread *t = threads; t; t = t->next) {
-        unsigned round = 0;
-        for (;;) {
-            uint64_t seen = __atomic_load_n(&t->pub.seen, __ATOMIC_ACQUIRE);
-            if (seen == 0 || seen >= target)
-                break;
-            backoff(&round);
+    unsigned round = 0;
+    for (struct rcu_thread *t = threads; t;) {
+        uint64_t seen = __atomic_load_n(&t->pub.seen, __ATOMIC_ACQUIRE);
+        if (seen == 0 || seen >= target) {
+            t = t->next;
+            continue;
         }
+        /* Wait without the lock, so that threads can register (a reactor
+         * starting) and unregister meanwhile, however slow this reader is.
+         * The list may have changed: scan it again. A thread past the
+         * target stays past (offline, or online at a newer epoch), and one
+         * registering now starts at the current epoch. */
+        pthread_mutex_unlock(&registry_lock);
+        backoff(&round);
+        pthread_mutex_lock(&registry_lock);
+        t = threads;
     }
     grace_periods++;
     pthread_mutex_unlock(&registry_lock);
