@@ -1049,6 +1049,16 @@ static int load_cmp(const void *a, const void *b)
     return x->q < y->q ? -1 : x->q > y->q;
 }
 
+/* How many receive queues the datapath's ports have. */
+static unsigned count_rxqs(const struct sw_dpif *dp)
+{
+    unsigned total = 0;
+    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
+        if (dp->ports[p])
+            total += dp->ports[p]->port->n_rxq;
+    return total;
+}
+
 /* Every receive queue with its busy cycles since the last assignment, or
  * with @since_check since the last auto-lb check. Returns how many. */
 static unsigned collect_loads(struct sw_dpif *dp, struct rxq_load *loads, bool since_check)
@@ -1110,10 +1120,7 @@ static unsigned assign_next(unsigned n_pmds, struct pmd_tally *t, const struct r
  */
 static int reschedule(struct sw_dpif *dp, bool stopping)
 {
-    unsigned total = 0;
-    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
-        if (dp->ports[p])
-            total += dp->ports[p]->port->n_rxq;
+    unsigned total = count_rxqs(dp);
     struct poll_list *step1[SW_DPIF_MAX_PMDS] = {0}, *step2[SW_DPIF_MAX_PMDS] = {0};
     struct rxq_load *loads = malloc((total ? total : 1) * sizeof(*loads));
     uint64_t v1 = dp->version + 1, v2 = dp->version + 2;
@@ -1166,7 +1173,7 @@ int sw_dpif_rebalance(struct sw_dpif *dp)
     return rc;
 }
 
-/* Variance of @n loads, scaled down to keep the squares in range. */
+/* Variance of @n loads (in doubles: squared cycle counts overflow 64 bits). */
 static double load_variance(const uint64_t *load, unsigned n)
 {
     double mean = 0, var = 0;
@@ -1185,10 +1192,7 @@ int sw_dpif_auto_lb(struct sw_dpif *dp, unsigned load_pct, unsigned improve_pct,
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     uint64_t now_tsc = kk_rdtsc(), window = now_tsc - dp->lb_tsc;
-    unsigned total = 0;
-    for (unsigned p = 0; p < SW_DPIF_MAX_PORTS; p++)
-        if (dp->ports[p])
-            total += dp->ports[p]->port->n_rxq;
+    unsigned total = count_rxqs(dp);
     if (dp->n_pmds < 2 || total < 2 || window == 0) {
         dp->lb_tsc = now_tsc;
         return 0;
@@ -1213,11 +1217,11 @@ int sw_dpif_auto_lb(struct sw_dpif *dp, unsigned load_pct, unsigned improve_pct,
         assign_next(dp->n_pmds, &next, &loads[i]);
     double var_now = load_variance(cur, dp->n_pmds);
     double var_next = load_variance(next.load, dp->n_pmds);
-    out->improvement_pct = var_now > 0 && var_next < var_now
+    out->improvement_pct = var_next < var_now
                                    ? (unsigned)((var_now - var_next) * 100 / var_now) : 0;
     int rc = 0;
-    if (out->busiest_pct >= load_pct && var_now > 0 && out->improvement_pct >= improve_pct &&
-        out->improvement_pct > 0) {
+    /* Some improvement, whatever the threshold: never move for nothing. */
+    if (out->busiest_pct >= load_pct && out->improvement_pct >= KK_MAX(improve_pct, 1u)) {
         /* Reassign by this window's loads. */
         for (unsigned i = 0; i < n; i++)
             loads[i].port->rxq_mark[loads[i].q] = loads[i].port->rxq_lb_mark[loads[i].q];

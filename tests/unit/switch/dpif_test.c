@@ -1273,22 +1273,39 @@ static struct sw_dpif_rxq_load rxq0(struct sw_dpif *dp, uint32_t no)
     return l;
 }
 
+/* A datapath with 2 PMDs and 4 ring ports, for the queue assignment tests. */
+static struct sw_dpif *four_ports_two_pmds(struct handler *h, struct tport t[4])
+{
+    handler_init(h, SW_UPCALL_INSTALL);
+    struct sw_dpif_opts o;
+    default_opts(&o, h);
+    o.n_pmds = 2;
+    struct sw_dpif *dp;
+    assert_int_equal(sw_dpif_create(&o, &dp), 0);
+    for (int i = 0; i < 4; i++) {
+        tport_init(&t[i]);
+        tport_add(dp, &t[i]);
+    }
+    return dp;
+}
+
+/* Its end: every packet buffer back in the pool. */
+static void close_four_ports(struct sw_dpif *dp, struct tport t[4])
+{
+    sw_dpif_destroy(dp);
+    for (int i = 0; i < 4; i++)
+        tport_fini(&t[i]);
+    pkt_pool_flush_thread_cache(tpool);
+    assert_int_equal(pkt_pool_avail(tpool), 16384);
+}
+
 /* Queues are dealt out by measured load: the busy one gets a PMD alone. */
 static void test_rxq_assign_by_load(void **state)
 {
     (void)state;
     struct handler h;
-    handler_init(&h, SW_UPCALL_INSTALL);
-    struct sw_dpif_opts o;
-    default_opts(&o, &h);
-    o.n_pmds = 2;
-    struct sw_dpif *dp;
-    assert_int_equal(sw_dpif_create(&o, &dp), 0);
     struct tport t[4];
-    for (int i = 0; i < 4; i++) {
-        tport_init(&t[i]);
-        tport_add(dp, &t[i]);
-    }
+    struct sw_dpif *dp = four_ports_two_pmds(&h, t);
     struct sw_dpif_rxq_load l;
     assert_int_equal(sw_dpif_rxq_load(dp, t[0].no, 1, &l), -ENOENT);
     assert_int_equal(sw_dpif_rxq_load(dp, 999, 0, &l), -ENOENT);
@@ -1330,11 +1347,7 @@ static void test_rxq_assign_by_load(void **state)
     inject(&t[0], 500, 1000, 4);
     assert_int_equal(drain(&t[1], 500, NULL, 0), 500);
     assert_int_equal(drain_rest(&t[1]), 0);
-    sw_dpif_destroy(dp);
-    for (int i = 0; i < 4; i++)
-        tport_fini(&t[i]);
-    pkt_pool_flush_thread_cache(tpool);
-    assert_int_equal(pkt_pool_avail(tpool), 16384);
+    close_four_ports(dp, t);
 }
 
 /* Automatic rebalancing: it moves queues only when the busiest PMD is busy
@@ -1343,17 +1356,8 @@ static void test_rxq_auto_lb(void **state)
 {
     (void)state;
     struct handler h;
-    handler_init(&h, SW_UPCALL_INSTALL);
-    struct sw_dpif_opts o;
-    default_opts(&o, &h);
-    o.n_pmds = 2;
-    struct sw_dpif *dp;
-    assert_int_equal(sw_dpif_create(&o, &dp), 0);
     struct tport t[4];
-    for (int i = 0; i < 4; i++) {
-        tport_init(&t[i]);
-        tport_add(dp, &t[i]);
-    }
+    struct sw_dpif *dp = four_ports_two_pmds(&h, t);
     struct sw_dpif_auto_lb lb;
     assert_int_equal(sw_dpif_auto_lb(dp, 101, 25, &lb), -EINVAL);
     assert_int_equal(sw_dpif_auto_lb(NULL, 0, 25, &lb), -EINVAL);
@@ -1408,11 +1412,7 @@ static void test_rxq_auto_lb(void **state)
     inject(&t[2], 500, 1000, 4);
     assert_int_equal(drain(&t[3], 500, NULL, 0), 500);
     assert_int_equal(drain_rest(&t[3]), 0);
-    sw_dpif_destroy(dp);
-    for (int i = 0; i < 4; i++)
-        tport_fini(&t[i]);
-    pkt_pool_flush_thread_cache(tpool);
-    assert_int_equal(pkt_pool_avail(tpool), 16384);
+    close_four_ports(dp, t);
 }
 
 static void test_port_churn_two_pmds(void **state)
